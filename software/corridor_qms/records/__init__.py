@@ -1,0 +1,58 @@
+"""Record models and their loading: requirements, needs, hazards, SOUP, scenarios."""
+
+from corridor_qms.records.enum import (
+    Acceptability,
+    HazardCause,
+    RequirementStatus,
+    RequirementType,
+    RiskControlOption,
+    SoftwareSafetyClass,
+)
+from corridor_qms.records.io import Located
+from corridor_qms.records.model import (
+    Hazard,
+    Requirement,
+    RiskControl,
+    RiskLevel,
+    RiskPlan,
+    SoftwareItem,
+    SoupItem,
+    UserNeed,
+)
+from corridor_qms.records.project import (
+    LAYOUT,
+    GitRevision,
+    Layout,
+    RecordSet,
+    WorkingTree,
+    find_root,
+    load_records,
+)
+from corridor_qms.records.scenario import Scenario, Tag
+
+__all__ = [
+    "LAYOUT",
+    "Acceptability",
+    "GitRevision",
+    "Hazard",
+    "HazardCause",
+    "Layout",
+    "Located",
+    "RecordSet",
+    "Requirement",
+    "RequirementStatus",
+    "RequirementType",
+    "RiskControl",
+    "RiskControlOption",
+    "RiskLevel",
+    "RiskPlan",
+    "Scenario",
+    "SoftwareItem",
+    "SoftwareSafetyClass",
+    "SoupItem",
+    "Tag",
+    "UserNeed",
+    "WorkingTree",
+    "find_root",
+    "load_records",
+]
