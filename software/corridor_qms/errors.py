@@ -80,11 +80,12 @@ class GitError(QmsError, RuntimeError):
 class ProjectNotFoundError(QmsError, FileNotFoundError):
     """No Corridor project root (``requirements_spec/`` and ``risk_management/``) was found."""
 
-    def __init__(self, start: Path) -> None:
+    def __init__(self, start: Path, *, searched_parents: bool = True) -> None:
         self.start = start
+        where = "no enclosing folder holds" if searched_parents else "the folder lacks"
         super().__init__(
-            f"{start}: no enclosing folder holds requirements_spec/ and risk_management/ "
-            "(expected to run inside a Corridor project, or to be given --root DIR)"
+            f"{start}: {where} requirements_spec/ and risk_management/ "
+            "(expected a Corridor project root)"
         )
 
     def __str__(self) -> str:

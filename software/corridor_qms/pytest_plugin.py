@@ -6,7 +6,7 @@ Load it from a ``conftest.py`` with ``pytest_plugins = ["corridor_qms.pytest_plu
   the one registered marker ``verifies(ID)`` instead of one unregistered marker
   per ID, so ``--strict-markers`` holds and ``-m verifies`` selects them.
 * Every scenario test carries the user property ``corridor_scenario`` =
-  ``<feature path relative to the rootdir>:<scenario line>``.  pytest copies
+  ``<feature path relative to the rootdir>::<scenario name>``, the scenario's key.  pytest copies
   user properties onto every report, set-up skips and errors included, so the
   JUnit XML (``junit_family = xunit1``) names the scenario of every test case,
   even the ones pytest-bdd's cucumber JSON leaves out.
@@ -55,7 +55,7 @@ def _scenario_location(item: pytest.Item, rootdir: Path) -> str | None:
     if template is None:
         return None
     feature_path = Path(os.path.relpath(template.feature.filename, rootdir)).as_posix()
-    return f"{feature_path}:{template.line_number}"
+    return f"{feature_path}::{template.name}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

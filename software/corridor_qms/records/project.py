@@ -35,6 +35,7 @@ __all__ = [
     "find_root",
     "load_records",
     "normalize_distribution",
+    "require_root",
 ]
 
 
@@ -278,6 +279,24 @@ def load_records(source: Source, root: Path, layout: Layout = LAYOUT) -> RecordS
     return records
 
 
+def _is_root(folder: Path) -> bool:
+    return (folder / "requirements_spec").is_dir() and (folder / "risk_management").is_dir()
+
+
+def require_root(folder: Path) -> Path:
+    """``folder`` resolved, if it is a Corridor project root.
+
+    Raises
+    ------
+    ProjectNotFoundError
+        If ``folder`` lacks ``requirements_spec/`` or ``risk_management/``.
+    """
+    folder = folder.resolve()
+    if not _is_root(folder):
+        raise ProjectNotFoundError(folder, searched_parents=False)
+    return folder
+
+
 def find_root(start: Path) -> Path:
     """The nearest ancestor of ``start`` holding ``requirements_spec/`` and ``risk_management/``.
 
@@ -288,7 +307,7 @@ def find_root(start: Path) -> Path:
     """
     start = start.resolve()
     for candidate in (start, *start.parents):
-        if (candidate / "requirements_spec").is_dir() and (candidate / "risk_management").is_dir():
+        if _is_root(candidate):
             return candidate
     raise ProjectNotFoundError(start)
 

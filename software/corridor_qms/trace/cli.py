@@ -15,7 +15,13 @@ from pathlib import Path
 
 from corridor_qms.errors import QmsError
 from corridor_qms.findings import Finding, Severity
-from corridor_qms.records.project import GitRevision, WorkingTree, find_root, load_records
+from corridor_qms.records.project import (
+    GitRevision,
+    WorkingTree,
+    find_root,
+    load_records,
+    require_root,
+)
 from corridor_qms.trace.diff import diff
 from corridor_qms.trace.index import TraceIndex, build_index
 from corridor_qms.trace.matrix import Format, build_matrix, write_matrix
@@ -25,11 +31,11 @@ from corridor_qms.trace.rules import CATALOGUE, check
 
 __all__ = ["add_parser", "main"]
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_USAGE = 0, 1, 2, 64
 
 
 def _index(args: argparse.Namespace) -> tuple[Path, TraceIndex]:
-    root = args.root.resolve() if args.root else find_root(Path.cwd())
+    root = require_root(args.root) if args.root else find_root(Path.cwd())
     records = load_records(WorkingTree(root), root)
     results: Path | None = getattr(args, "results", None)
     outcomes = load_results(results, records.scenarios) if results else None
@@ -114,7 +120,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     def usage(_args: argparse.Namespace) -> int:
         trace.print_help(sys.stderr)
-        return EXIT_INPUT
+        return EXIT_USAGE
 
     trace.set_defaults(handler=usage)
     common = argparse.ArgumentParser(add_help=False)

@@ -1,6 +1,7 @@
 """Test results read from pytest's JUnit XML or pytest-bdd's cucumber JSON.
 
-Results are keyed by scenario (feature file and line).  The two formats differ
+Results are keyed by scenario: feature file and scenario name (unique within a
+file), or for cucumber JSON, whose outline names are rendered, the line.  The two formats differ
 in what they keep: cucumber JSON drops every scenario that did not reach its
 call phase (skipped by a marker, errored in set-up), JUnit XML keeps them.  The
 trace check therefore starts from the scenarios in the feature files and
@@ -21,7 +22,7 @@ from corridor_qms.records.scenario import Scenario
 __all__ = ["SCENARIO_PROPERTY", "Outcome", "load_results", "worst"]
 
 SCENARIO_PROPERTY = "corridor_scenario"
-"""JUnit ``<property>`` naming a test's scenario as ``<feature path>:<line>``."""
+"""JUnit ``<property>`` naming a test's scenario by its key, ``<feature path>::<name>``."""
 
 
 class Outcome(str, Enum):
@@ -53,10 +54,11 @@ def worst(outcomes: Iterable[Outcome]) -> Outcome:
     return max(outcomes, key=lambda o: o.severity, default=Outcome.NOT_RUN)
 
 
-RawResults = dict[tuple[str, int], Outcome]
+RawResults = dict[tuple[str, str, int], Outcome]
+"""Outcome by (reported feature path, scenario name, scenario line); line 0 when unknown."""
 
 
-def _merge(results: RawResults, key: tuple[str, int], outcome: Outcome) -> None:
+def _merge(results: RawResults, key: tuple[str, str, int], outcome: Outcome) -> None:
     previous = results.get(key)
     results[key] = outcome if previous is None else worst((previous, outcome))
 
@@ -71,9 +73,9 @@ def _junit(path: Path) -> RawResults:
         key = None
         for prop in case.iter("property"):
             if prop.get("name") == SCENARIO_PROPERTY:
-                where, _, line = (prop.get("value") or "").rpartition(":")
-                if where and line.isdigit():
-                    key = (where, int(line))
+                where, _, name = (prop.get("value") or "").partition("::")
+                if where and name:
+                    key = (where, name, 0)
         if key is None:
             continue
         if case.find("error") is not None:
@@ -106,7 +108,8 @@ def _cucumber(path: Path) -> RawResults:
                 outcome = Outcome.SKIPPED
             else:
                 outcome = Outcome.PASSED
-            _merge(results, (uri, int(element.get("line", 0))), outcome)
+            key = (uri, str(element.get("name", "")), int(element.get("line", 0)))
+            _merge(results, key, outcome)
     return results
 
 
@@ -138,15 +141,17 @@ def load_results(path: Path, scenarios: Iterable[Scenario]) -> dict[str, Outcome
         raw = _cucumber(path)
     else:
         raise ResultsError(path, f"unknown results format {path.suffix!r} (expected .xml or .json)")
-    by_line: dict[int, list[tuple[PurePosixPath, Outcome]]] = {}
-    for (where, line), outcome in raw.items():
-        by_line.setdefault(line, []).append((PurePosixPath(where), outcome))
+    by_file: dict[str, list[tuple[str, int, Outcome]]] = {}
+    for (where, name, line), outcome in raw.items():
+        by_file.setdefault(where, []).append((name, line, outcome))
     outcomes: dict[str, Outcome] = {}
     for scenario in scenarios:
         matches = [
             outcome
-            for where, outcome in by_line.get(scenario.line, [])
-            if _same_file(scenario.path, where)
+            for where, entries in by_file.items()
+            if _same_file(scenario.path, PurePosixPath(where))
+            for name, line, outcome in entries
+            if name == scenario.name or (line and line == scenario.line)
         ]
         outcomes[scenario.key] = worst(matches)
     return outcomes
