@@ -27,9 +27,8 @@ from typing import Any
 
 import pytest
 import yaml
-from pytest_bdd import given, parsers, scenarios, then, when
-
 from corridor.cli import main as corridor_main
+from pytest_bdd import given, parsers, scenarios, then, when
 
 scenarios("trace")
 

@@ -7,13 +7,13 @@ decides what to do with them.  Nothing that yields findings writes files.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import PurePosixPath
 
 __all__ = ["Finding", "Severity"]
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a finding is.  ``ERROR`` fails the check; ``WARNING`` fails it under ``--strict``."""
 
     WARNING = "warning"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "Acceptability",
@@ -15,7 +15,7 @@ __all__ = [
 ]
 
 
-class RequirementType(str, Enum):
+class RequirementType(StrEnum):
     """Content category of a software requirement (IEC 62304 §5.2.2)."""
 
     FUNCTIONAL = "functional"
@@ -26,7 +26,7 @@ class RequirementType(str, Enum):
     REGULATORY = "regulatory"
 
 
-class SoftwareSafetyClass(str, Enum):
+class SoftwareSafetyClass(StrEnum):
     """IEC 62304 §4.3 software safety class.
 
     A: no injury or damage to health is possible; B: non-serious injury is
@@ -44,7 +44,7 @@ class SoftwareSafetyClass(str, Enum):
         return "ABC".index(self.value)
 
 
-class VerificationMethod(str, Enum):
+class VerificationMethod(StrEnum):
     """How a requirement is verified (the classic test, analysis, inspection, demonstration).
 
     ``test`` requirements are verified by tagged scenarios; the others by
@@ -57,14 +57,14 @@ class VerificationMethod(str, Enum):
     DEMONSTRATION = "demonstration"
 
 
-class RequirementStatus(str, Enum):
+class RequirementStatus(StrEnum):
     """Review state of a requirement record."""
 
     DRAFT = "draft"
     APPROVED = "approved"
 
 
-class RiskControlOption(str, Enum):
+class RiskControlOption(StrEnum):
     """ISO 14971 §7.1 risk control option, in priority order."""
 
     INHERENT_SAFETY_BY_DESIGN = "inherent-safety-by-design"
@@ -72,7 +72,7 @@ class RiskControlOption(str, Enum):
     INFORMATION_FOR_SAFETY = "information-for-safety"
 
 
-class HazardCause(str, Enum):
+class HazardCause(StrEnum):
     """Software cause category of a hazardous situation (IEC 62304 §7.1.2)."""
 
     SPECIFICATION = "specification"
@@ -82,7 +82,7 @@ class HazardCause(str, Enum):
     MISUSE = "misuse"
 
 
-class Acceptability(str, Enum):
+class Acceptability(StrEnum):
     """Outcome of evaluating a risk against the risk management plan's matrix."""
 
     ACCEPTABLE = "acceptable"

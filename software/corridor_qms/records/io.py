@@ -20,7 +20,7 @@ from corridor_qms.findings import Finding
 __all__ = ["Located", "field_line", "load_record", "load_yaml", "validate_record"]
 
 try:
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # libyaml: same results, ~10x faster
+    _Loader: Any = yaml.CSafeLoader  # libyaml: same results, ~10x faster
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 

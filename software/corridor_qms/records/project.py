@@ -8,7 +8,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Any, Protocol
 
 import yaml
 
@@ -173,25 +173,36 @@ def _load_many(
             out.append(located)  # type: ignore[arg-type]  # out's element type matches model
 
 
-def _load_software_items(
-    source: Source, rel: PurePosixPath, records: RecordSet
-) -> None:
+def _read_yaml(
+    source: Source, rel: PurePosixPath, records: RecordSet, *, required: bool
+) -> tuple[Any, dict[str, int]] | None:
+    """Parse a YAML file holding several entries; record a finding if that fails."""
     text = source.read(rel)
     if text is None:
-        records.findings.append(
-            Finding(rel, None, "RECORD-MISSING", rel.name, "the software item list is missing")
-        )
-        return
+        if required:
+            records.findings.append(
+                Finding(rel, None, "RECORD-MISSING", rel.name, "the file is missing")
+            )
+        return None
     try:
-        data, lines = load_yaml(Path(rel), text)
+        return load_yaml(Path(rel), text)
     except yaml.YAMLError as exc:
-        records.findings.append(Finding(rel, None, "RECORD-SYNTAX", rel.name, f"not valid YAML: {exc}"))
+        records.findings.append(
+            Finding(rel, None, "RECORD-SYNTAX", rel.name, f"not valid YAML: {exc}")
+        )
+        return None
+
+
+def _load_software_items(source: Source, rel: PurePosixPath, records: RecordSet) -> None:
+    parsed = _read_yaml(source, rel, records, required=True)
+    if parsed is None:
         return
+    data, lines = parsed
     entries = data.get("software_items") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        records.findings.append(
-            Finding(rel, 1, "RECORD-INVALID", rel.name, "expected a mapping with a list 'software_items'")
-        )
+        records.findings.append(Finding(
+            rel, 1, "RECORD-INVALID", rel.name, "expected a mapping with a list 'software_items'"
+        ))
         return
     for index, entry in enumerate(entries):
         prefix = f"software_items.{index}"
@@ -204,26 +215,23 @@ def _load_software_items(
 
 
 def _load_link_reviews(source: Source, rel: PurePosixPath, records: RecordSet) -> None:
-    text = source.read(rel)
-    if text is None:
+    parsed = _read_yaml(source, rel, records, required=False)
+    if parsed is None:
         return
-    try:
-        data, lines = load_yaml(Path(rel), text)
-    except yaml.YAMLError as exc:
-        records.findings.append(Finding(rel, None, "RECORD-SYNTAX", rel.name, f"not valid YAML: {exc}"))
-        return
+    data, lines = parsed
     links = (data or {}).get("links", {}) if isinstance(data, dict) else None
     if not isinstance(links, dict):
-        records.findings.append(
-            Finding(rel, 1, "RECORD-INVALID", rel.name, "expected a mapping 'links' of scenario → {ID: stamp}")
-        )
+        records.findings.append(Finding(
+            rel, 1, "RECORD-INVALID", rel.name,
+            "expected a mapping 'links' of scenario → {ID: stamp}",
+        ))
         return
     for scenario_key, targets in links.items():
         if not isinstance(targets, dict):
-            records.findings.append(
-                Finding(rel, lines.get(f"links.{scenario_key}"), "RECORD-INVALID", str(scenario_key),
-                        "expected a mapping of ID → stamp")
-            )
+            records.findings.append(Finding(
+                rel, lines.get(f"links.{scenario_key}"), "RECORD-INVALID", str(scenario_key),
+                "expected a mapping of ID → stamp",
+            ))
             continue
         for target, stamp in targets.items():
             key = (str(scenario_key), str(target))
@@ -275,7 +283,8 @@ def load_records(source: Source, root: Path, layout: Layout = LAYOUT) -> RecordS
     for located in records.requirements:
         for evidence in located.record.evidence:
             if evidence not in records.evidence_present:
-                records.evidence_present[evidence] = source.read(PurePosixPath(evidence)) is not None
+                present = source.read(PurePosixPath(evidence)) is not None
+                records.evidence_present[evidence] = present
     return records
 
 

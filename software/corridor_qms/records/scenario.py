@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 from gherkin.errors import CompositeParserException
 from gherkin.parser import Parser
@@ -105,12 +105,11 @@ def load_feature(
     except CompositeParserException as exc:
         first = exc.errors[0] if exc.errors else exc
         location = getattr(first, "location", None) or {}
-        return [], [
-            Finding(rel, location.get("line"), "RECORD-SYNTAX", rel.name, f"not valid Gherkin: {first}")
-        ]
+        message = f"not valid Gherkin: {first}"
+        return [], [Finding(rel, location.get("line"), "RECORD-SYNTAX", rel.name, message)]
     except (OSError, UnicodeDecodeError) as exc:
         return [], [Finding(rel, None, "RECORD-SYNTAX", rel.name, f"cannot read: {exc}")]
-    feature = document.get("feature")
+    feature = cast(dict[str, Any], document).get("feature")
     if not feature:
         return [], []
     scenarios: list[Scenario] = []

@@ -8,7 +8,7 @@ that put in doubt?
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from corridor_qms.trace.index import TraceIndex
 from corridor_qms.trace.stamps import stamp
@@ -16,7 +16,7 @@ from corridor_qms.trace.stamps import stamp
 __all__ = ["Change", "ChangeKind", "Impact", "diff"]
 
 
-class ChangeKind(str, Enum):
+class ChangeKind(StrEnum):
     """How an item differs between the two revisions."""
 
     ADDED = "added"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import PurePosixPath
 
 from corridor_qms.records.enum import Acceptability
@@ -39,7 +39,7 @@ def is_trace_tag(tag: str) -> bool:
     return tag.startswith(_TRACE_PREFIXES)
 
 
-class Verification(str, Enum):
+class Verification(StrEnum):
     """Verification state of a requirement or risk control."""
 
     PASSED = "passed"

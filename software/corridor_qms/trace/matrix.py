@@ -14,9 +14,8 @@ import json
 import os
 import subprocess
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path, PurePosixPath
-
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -27,7 +26,7 @@ from corridor_qms.trace.index import TraceIndex, Verification
 __all__ = ["Format", "Matrix", "Provenance", "build_matrix", "render", "write_matrix"]
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output format of the matrix."""
 
     HTML = "html"
@@ -172,17 +171,17 @@ def build_matrix(
             str(located.path), located.line("id"), list(req.parents), controls, hazards, cells,
             list(req.evidence), index.verification(req_id).value,
         ))
-    hazards = []
-    for haz_id, located in sorted(index.hazards.items()):
-        hazard = located.record
+    hazard_rows: list[HazardRow] = []
+    for haz_id, hazard_located in sorted(index.hazards.items()):
+        hazard = hazard_located.record
         initial = index.acceptability(hazard, residual=False)
         residual = index.acceptability(hazard, residual=True)
         controls_cells = [
             ControlCell(c.id, c.option.value, list(c.implemented_by), _control_state(index, c.id))
             for c in hazard.risk_controls if c.id in index.controls
         ]
-        hazards.append(HazardRow(
-            haz_id, hazard.title, str(located.path), located.line("id"), hazard.harm,
+        hazard_rows.append(HazardRow(
+            haz_id, hazard.title, str(hazard_located.path), hazard_located.line("id"), hazard.harm,
             f"{hazard.severity} / {hazard.probability}",
             initial.value if initial else "undefined", controls_cells,
             f"{hazard.residual_severity} / {hazard.residual_probability}",
@@ -191,7 +190,7 @@ def build_matrix(
     total = len(requirements)
     with_scenarios = sum(1 for r in requirements if r.scenarios)
     passing = sum(1 for r in requirements if r.verification == Verification.PASSED.value)
-    controls_all = [c for h in hazards for c in h.controls]
+    controls_all = [c for h in hazard_rows for c in h.controls]
     coverage = {
         "requirements verified by a scenario": _percent(with_scenarios, total),
         "requirements whose scenarios all passed": (
@@ -202,14 +201,15 @@ def build_matrix(
                      len(controls_all)) if index.outcomes is not None else "no results given"
         ),
         "hazards with acceptable residual risk": _percent(
-            sum(1 for h in hazards if h.residual_acceptability == "acceptable"), len(hazards)),
+            sum(1 for h in hazard_rows if h.residual_acceptability == "acceptable"),
+            len(hazard_rows)),
         "scenarios": str(len(index.records.scenarios)),
         "findings": str(len(findings)),
     }
     digest = hashlib.sha256(results.read_bytes()).hexdigest() if results else "none"
     provenance = Provenance(tool, _git_commit(index.records.root),
                             results.name if results else "none", digest)
-    return Matrix(provenance, coverage, requirements, hazards,
+    return Matrix(provenance, coverage, requirements, hazard_rows,
                   [{"rule": f.rule, "item": f.item, "where": f"{f.path}:{f.line or ''}",
                     "severity": f.severity.value, "message": f.message} for f in findings])
 
@@ -225,7 +225,7 @@ def _to_csv(matrix: Matrix) -> str:
                      "risk controls", "hazards", "scenario", "scenario outcome",
                      "requirement verification", "source"])
     for row in matrix.requirements:
-        cells = row.scenarios or [None]
+        cells: list[ScenarioCell | None] = list(row.scenarios) or [None]
         for cell in cells:
             writer.writerow([
                 row.id, row.title, row.type, row.safety_class, row.software_item,
@@ -252,7 +252,7 @@ def _to_html(matrix: Matrix, out_dir: Path, root: Path) -> str:
 
     env.filters["href"] = href
     template = env.get_template("matrix.html.j2")
-    return template.render(m=matrix)
+    return str(template.render(m=matrix))
 
 
 def render(matrix: Matrix, fmt: Format, *, out_dir: Path, root: Path) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from corridor_qms.errors import ResultsError
@@ -25,7 +25,7 @@ SCENARIO_PROPERTY = "corridor_scenario"
 """JUnit ``<property>`` naming a test's scenario by its key, ``<feature path>::<name>``."""
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """Result of one scenario, kept as distinct as the runner reported it."""
 
     PASSED = "passed"

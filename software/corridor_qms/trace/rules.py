@@ -340,10 +340,10 @@ def _control(index: TraceIndex, path: PurePosixPath, line: int, impl_line: int,
             yield _f("LINK-UNWANTED", rc, path, line, f"new hazard {haz!r} is not a HAZ-NNN")
         elif haz not in index.hazards:
             yield _f("LINK-ORPHANED", rc, path, line, f"new hazard {haz} does not exist")
-    if RC_ID.fullmatch(rc) and rc in index.verified_by and index.outcomes is not None:
-        if index.verification(rc) is not Verification.PASSED:
-            yield _f("RC-NOT-VERIFIED", rc, path, line,
-                     f"a scenario tagged @{rc} is {index.verification(rc).value}")
+    if (RC_ID.fullmatch(rc) and rc in index.verified_by and index.outcomes is not None
+            and index.verification(rc) is not Verification.PASSED):
+        yield _f("RC-NOT-VERIFIED", rc, path, line,
+                 f"a scenario tagged @{rc} is {index.verification(rc).value}")
 
 
 def _soup(index: TraceIndex) -> Iterator[Finding]:
