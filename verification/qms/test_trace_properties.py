@@ -281,6 +281,7 @@ def _scenario_untagged(p: _Planting) -> None:
     path = LAYOUT.features / "untagged.feature"
     scenario = Scenario(path, "Untagged", f"Untagged {n}", 4 * n + 1, tags)
     p.records.scenarios.append(scenario)
+    p.claimed.add(scenario.key)
     if p.outcomes is not None:
         p.outcomes[scenario.key] = Outcome.PASSED
     p.expect("SCN-UNTAGGED", scenario.key)
@@ -373,7 +374,8 @@ def _residual_increase(p: _Planting) -> None:
         return [scale for scale, levels in scales.items()
                 if levels.index(getattr(hazard, scale)) < len(levels) - 1]
 
-    hazards = [h.record for h in p.records.hazards if raisable(h.record)]
+    hazards = [h.record for h in p.records.hazards
+               if h.record.id not in p.claimed and raisable(h.record)]
     hazard = p.pick(hazards, lambda h: {h.id})
     if hazard is None:
         return
@@ -447,7 +449,8 @@ def _file_misnamed(p: _Planting) -> None:
 
 def _link_unreviewed(p: _Planting) -> None:
     """A link's review deleted: LINK-UNREVIEWED on the scenario."""
-    key = p.pick(sorted(p.records.link_reviews), lambda k: {k[1]})
+    live = [(s.key, t) for s in p.records.scenarios for t in p.targets(s)]
+    key = p.pick([k for k in live if k in p.records.link_reviews], lambda k: {k[1]})
     if key is not None:
         del p.records.link_reviews[key]
         del p.records.link_review_lines[key]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import subprocess
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -239,6 +241,23 @@ def _load_link_reviews(source: Source, rel: PurePosixPath, records: RecordSet) -
             records.link_review_lines[key] = lines.get(f"links.{scenario_key}.{target}", 1)
 
 
+@contextmanager
+def _bulk_allocation() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many small records are built.
+
+    Loading allocates tens of thousands of containers that all stay alive, so
+    the collector's generational passes find nothing to free; on the 10,000
+    scenario benchmark they cost about a tenth of the load time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_records(source: Source, root: Path, layout: Layout = LAYOUT) -> RecordSet:
     """Read every record of a project.
 
@@ -256,6 +275,11 @@ def load_records(source: Source, root: Path, layout: Layout = LAYOUT) -> RecordS
     RecordSet
         The valid records and the findings for the invalid ones.
     """
+    with _bulk_allocation():
+        return _load_records(source, root, layout)
+
+
+def _load_records(source: Source, root: Path, layout: Layout) -> RecordSet:
     records = RecordSet(root=root)
     findings = records.findings
     _load_many(source, layout.needs, UserNeed, records.needs, findings)

@@ -83,6 +83,8 @@ class TraceIndex:
     software_items: dict[str, str] = field(default_factory=dict)
     verified_by: dict[str, list[Scenario]] = field(default_factory=dict)
     implements: dict[str, list[str]] = field(default_factory=dict)
+    stamps: dict[str, str] = field(default_factory=dict)
+    """Current stamp of each requirement and risk control, computed once."""
 
     def outcome(self, scenario: Scenario) -> Outcome | None:
         """The scenario's outcome, or ``None`` when no results were given."""
@@ -163,16 +165,14 @@ def build_index(records: RecordSet, outcomes: dict[str, Outcome] | None = None) 
             if TRACE_ID.fullmatch(tag):
                 verified_by[tag].append(scenario)
     index.verified_by = dict(verified_by)
+    index.stamps = {i: stamp(r.record) for i, r in index.requirements.items()}
+    index.stamps.update({i: stamp(c.control) for i, c in index.controls.items()})
     return index
 
 
 def current_stamp(index: TraceIndex, item_id: str) -> str | None:
     """Stamp of a requirement or risk control as it is now, or ``None``."""
-    if item_id in index.requirements:
-        return stamp(index.requirements[item_id].record)
-    if item_id in index.controls:
-        return stamp(index.controls[item_id].control)
-    return None
+    return index.stamps.get(item_id)
 
 
 ID_PATTERNS = {"requirement": SRS_ID, "need": NEED_ID, "hazard": HAZARD_ID, "risk control": RC_ID}

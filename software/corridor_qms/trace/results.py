@@ -141,17 +141,28 @@ def load_results(path: Path, scenarios: Iterable[Scenario]) -> dict[str, Outcome
         raw = _cucumber(path)
     else:
         raise ResultsError(path, f"unknown results format {path.suffix!r} (expected .xml or .json)")
-    by_file: dict[str, list[tuple[str, int, Outcome]]] = {}
+    by_file: dict[str, dict[str | int, list[Outcome]]] = {}
     for (where, name, line), outcome in raw.items():
-        by_file.setdefault(where, []).append((name, line, outcome))
+        entries = by_file.setdefault(where, {})
+        entries.setdefault(name, []).append(outcome)
+        if line:
+            entries.setdefault(line, []).append(outcome)
+    by_name: dict[str, list[tuple[PurePosixPath, dict[str | int, list[Outcome]]]]] = {}
+    for where, entries in by_file.items():
+        reported = PurePosixPath(where)
+        by_name.setdefault(reported.name, []).append((reported, entries))
+    reported_for: dict[PurePosixPath, list[dict[str | int, list[Outcome]]]] = {}
     outcomes: dict[str, Outcome] = {}
     for scenario in scenarios:
+        files = reported_for.get(scenario.path)
+        if files is None:
+            files = [e for reported, e in by_name.get(scenario.path.name, [])
+                     if _same_file(scenario.path, reported)]
+            reported_for[scenario.path] = files
         matches = [
             outcome
-            for where, entries in by_file.items()
-            if _same_file(scenario.path, PurePosixPath(where))
-            for name, line, outcome in entries
-            if name == scenario.name or (line and line == scenario.line)
+            for entries in files
+            for outcome in entries.get(scenario.name, []) or entries.get(scenario.line, [])
         ]
         outcomes[scenario.key] = worst(matches)
     return outcomes
