@@ -110,11 +110,13 @@ _OBJECTS = ("the series", "the mask", "the mesh", "the volume", "the report", "t
 
 
 def _level(level_id: str) -> RiskLevel:
+    """A scale level named after its identifier."""
     return RiskLevel(id=level_id, name=level_id.capitalize(), description=f"The {level_id} level.")
 
 
 @st.composite
 def _risk_plans(draw: st.DrawFn) -> RiskPlan:
+    """See :func:`risk_plans`."""
     severities = SEVERITY_LEVELS[: draw(st.integers(1, len(SEVERITY_LEVELS)))]
     probabilities = PROBABILITY_LEVELS[: draw(st.integers(1, len(PROBABILITY_LEVELS)))]
     # A staircase: row i accepts its first thresholds[i] probabilities, and the
@@ -161,6 +163,7 @@ def risk_plans() -> st.SearchStrategy[RiskPlan]:
 
 @st.composite
 def _software_items(draw: st.DrawFn) -> list[SoftwareItem]:
+    """See :func:`software_items`."""
     ids = draw(
         st.lists(st.sampled_from(sorted(SOFTWARE_ITEMS)), min_size=1, max_size=3, unique=True)
     )
@@ -189,12 +192,14 @@ _R = TypeVar("_R", UserNeed, Requirement, Hazard, SoupItem)
 
 
 def _located(record: _R, folder: PurePosixPath) -> Located[_R]:
+    """``record`` in its own file ``<folder>/<ID>.yaml``, without line numbers."""
     return Located(record, folder / f"{record.id}.yaml", lines={})
 
 
 def _requirement(
     draw: st.DrawFn, number: int, item: SoftwareItem, need_ids: list[str]
 ) -> Requirement:
+    """Requirement ``number`` of ``item``, with parents among ``need_ids`` unless derived."""
     derived = draw(st.booleans())
     parents = draw(st.lists(st.sampled_from(need_ids), min_size=0 if derived else 1, max_size=2,
                             unique=True))
@@ -225,6 +230,13 @@ def _hazard(
     hazard_ids: list[str],
     first_control: int,
 ) -> Hazard:
+    """A hazard on the plan's scales, controlled when its initial risk is unacceptable.
+
+    Its controls are numbered from ``first_control`` and implemented by
+    requirements among ``req_ids``; a residual risk that is unacceptable comes
+    with a benefit-risk analysis, and information-for-safety-only control with
+    an option analysis.
+    """
     severities = [lvl.id for lvl in plan.severity]
     probabilities = [lvl.id for lvl in plan.probability]
     sev = draw(st.integers(0, len(severities) - 1))
@@ -276,7 +288,10 @@ def _hazard(
     )
 
 
-def _scenarios(draw: st.DrawFn, targets: list[str], max_scenarios: int) -> list[Scenario]:
+def _scenarios(
+    draw: st.DrawFn, targets: list[str], max_scenarios: int, repeated_tags: bool | None
+) -> list[Scenario]:
+    """Scenarios in one or two feature files, each target tagged on one or two of them."""
     count = draw(st.integers(1, min(max_scenarios, len(targets))))
     tagged: list[list[str]] = [[] for _ in range(count)]
     for target in targets:
@@ -294,6 +309,11 @@ def _scenarios(draw: st.DrawFn, targets: list[str], max_scenarios: int) -> list[
         line = next_line[path]
         next_line[path] += 4
         tags = tuple(Tag(name, line - 1) for name in draw(st.permutations(names + extra)))
+        repeat = draw(st.booleans()) if repeated_tags is None else repeated_tags
+        if repeat:
+            # The feature is tagged with it too: the scenario inherits the tag
+            # from line 1 as well as carrying its own.
+            tags = (Tag(draw(st.sampled_from(names)), 1), *tags)
         scenarios.append(Scenario(path, f"Feature {path.stem}", f"Scenario {i}", line, tags))
     return scenarios
 
@@ -307,7 +327,9 @@ def _record_sets(
     max_hazards: int,
     min_soup: int,
     max_scenarios: int,
+    repeated_tags: bool | None,
 ) -> RecordSet:
+    """See :func:`record_sets`."""
     plan = draw(risk_plans())
     items = draw(software_items())
     needs = [
@@ -327,7 +349,8 @@ def _record_sets(
         hazards.append(_hazard(draw, hazard_id, plan, items, req_ids, hazard_ids, first_control))
     controls = [c for h in hazards for c in h.risk_controls]
     stamps = {r.id: stamp(r) for r in requirements} | {c.id: stamp(c) for c in controls}
-    scenarios = _scenarios(draw, [*req_ids, *(c.id for c in controls)], max_scenarios)
+    targets = [*req_ids, *(c.id for c in controls)]
+    scenarios = _scenarios(draw, targets, max_scenarios, repeated_tags)
     records = RecordSet(
         root=Path("generated-project"),
         needs=[_located(n, LAYOUT.needs) for n in needs],
@@ -339,7 +362,7 @@ def _record_sets(
     )
     for scenario in scenarios:
         for name in scenario.tag_names:
-            if name in stamps:
+            if name in stamps and (scenario.key, name) not in records.link_reviews:
                 records.link_reviews[(scenario.key, name)] = stamps[name]
                 records.link_review_lines[(scenario.key, name)] = len(records.link_reviews) + 4
     for dependency in draw(st.lists(st.sampled_from(DEPENDENCIES), min_size=min_soup, max_size=2,
@@ -371,6 +394,7 @@ def record_sets(
     max_hazards: int = 3,
     min_soup: int = 0,
     max_scenarios: int = 6,
+    repeated_tags: bool | None = None,
 ) -> st.SearchStrategy[RecordSet]:
     """Consistent projects: record sets on which the trace check reports nothing.
 
@@ -386,6 +410,10 @@ def record_sets(
     max_scenarios
         Most verification scenarios; every requirement and risk control is
         tagged on one or two of them, and every scenario has a trace tag.
+    repeated_tags
+        Whether a scenario also inherits one of its trace tags from its feature
+        (the same name on another line): always, never, or (``None``) drawn for
+        each scenario.  Either way it is one link, reviewed once.
 
     Returns
     -------
@@ -395,5 +423,11 @@ def record_sets(
         no evidence and no loading findings.
     """
     return _record_sets(
-        min_requirements, max_requirements, min_hazards, max_hazards, min_soup, max_scenarios
+        min_requirements,
+        max_requirements,
+        min_hazards,
+        max_hazards,
+        min_soup,
+        max_scenarios,
+        repeated_tags,
     )

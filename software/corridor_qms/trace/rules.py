@@ -201,7 +201,8 @@ def _link_reviews(index: TraceIndex) -> Iterator[Finding]:
     records = index.records
     live: set[tuple[str, str]] = set()
     for scenario in records.scenarios:
-        for tag in dict.fromkeys(t for t in scenario.tags if TRACE_ID.fullmatch(t.name)):
+        first_by_name = {t.name: t for t in reversed(scenario.tags) if TRACE_ID.fullmatch(t.name)}
+        for tag in sorted(first_by_name.values(), key=lambda t: t.line):
             now = current_stamp(index, tag.name)
             if now is None:
                 continue
