@@ -14,22 +14,13 @@ from pathlib import PurePosixPath
 
 from corridor_qms.records.enum import Acceptability
 from corridor_qms.records.io import Located
-from corridor_qms.records.model import (
-    HAZARD_ID,
-    NEED_ID,
-    RC_ID,
-    SRS_ID,
-    TRACE_ID,
-    Hazard,
-    Requirement,
-    RiskControl,
-)
+from corridor_qms.records.model import TRACE_ID, Hazard, Requirement, RiskControl
 from corridor_qms.records.project import RecordSet, iter_ids
 from corridor_qms.records.scenario import Scenario
 from corridor_qms.trace.results import Outcome, worst
 from corridor_qms.trace.stamps import stamp
 
-__all__ = ["ControlRef", "TraceIndex", "Verification", "build_index", "is_trace_tag"]
+__all__ = ["ControlRef", "TraceIndex", "Verification", "build_index", "current_stamp", "is_trace_tag"]
 
 _TRACE_PREFIXES = ("SRS-", "RC-", "HAZ-", "UN-")
 
@@ -174,6 +165,3 @@ def current_stamp(index: TraceIndex, item_id: str) -> str | None:
     """Stamp of a requirement or risk control as it is now, or ``None``."""
     return index.stamps.get(item_id)
 
-
-ID_PATTERNS = {"requirement": SRS_ID, "need": NEED_ID, "hazard": HAZARD_ID, "risk control": RC_ID}
-"""Identifier pattern of each kind of record."""
