@@ -147,11 +147,19 @@ _REQUIREMENT_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])
 
 
 def _dependencies(text: str | None) -> dict[str, str]:
+    """Runtime dependencies: ``[project] dependencies`` plus the optional-dependency groups
+    named in ``[tool.corridor] runtime-extras`` (e.g. decoders the device loads when present).
+    """
     if text is None:
         return {}
-    project = tomllib.loads(text).get("project", {})
+    document = tomllib.loads(text)
+    project = document.get("project", {})
+    extras = document.get("tool", {}).get("corridor", {}).get("runtime-extras", [])
+    specs = list(project.get("dependencies", []))
+    for group in extras:
+        specs += project.get("optional-dependencies", {}).get(group, [])
     result: dict[str, str] = {}
-    for spec in project.get("dependencies", []):
+    for spec in specs:
         match = _REQUIREMENT_LINE.match(spec)
         if match:
             result[normalize_distribution(match.group(1))] = match.group(3).strip()

@@ -30,3 +30,11 @@ Feature: SOUP records match the runtime dependencies
     Then the check fails with exactly these findings:
       | rule       | item       |
       | SOUP-STALE | SOUP-numpy |
+
+  @SRS-TRC-013 @RC-010
+  Scenario: Packages of a runtime extra need SOUP records, those of other extras do not
+    Given in "pyproject.toml" the text "[tool.pytest.ini_options]" is replaced by "[project.optional-dependencies]\ncodecs = [\"pylibjpeg>=2\"]\ntest = [\"pytest>=8\"]\n\n[tool.corridor]\nruntime-extras = [\"codecs\"]\n\n[tool.pytest.ini_options]"
+    When the trace check runs
+    Then the check fails with exactly these findings:
+      | rule            | item           |
+      | SOUP-UNDECLARED | SOUP-pylibjpeg |

@@ -1,0 +1,35 @@
+"""DICOM CT ingest: find series, pick one, load it with exact patient geometry."""
+
+from corridor.ingest.api import IngestResult, ingest, scan
+from corridor.ingest.enum import SkipReason, WarningCode
+from corridor.ingest.errors import (
+    AmbiguousSeriesError,
+    IngestError,
+    NoSeriesError,
+    UnreadableInputError,
+    UnsafeSeriesError,
+)
+from corridor.ingest.export import ExportError, export_volume, write_nifti_ras, write_nrrd_lps
+from corridor.ingest.model import IngestWarning, SeriesSummary, SkippedFile, SourceFile, Volume
+
+__all__ = [
+    "AmbiguousSeriesError",
+    "ExportError",
+    "IngestError",
+    "IngestResult",
+    "IngestWarning",
+    "NoSeriesError",
+    "SeriesSummary",
+    "SkipReason",
+    "SkippedFile",
+    "SourceFile",
+    "UnreadableInputError",
+    "UnsafeSeriesError",
+    "Volume",
+    "WarningCode",
+    "export_volume",
+    "ingest",
+    "scan",
+    "write_nifti_ras",
+    "write_nrrd_lps",
+]

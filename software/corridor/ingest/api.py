@@ -1,0 +1,64 @@
+"""The ingest stage in one call: find series, pick one, load it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from corridor.ingest.enum import WarningCode
+from corridor.ingest.io import find_files, read_headers
+from corridor.ingest.load import load_volume
+from corridor.ingest.model import IngestWarning, SeriesSummary, SkippedFile, Volume
+from corridor.ingest.ops import group_series, select_series, sort_and_validate, summarize
+
+__all__ = ["IngestResult", "ingest", "scan"]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """Everything found under the input path, and the volume loaded from it."""
+
+    series: tuple[SeriesSummary, ...]
+    skipped: tuple[SkippedFile, ...]
+    volume: Volume
+
+
+def scan(path: Path) -> tuple[list[SeriesSummary], list[SkippedFile]]:
+    """List the series under ``path`` (a folder, scanned recursively, or a file)."""
+    headers, skipped = read_headers(find_files(path))
+    return summarize(group_series(headers)), skipped
+
+
+def ingest(path: Path, series_instance_uid: str | None = None) -> IngestResult:
+    """Load one CT series from ``path`` into a :class:`~corridor.ingest.model.Volume`.
+
+    Parameters
+    ----------
+    path
+        A folder (scanned recursively) or a single file.
+    series_instance_uid
+        The series to load; by default the only CT series found.
+
+    Returns
+    -------
+    IngestResult
+        Every series found, every file skipped with its reason, and the volume.
+
+    Raises
+    ------
+    corridor.ingest.errors.IngestError
+        No input, no or several candidate series, or a series that cannot be
+        placed in the patient safely (the message names the files and values).
+    """
+    headers, skipped = read_headers(find_files(path))
+    groups = group_series(headers)
+    chosen = select_series(groups, series_instance_uid, str(path))
+    notes = []
+    if skipped:
+        notes.append(IngestWarning(
+            WarningCode.NON_IMAGE_FILES_SKIPPED,
+            f"{len(skipped)} file(s) under the input are not images of any series and were "
+            "skipped: " + "; ".join(f"{s.path} ({s.reason.value})" for s in skipped[:10]),
+        ))
+    volume = load_volume(sort_and_validate(groups[chosen]), notes)
+    return IngestResult(tuple(summarize(groups)), tuple(skipped), volume)

@@ -1,0 +1,29 @@
+"""Closed sets of the ingest stage."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["SkipReason", "WarningCode"]
+
+
+class SkipReason(StrEnum):
+    """Why a file found under the input path was not considered an image of any series."""
+
+    NOT_DICOM = "not-dicom"
+    """No DICOM preamble and no parsable dataset."""
+    UNREADABLE = "unreadable"
+    """The file could not be read or its dataset is truncated or corrupt."""
+    NO_PIXEL_DATA = "no-pixel-data"
+    """A DICOM object without an image (structured report, presentation state, DICOMDIR)."""
+
+
+class WarningCode(StrEnum):
+    """A tolerable deviation found while loading a series; recorded with the volume."""
+
+    LOCALIZER_DROPPED = "localizer-dropped"
+    NON_IMAGE_FILES_SKIPPED = "files-skipped"
+    SPACING_IRREGULAR_WITHIN_TOLERANCE = "spacing-irregular-within-tolerance"
+    DUPLICATE_IDENTICAL_SLICE_DROPPED = "duplicate-identical-slice-dropped"
+    PIXEL_PADDING_MASKED = "pixel-padding-masked"
+    LEFT_HANDED_SLICE_ORDER = "left-handed-slice-order"

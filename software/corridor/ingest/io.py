@@ -1,0 +1,202 @@
+"""The ingest stage's boundary with files: find DICOM files and read their headers.
+
+Only headers are read here (``stop_before_pixels``); pixel data is read once,
+for the selected series only, by :mod:`corridor.ingest.load`.  Nothing here logs
+or returns a patient-identifying value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from corridor.ingest.enum import SkipReason
+from corridor.ingest.errors import UnreadableInputError
+from corridor.ingest.model import SkippedFile
+
+__all__ = ["ENHANCED_CT_STORAGE", "SliceHeader", "find_files", "read_headers"]
+
+ENHANCED_CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
+"""SOP Class UID of Enhanced CT Image Storage (multi-frame)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SliceHeader:
+    """What ingest needs from one image (or one frame of a multi-frame image).
+
+    Geometry values are DICOM's own: ``image_orientation_patient`` is the row
+    direction cosine then the column direction cosine; ``pixel_spacing`` is
+    (row spacing, column spacing) in mm, i.e. (spacing along j, spacing along i).
+    """
+
+    path: str
+    frame: int
+    """0-based frame number within the file (0 for single-frame images)."""
+    sop_instance_uid: str
+    sop_class_uid: str
+    series_instance_uid: str
+    series_description: str
+    modality: str
+    image_type: tuple[str, ...]
+    frame_of_reference_uid: str | None
+    image_orientation_patient: tuple[float, ...] | None
+    image_position_patient: tuple[float, ...] | None
+    pixel_spacing: tuple[float, ...] | None
+    rows: int
+    columns: int
+    rescale_slope: float
+    rescale_intercept: float
+    pixel_padding_value: int | None
+    pixel_padding_range_limit: int | None
+    gantry_detector_tilt: float
+    transfer_syntax_uid: str
+    pixel_data_complete: bool = True
+    """False when the file ends before its Pixel Data element does (a truncated file)."""
+
+
+def find_files(path: Path) -> list[Path]:
+    """Every regular file at or below ``path``, sorted (the order is irrelevant to ingest).
+
+    Raises
+    ------
+    UnreadableInputError
+        If ``path`` does not exist.
+    """
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise UnreadableInputError(str(path), "no such file or folder (expected a DICOM file "
+                                   "or a folder of DICOM files)")
+    return sorted(p for p in path.rglob("*") if p.is_file())
+
+
+def _floats(value: Any) -> tuple[float, ...] | None:
+    if value is None or value == "":
+        return None
+    try:
+        return tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _first_item(dataset: Dataset | None, keyword: str) -> Dataset | None:
+    if dataset is None:
+        return None
+    sequence = dataset.get(keyword)
+    return sequence[0] if sequence else None
+
+
+def _frames(ds: Dataset) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Per-frame geometry and rescale values of an Enhanced CT image."""
+    shared = _first_item(ds, "SharedFunctionalGroupsSequence")
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    for index, frame in enumerate(per_frame):
+        def group(keyword: str, frame: Dataset = frame) -> Dataset | None:
+            return _first_item(frame, keyword) or _first_item(shared, keyword)
+
+        position = group("PlanePositionSequence")
+        orientation = group("PlaneOrientationSequence")
+        measures = group("PixelMeasuresSequence")
+        transform = group("PixelValueTransformationSequence")
+        yield index, {
+            "ipp": _floats(position.get("ImagePositionPatient")) if position else None,
+            "iop": _floats(orientation.get("ImageOrientationPatient")) if orientation else None,
+            "spacing": _floats(measures.get("PixelSpacing")) if measures else None,
+            "slope": float(transform.get("RescaleSlope", 1)) if transform else 1.0,
+            "intercept": float(transform.get("RescaleIntercept", 0)) if transform else 0.0,
+        }
+
+
+def _pixel_data_complete(path: Path, ds: Dataset) -> bool:
+    """Whether the file holds all the bytes its (deferred) Pixel Data element declares."""
+    try:
+        raw = ds.get_item("PixelData", keep_deferred=True)
+    except (KeyError, TypeError):
+        return True
+    length = getattr(raw, "length", None)
+    tell = getattr(raw, "value_tell", None)
+    if not isinstance(length, int) or not isinstance(tell, int) or length == 0xFFFFFFFF:
+        return True  # encapsulated (undefined length): the decoder will tell
+    return tell + length <= path.stat().st_size
+
+
+def _header(path: Path, ds: Dataset, frame: int, values: dict[str, Any]) -> SliceHeader:
+    padding = ds.get("PixelPaddingValue")
+    limit = ds.get("PixelPaddingRangeLimit")
+    return SliceHeader(
+        path=str(path),
+        frame=frame,
+        sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
+        sop_class_uid=str(ds.get("SOPClassUID", "")),
+        series_instance_uid=str(ds.get("SeriesInstanceUID", "")),
+        series_description=str(ds.get("SeriesDescription", "")),
+        modality=str(ds.get("Modality", "")),
+        image_type=tuple(str(v).upper() for v in (ds.get("ImageType") or ())),
+        frame_of_reference_uid=str(ds.FrameOfReferenceUID) if "FrameOfReferenceUID" in ds
+        else None,
+        image_orientation_patient=values["iop"],
+        image_position_patient=values["ipp"],
+        pixel_spacing=values["spacing"],
+        rows=int(ds.get("Rows", 0)),
+        columns=int(ds.get("Columns", 0)),
+        rescale_slope=values["slope"],
+        rescale_intercept=values["intercept"],
+        pixel_padding_value=int(padding) if padding is not None else None,
+        pixel_padding_range_limit=int(limit) if limit is not None else None,
+        gantry_detector_tilt=float(ds.get("GantryDetectorTilt", 0) or 0),
+        transfer_syntax_uid=str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")),
+        pixel_data_complete=_pixel_data_complete(path, ds),
+    )
+
+
+def headers_of(path: Path, ds: Dataset) -> list[SliceHeader]:
+    """Headers of every frame of a parsed dataset (one for a single-frame image)."""
+    enhanced = str(ds.get("SOPClassUID", "")) == ENHANCED_CT_STORAGE
+    if enhanced or "PerFrameFunctionalGroupsSequence" in ds:
+        return [_header(path, ds, index, values) for index, values in _frames(ds)]
+    values = {
+        "ipp": _floats(ds.get("ImagePositionPatient")),
+        "iop": _floats(ds.get("ImageOrientationPatient")),
+        "spacing": _floats(ds.get("PixelSpacing")),
+        "slope": float(ds.get("RescaleSlope", 1) or 1),
+        "intercept": float(ds.get("RescaleIntercept", 0) or 0),
+    }
+    return [_header(path, ds, 0, values)]
+
+
+def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile]]:
+    """Read the header of every file; list the files that are not images, with why.
+
+    Never raises for a bad file: a non-DICOM, truncated or pixel-less file is
+    skipped with its reason.
+    """
+    headers: list[SliceHeader] = []
+    skipped: list[SkippedFile] = []
+    for path in files:
+        try:
+            ds = pydicom.dcmread(path, stop_before_pixels=False, defer_size=256)
+        except InvalidDicomError:
+            skipped.append(SkippedFile(str(path), SkipReason.NOT_DICOM,
+                                       "no DICOM preamble or file meta information"))
+            continue
+        except Exception as exc:  # any parser failure means: skip, with why
+            skipped.append(SkippedFile(str(path), SkipReason.UNREADABLE,
+                                       f"{type(exc).__name__}: {exc}"))
+            continue
+        if "PixelData" not in ds or not ds.get("Rows"):
+            sop_class = ds.get("SOPClassUID", "unknown")
+            skipped.append(SkippedFile(str(path), SkipReason.NO_PIXEL_DATA,
+                                       f"SOP Class {sop_class} has no image"))
+            continue
+        try:
+            headers.extend(headers_of(path, ds))
+        except (ValueError, TypeError, AttributeError) as exc:
+            skipped.append(SkippedFile(str(path), SkipReason.UNREADABLE,
+                                       f"malformed header: {type(exc).__name__}: {exc}"))
+    return headers, skipped

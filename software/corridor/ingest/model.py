@@ -1,0 +1,162 @@
+"""Value objects the ingest stage returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from corridor.geometry import GeometryError, ImageGeometry
+from corridor.ingest.enum import SkipReason, WarningCode
+
+__all__ = ["IngestWarning", "SeriesSummary", "SkippedFile", "SourceFile", "Volume"]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestWarning:
+    """A tolerable deviation, kept with the volume and written into its provenance.
+
+    Messages name files, tags and values, never patient-identifying data.
+    """
+
+    code: WarningCode
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        """``{"code": ..., "message": ...}``."""
+        return {"code": self.code.value, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file under the input path that is not an image of any series, and why."""
+
+    path: str
+    reason: SkipReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One file used to build a volume: where it is, its SOP Instance UID and SHA-256."""
+
+    path: str
+    sop_instance_uid: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesSummary:
+    """One series found under the input path, as ``corridor ingest`` lists it."""
+
+    series_instance_uid: str
+    modality: str
+    description: str
+    images: int
+    orientation: str
+    """Coarse orientation of the first image: axial, coronal, sagittal or oblique."""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "series_instance_uid": self.series_instance_uid,
+            "modality": self.modality,
+            "description": self.description,
+            "images": self.images,
+            "orientation": self.orientation,
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Volume:
+    """A CT volume in Hounsfield units, placed in the patient by its geometry.
+
+    Attributes
+    ----------
+    hu
+        Voxel values in HU, indexed ``[i, j, k]`` (column, row, slice), read-only.
+        Stored so that ``i`` varies fastest in memory (NIfTI order).
+    geometry
+        Where each voxel lies, LPS mm.
+    series_instance_uid
+        The series the volume was built from.
+    sources
+        The files used, in slice order (k = 0 first).
+    warnings
+        Tolerable deviations found while loading.
+    padding_packed
+        Bit-packed mask (``numpy.packbits`` over the voxels in memory order) of the
+        voxels whose stored value was the Pixel Padding Value, or ``None`` when the
+        series declares no padding.  Packed so that the mask costs 1/16 of an int16
+        volume; :meth:`padding_mask` unpacks it.
+    """
+
+    hu: NDArray[np.generic]
+    geometry: ImageGeometry
+    series_instance_uid: str
+    sources: tuple[SourceFile, ...]
+    warnings: tuple[IngestWarning, ...] = field(default=())
+    padding_packed: NDArray[np.uint8] | None = None
+
+    def __post_init__(self) -> None:
+        if self.hu.ndim != 3 or tuple(self.hu.shape) != self.geometry.shape:
+            raise GeometryError("shape", tuple(self.hu.shape),
+                                f"voxels of the geometry's shape {self.geometry.shape}")
+        if not self.hu.T.flags.c_contiguous:
+            raise GeometryError("shape", "memory order of hu",
+                                "i varying fastest (hu.T C-contiguous)")
+        expected_bytes = (self.hu.size + 7) // 8
+        if self.padding_packed is not None and self.padding_packed.size != expected_bytes:
+            raise GeometryError("shape", self.padding_packed.size,
+                                f"a packed padding mask of {expected_bytes} bytes")
+        self.hu.setflags(write=False)
+        if self.padding_packed is not None:
+            self.padding_packed.setflags(write=False)
+
+    @staticmethod
+    def pack_padding(mask: NDArray[np.bool_]) -> NDArray[np.uint8]:
+        """Pack a ``[i, j, k]`` padding mask the way :attr:`padding_packed` stores it."""
+        return np.packbits(np.ascontiguousarray(mask.T).reshape(-1))
+
+    def padding_mask(self) -> NDArray[np.bool_] | None:
+        """The padding mask, ``[i, j, k]``, unpacked (``None`` if the series has none)."""
+        if self.padding_packed is None:
+            return None
+        bits = np.unpackbits(self.padding_packed, count=self.hu.size).astype(bool)
+        return bits.reshape(self.hu.shape[::-1]).T
+
+    def hu_range(self) -> tuple[float, float]:
+        """Smallest and largest HU of the non-padding voxels (NaN if there are none).
+
+        Computed slice by slice so that no full-size temporary is allocated.
+        """
+        low, high = np.inf, -np.inf
+        stack = self.hu.T  # (k, j, i), C-contiguous
+        padding = self.padding_mask()
+        for k in range(stack.shape[0]):
+            values = stack[k] if padding is None else stack[k][~padding.T[k]]
+            if values.size:
+                low, high = min(low, float(values.min())), max(high, float(values.max()))
+        if low > high:
+            return (float("nan"), float("nan"))
+        return (low, high)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``volume`` object of ``corridor ingest --json``."""
+        hu_min, hu_max = self.hu_range()
+        padding = self.padding_mask()
+        return {
+            "series_instance_uid": self.series_instance_uid,
+            **self.geometry.to_json(),
+            "dtype": str(self.hu.dtype),
+            "hu_min": hu_min,
+            "hu_max": hu_max,
+            "padding_voxels": int(padding.sum()) if padding is not None else 0,
+            "warnings": [w.to_json() for w in self.warnings],
+            "sources": [
+                {"path": s.path, "sop_instance_uid": s.sop_instance_uid, "sha256": s.sha256}
+                for s in self.sources
+            ],
+        }
