@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import itertools
 import json
 import shlex
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +25,12 @@ import nrrd
 import numpy as np
 import pydicom
 import pytest
-from numpy.typing import NDArray
-from pytest_bdd import given, parsers, scenarios, then, when
-
 from corridor.cli import main as corridor_main
 from corridor.ingest.api import IngestResult, ingest
 from corridor.ingest.errors import IngestError, UnsafeSeriesError
 from corridor_phantoms import make_phantom, write_series
+from numpy.typing import NDArray
+from pytest_bdd import given, parsers, scenarios, then, when
 
 scenarios("ingest")
 
@@ -77,7 +78,7 @@ def _images(case: Case) -> list[tuple[Path, pydicom.Dataset]]:
     for path in sorted(case.dicom.rglob("*")):
         try:
             ds = pydicom.dcmread(path)
-        except Exception:  # noqa: BLE001 - not every file is DICOM (planted faults)
+        except Exception:
             continue
         if "ImagePositionPatient" in ds and "LOCALIZER" not in list(ds.get("ImageType", [])):
             images.append((path, ds))
@@ -124,8 +125,6 @@ def written_with_faults(case: Case, faults: str) -> None:
 @given(parsers.parse('the series is written again with the faults "{faults}"'))
 def written_again(case: Case, faults: str) -> None:
     """Replace the written series by one with planted faults."""
-    import shutil
-
     shutil.rmtree(case.root)
     _write(case, _faults(faults))
 
@@ -230,6 +229,12 @@ def run_ingest_own(case: Case) -> None:
     _ingest(case, case.written.series_instance_uid)
 
 
+@when("I run corridor ingest on the series")
+def run_command_plain(case: Case) -> None:
+    """Run `corridor ingest` without options."""
+    run_command(case, "")
+
+
 @when(parsers.parse('I run corridor ingest on the series with "{options}"'))
 def run_command(case: Case, options: str) -> None:
     """Run the real `corridor ingest` command in-process."""
@@ -265,7 +270,7 @@ def hu_match(case: Case) -> None:
     assert np.array_equal(volume.hu[keep], truth[keep])
 
 
-@then("the volume's k axis points along the row cosine × column cosine of its images")
+@then("the volume's k axis points along the cross product of its images' row and column cosines")
 def k_along_normal(case: Case) -> None:
     """The slice axis is the DICOM normal, from the files (not from the code)."""
     ds = _images(case)[0][1]
@@ -288,7 +293,7 @@ def refusal_names_gap(case: Case) -> None:
     assert isinstance(case.error, UnsafeSeriesError)
     images = _images(case)
     positions = [np.asarray(ds.ImagePositionPatient, float) for _, ds in images]
-    gaps = [float(np.linalg.norm(b - a)) for a, b in zip(positions, positions[1:], strict=False)]
+    gaps = [float(np.linalg.norm(b - a)) for a, b in itertools.pairwise(positions)]
     widest = int(np.argmax(gaps))
     assert case.error.files == [str(images[widest][0]), str(images[widest + 1][0])]
 
@@ -296,13 +301,15 @@ def refusal_names_gap(case: Case) -> None:
 @then(parsers.parse('the refusal says "{text}"'))
 def refusal_says(case: Case, text: str) -> None:
     """The message names it."""
-    assert case.error is not None and text in str(case.error), case.error
+    assert case.error is not None
+    assert text in str(case.error), case.error
 
 
 @then(parsers.parse('ingest refuses saying "{text}"'))
 def refuses_saying(case: Case, text: str) -> None:
     """Refused, with the text in the message."""
-    assert case.error is not None and text in str(case.error), case.error
+    assert case.error is not None
+    assert text in str(case.error), case.error
 
 
 @then(parsers.parse("ingest refuses listing {count:d} CT series"))
@@ -381,7 +388,8 @@ def exit_status(case: Case, status: int) -> None:
 def one_error_line(case: Case, text: str) -> None:
     """One clear line, no traceback."""
     lines = case.stderr.strip().splitlines()
-    assert len(lines) == 1 and text in lines[0], case.stderr
+    assert len(lines) == 1, case.stderr
+    assert text in lines[0]
 
 
 @then(parsers.parse('the JSON lists {count:d} series with modality "{modality}"'))
@@ -420,7 +428,8 @@ def export_read(case: Case, reader: str, name: str, frame: str) -> None:
     else:
         data, header = nrrd.read(str(path))
         assert np.array_equal(data, truth)
-        assert header["space"] == "left-posterior-superior" and frame == "LPS"
+        assert frame == "LPS"
+        assert header["space"] == "left-posterior-superior"
         assert np.allclose(np.asarray(header["space directions"], float).T, affine[:3, :3],
                            atol=1e-4)
         assert np.allclose(np.asarray(header["space origin"], float), affine[:3, 3], atol=1e-4)
@@ -432,7 +441,8 @@ def no_patient_data(case: Case) -> None:
     ds = _images(case)[0][1]
     output = case.stdout + case.stderr
     for value in (str(ds.PatientName), str(ds.PatientID)):
-        assert value and value not in output
+        assert value
+        assert value not in output
 
 
 @pytest.fixture

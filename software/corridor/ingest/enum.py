@@ -22,8 +22,10 @@ class WarningCode(StrEnum):
     """A tolerable deviation found while loading a series; recorded with the volume."""
 
     LOCALIZER_DROPPED = "localizer-dropped"
+    """Images whose Image Type contains LOCALIZER were left out of the volume."""
     NON_IMAGE_FILES_SKIPPED = "files-skipped"
+    """Files under the input were not images of any series."""
     SPACING_IRREGULAR_WITHIN_TOLERANCE = "spacing-irregular-within-tolerance"
+    """A slice lies off the regular grid by more than rounding but within tolerance."""
     DUPLICATE_IDENTICAL_SLICE_DROPPED = "duplicate-identical-slice-dropped"
-    PIXEL_PADDING_MASKED = "pixel-padding-masked"
-    LEFT_HANDED_SLICE_ORDER = "left-handed-slice-order"
+    """An image repeating another's position and pixels was left out."""

@@ -119,12 +119,6 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
             WarningCode.DUPLICATE_IDENTICAL_SLICE_DROPPED,
             f"{dropped.path} repeats the position and pixels of {kept.path}; left out",
         ))
-    if mask is not None and mask.any():
-        warnings.append(IngestWarning(
-            WarningCode.PIXEL_PADDING_MASKED,
-            f"{int(mask.sum())} voxels hold the Pixel Padding Value (0028,0120) and are "
-            "masked as padding, not anatomy",
-        ))
     packed = Volume.pack_padding(mask.transpose(2, 1, 0)) if mask is not None else None
     del mask
     return Volume(

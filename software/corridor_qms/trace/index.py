@@ -20,7 +20,14 @@ from corridor_qms.records.scenario import Scenario
 from corridor_qms.trace.results import Outcome, worst
 from corridor_qms.trace.stamps import stamp
 
-__all__ = ["ControlRef", "TraceIndex", "Verification", "build_index", "current_stamp", "is_trace_tag"]
+__all__ = [
+    "ControlRef",
+    "TraceIndex",
+    "Verification",
+    "build_index",
+    "current_stamp",
+    "is_trace_tag",
+]
 
 _TRACE_PREFIXES = ("SRS-", "RC-", "HAZ-", "UN-")
 

@@ -27,7 +27,7 @@ Feature: The ingest command
   @SRS-ING-014
   Scenario: A refused series is one error line and exit status 2
     Given the series is written again with the faults "missing-slice"
-    When I run corridor ingest on the series with ""
+    When I run corridor ingest on the series
     Then the exit status is 2
     And standard error is one line containing "refused (missing-slice)"
 

@@ -59,7 +59,7 @@ Feature: Faulty series are refused or loaded with a warning, as stated
     Examples:
       | distance            | outcome                                                           |
       | 0.005 mm            | loads with no warning                                             |
-      | 0.5 % of the spacing | loads with the warning "spacing-irregular-within-tolerance"      |
+      | 0.8 % of the spacing | loads with the warning "spacing-irregular-within-tolerance"      |
       | 5 % of the spacing  | refuses with the check "slice-spacing"                            |
 
   @SRS-ING-009 @RC-014

@@ -9,7 +9,7 @@ Feature: Exact patient geometry
     When the series is ingested
     Then the volume's corners lie within 0.001 mm of the ground truth
     And the volume's HU equal the ground truth on every voxel that is not padding
-    And the volume's k axis points along the row cosine × column cosine of its images
+    And the volume's k axis points along the cross product of its images' row and column cosines
 
     Examples:
       | position | orientation |
