@@ -1,0 +1,173 @@
+"""Step definitions of the phantom scenarios (features/phantoms/).
+
+The checks read the written files with pydicom and numpy directly and compare with
+closed forms; nothing here calls the phantom code except through its command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import shlex
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+from corridor.cli import main as corridor_main
+from pytest_bdd import parsers, scenarios, then, when
+
+scenarios("phantoms")
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> dict[str, Any]:
+    """The temporary folder and the last command's outcome."""
+    return {"tmp": tmp_path, "status": None, "stdout": "", "stderr": ""}
+
+
+@when(parsers.parse('I run "{command}"'))
+def run_command(run: dict[str, Any], command: str) -> None:
+    """Run a `corridor` command line in-process; `{tmp}` is the scenario's folder."""
+    argv = shlex.split(command.replace("{tmp}", str(run["tmp"])))
+    assert argv[0] == "corridor"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            run["status"] = corridor_main(argv[1:])
+        except SystemExit as exc:
+            run["status"] = int(exc.code or 0)
+    run["stdout"], run["stderr"] = out.getvalue(), err.getvalue()
+
+
+def _datasets(folder: Path) -> list[tuple[Path, pydicom.Dataset | None]]:
+    found: list[tuple[Path, pydicom.Dataset | None]] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        try:
+            found.append((path, pydicom.dcmread(path)))
+        except Exception:  # not DICOM, or truncated on purpose
+            found.append((path, None))
+    return found
+
+
+@then(parsers.parse('every file under "{folder}" is CT Image Storage with Rescale Slope, Rescale '
+                    "Intercept and Pixel Padding Value"))
+def real_ct(run: dict[str, Any], folder: str) -> None:
+    """Required tags, read with pydicom."""
+    files = _datasets(run["tmp"] / folder)
+    assert files
+    for path, ds in files:
+        assert ds is not None, path
+        assert ds.SOPClassUID == CT_IMAGE_STORAGE
+        assert ds.Modality == "CT"
+        for keyword in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID",
+                        "FrameOfReferenceUID", "ImagePositionPatient", "ImageOrientationPatient",
+                        "PixelSpacing", "RescaleSlope", "RescaleIntercept", "PixelPaddingValue"):
+            assert keyword in ds, f"{path}: {keyword}"
+        assert ds.pixel_array.shape == (ds.Rows, ds.Columns)
+
+
+@then(parsers.parse('"{folder}" holds hu.npy, labels.npy, padding.npy, geometry.json and '
+                    "manifest.json"))
+def truth_files(run: dict[str, Any], folder: str) -> None:
+    """The ground-truth files exist and load."""
+    base = run["tmp"] / folder
+    for name in ("hu.npy", "labels.npy", "padding.npy"):
+        assert np.load(base / name).ndim == 3
+    for name in ("geometry.json", "manifest.json"):
+        assert json.loads((base / name).read_text())
+
+
+@then(parsers.parse('the folders "{a}" and "{b}" hold identical bytes'))
+def identical(run: dict[str, Any], a: str, b: str) -> None:
+    """Same relative names, same bytes."""
+    def listing(folder: Path) -> dict[str, bytes]:
+        return {p.relative_to(folder).as_posix(): p.read_bytes()
+                for p in folder.rglob("*") if p.is_file()}
+
+    assert listing(run["tmp"] / a) == listing(run["tmp"] / b)
+
+
+@then(parsers.parse("the exit status is {status:d}"))
+def exit_status(run: dict[str, Any], status: int) -> None:
+    """The command's exit status."""
+    assert run["status"] == status, run["stderr"]
+
+
+@then(parsers.parse('standard error ends with one line naming "{text}"'))
+def error_line(run: dict[str, Any], text: str) -> None:
+    """The last line names the bad value; no traceback."""
+    assert "Traceback" not in run["stderr"]
+    assert text in run["stderr"].strip().splitlines()[-1]
+
+
+@then(parsers.parse('the labelled volume in "{folder}" is within {percent:d} % of 4/3·π·r³ for '
+                    "the radius in its manifest"))
+def sphere_volume(run: dict[str, Any], folder: str, percent: int) -> None:
+    """Voxel count times voxel volume against the closed form."""
+    base = run["tmp"] / folder / "truth"
+    manifest = json.loads((base / "manifest.json").read_text())
+    sphere = next(o for o in manifest["anatomy"]["objects"] if o["type"] == "sphere")
+    affine = np.asarray(json.loads((base / "geometry.json").read_text())["affine"], float)
+    voxel = abs(float(np.linalg.det(affine[:3, :3])))
+    measured = int((np.load(base / "labels.npy") == 1).sum()) * voxel
+    exact = 4 / 3 * math.pi * sphere["radius_mm"] ** 3
+    assert abs(measured - exact) / exact <= percent / 100
+
+
+@then(parsers.parse('the labels of "{a}" and "{b}" agree at every voxel centre of "{a2}" when '
+                    'looked up by LPS position in "{b2}"'))
+def same_anatomy(run: dict[str, Any], a: str, b: str, a2: str, b2: str) -> None:
+    """Map each voxel centre of one grid into the other through the two affines."""
+    def load(folder: str) -> tuple[np.ndarray, np.ndarray]:
+        base = run["tmp"] / folder / "truth"
+        affine = np.asarray(json.loads((base / "geometry.json").read_text())["affine"], float)
+        return np.load(base / "labels.npy"), affine
+
+    labels_a, affine_a = load(a)
+    labels_b, affine_b = load(b)
+    ijk = np.indices(labels_a.shape).reshape(3, -1).T
+    lps = ijk @ affine_a[:3, :3].T + affine_a[:3, 3]
+    in_b = np.linalg.solve(affine_b[:3, :3], (lps - affine_b[:3, 3]).T).T
+    nearest = np.rint(in_b)
+    assert np.allclose(in_b, nearest, atol=1e-6), "the two grids' voxel centres do not coincide"
+    nearest = nearest.astype(int)
+    inside = np.all((nearest >= 0) & (nearest < np.asarray(labels_b.shape)), axis=1)
+    assert inside.mean() > 0.99
+    found = labels_b[tuple(nearest[inside].T)]
+    assert np.array_equal(found, labels_a.reshape(-1)[inside])
+    assert (labels_a > 1).any()
+
+
+@then(parsers.parse('the manifest of "{folder}" records the fault "{fault}"'))
+def manifest_fault(run: dict[str, Any], folder: str, fault: str) -> None:
+    """The manifest's faults section names it."""
+    manifest = json.loads((run["tmp"] / folder / "truth" / "manifest.json").read_text())
+    assert fault in json.dumps(manifest["faults"])
+
+
+@then(parsers.parse('the series in "{folder}" shows the fault "{fault}"'))
+def series_fault(run: dict[str, Any], folder: str, fault: str) -> None:
+    """The files themselves show it (counted with pydicom)."""
+    files = _datasets(run["tmp"] / folder)
+    images = [ds for _, ds in files
+              if ds is not None and "PixelData" in ds
+              and "LOCALIZER" not in [str(v) for v in ds.get("ImageType", [])]]
+    positions = {tuple(round(float(v), 3) for v in ds.ImagePositionPatient) for ds in images}
+    if fault == "missing-slice":
+        assert len(images) == len(positions) == 9
+    elif fault == "duplicate-slice":
+        assert (len(images), len(positions)) == (11, 10)
+    elif fault == "localizer":
+        assert sum("LOCALIZER" in [str(v) for v in ds.get("ImageType", [])]
+                   for _, ds in files if ds is not None) == 1
+    elif fault == "non-ct-files":
+        assert any(ds is None for _, ds in files)
+        assert any(ds is not None and "PixelData" not in ds for _, ds in files)
+    else:
+        raise AssertionError(f"no check for {fault}")
