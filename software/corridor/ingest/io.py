@@ -58,6 +58,10 @@ class SliceHeader:
     transfer_syntax_uid: str
     pixel_data_complete: bool = True
     """False when the file ends before its Pixel Data element does (a truncated file)."""
+    native_pixels: tuple[int, str] | None = None
+    """``(byte offset, numpy dtype)`` of the pixel values in the file when they are stored
+    natively as one frame of 16-bit little-endian words with all 16 bits used, so that the
+    loader may take them from the file's bytes without parsing it again; ``None`` otherwise."""
 
 
 def find_files(path: Path) -> list[Path]:
@@ -126,6 +130,27 @@ def _pixel_data_complete(path: Path, ds: Dataset) -> bool:
     return tell + length <= path.stat().st_size
 
 
+_NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+"""Explicit and Implicit VR Little Endian: pixel data stored as plain words."""
+
+
+def _native_pixels(ds: Dataset) -> tuple[int, str] | None:
+    """Where one frame of 16-bit native little-endian pixel values starts, and its dtype."""
+    syntax = str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", ""))
+    if (syntax not in _NATIVE_LITTLE_ENDIAN or ds.get("BitsAllocated") != 16
+            or ds.get("BitsStored") != 16 or ds.get("SamplesPerPixel", 1) != 1
+            or int(ds.get("NumberOfFrames", 1) or 1) != 1):
+        return None
+    try:
+        raw = ds.get_item("PixelData", keep_deferred=True)
+    except (KeyError, TypeError):
+        return None
+    tell, length = getattr(raw, "value_tell", None), getattr(raw, "length", None)
+    if not isinstance(tell, int) or length != int(ds.Rows) * int(ds.Columns) * 2:
+        return None
+    return tell, "<i2" if ds.get("PixelRepresentation") == 1 else "<u2"
+
+
 def _header(path: Path, ds: Dataset, frame: int, values: dict[str, Any]) -> SliceHeader:
     padding = ds.get("PixelPaddingValue")
     limit = ds.get("PixelPaddingRangeLimit")
@@ -152,6 +177,7 @@ def _header(path: Path, ds: Dataset, frame: int, values: dict[str, Any]) -> Slic
         gantry_detector_tilt=float(ds.get("GantryDetectorTilt", 0) or 0),
         transfer_syntax_uid=str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")),
         pixel_data_complete=_pixel_data_complete(path, ds),
+        native_pixels=_native_pixels(ds),
     )
 
 

@@ -2,17 +2,26 @@
 
 Each file of the selected series is read once: its bytes are hashed (SHA-256,
 for provenance) and parsed from memory, its pixels decoded through pydicom's
-handlers (compressed transfer syntaxes included) straight into one preallocated
-array, so that peak memory stays close to the size of the volume.
+handlers (compressed transfer syntaxes included) and rescaled straight into one
+preallocated array, so that peak memory stays close to the size of the volume.
+
+One helper thread reads and hashes the next files while the calling thread
+decodes the current one: reading and hashing release the GIL, so the two overlap
+on a machine with two cores or more.  Only the calling thread parses and decodes
+(pydicom is never called from two threads at once), and it takes the files in
+the same order as a single thread would, so the volume, and the first error
+raised, are the same.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -29,6 +38,17 @@ __all__ = ["load_volume"]
 
 _INT16 = np.iinfo(np.int16)
 
+_INT32_MAX = np.iinfo(np.int32).max
+
+_READ_AHEAD = 2
+"""Files read and hashed ahead of the one being decoded (each held in memory until decoded)."""
+
+
+def _read(path: str) -> tuple[bytes, str]:
+    """A file's bytes and their SHA-256 (hex digest)."""
+    raw = Path(path).read_bytes()
+    return raw, hashlib.sha256(raw).hexdigest()
+
 
 def _padding(stored: NDArray[np.integer], header: SliceHeader) -> NDArray[np.bool_] | None:
     value = header.pixel_padding_value
@@ -41,8 +61,102 @@ def _padding(stored: NDArray[np.integer], header: SliceHeader) -> NDArray[np.boo
     return np.asarray((stored >= low) & (stored <= high))
 
 
+class _PaddingMask:
+    """The volume's padding mask, filled slice by slice, packed as :class:`Volume` keeps it.
+
+    When the voxels of a slice fill whole bytes (rows x columns a multiple of 8, as
+    in any 512 x 512 image), each slice is packed as it comes: the bits of slice k
+    start on a byte boundary of the packed mask, so the mask never costs more than
+    its packed size (1/16 of an int16 volume).  Otherwise the booleans are kept (half
+    an int16 volume) and packed at the end.
+    """
+
+    def __init__(self, shape_kji: tuple[int, int, int]) -> None:
+        slices, rows, columns = shape_kji
+        whole_bytes = rows * columns % 8 == 0
+        self._slice_bytes = rows * columns // 8
+        self._packed = np.zeros(slices * self._slice_bytes if whole_bytes else 0, dtype=np.uint8)
+        self._full = None if whole_bytes else np.zeros(shape_kji, dtype=bool)
+
+    def set_slice(self, k: int, padding: NDArray[np.bool_]) -> None:
+        """Record the padding voxels of slice ``k`` (``[j, i]``)."""
+        if self._full is None:
+            start = k * self._slice_bytes
+            self._packed[start:start + self._slice_bytes] = np.packbits(padding.reshape(-1))
+        else:
+            self._full[k] = padding
+
+    def packed(self) -> NDArray[np.uint8]:
+        """The mask as :attr:`Volume.padding_packed` keeps it."""
+        if self._full is None:
+            return self._packed
+        return Volume.pack_padding(self._full.transpose(2, 1, 0))
+
+
 def _integral(header: SliceHeader) -> bool:
     return float(header.rescale_slope).is_integer() and float(header.rescale_intercept).is_integer()
+
+
+def _int16_exactly(stored: NDArray[Any], header: SliceHeader) -> tuple[int, int] | None:
+    """Integral (slope, intercept) when this slice's HU can be computed in int32 and fit int16.
+
+    That holds for stored integers of at most 16 bits, an integral slope and
+    intercept small enough that no product or sum leaves int32, and HU within
+    int16; the result is then exactly the float64 computation's.  ``None`` otherwise.
+    """
+    if stored.dtype.kind not in "iu" or stored.dtype.itemsize > 2 or not _integral(header):
+        return None
+    if abs(header.rescale_slope) * 65536 + abs(header.rescale_intercept) > _INT32_MAX:
+        return None
+    slope, intercept = int(header.rescale_slope), int(header.rescale_intercept)
+    ends = (int(stored.min()) * slope + intercept, int(stored.max()) * slope + intercept)
+    if min(ends) < _INT16.min or max(ends) > _INT16.max:
+        return None
+    return slope, intercept
+
+
+def _store_hu(data: NDArray[Any], k: int, stored: NDArray[Any],
+              header: SliceHeader) -> NDArray[Any]:
+    """Rescale slice ``k`` to HU into ``data``; the volume, turned float32 if HU leave int16."""
+    exact = _int16_exactly(stored, header) if data.dtype == np.int16 else None
+    if exact is not None:
+        slope, intercept = exact
+        if slope == 1 and stored.dtype == np.int16 and _INT16.min <= intercept <= _INT16.max:
+            # every sum lies within int16 (_int16_exactly checked), so int16 cannot wrap
+            np.add(stored, np.int16(intercept), out=data[k])
+        else:
+            scaled = stored if slope == 1 else np.multiply(stored, slope, dtype=np.int32)
+            np.add(scaled, intercept, out=data[k], dtype=np.int32)
+        return data
+    hu = stored.astype(np.float64) * header.rescale_slope + header.rescale_intercept
+    if data.dtype == np.int16 and (hu.min() < _INT16.min or hu.max() > _INT16.max):
+        data = data.astype(np.float32)
+    data[k] = hu
+    return data
+
+
+def _decode(raw: bytes, path: str, header: SliceHeader,
+            rows_columns: tuple[int, int]) -> NDArray[Any]:
+    """All frames of one file, ``(frames, rows, columns)``, as stored (before rescale).
+
+    Native 16-bit little-endian single-frame images are taken straight from the
+    bytes at the offset the header scan found (the scan already parsed the file);
+    everything else, compressed syntaxes included, is parsed and decoded by pydicom.
+    """
+    if header.native_pixels is not None:
+        offset, dtype = header.native_pixels
+        count = rows_columns[0] * rows_columns[1]
+        if offset + 2 * count <= len(raw):
+            pixels = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
+            return pixels.astype(dtype[1:], copy=True).reshape(1, *rows_columns)
+    try:
+        frames = pixel_array(pydicom.dcmread(io.BytesIO(raw)))
+    except Exception as exc:  # any decoder failure refuses the series
+        raise UnsafeSeriesError(
+            "pixel-data", f"cannot decode the pixels: {type(exc).__name__}: {exc}",
+            files=[path], expected="pixel data decodable by pydicom's handlers",
+        ) from exc
+    return frames[np.newaxis] if frames.ndim == 2 else frames
 
 
 def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Volume:
@@ -67,47 +181,44 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
     data: NDArray[np.generic] = np.empty((shape_k, shape_j, shape_i),
                                          dtype=np.int16 if integral else np.float32)
     has_padding = any(h.pixel_padding_value is not None for h in slices)
-    mask = np.zeros((shape_k, shape_j, shape_i), dtype=bool) if has_padding else None
+    mask = _PaddingMask((shape_k, shape_j, shape_i)) if has_padding else None
     by_file: dict[str, list[tuple[int, SliceHeader]]] = defaultdict(list)
     for k, header in enumerate(slices):
         by_file[header.path].append((k, header))
     duplicate_files = {dropped.path for _, dropped in series.duplicates}
+    header_of = {h.path: h for h in (*slices, *(d for _, d in series.duplicates))}
     compared = {(h.path, h.frame) for pair in series.duplicates for h in pair}
     pixel_digests: dict[tuple[str, int], str] = {}
     sources: dict[int, SourceFile] = {}
-    for path in sorted(set(by_file) | duplicate_files):
-        raw = Path(path).read_bytes()
-        digest = hashlib.sha256(raw).hexdigest()
-        try:
-            ds = pydicom.dcmread(io.BytesIO(raw))
-            frames = pixel_array(ds)
-        except Exception as exc:  # any decoder failure refuses the series
-            raise UnsafeSeriesError(
-                "pixel-data", f"cannot decode the pixels: {type(exc).__name__}: {exc}",
-                files=[path], expected="pixel data decodable by pydicom's handlers",
-            ) from exc
-        if frames.ndim == 2:
-            frames = frames[np.newaxis]
-        for (k, header) in by_file.get(path, []):
-            stored = frames[header.frame]
-            if stored.shape != (shape_j, shape_i):
-                raise UnsafeSeriesError("image-size", "decoded pixels differ from Rows/Columns",
-                                        files=[path], found=stored.shape,
-                                        expected=f"{(shape_j, shape_i)}")
-            if mask is not None:
-                padding = _padding(stored, header)
-                if padding is not None:
-                    mask[k] = padding
-            hu = stored.astype(np.float64) * header.rescale_slope + header.rescale_intercept
-            if data.dtype == np.int16 and (hu.min() < _INT16.min or hu.max() > _INT16.max):
-                data = data.astype(np.float32)
-            data[k] = hu
-            sources[k] = SourceFile(path, header.sop_instance_uid, digest)
-        for frame_index in range(frames.shape[0]):
-            if (path, frame_index) in compared:
-                pixel_digests[(path, frame_index)] = hashlib.sha256(
-                    np.ascontiguousarray(frames[frame_index]).tobytes()).hexdigest()
-        del raw, ds, frames
+    paths = sorted(set(by_file) | duplicate_files)
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corridor-ingest-read")
+    try:
+        ahead: deque[Future[tuple[bytes, str]]] = deque(
+            reader.submit(_read, path) for path in paths[:_READ_AHEAD])
+        for index, path in enumerate(paths):
+            raw, digest = ahead.popleft().result()
+            if index + _READ_AHEAD < len(paths):
+                ahead.append(reader.submit(_read, paths[index + _READ_AHEAD]))
+            frames = _decode(raw, path, header_of[path], (shape_j, shape_i))
+            for (k, header) in by_file.get(path, []):
+                stored = frames[header.frame]
+                if stored.shape != (shape_j, shape_i):
+                    raise UnsafeSeriesError("image-size", "decoded pixels differ from Rows/Columns",
+                                            files=[path], found=stored.shape,
+                                            expected=f"{(shape_j, shape_i)}")
+                if mask is not None:
+                    padding = _padding(stored, header)
+                    if padding is not None:
+                        mask.set_slice(k, padding)
+                data = _store_hu(data, k, stored, header)
+                sources[k] = SourceFile(path, header.sop_instance_uid, digest)
+            for frame_index in range(frames.shape[0]):
+                if (path, frame_index) in compared:
+                    pixel_digests[(path, frame_index)] = hashlib.sha256(
+                        np.ascontiguousarray(frames[frame_index]).tobytes()).hexdigest()
+            del raw, frames
+    finally:
+        reader.shutdown(wait=True, cancel_futures=True)
     warnings = [*notes, *series.warnings]
     for kept, dropped in series.duplicates:
         if pixel_digests[(kept.path, kept.frame)] != pixel_digests[(dropped.path, dropped.frame)]:
@@ -119,7 +230,7 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
             WarningCode.DUPLICATE_IDENTICAL_SLICE_DROPPED,
             f"{dropped.path} repeats the position and pixels of {kept.path}; left out",
         ))
-    packed = Volume.pack_padding(mask.transpose(2, 1, 0)) if mask is not None else None
+    packed = mask.packed() if mask is not None else None
     del mask
     return Volume(
         hu=data.transpose(2, 1, 0),
