@@ -66,7 +66,6 @@ import platform
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,6 +75,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import SimpleITK as sitk  # noqa: N813 - the alias SimpleITK's own documentation uses
+from _common import cpu_model, run_main
 from corridor.geometry import AFFINE_TOLERANCE_MM, ImageGeometry
 from corridor.ingest import IngestResult, ingest
 from corridor_phantoms import make_phantom, write_series
@@ -578,18 +578,6 @@ def run_rounds(series: Series, repeat: int) -> Timings:
     return timings
 
 
-def _cpu_model() -> str:
-    """The CPU model from ``/proc/cpuinfo`` where there is one, else ``platform.processor()``."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as stream:
-            for line in stream:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def _memory_total() -> str:
     """Total memory from ``/proc/meminfo``, in GiB, or ``unknown``."""
     try:
@@ -642,7 +630,7 @@ def _report(series: Series, agreement: Agreement, timings: Timings,
     """Print the machine, the series, the figures and the targets; return all targets met."""
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "n/a"
     print("Corridor ingest benchmark")
-    print(f"  machine   : {_cpu_model()}; os.cpu_count()={os.cpu_count()}, usable cores "
+    print(f"  machine   : {cpu_model()}; os.cpu_count()={os.cpu_count()}, usable cores "
           f"{affinity}; {_memory_total()}; {platform.system()} {platform.release()}")
     print(f"  python    : {platform.python_implementation()} {platform.python_version()}; "
           f"numpy {np.__version__}; pydicom {pydicom.__version__}; SimpleITK "
@@ -782,16 +770,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         0, or 1 when ``--enforce`` is given and a target is missed.
     """
-    parser = _parser()
-    args = parser.parse_args(argv)
-    _validate(parser, args)
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        met = _benchmark(args, args.keep.resolve())
-    else:
-        with tempfile.TemporaryDirectory(prefix="corridor-bench-") as temp:
-            met = _benchmark(args, Path(temp))
-    return 1 if args.enforce and not met else 0
+    return run_main(_parser(), _validate, _benchmark, argv)
 
 
 if __name__ == "__main__":

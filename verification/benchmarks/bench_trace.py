@@ -37,7 +37,6 @@ import gc
 import os
 import platform
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -48,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from _common import cpu_model, run_main
 from corridor_qms.findings import Finding
 from corridor_qms.records.model import Requirement, RiskControl
 from corridor_qms.records.project import LAYOUT, WorkingTree, load_records
@@ -550,18 +550,6 @@ def parse_floor(corpus: Corpus, *, libyaml: bool = False) -> float:
     return time.perf_counter() - start
 
 
-def _cpu_model() -> str:
-    """The CPU model from ``/proc/cpuinfo`` where there is one, else ``platform.processor()``."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as stream:
-            for line in stream:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def _report(
     corpus: Corpus, best_run: JobTimings, full_runs: list[float], floor_runs: list[float],
     libyaml_runs: list[float], target_s: float, default_sizes: bool, generate_s: float,
@@ -569,7 +557,7 @@ def _report(
     """Print the machine, the sizes, the stage table and the comparison; return target met."""
     full, floor = min(full_runs), min(floor_runs)
     print("Corridor trace benchmark")
-    print(f"  machine   : {_cpu_model()}; platform.processor()={platform.processor()!r}; "
+    print(f"  machine   : {cpu_model()}; platform.processor()={platform.processor()!r}; "
           f"os.cpu_count()={os.cpu_count()}; {platform.system()} {platform.release()}")
     print(f"  python    : {platform.python_implementation()} {platform.python_version()}; "
           f"PyYAML {yaml.__version__} (loader {'libyaml' if yaml.__with_libyaml__ else 'pure'}); "
@@ -693,16 +681,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         0, or 1 when ``--enforce`` is given and the target is missed.
     """
-    parser = _parser()
-    args = parser.parse_args(argv)
-    _validate(parser, args)
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        met = _benchmark(args, args.keep.resolve())
-    else:
-        with tempfile.TemporaryDirectory(prefix="corridor-bench-") as temp:
-            met = _benchmark(args, Path(temp))
-    return 1 if args.enforce and not met else 0
+    return run_main(_parser(), _validate, _benchmark, argv)
 
 
 if __name__ == "__main__":
