@@ -25,12 +25,13 @@ import nrrd
 import numpy as np
 import pydicom
 import pytest
+from numpy.typing import NDArray
+from pytest_bdd import given, parsers, scenarios, then, when
+
 from corridor.cli import main as corridor_main
 from corridor.ingest.api import IngestResult, ingest
 from corridor.ingest.errors import IngestError, UnsafeSeriesError
 from corridor_phantoms import make_phantom, write_series
-from numpy.typing import NDArray
-from pytest_bdd import given, parsers, scenarios, then, when
 
 scenarios("ingest")
 

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from corridor.cli import main as corridor_main
 from pytest_bdd import parsers, scenarios, then, when
+
+from corridor.cli import main as corridor_main
 
 scenarios("phantoms")
 

@@ -27,8 +27,9 @@ from typing import Any
 
 import pytest
 import yaml
-from corridor.cli import main as corridor_main
 from pytest_bdd import given, parsers, scenarios, then, when
+
+from corridor.cli import main as corridor_main
 
 scenarios("trace")
 

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from corridor import __version__
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels.encoders.base import get_encoder
@@ -33,6 +32,7 @@ from pydicom.uid import (
 )
 from pydicom.valuerep import format_number_as_ds
 
+from corridor import __version__
 from corridor_phantoms.enum import TransferSyntax
 from corridor_phantoms.errors import EncoderUnavailableError, PhantomError
 from corridor_phantoms.model import PADDING_HU

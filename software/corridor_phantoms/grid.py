@@ -15,9 +15,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from corridor.geometry import ImageGeometry
 from numpy.typing import NDArray
 
+from corridor.geometry import ImageGeometry
 from corridor_phantoms.anatomy import rotation
 from corridor_phantoms.enum import Orientation, PatientPosition
 

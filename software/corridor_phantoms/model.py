@@ -10,9 +10,9 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-from corridor.geometry import ImageGeometry
 from numpy.typing import NDArray
 
+from corridor.geometry import ImageGeometry
 from corridor_phantoms.errors import PhantomError
 
 __all__ = ["HU_MAX", "HU_MIN", "PADDING_HU", "Phantom", "SeriesWritten"]

@@ -12,11 +12,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pydicom
-from corridor import __version__
-from corridor.geometry import ImageGeometry
 from numpy.typing import NDArray
 from pydicom.uid import generate_uid
 
+from corridor import __version__
+from corridor.geometry import ImageGeometry
 from corridor_phantoms.anatomy import Anatomy, SlicePlane, build_anatomy
 from corridor_phantoms.enum import Orientation, PatientPosition, PhantomKind
 from corridor_phantoms.errors import PhantomError

@@ -75,12 +75,13 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import SimpleITK as sitk  # noqa: N813 - the alias SimpleITK's own documentation uses
+from numpy.typing import NDArray
+from pydicom.pixels.utils import pixel_array
+
 from _common import cpu_model, run_main
 from corridor.geometry import AFFINE_TOLERANCE_MM, ImageGeometry
 from corridor.ingest import IngestResult, ingest
 from corridor_phantoms import make_phantom, write_series
-from numpy.typing import NDArray
-from pydicom.pixels.utils import pixel_array
 
 __all__ = [
     "Agreement",

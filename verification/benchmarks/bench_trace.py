@@ -47,6 +47,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from gherkin.parser import Parser
+from gherkin.token_scanner import TokenScanner
+
 from _common import cpu_model, run_main
 from corridor_qms.findings import Finding
 from corridor_qms.records.model import Requirement, RiskControl
@@ -56,8 +59,6 @@ from corridor_qms.trace.matrix import Format, build_matrix, write_matrix
 from corridor_qms.trace.results import SCENARIO_PROPERTY, Outcome, load_results
 from corridor_qms.trace.rules import check
 from corridor_qms.trace.stamps import stamp
-from gherkin.parser import Parser
-from gherkin.token_scanner import TokenScanner
 
 __all__ = [
     "Corpus",

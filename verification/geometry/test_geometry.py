@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from corridor.geometry import GeometryError, ImageGeometry
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
+
+from corridor.geometry import GeometryError, ImageGeometry
 
 
 def _rotation(axis: NDArray[np.float64], angle: float) -> NDArray[np.float64]:

@@ -16,6 +16,8 @@ import nibabel as nib
 import nrrd
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+
 from corridor.errors import CorridorError
 from corridor.geometry import ImageGeometry
 from corridor.ingest.export import (
@@ -26,7 +28,6 @@ from corridor.ingest.export import (
     write_nrrd_lps,
 )
 from corridor.ingest.model import Volume
-from numpy.typing import NDArray
 
 SFORM_TOLERANCE = 1e-6
 """sform against the exact RAS affine, relative and absolute (NIfTI-1 stores float32)."""

@@ -12,10 +12,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from corridor.ingest import ingest
-from corridor_phantoms import make_phantom, write_series
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from corridor.ingest import ingest
+from corridor_phantoms import make_phantom, write_series
 
 spacing = st.floats(min_value=0.3, max_value=3.0, allow_nan=False).map(lambda v: round(v, 4))
 

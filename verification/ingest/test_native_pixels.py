@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from corridor.ingest.io import read_headers
-from corridor.ingest.load import _decode
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+
+from corridor.ingest.io import read_headers
+from corridor.ingest.load import _decode
 
 
 def _write(path: Path, syntax: str, signed: bool, bits_stored: int) -> np.ndarray:

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+
 from corridor.ingest.errors import AmbiguousSeriesError, NoSeriesError, UnsafeSeriesError
 from corridor.ingest.io import SliceHeader
 from corridor.ingest.ops import (

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+
 from corridor.cli import build_parser
 from corridor.cli import main as corridor_main
 from corridor_phantoms.cli import main

@@ -16,14 +16,6 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from corridor_phantoms import (
-    EncoderUnavailableError,
-    OutputExistsError,
-    PhantomError,
-    TransferSyntax,
-    make_phantom,
-    write_series,
-)
 from phantom_oracle import (
     SMALL_SHAPE,
     SMALL_SPACING,
@@ -33,6 +25,15 @@ from phantom_oracle import (
     load_truth,
     read_all,
     sort_by_position,
+)
+
+from corridor_phantoms import (
+    EncoderUnavailableError,
+    OutputExistsError,
+    PhantomError,
+    TransferSyntax,
+    make_phantom,
+    write_series,
 )
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"

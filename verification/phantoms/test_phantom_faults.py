@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from corridor_phantoms import Fault, SeriesWritten, make_phantom, write_series
 from phantom_oracle import (
     affine_from_tags,
     ct_images,
@@ -25,6 +24,8 @@ from phantom_oracle import (
     sort_by_position,
 )
 from pydicom.dataset import Dataset
+
+from corridor_phantoms import Fault, SeriesWritten, make_phantom, write_series
 
 SHAPE, SPACING = (40, 36, 12), (6.0, 6.0, 8.0)
 

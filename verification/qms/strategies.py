@@ -23,6 +23,8 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
+from hypothesis import strategies as st
+
 from corridor_qms.records.enum import (
     Acceptability,
     HazardCause,
@@ -45,7 +47,6 @@ from corridor_qms.records.model import (
 from corridor_qms.records.project import LAYOUT, RecordSet
 from corridor_qms.records.scenario import Scenario, Tag
 from corridor_qms.trace.stamps import stamp
-from hypothesis import strategies as st
 
 __all__ = [
     "DEPENDENCIES",

@@ -6,6 +6,7 @@ import json
 from pathlib import Path, PurePosixPath
 
 import pytest
+
 from corridor_qms.errors import ResultsError
 from corridor_qms.records.scenario import Scenario
 from corridor_qms.trace.results import Outcome, load_results, worst

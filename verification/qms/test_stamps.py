@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path, PurePosixPath
 
 import yaml
+
 from corridor_qms.records.io import load_record
 from corridor_qms.records.model import Requirement
 from corridor_qms.trace.stamps import stamp

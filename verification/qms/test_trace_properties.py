@@ -24,6 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from strategies import DEPENDENCIES, record_sets
+
 from corridor_qms.records.enum import (
     Acceptability,
     HazardCause,
@@ -37,9 +41,6 @@ from corridor_qms.records.scenario import Scenario, Tag
 from corridor_qms.trace.index import build_index
 from corridor_qms.trace.results import Outcome
 from corridor_qms.trace.rules import CATALOGUE, check
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
-from strategies import DEPENDENCIES, record_sets
 
 Pair = tuple[str, str]
 """A finding reduced to ``(rule, item)``."""
