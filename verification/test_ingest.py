@@ -29,8 +29,11 @@ from numpy.typing import NDArray
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from corridor.cli import main as corridor_main
+from corridor.ingest import io as ingest_io
 from corridor.ingest.api import IngestResult, ingest
 from corridor.ingest.errors import IngestError, UnsafeSeriesError
+from corridor.ingest.io import find_files, read_headers
+from corridor.ingest.lean import read_lean
 from corridor_phantoms import make_phantom, write_series
 
 scenarios("ingest")
@@ -49,6 +52,7 @@ class Case:
     status: int | None = None
     stdout: str = ""
     stderr: str = ""
+    header_scans: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dicom(self) -> Path:
@@ -444,6 +448,36 @@ def no_patient_data(case: Case) -> None:
     for value in (str(ds.PatientName), str(ds.PatientID)):
         assert value
         assert value not in output
+
+
+@when("the headers are read with and without the lean header reader")
+def read_both_ways(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scan the folder's headers twice: as ingest does, and with pydicom alone."""
+    files = find_files(case.dicom)
+    case.header_scans["files"] = files
+    case.header_scans["lean"] = read_headers(files)
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest_io, "_lean_headers", lambda path: None)
+        case.header_scans["pydicom"] = read_headers(files)
+
+
+@then("both give the same headers and skipped files")
+def same_headers(case: Case) -> None:
+    """Equal field by field (compared through repr, so that a NaN equals itself)."""
+    lean, reference = case.header_scans["lean"], case.header_scans["pydicom"]
+    assert repr(lean[1]) == repr(reference[1])
+    assert len(lean[0]) == len(reference[0])
+    for mine, theirs in zip(lean[0], reference[0], strict=True):
+        assert repr(mine) == repr(theirs)
+
+
+@then("the lean header reader answered for every image")
+def lean_answered(case: Case) -> None:
+    """Every file pydicom found an image in (all single-frame, uncompressed) was read lean."""
+    images = {header.path for header in case.header_scans["pydicom"][0]}
+    answered = {str(path) for path in case.header_scans["files"] if read_lean(path) is not None}
+    assert images
+    assert answered == images
 
 
 @pytest.fixture

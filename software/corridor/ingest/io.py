@@ -1,13 +1,16 @@
 """The ingest stage's boundary with files: find DICOM files and read their headers.
 
-Only headers are read here (``stop_before_pixels``); pixel data is read once,
-for the selected series only, by :mod:`corridor.ingest.load`.  Nothing here logs
+Only headers are read here: by :func:`corridor.ingest.lean.read_lean` for plain
+single-frame Explicit VR Little Endian images, by pydicom (deferring large values)
+for everything else.  Pixel data is read once, for the selected series only, by
+:mod:`corridor.ingest.load`.  Nothing here logs
 or returns a patient-identifying value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +21,10 @@ from pydicom.errors import InvalidDicomError
 
 from corridor.ingest.enum import SkipReason
 from corridor.ingest.errors import UnreadableInputError
+from corridor.ingest.lean import LEAN_PREFIX_BYTES, read_lean
 from corridor.ingest.model import SkippedFile
 
-__all__ = ["ENHANCED_CT_STORAGE", "SliceHeader", "find_files", "read_headers"]
+__all__ = ["ENHANCED_CT_STORAGE", "SliceHeader", "advise_will_need", "find_files", "read_headers"]
 
 ENHANCED_CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
 """SOP Class UID of Enhanced CT Image Storage (multi-frame)."""
@@ -78,6 +82,25 @@ def find_files(path: Path) -> list[Path]:
         raise UnreadableInputError(str(path), "no such file or folder (expected a DICOM file "
                                    "or a folder of DICOM files)")
     return sorted(p for p in path.rglob("*") if p.is_file())
+
+
+def advise_will_need(paths: Sequence[str | os.PathLike[str]], length: int = 0) -> None:
+    """Ask the operating system to start reading the first ``length`` bytes (0: all) of
+    every file now, so that reads from disk overlap with parsing; a hint only."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    for path in paths:
+        try:
+            descriptor = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue  # the read that follows reports it
+        try:
+            advise(descriptor, 0, length, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass  # a hint the file system declines changes nothing
+        finally:
+            os.close(descriptor)
 
 
 def _floats(value: Any) -> tuple[float, ...] | None:
@@ -151,7 +174,13 @@ def _native_pixels(ds: Dataset) -> tuple[int, str] | None:
     return tell, "<i2" if ds.get("PixelRepresentation") == 1 else "<u2"
 
 
-def _header(path: Path, ds: Dataset, frame: int, values: dict[str, Any]) -> SliceHeader:
+def _header(path: Path, ds: Dataset | Mapping[str, Any], frame: int, values: dict[str, Any],
+            layout: tuple[str, bool, tuple[int, str] | None]) -> SliceHeader:
+    """One frame's header from a pydicom dataset or a :func:`read_lean` mapping.
+
+    ``layout`` is (Transfer Syntax UID, whether the pixel data is complete, native pixels).
+    """
+    syntax, complete, native = layout
     padding = ds.get("PixelPaddingValue")
     limit = ds.get("PixelPaddingRangeLimit")
     return SliceHeader(
@@ -162,9 +191,9 @@ def _header(path: Path, ds: Dataset, frame: int, values: dict[str, Any]) -> Slic
         series_instance_uid=str(ds.get("SeriesInstanceUID", "")),
         series_description=str(ds.get("SeriesDescription", "")),
         modality=str(ds.get("Modality", "")),
-        image_type=tuple(str(v).upper() for v in (ds.get("ImageType") or ())),
-        frame_of_reference_uid=str(ds.FrameOfReferenceUID) if "FrameOfReferenceUID" in ds
-        else None,
+        image_type=_image_type(ds.get("ImageType")),
+        frame_of_reference_uid=str(ds.get("FrameOfReferenceUID"))
+        if "FrameOfReferenceUID" in ds else None,
         image_orientation_patient=values["iop"],
         image_position_patient=values["ipp"],
         pixel_spacing=values["spacing"],
@@ -175,25 +204,60 @@ def _header(path: Path, ds: Dataset, frame: int, values: dict[str, Any]) -> Slic
         pixel_padding_value=int(padding) if padding is not None else None,
         pixel_padding_range_limit=int(limit) if limit is not None else None,
         gantry_detector_tilt=float(ds.get("GantryDetectorTilt", 0) or 0),
-        transfer_syntax_uid=str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")),
-        pixel_data_complete=_pixel_data_complete(path, ds),
-        native_pixels=_native_pixels(ds),
+        transfer_syntax_uid=syntax,
+        pixel_data_complete=complete,
+        native_pixels=native,
     )
 
 
-def headers_of(path: Path, ds: Dataset) -> list[SliceHeader]:
-    """Headers of every frame of a parsed dataset (one for a single-frame image)."""
-    enhanced = str(ds.get("SOPClassUID", "")) == ENHANCED_CT_STORAGE
-    if enhanced or "PerFrameFunctionalGroupsSequence" in ds:
-        return [_header(path, ds, index, values) for index, values in _frames(ds)]
-    values = {
+def _image_type(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    values = [value] if isinstance(value, str) else value
+    return tuple(str(v).upper() for v in values)
+
+
+def _single_frame_values(ds: Dataset | Mapping[str, Any]) -> dict[str, Any]:
+    return {
         "ipp": _floats(ds.get("ImagePositionPatient")),
         "iop": _floats(ds.get("ImageOrientationPatient")),
         "spacing": _floats(ds.get("PixelSpacing")),
         "slope": float(ds.get("RescaleSlope", 1) or 1),
         "intercept": float(ds.get("RescaleIntercept", 0) or 0),
     }
-    return [_header(path, ds, 0, values)]
+
+
+def headers_of(path: Path, ds: Dataset) -> list[SliceHeader]:
+    """Headers of every frame of a parsed dataset (one for a single-frame image)."""
+    layout = (str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")),
+              _pixel_data_complete(path, ds), _native_pixels(ds))
+    enhanced = str(ds.get("SOPClassUID", "")) == ENHANCED_CT_STORAGE
+    if enhanced or "PerFrameFunctionalGroupsSequence" in ds:
+        return [_header(path, ds, index, values, layout) for index, values in _frames(ds)]
+    return [_header(path, ds, 0, _single_frame_values(ds), layout)]
+
+
+def _lean_headers(path: Path) -> list[SliceHeader] | None:
+    """The header from :func:`read_lean`, or ``None`` when pydicom must parse the file."""
+    try:
+        lean = read_lean(path)
+    except OSError:
+        return None  # pydicom's attempt names the reason
+    if lean is None:
+        return None
+    values = lean.values
+    if values.get("SOPClassUID") == ENHANCED_CT_STORAGE or "Columns" not in values:
+        return None
+    complete = lean.pixel_data_offset + lean.pixel_data_length <= lean.file_size
+    native = None
+    if (values.get("BitsAllocated") == 16 and values.get("BitsStored") == 16
+            and values.get("SamplesPerPixel", 1) == 1
+            and int(values.get("NumberOfFrames", 1) or 1) == 1
+            and lean.pixel_data_length == int(values["Rows"]) * int(values.get("Columns", 0)) * 2):
+        native = (lean.pixel_data_offset,
+                  "<i2" if values.get("PixelRepresentation") == 1 else "<u2")
+    return [_header(path, values, 0, _single_frame_values(values),
+                    (lean.transfer_syntax_uid, complete, native))]
 
 
 def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile]]:
@@ -204,7 +268,12 @@ def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile
     """
     headers: list[SliceHeader] = []
     skipped: list[SkippedFile] = []
+    advise_will_need(files, LEAN_PREFIX_BYTES)
     for path in files:
+        lean = _lean_headers(path)
+        if lean is not None:
+            headers.extend(lean)
+            continue
         try:
             ds = pydicom.dcmread(path, stop_before_pixels=False, defer_size=256)
         except InvalidDicomError:

@@ -30,7 +30,7 @@ from pydicom.pixels.utils import pixel_array
 
 from corridor.ingest.enum import WarningCode
 from corridor.ingest.errors import UnsafeSeriesError
-from corridor.ingest.io import SliceHeader
+from corridor.ingest.io import SliceHeader, advise_will_need
 from corridor.ingest.model import IngestWarning, SourceFile, Volume
 from corridor.ingest.ops import SortedSeries
 
@@ -191,6 +191,7 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
     pixel_digests: dict[tuple[str, int], str] = {}
     sources: dict[int, SourceFile] = {}
     paths = sorted(set(by_file) | duplicate_files)
+    advise_will_need(paths)
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corridor-ingest-read")
     try:
         ahead: deque[Future[tuple[bytes, str]]] = deque(

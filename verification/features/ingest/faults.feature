@@ -96,3 +96,18 @@ Feature: Faulty series are refused or loaded with a warning, as stated
     Given it is written as a DICOM series with the faults "truncated-file"
     When the series is ingested
     Then ingest refuses with the check "truncated-file"
+
+  @SRS-ING-017 @RC-019
+  Scenario Outline: The lean header reader reads what pydicom reads
+    Given a "<kind>" phantom of shape 24 20 6 with spacing 6.0 6.0 10.0 in position "<position>" and orientation "<orientation>"
+    And it is written as a DICOM series with the faults "<faults>"
+    When the headers are read with and without the lean header reader
+    Then both give the same headers and skipped files
+    And the lean header reader answered for every image
+
+    Examples:
+      | kind   | position | orientation | faults                                                                                                                  |
+      | pelvis | HFS      | axial       | shuffled-order                                                                                                          |
+      | pelvis | FFP      | oblique     | missing-slice, duplicate-slice, gantry-tilt, mixed-series, localizer, non-ct-files, truncated-file                      |
+      | femur  | HFP      | sagittal    | localizer                                                                                                               |
+      | sphere | FFS      | coronal     | non-ct-files                                                                                                            |
