@@ -26,6 +26,9 @@ import numpy as np
 import pydicom
 import pytest
 from numpy.typing import NDArray
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import RawDataElement
+from pydicom.tag import Tag
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from corridor.cli import main as corridor_main
@@ -186,6 +189,25 @@ def drop_position(case: Case) -> None:
     path, ds = _middle(case)
     del ds.ImagePositionPatient
     ds.save_as(path)
+
+
+@given(parsers.parse('one interior image\'s "{keyword}" is written as "{value}"'))
+def write_raw_value(case: Case, keyword: str, value: str) -> None:
+    """Write a DS value byte for byte (pydicom would refuse to encode some of them)."""
+    path, ds = _middle(case)
+    tag = Tag(tag_for_keyword(keyword))
+    raw = value.encode("ascii")
+    raw += b" " * (len(raw) % 2)
+    ds[tag] = RawDataElement(tag, "DS", len(raw), raw, 0, False, True)
+    ds.save_as(path)
+    case.header_scans["changed"] = path
+
+
+@then("the refusal names the changed image")
+def refusal_names_changed(case: Case) -> None:
+    """The changed file is among the files the refusal names."""
+    assert isinstance(case.error, UnsafeSeriesError)
+    assert str(case.header_scans["changed"]) in case.error.files
 
 
 @given(parsers.re(r"one interior image is moved (?P<amount>[\d.]+) (?P<unit>mm|% of the spacing)"

@@ -112,6 +112,12 @@ def _floats(value: Any) -> tuple[float, ...] | None:
         return None
 
 
+def _number(value: Any, absent: float) -> float:
+    """A DS value as a float; ``absent`` when the element is missing or empty (a zero stays
+    zero, for validation to refuse)."""
+    return absent if value is None or value == "" else float(value)
+
+
 def _first_item(dataset: Dataset | None, keyword: str) -> Dataset | None:
     if dataset is None:
         return None
@@ -135,8 +141,8 @@ def _frames(ds: Dataset) -> Iterator[tuple[int, dict[str, Any]]]:
             "ipp": _floats(position.get("ImagePositionPatient")) if position else None,
             "iop": _floats(orientation.get("ImageOrientationPatient")) if orientation else None,
             "spacing": _floats(measures.get("PixelSpacing")) if measures else None,
-            "slope": float(transform.get("RescaleSlope", 1)) if transform else 1.0,
-            "intercept": float(transform.get("RescaleIntercept", 0)) if transform else 0.0,
+            "slope": _number(transform.get("RescaleSlope"), 1.0) if transform else 1.0,
+            "intercept": _number(transform.get("RescaleIntercept"), 0.0) if transform else 0.0,
         }
 
 
@@ -222,8 +228,8 @@ def _single_frame_values(ds: Dataset | Mapping[str, Any]) -> dict[str, Any]:
         "ipp": _floats(ds.get("ImagePositionPatient")),
         "iop": _floats(ds.get("ImageOrientationPatient")),
         "spacing": _floats(ds.get("PixelSpacing")),
-        "slope": float(ds.get("RescaleSlope", 1) or 1),
-        "intercept": float(ds.get("RescaleIntercept", 0) or 0),
+        "slope": _number(ds.get("RescaleSlope"), 1.0),
+        "intercept": _number(ds.get("RescaleIntercept"), 0.0),
     }
 
 

@@ -10,6 +10,7 @@ become warnings kept with the volume.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,11 +142,20 @@ def _require(headers: Sequence[SliceHeader]) -> None:
             ("ImagePositionPatient (0020,0032)", header.image_position_patient),
             ("PixelSpacing (0028,0030)", header.pixel_spacing),
         ) if value is None or len(value) != (6 if "Orientation" in name else
-                                               3 if "Position" in name else 2)]
+                                               3 if "Position" in name else 2)
+            or not all(math.isfinite(v) for v in value)]
         if missing:
             raise UnsafeSeriesError(
                 "geometry-missing", f"{', '.join(missing)} missing or malformed",
-                files=[header.path], expected="every image to carry its patient geometry",
+                files=[header.path], expected="every image to carry its patient geometry as "
+                "finite numbers",
+            )
+        slope, intercept = header.rescale_slope, header.rescale_intercept
+        if not (math.isfinite(slope) and math.isfinite(intercept)) or slope == 0:
+            raise UnsafeSeriesError(
+                "rescale", "Rescale Slope (0028,1053) or Rescale Intercept (0028,1052) unusable",
+                files=[header.path], found=f"slope {slope}, intercept {intercept}",
+                expected="a finite, non-zero slope and a finite intercept",
             )
 
 

@@ -49,6 +49,35 @@ Feature: Faulty series are refused or loaded with a warning, as stated
     Then ingest refuses with the check "geometry-missing"
     And the refusal says "ImagePositionPatient (0020,0032)"
 
+  @SRS-ING-005 @RC-015
+  Scenario Outline: A position or spacing that is not a finite number is refused
+    Given it is written as a DICOM series
+    And one interior image's "<keyword>" is written as "<value>"
+    When the series is ingested
+    Then ingest refuses with the check "geometry-missing"
+    And the refusal names the changed image
+
+    Examples:
+      | keyword              | value      |
+      | ImagePositionPatient | 0\\nan\\0 |
+      | PixelSpacing         | inf\\1     |
+
+  @SRS-ING-010 @RC-016
+  Scenario Outline: An unusable rescale value is refused, naming the file
+    Given it is written as a DICOM series
+    And one interior image's "<keyword>" is written as "<value>"
+    When the series is ingested
+    Then ingest refuses with the check "rescale"
+    And the refusal names the changed image
+
+    Examples:
+      | keyword          | value |
+      | RescaleSlope     | 0     |
+      | RescaleSlope     | nan   |
+      | RescaleSlope     | inf   |
+      | RescaleIntercept | -inf  |
+      | RescaleIntercept | NaN   |
+
   @SRS-ING-006 @RC-015
   Scenario Outline: Off-grid slices are tolerated, warned about or refused by distance
     Given it is written as a DICOM series
