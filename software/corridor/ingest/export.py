@@ -65,8 +65,7 @@ from numpy.typing import NDArray
 
 from corridor import __version__
 from corridor.errors import CorridorError
-from corridor.geometry import DIRECTION_TOLERANCE
-from corridor.ingest.model import Volume
+from corridor.geometry import DIRECTION_TOLERANCE, ImageGeometry
 
 __all__ = [
     "QFORM_DIRECTION_LIMIT",
@@ -85,6 +84,17 @@ to float32."""
 
 PathLike = str | os.PathLike[str]
 """A file system path, as a string or a path object."""
+
+
+class GriddedImage(Protocol):
+    """Anything with voxels ``[i, j, k]`` placed by an :class:`~corridor.geometry.ImageGeometry`:
+    a CT :class:`~corridor.ingest.Volume`, a label map, an uncertainty map."""
+
+    @property
+    def geometry(self) -> ImageGeometry: ...
+
+    @property
+    def voxels(self) -> NDArray[np.generic]: ...
 
 
 class _ByteSink(Protocol):
@@ -151,18 +161,19 @@ def _expect_format(path: Path, accepted: tuple[ExportFormat, ...]) -> ExportForm
 
 # --- voxel types -------------------------------------------------------------------------
 
-_NIFTI_DATATYPE: dict[str, tuple[int, int]] = {"int16": (4, 16), "float32": (16, 32)}
-"""NumPy type name to NIfTI-1 ``(datatype, bitpix)``: DT_INT16 and DT_FLOAT32."""
+_NIFTI_DATATYPE: dict[str, tuple[int, int]] = {"uint8": (2, 8), "int16": (4, 16),
+                                              "float32": (16, 32)}
+"""NumPy type name to NIfTI-1 ``(datatype, bitpix)``: DT_UINT8, DT_INT16, DT_FLOAT32."""
 
-_NRRD_TYPE: dict[str, str] = {"int16": "short", "float32": "float"}
+_NRRD_TYPE: dict[str, str] = {"uint8": "uchar", "int16": "short", "float32": "float"}
 """NumPy type name to NRRD ``type``."""
 
 
-def _voxel_type(volume: Volume, path: Path) -> str:
-    """``int16`` or ``float32`` (either byte order), else :class:`ExportError`."""
-    name = volume.hu.dtype.name  # the name leaves out the byte order
+def _voxel_type(volume: GriddedImage, path: Path) -> str:
+    """``uint8``, ``int16`` or ``float32`` (either byte order), else :class:`ExportError`."""
+    name = volume.voxels.dtype.name  # the name leaves out the byte order
     if name not in _NIFTI_DATATYPE:
-        raise ExportError(path, "dtype", str(volume.hu.dtype), tuple(_NIFTI_DATATYPE))
+        raise ExportError(path, "dtype", str(volume.voxels.dtype), tuple(_NIFTI_DATATYPE))
     return name
 
 
@@ -314,7 +325,7 @@ def _quatern_bcd(rotation: NDArray[np.float64]) -> list[float]:
     return [float(v) for v in quaternion[1:]]
 
 
-def _nifti_header(volume: Volume, type_name: str) -> bytes:
+def _nifti_header(volume: GriddedImage, type_name: str) -> bytes:
     geometry = volume.geometry
     affine = geometry.affine_ras()
     steps = affine[:3, :3]
@@ -350,14 +361,15 @@ def _nifti_header(volume: Volume, type_name: str) -> bytes:
     return _nifti_header_bytes(values)
 
 
-def write_nifti_ras(volume: Volume, path: PathLike) -> Path:
+def write_nifti_ras(volume: GriddedImage, path: PathLike) -> Path:
     """Write ``volume`` as a NIfTI-1 single file, with its affine converted to RAS.
 
     Parameters
     ----------
     volume
-        The CT volume; ``hu`` must be int16 or float32 (written as NIfTI ``DT_INT16`` or
-        ``DT_FLOAT32``, little-endian, ``scl_slope = 1``, ``scl_inter = 0``).
+        The image (a CT volume, label map, ...); voxels must be uint8, int16 or float32
+        (written as NIfTI ``DT_UINT8``, ``DT_INT16`` or ``DT_FLOAT32``, little-endian,
+        ``scl_slope = 1``, ``scl_inter = 0``).
     path
         Target file; ``.nii`` (uncompressed) or ``.nii.gz`` (the whole file gzip-
         compressed).  Parent folders are created; an existing file is replaced
@@ -372,7 +384,7 @@ def write_nifti_ras(volume: Volume, path: PathLike) -> Path:
     ------
     ExportError
         The suffix is neither ``.nii`` nor ``.nii.gz`` (``field == "suffix"``), or the
-        voxel type is neither int16 nor float32 (``field == "dtype"``).
+        voxel type is not uint8, int16 or float32 (``field == "dtype"``).
 
     Notes
     -----
@@ -394,7 +406,7 @@ def write_nifti_ras(volume: Volume, path: PathLike) -> Path:
     def write(stream: _ByteSink) -> None:
         stream.write(header)
         stream.write(b"\0" * (_NIFTI1_VOX_OFFSET - _NIFTI1_HEADER_SIZE))
-        _write_voxels(stream, volume.hu, type_name)
+        _write_voxels(stream, volume.voxels, type_name)
 
     _write_atomic(target, write, compress=fmt is ExportFormat.NIFTI_GZIP)
     return target
@@ -406,7 +418,7 @@ def _nrrd_vector(values: NDArray[np.float64]) -> str:
     return "(" + ",".join(repr(float(v)) for v in values) + ")"
 
 
-def _nrrd_header(volume: Volume, type_name: str) -> bytes:
+def _nrrd_header(volume: GriddedImage, type_name: str) -> bytes:
     geometry = volume.geometry
     affine = geometry.affine
     lines = [
@@ -428,13 +440,14 @@ def _nrrd_header(volume: Volume, type_name: str) -> bytes:
     return ("\n".join(lines) + "\n\n").encode("ascii")
 
 
-def write_nrrd_lps(volume: Volume, path: PathLike) -> Path:
+def write_nrrd_lps(volume: GriddedImage, path: PathLike) -> Path:
     """Write ``volume`` as NRRD (attached header, gzip-encoded data) in LPS.
 
     Parameters
     ----------
     volume
-        The CT volume; ``hu`` must be int16 or float32 (NRRD ``short`` or ``float``,
+        The image; voxels must be uint8, int16 or float32 (NRRD ``uchar``, ``short`` or
+        ``float``,
         little-endian).
     path
         Target file ending ``.nrrd``.  Parent folders are created; an existing file is
@@ -449,7 +462,7 @@ def write_nrrd_lps(volume: Volume, path: PathLike) -> Path:
     ------
     ExportError
         The suffix is not ``.nrrd`` (``field == "suffix"``), or the voxel type is
-        neither int16 nor float32 (``field == "dtype"``).
+        not uint8, int16 or float32 (``field == "dtype"``).
 
     Notes
     -----
@@ -468,19 +481,19 @@ def write_nrrd_lps(volume: Volume, path: PathLike) -> Path:
         stream.write(header)
         # The header is plain text; only the data after its blank line is gzip-encoded.
         with _gzip_writer(stream) as zipped:
-            _write_voxels(zipped, volume.hu, type_name)
+            _write_voxels(zipped, volume.voxels, type_name)
     return target
 
 
 # --- dispatch ----------------------------------------------------------------------------
 
-def export_volume(volume: Volume, path: PathLike) -> Path:
+def export_volume(volume: GriddedImage, path: PathLike) -> Path:
     """Write ``volume`` in the format the file name's suffix selects.
 
     Parameters
     ----------
     volume
-        The CT volume (int16 or float32 voxels).
+        The image (uint8, int16 or float32 voxels).
     path
         Target file: ``.nii`` or ``.nii.gz`` (:func:`write_nifti_ras`, RAS) or
         ``.nrrd`` (:func:`write_nrrd_lps`, LPS).  Suffixes are case-sensitive.

@@ -115,6 +115,11 @@ class Volume:
         if self.padding_packed is not None:
             self.padding_packed.setflags(write=False)
 
+    @property
+    def voxels(self) -> NDArray[np.generic]:
+        """The HU (:attr:`hu`), under the name every gridded image uses."""
+        return self.hu
+
     @staticmethod
     def pack_padding(mask: NDArray[np.bool_]) -> NDArray[np.uint8]:
         """Pack a ``[i, j, k]`` padding mask the way :attr:`padding_packed` stores it."""

@@ -1,0 +1,54 @@
+"""Segmentation inference: hash-pinned ONNX model packages run on GPU or CPU, with uncertainty."""
+
+from pathlib import Path
+
+from corridor.inference.errors import InferenceError, ModelPackageError, ProviderUnavailableError
+from corridor.inference.manifest import (
+    GridOrientation,
+    LabelEntry,
+    ModelManifest,
+    OutputKind,
+)
+from corridor.inference.model import (
+    FlagCode,
+    InferenceFlag,
+    InferenceResult,
+    LabelMap,
+    LabelStatistics,
+    ScalarMap,
+)
+from corridor.inference.outputs import ImageFormat, write_outputs
+from corridor.inference.package import ModelPackage, load_model_package
+from corridor.inference.runner import InferenceOptions, infer
+from corridor.inference.session import Device, open_session
+from corridor.inference.window import Weighting
+
+REFERENCE_MODEL = Path(__file__).parent / "models" / "reference-bone-vessel"
+"""The shipped reference model package (bone and vessels on Corridor's phantoms; not for
+clinical use)."""
+
+__all__ = [
+    "REFERENCE_MODEL",
+    "Device",
+    "FlagCode",
+    "GridOrientation",
+    "ImageFormat",
+    "InferenceError",
+    "InferenceFlag",
+    "InferenceOptions",
+    "InferenceResult",
+    "LabelEntry",
+    "LabelMap",
+    "LabelStatistics",
+    "ModelManifest",
+    "ModelPackage",
+    "ModelPackageError",
+    "OutputKind",
+    "ProviderUnavailableError",
+    "ScalarMap",
+    "Weighting",
+    "infer",
+    "load_model_package",
+    "open_session",
+    "write_outputs",
+]

@@ -1,0 +1,71 @@
+"""Errors of the inference stage: each names the file or field, what was found and expected."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from corridor.errors import CorridorError
+
+__all__ = ["InferenceError", "ModelPackageError", "ProviderUnavailableError"]
+
+
+class InferenceError(CorridorError, RuntimeError):
+    """Inference cannot run, or its input or output is unsafe to use.
+
+    Attributes
+    ----------
+    check
+        Short name of the check that failed (``input-range``, ``output``, ...).
+    found, expected
+        The value found and what was expected.
+    """
+
+    def __init__(self, check: str, message: str, *, found: object = None,
+                 expected: str = "") -> None:
+        self.check, self.found, self.expected = check, found, expected
+        detail = f"; found {found!r}" if found is not None else ""
+        detail += f", expected {expected}" if expected else ""
+        super().__init__(f"{check}: {message}{detail}")
+
+
+class ModelPackageError(CorridorError, ValueError):
+    """A model package is incomplete, altered or inconsistent with its manifest.
+
+    Attributes
+    ----------
+    path
+        The file concerned (manifest or ONNX file).
+    field
+        The manifest field or graph property that failed.
+    found, expected
+        The value found and what was expected.
+    """
+
+    def __init__(self, path: Path, field: str, found: object, expected: str) -> None:
+        self.path, self.field, self.found, self.expected = path, field, found, expected
+        super().__init__(f"{path}: {field}: found {found!r}, expected {expected}")
+
+
+class ProviderUnavailableError(CorridorError, RuntimeError):
+    """The requested execution provider did not become active.
+
+    Attributes
+    ----------
+    requested
+        The device asked for (``cuda``).
+    active
+        The providers ONNX Runtime actually enabled for the session.
+    available
+        The providers this ONNX Runtime build offers.
+    """
+
+    def __init__(self, requested: str, active: Sequence[str], available: Sequence[str],
+                 reason: str = "") -> None:
+        self.requested, self.active, self.available = requested, list(active), list(available)
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"execution provider: requested {requested!r}, but ONNX Runtime ran "
+            f"{', '.join(active) or 'nothing'}{why}; this build offers {', '.join(available)}; "
+            "use --device cpu or --device auto to run on what is available"
+        )

@@ -1,0 +1,135 @@
+"""Value objects the inference stage returns: label map, uncertainty maps, statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from corridor.geometry import GeometryError, ImageGeometry
+
+__all__ = ["FlagCode", "InferenceFlag", "InferenceResult", "LabelMap", "LabelStatistics",
+           "ScalarMap"]
+
+
+def _check_grid(values: NDArray[Any], geometry: ImageGeometry) -> None:
+    if values.ndim != 3 or tuple(values.shape) != geometry.shape:
+        raise GeometryError("shape", tuple(values.shape),
+                            f"voxels of the geometry's shape {geometry.shape}")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LabelMap:
+    """One label per voxel, on the grid of the CT it was inferred from.
+
+    Attributes
+    ----------
+    labels
+        uint8 ``[i, j, k]``, read-only; value ``n`` is ``names[n]`` (0: background).
+    geometry
+        Where each voxel lies, LPS mm (the CT's own geometry).
+    names
+        Label names by value.
+    """
+
+    labels: NDArray[np.uint8]
+    geometry: ImageGeometry
+    names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _check_grid(self.labels, self.geometry)
+        if self.labels.dtype != np.uint8:
+            raise GeometryError("dtype", str(self.labels.dtype), "uint8 labels")
+        if self.labels.size and int(self.labels.max()) >= len(self.names):
+            raise GeometryError("labels", int(self.labels.max()),
+                                f"values below {len(self.names)} (the named labels)")
+        self.labels.setflags(write=False)
+
+    @property
+    def voxels(self) -> NDArray[np.uint8]:
+        """The labels, under the name every gridded image uses."""
+        return self.labels
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ScalarMap:
+    """One float32 value per voxel of a grid (an uncertainty map), with what it measures."""
+
+    values: NDArray[np.float32]
+    geometry: ImageGeometry
+    quantity: str
+    """What the values are, with their unit (e.g. ``predictive entropy (nats)``)."""
+
+    def __post_init__(self) -> None:
+        _check_grid(self.values, self.geometry)
+        self.values.setflags(write=False)
+
+    @property
+    def voxels(self) -> NDArray[np.float32]:
+        """The values, under the name every gridded image uses."""
+        return self.values
+
+
+@dataclass(frozen=True, slots=True)
+class LabelStatistics:
+    """How much of one label was found, and how sure the model was of it."""
+
+    index: int
+    name: str
+    risk_structure: bool
+    voxels: int
+    volume_ml: float
+    mean_probability: float
+    """Mean probability of this label over the voxels labelled with it (NaN if none)."""
+    low_confidence_fraction: float
+    """Fraction of this label's voxels where its probability is below 0.5 (NaN if none)."""
+    mean_entropy: float
+    """Mean predictive entropy (nats) over this label's voxels (NaN if none)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form (NaN written as ``null``)."""
+        def number(value: float) -> float | None:
+            return None if np.isnan(value) else round(float(value), 6)
+        return {"index": self.index, "name": self.name, "risk_structure": self.risk_structure,
+                "voxels": self.voxels, "volume_ml": round(self.volume_ml, 6),
+                "mean_probability": number(self.mean_probability),
+                "low_confidence_fraction": number(self.low_confidence_fraction),
+                "mean_entropy": number(self.mean_entropy)}
+
+
+class FlagCode(StrEnum):
+    """Why a result is flagged for review."""
+
+    RISK_STRUCTURE_UNCERTAIN = "risk-structure-uncertain"
+    """A risk structure's voxels have a high mean entropy or many low-probability voxels."""
+    LABEL_BELOW_MIN_VOLUME = "label-below-min-volume"
+    """A label the manifest expects is (nearly) absent, e.g. a vessel in a scan without
+    contrast: the model is probably used outside its intended use."""
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceFlag:
+    """Something about this result a reviewer must see before the label map is used."""
+
+    code: FlagCode
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        """``{"code": ..., "message": ...}``."""
+        return {"code": self.code.value, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class InferenceResult:
+    """Everything one inference run produced, on the CT's grid, and how it was produced."""
+
+    label_map: LabelMap
+    entropy: ScalarMap
+    tta_variance: ScalarMap | None
+    statistics: tuple[LabelStatistics, ...]
+    flags: tuple[InferenceFlag, ...]
+    record: dict[str, Any] = field(default_factory=dict)
+    """The run record: software, model, input, provider, parameters, spatial operations."""

@@ -1,0 +1,102 @@
+"""Write one inference run's outputs into a folder, all or nothing.
+
+Everything is written into a temporary sibling folder first and renamed into place
+when complete, so a failure leaves no half-written result (and the target folder,
+if it exists, must be empty).  The run record (``run.json``) lists every output
+file with its SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from corridor.inference.errors import InferenceError
+from corridor.inference.manifest import ModelManifest
+from corridor.inference.model import InferenceResult
+from corridor.inference.seg import segmentation_dataset, write_segmentation
+from corridor.ingest.export import export_volume
+from corridor.ingest.model import Volume
+
+__all__ = ["ImageFormat", "write_outputs"]
+
+RECORD_NAME = "run.json"
+
+
+class ImageFormat(StrEnum):
+    """File format of the label map and uncertainty maps."""
+
+    NIFTI = "nii.gz"
+    """NIfTI-1, gzip-compressed, RAS affine (nibabel, 3D Slicer, ITK)."""
+    NRRD = "nrrd"
+    """NRRD, LPS space (3D Slicer, ITK)."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_outputs(result: InferenceResult, volume: Volume, manifest: ModelManifest, out: Path,
+                  *, image_format: ImageFormat = ImageFormat.NIFTI,
+                  seg: bool = True) -> dict[str, Any]:
+    """Write the label map, uncertainty maps, DICOM SEG and run record into ``out``.
+
+    Files: ``labels.<fmt>`` (uint8, CT grid), ``entropy.<fmt>`` (float32, nats),
+    ``tta_variance.<fmt>`` (with TTA), ``seg.dcm`` (unless ``seg`` is false) and
+    ``run.json`` (the run record plus ``outputs``: name, SHA-256, what it holds).
+
+    Returns
+    -------
+    dict
+        The run record as written.
+
+    Raises
+    ------
+    InferenceError
+        ``out`` exists and is not an empty folder (``output``), or the SEG cannot be
+        made (``seg``).
+    """
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InferenceError("output", f"{out} exists and is not an empty folder",
+                             expected="a new or empty output folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
+    staging.mkdir()
+    try:
+        described: list[tuple[str, str]] = [
+            (f"labels.{image_format.value}", "label map on the CT grid, values: " + ", ".join(
+                f"{n}={name}" for n, name in enumerate(result.label_map.names))),
+            (f"entropy.{image_format.value}", result.entropy.quantity),
+        ]
+        export_volume(result.label_map, staging / described[0][0])
+        export_volume(result.entropy, staging / described[1][0])
+        if result.tta_variance is not None:
+            name = f"tta_variance.{image_format.value}"
+            export_volume(result.tta_variance, staging / name)
+            described.append((name, result.tta_variance.quantity))
+        if seg:
+            write_segmentation(segmentation_dataset(result.label_map, volume, manifest),
+                               staging / "seg.dcm")
+            described.append(("seg.dcm", "DICOM Segmentation referencing the source series"))
+        record = dict(result.record)
+        record["outputs"] = [{"file": name, "sha256": _sha256(staging / name),
+                              "content": content} for name, content in described]
+        (staging / RECORD_NAME).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n",
+                                           encoding="utf-8")
+        if out.exists():
+            out.rmdir()  # empty, checked above
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return record

@@ -1,0 +1,319 @@
+"""Segment a CT volume with a verified model package: the inference stage end to end.
+
+Steps, each recorded in the run record's ``spatial_operations`` and ``parameters``:
+
+1. Check the input is a CT the model is meant for (HU range), else refuse.
+2. Resample the HU onto the model grid (trilinear) and apply the manifest's
+   intensity preprocessing (clip, subtract, divide).
+3. Sliding-window inference (:mod:`corridor.inference.window`), optionally once per
+   mirroring of the three axes (``tta``: 8 passes, averaged; their variance is the
+   TTA uncertainty).
+4. Softmax (for logits), then the probabilities back to the CT grid (trilinear in
+   probability space), label = most probable class, predictive entropy per voxel.
+5. Per-label statistics and flags for a reviewer (uncertain risk structures, labels
+   below the volume the manifest expects).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from corridor import __version__
+from corridor.inference.errors import InferenceError
+from corridor.inference.manifest import ModelManifest, OutputKind
+from corridor.inference.model import (
+    FlagCode,
+    InferenceFlag,
+    InferenceResult,
+    LabelMap,
+    LabelStatistics,
+    ScalarMap,
+)
+from corridor.inference.package import ModelPackage
+from corridor.inference.resample import from_model_grid, model_grid, to_model_grid
+from corridor.inference.session import Device, ModelSession, open_session
+from corridor.inference.window import SIGMA_SCALE, Weighting, sliding_window
+from corridor.ingest.model import Volume
+
+__all__ = ["RISK_ENTROPY_LIMIT", "RISK_LOW_CONFIDENCE_LIMIT", "InferenceOptions", "infer"]
+
+RECORD_FORMAT = "corridor-inference-record/1"
+
+RISK_ENTROPY_LIMIT = 0.25
+"""Mean predictive entropy (nats) over a risk structure's voxels above which it is flagged.
+For three classes, 0.25 nats is reached e.g. by a 0.93/0.05/0.02 split on every voxel."""
+
+RISK_LOW_CONFIDENCE_LIMIT = 0.2
+"""Fraction of a risk structure's voxels with probability below 0.5 above which it is flagged."""
+
+_PROBABILITY_TOLERANCE = 1e-3
+"""How far a probabilities model's outputs may stray from [0, 1] and a sum of 1."""
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceOptions:
+    """How to run inference (all recorded in the run record)."""
+
+    device: Device = Device.AUTO
+    overlap: float = 0.5
+    """Fraction of a window shared with its neighbour along each axis."""
+    batch_size: int = 2
+    """Windows per call of the ONNX Runtime session."""
+    weighting: Weighting = Weighting.GAUSSIAN
+    tta: bool = False
+    """Also run the 7 mirrored versions of the input and average (8 passes in all)."""
+    threads: int | None = None
+    """ONNX Runtime CPU threads (default: its own choice)."""
+
+
+def _check_input(volume: Volume, manifest: ModelManifest) -> None:
+    low, high = manifest.intensity.expected_hu_range
+    padding = volume.padding_mask()
+    outside = 0
+    counted = 0
+    stack = volume.hu.T  # (k, j, i), C-contiguous
+    for k in range(stack.shape[0]):
+        values = stack[k] if padding is None else stack[k][~padding.T[k]]
+        counted += values.size
+        outside += int(np.count_nonzero((values < low) | (values > high)))
+    fraction = outside / counted if counted else 1.0
+    if fraction > manifest.intensity.max_fraction_outside:
+        raise InferenceError(
+            "input-range", f"{fraction:.1%} of the voxels lie outside the HU range the model "
+            f"{manifest.name} is intended for; the input is probably not a CT in HU",
+            found=f"{outside} of {counted} voxels outside [{low:g}, {high:g}] HU",
+            expected=f"at most {manifest.intensity.max_fraction_outside:.1%}")
+
+
+def _softmax(scores: NDArray[np.float32]) -> NDArray[np.float32]:
+    scores -= scores.max(axis=0, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=0, keepdims=True)
+    return scores
+
+
+def _probabilities(output: NDArray[np.float32], kind: OutputKind) -> NDArray[np.float32]:
+    if not np.all(np.isfinite(output)):
+        raise InferenceError("output", "the model produced non-finite values",
+                             expected="finite scores")
+    if kind is OutputKind.LOGITS:
+        return _softmax(output)
+    total = output.sum(axis=0)
+    if (output.min() < -_PROBABILITY_TOLERANCE or output.max() > 1 + _PROBABILITY_TOLERANCE
+            or np.abs(total - 1).max() > _PROBABILITY_TOLERANCE):
+        raise InferenceError("output", "the model's outputs are not probabilities",
+                             found=f"range [{output.min():.4g}, {output.max():.4g}]",
+                             expected="values in [0, 1] summing to 1, as output_kind states")
+    return output
+
+
+def _mirrorings(tta: bool) -> list[tuple[int, ...]]:
+    axes = (0, 1, 2)
+    if not tta:
+        return [()]
+    return [combo for n in range(4) for combo in itertools.combinations(axes, n)]
+
+
+def _predict(image: NDArray[np.float32], session: ModelSession, manifest: ModelManifest,
+             options: InferenceOptions, pad_value: float,
+             ) -> tuple[NDArray[np.float32], NDArray[np.float32] | None, int]:
+    """Mean probabilities on the model grid, their variance over mirrorings, windows run."""
+    labels = len(manifest.labels)
+    patch = manifest.patch_size[::-1]
+    mean: NDArray[np.float32] | None = None
+    square: NDArray[np.float32] | None = None
+    calls = 0
+    passes = _mirrorings(options.tta)
+
+    def run(batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        nonlocal calls
+        calls += batch.shape[0]
+        return session.run(batch)
+
+    for axes in passes:
+        source = np.ascontiguousarray(np.flip(image, axes)) if axes else image
+        output = sliding_window(source[np.newaxis], run, patch=patch, labels=labels,
+                                overlap=options.overlap, batch_size=options.batch_size,
+                                weighting=options.weighting, pad_value=pad_value)
+        probabilities = _probabilities(output, manifest.output_kind)
+        if axes:
+            probabilities = np.flip(probabilities, tuple(a + 1 for a in axes))
+        if mean is None:
+            mean = np.array(probabilities, dtype=np.float32) if axes else probabilities
+            square = mean * mean if options.tta else None
+        else:
+            mean += probabilities
+            if square is not None:
+                square += probabilities * probabilities
+    assert mean is not None
+    mean /= len(passes)
+    variance = None
+    if square is not None:
+        square /= len(passes)
+        square -= mean * mean
+        np.maximum(square, 0.0, out=square)
+        variance = square.mean(axis=0, keepdims=True)
+    return mean, variance, calls
+
+
+def _statistics(manifest: ModelManifest, counts: NDArray[np.int64], own: NDArray[np.float64],
+                low: NDArray[np.int64], entropy: NDArray[np.float64],
+                voxel_ml: float) -> tuple[LabelStatistics, ...]:
+    rows = []
+    for entry in manifest.labels:
+        n = int(counts[entry.index])
+        rows.append(LabelStatistics(
+            index=entry.index, name=entry.name, risk_structure=entry.risk_structure,
+            voxels=n, volume_ml=n * voxel_ml,
+            mean_probability=float(own[entry.index] / n) if n else math.nan,
+            low_confidence_fraction=float(low[entry.index] / n) if n else math.nan,
+            mean_entropy=float(entropy[entry.index] / n) if n else math.nan))
+    return tuple(rows)
+
+
+def _flags(manifest: ModelManifest, statistics: tuple[LabelStatistics, ...],
+           ) -> tuple[InferenceFlag, ...]:
+    flags = []
+    for entry, row in zip(manifest.labels, statistics, strict=True):
+        if entry.min_volume_ml is not None and row.volume_ml < entry.min_volume_ml:
+            flags.append(InferenceFlag(
+                FlagCode.LABEL_BELOW_MIN_VOLUME,
+                f"{entry.name}: {row.volume_ml:.1f} ml found, the model expects at least "
+                f"{entry.min_volume_ml:g} ml in a scan it is intended for"))
+        if entry.risk_structure and row.voxels and (
+                row.mean_entropy > RISK_ENTROPY_LIMIT
+                or row.low_confidence_fraction > RISK_LOW_CONFIDENCE_LIMIT):
+            flags.append(InferenceFlag(
+                FlagCode.RISK_STRUCTURE_UNCERTAIN,
+                f"{entry.name}: mean entropy {row.mean_entropy:.3f} nats (limit "
+                f"{RISK_ENTROPY_LIMIT}), {row.low_confidence_fraction:.1%} of its voxels below "
+                f"probability 0.5 (limit {RISK_LOW_CONFIDENCE_LIMIT:.0%})"))
+    return tuple(flags)
+
+
+def infer(volume: Volume, package: ModelPackage,
+          options: InferenceOptions | None = None) -> InferenceResult:
+    """Segment ``volume`` with ``package`` and return the result on the CT's grid.
+
+    Parameters
+    ----------
+    volume
+        The CT, as ingest loaded it.
+    package
+        A verified model package (:func:`~corridor.inference.load_model_package`).
+    options
+        Device, overlap, batch size, weighting, TTA (defaults: :class:`InferenceOptions`).
+
+    Raises
+    ------
+    InferenceError
+        The input is not a CT the model is meant for (``input-range``), or the model's
+        output is not finite or not probabilities as the manifest states (``output``).
+    ProviderUnavailableError
+        ``cuda`` was requested and no GPU provider started.
+    """
+    opts = options or InferenceOptions()
+    manifest = package.manifest
+    started = time.perf_counter()
+    _check_input(volume, manifest)
+    session = open_session(package, opts.device, threads=opts.threads)
+    grid = model_grid(volume.geometry, manifest.input_spacing_mm, manifest.grid)
+    intensity = manifest.intensity
+    clip_low, clip_high = intensity.clip_hu
+    image = to_model_grid(volume.hu, volume.geometry, grid, outside_hu=clip_low)
+    np.clip(image, clip_low, clip_high, out=image)
+    image -= np.float32(intensity.subtract)
+    image /= np.float32(intensity.divide)
+    pad_value = (clip_low - intensity.subtract) / intensity.divide
+    prepared = time.perf_counter()
+    probabilities, variance, windows = _predict(image, session, manifest, opts, pad_value)
+    del image
+    predicted = time.perf_counter()
+
+    shape_kji = volume.geometry.shape[::-1]
+    labels = np.empty(shape_kji, dtype=np.uint8)
+    entropy = np.empty(shape_kji, dtype=np.float32)
+    count = len(manifest.labels)
+    counts = np.zeros(count, np.int64)
+    own = np.zeros(count, np.float64)
+    low = np.zeros(count, np.int64)
+    entropy_sum = np.zeros(count, np.float64)
+    for k0, k1, slab in from_model_grid(probabilities, grid, volume.geometry):
+        winner = np.argmax(slab, axis=0).astype(np.uint8)
+        labels[k0:k1] = winner
+        safe = np.maximum(slab, np.float32(1e-12))
+        entropy[k0:k1] = -(slab * np.log(safe)).sum(axis=0)
+        best = np.take_along_axis(slab, winner[np.newaxis].astype(np.intp), axis=0)[0]
+        for index in range(count):
+            mine = winner == index
+            counts[index] += int(mine.sum())
+            own[index] += float(best[mine].sum(dtype=np.float64))
+            low[index] += int(np.count_nonzero(best[mine] < 0.5))
+            entropy_sum[index] += float(entropy[k0:k1][mine].sum(dtype=np.float64))
+    tta_map = None
+    if variance is not None:
+        values = np.empty(shape_kji, dtype=np.float32)
+        for k0, k1, slab in from_model_grid(variance, grid, volume.geometry, normalize=False):
+            values[k0:k1] = slab[0]
+        tta_map = ScalarMap(values.T, volume.geometry,
+                            "variance of class probabilities across 8 mirrored passes, "
+                            "mean over classes")
+    finished = time.perf_counter()
+    voxel_ml = abs(float(np.linalg.det(volume.geometry.affine[:3, :3]))) / 1000.0
+    statistics = _statistics(manifest, counts, own, low, entropy_sum, voxel_ml)
+    flags = _flags(manifest, statistics)
+    record = _record(volume, package, session, opts, grid, windows, statistics, flags,
+                     {"prepare_s": prepared - started, "predict_s": predicted - prepared,
+                      "resample_back_s": finished - predicted, "total_s": finished - started})
+    return InferenceResult(
+        label_map=LabelMap(labels.T, volume.geometry, manifest.label_names),
+        entropy=ScalarMap(entropy.T, volume.geometry, "predictive entropy (nats)"),
+        tta_variance=tta_map, statistics=statistics, flags=flags, record=record)
+
+
+def _record(volume: Volume, package: ModelPackage, session: ModelSession,
+            options: InferenceOptions, grid: Any, windows: int,
+            statistics: tuple[LabelStatistics, ...], flags: tuple[InferenceFlag, ...],
+            timing: dict[str, float]) -> dict[str, Any]:
+    manifest = package.manifest
+    return {
+        "format": RECORD_FORMAT,
+        "software": {"name": "corridor", "version": __version__},
+        "model": {"name": manifest.name, "version": manifest.version,
+                  "sha256": package.sha256, "onnx_file": manifest.onnx_file,
+                  "opset": manifest.opset, "output_kind": manifest.output_kind.value},
+        "input": {
+            "series_instance_uid": volume.series_instance_uid,
+            "geometry": volume.geometry.to_json(),
+            "sources": [{"sop_instance_uid": s.sop_instance_uid, "sha256": s.sha256}
+                        for s in volume.sources],
+        },
+        "execution": {"requested": session.requested.value, "provider": session.provider,
+                      "available": list(session.available), "attempts": list(session.attempts),
+                      "threads": options.threads},
+        "parameters": {"overlap": options.overlap, "batch_size": options.batch_size,
+                       "weighting": options.weighting.value,
+                       "sigma_scale": SIGMA_SCALE if options.weighting is Weighting.GAUSSIAN
+                       else None,
+                       "tta": options.tta, "passes": len(_mirrorings(options.tta)),
+                       "patch_size_ijk": list(manifest.patch_size), "windows_run": windows},
+        "spatial_operations": [
+            {"operation": "resample", "from": "ct grid", "to": "model grid",
+             "interpolation": "trilinear on HU, outside the CT: clip_hu low",
+             "model_grid": grid.to_json()},
+            {"operation": "intensity", "clip_hu": list(manifest.intensity.clip_hu),
+             "subtract": manifest.intensity.subtract, "divide": manifest.intensity.divide},
+            {"operation": "resample", "from": "model grid", "to": "ct grid",
+             "interpolation": "trilinear on class probabilities, then the most probable label"},
+        ],
+        "statistics": [row.to_json() for row in statistics],
+        "flags": [flag.to_json() for flag in flags],
+        "timing_s": {key: round(value, 3) for key, value in timing.items()},
+    }
