@@ -617,15 +617,21 @@ def variance_zero(case: Case) -> None:
     assert float(np.max(np.abs(variance))) <= 1e-6
 
 
-@then("the TTA variance is above 0.01 somewhere on the sphere's surface")
+@then("the TTA variance is above 0.01 somewhere on the sphere's surface and below 0.01 deep "
+      "inside it")
 def variance_surface(case: Case) -> None:
-    """Looking at k + 1 mirrored is looking at k - 1: the passes disagree at the surface."""
+    """Looking at k + 1 mirrored is looking at k - 1: the passes disagree at the surface.
+
+    Three voxels inside, every pass sees object; the passes can still differ slightly
+    where a window's border cuts the model's 3-voxel view (zero padding at the patch
+    edge, as in nnU-Net's per-patch mirroring), so the bound there is 0.01, not 0.
+    """
     assert case.out is not None
     variance, _ = _nifti(case.out / "tta_variance.nii.gz")
     truth = np.load(case.root / "ct" / "truth" / "labels.npy") == 1
     surface = truth & ~ndimage.binary_erosion(truth)
     assert float(variance[surface].max()) > 0.01
-    assert float(variance[ndimage.binary_erosion(truth, iterations=3)].max()) <= 1e-6
+    assert float(variance[ndimage.binary_erosion(truth, iterations=3)].max()) < 0.01
 
 
 # Then: DICOM SEG ------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corridor.ingest import ingest
+from corridor.geometry import ImageGeometry
+from corridor.ingest import Volume, ingest
 from corridor_phantoms import make_phantom, write_series
 
 spacing = st.floats(min_value=0.3, max_value=3.0, allow_nan=False).map(lambda v: round(v, 4))
@@ -55,3 +56,18 @@ def test_random_geometry_reads_back_within_a_micron_with_identical_voxels(
     padding = volume.padding_mask()
     keep = np.ones(shape, bool) if padding is None else ~padding
     assert np.array_equal(volume.hu[keep], truth_hu[keep])
+
+
+@given(shape=st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 6)),
+       seed=st.integers(0, 2**16))
+def test_padding_slice_is_the_slice_of_the_whole_mask(shape: tuple[int, int, int],
+                                                      seed: int) -> None:
+    """Unpacking one slice's bits gives that slice of the fully unpacked mask, whether or
+    not a slice ends on a byte boundary."""
+    mask = np.random.default_rng(seed).random(shape) < 0.3
+    hu = np.asfortranarray(np.zeros(shape, np.int16))
+    geometry = ImageGeometry.from_components(shape=shape, spacing=(1.0, 1.0, 1.0),
+                                             direction=np.eye(3), origin=(0.0, 0.0, 0.0))
+    volume = Volume(hu, geometry, "1.2.3", (), padding_packed=Volume.pack_padding(mask))
+    for k in range(shape[2]):
+        assert np.array_equal(volume.padding_slice(k), mask[:, :, k].T)

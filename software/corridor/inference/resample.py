@@ -4,8 +4,9 @@
   order 1); voxels of the model grid outside the CT get ``outside_hu`` (air).
 * Back to the CT grid: class probabilities by trilinear interpolation, then the
   label of each CT voxel is the most probable class there (probability-space
-  resampling, as nnU-Net does when it exports at the original spacing).  Done slab
-  by slab so that no full-size float copy per class exists at the CT's resolution.
+  resampling, as nnU-Net does when it exports at the original spacing).  Done as
+  the model-grid slabs arrive (:class:`BackResampler`), so that no float copy per
+  class of the whole model grid, or of the CT grid, ever exists.
 
 Both directions go through the two grids' affines only (voxel index to LPS mm), so
 any orientation, including sheared (gantry-tilted) grids, is handled the same way.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,13 +25,10 @@ from scipy import ndimage
 from corridor.geometry import ImageGeometry
 from corridor.inference.manifest import GridOrientation
 
-__all__ = ["from_model_grid", "model_grid", "to_model_grid"]
+__all__ = ["BackResampler", "CtBlock", "model_grid", "to_model_grid"]
 
 _REVERSE = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 """Swaps (i, j, k) and (k, j, i) index order."""
-
-SLAB_SLICES = 16
-"""CT slices resampled back at a time: bounds the float memory of the way back."""
 
 
 def model_grid(geometry: ImageGeometry, spacing_mm: tuple[float, float, float],
@@ -92,44 +91,105 @@ def to_model_grid(hu: NDArray[np.generic], geometry: ImageGeometry, grid: ImageG
     return result
 
 
-def _slabs(slices: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, slices, SLAB_SLICES):
-        yield start, min(start + SLAB_SLICES, slices)
+@dataclass(frozen=True, slots=True)
+class CtBlock:
+    """Probabilities at some CT voxels, as :class:`BackResampler` delivers them.
 
-
-def from_model_grid(probabilities: NDArray[np.float32], grid: ImageGeometry,
-                    geometry: ImageGeometry, *, normalize: bool = True,
-                    ) -> Iterator[tuple[int, int, NDArray[np.float32]]]:
-    """Class probabilities (or any channels) resampled to the CT grid, slab by slab along ``k``.
-
-    Parameters
+    Attributes
     ----------
+    k
+        The CT slice.
+    mask
+        ``(j, i)`` boolean: the voxels of slice ``k`` this block holds.
     probabilities
-        ``(labels, k, j, i)`` on the model grid.
-    grid
-        The model grid.
-    geometry
-        The CT's grid.
-
-    Yields
-    ------
-    tuple
-        ``(k0, k1, p)`` with ``p`` of shape ``(labels, k1 - k0, j, i)``: the
-        probabilities at CT slices ``k0 <= k < k1`` (trilinear; CT voxels beyond the
-        model grid's last centre take the nearest one), renormalised to sum to 1
-        over the channels when ``normalize``.
+        ``(labels, n)`` at those voxels (in ``mask``'s row-major order), summing to 1.
+    extra
+        ``(channels, n)`` other channels interpolated the same way (e.g. TTA variance),
+        not renormalised.
     """
-    index = _index_map(grid, geometry)  # CT (i, j, k) -> model (i, j, k)
-    to_model_kji = _REVERSE @ index[:3, :3] @ _REVERSE  # CT (k, j, i) -> model (k, j, i)
-    shift_kji = _REVERSE @ index[:3, 3]
-    _, rows, columns = (geometry.shape[2], geometry.shape[1], geometry.shape[0])
-    for k0, k1 in _slabs(geometry.shape[2]):
-        offset = shift_kji + to_model_kji @ np.array([k0, 0.0, 0.0])
-        slab = np.empty((probabilities.shape[0], k1 - k0, rows, columns), dtype=np.float32)
-        for label in range(probabilities.shape[0]):
-            ndimage.affine_transform(probabilities[label], to_model_kji, offset,
-                                     output_shape=slab.shape[1:], output=slab[label], order=1,
-                                     mode="nearest", prefilter=False)
-        if normalize:
-            slab /= np.maximum(slab.sum(axis=0, keepdims=True), np.float32(1e-12))
-        yield k0, k1, slab
+
+    k: int
+    mask: NDArray[np.bool_]
+    probabilities: NDArray[np.float32]
+    extra: NDArray[np.float32]
+
+
+class BackResampler:
+    """Brings model-grid slabs, delivered in increasing model ``k``, back to the CT grid.
+
+    Each CT voxel is interpolated (trilinear, nearest beyond the model grid's last
+    centres) as soon as the two model slices around it have arrived, so only one slab
+    and the slice before it are ever held: never the whole model grid per class.
+    Every CT voxel is delivered exactly once.
+    """
+
+    def __init__(self, grid: ImageGeometry, geometry: ImageGeometry) -> None:
+        self._geometry = geometry
+        index = _index_map(grid, geometry)  # CT (i, j, k) -> model (i, j, k)
+        self._matrix, self._offset = index[:3, :3], index[:3, 3]
+        self._model_shape_kji = grid.shape[::-1]
+        self._carried: NDArray[np.float32] | None = None
+        self._delivered = 0
+        columns, rows = geometry.shape[0], geometry.shape[1]
+        self._ii, self._jj = np.meshgrid(np.arange(columns, dtype=np.float64),
+                                         np.arange(rows, dtype=np.float64), indexing="xy")
+
+    def _model_k(self, k: int) -> NDArray[np.float64]:
+        m = self._matrix
+        plane: NDArray[np.float64] = m[2, 0] * self._ii + m[2, 1] * self._jj + (
+            m[2, 2] * k + self._offset[2])
+        return plane
+
+    def consume(self, k0: int, k1: int, channels: NDArray[np.float32],
+                labels: int) -> Iterator[CtBlock]:
+        """Take model slices ``k0 <= k < k1`` (``(labels + extra, k1 - k0, j, i)``, the
+        first ``labels`` channels probabilities); yield the CT voxels now complete."""
+        last = self._model_shape_kji[0] - 1
+        if self._carried is not None:
+            band = np.concatenate([self._carried, channels], axis=1)
+            low = k0 - 1
+        else:
+            band, low = channels, k0
+        final = k1 - 1 >= last
+        high = last if final else k1 - 2  # highest floor(k) whose upper neighbour has arrived
+        self._carried = np.ascontiguousarray(channels[:, -1:])
+        m, off = self._matrix, self._offset
+        for k in range(self._geometry.shape[2]):
+            if not self._may_touch(k, low, high, last):
+                continue
+            t = np.clip(self._model_k(k), 0.0, float(last))
+            floor = np.floor(t)
+            mask = (floor >= low) & (floor <= high)
+            if not mask.any():
+                continue
+            i, j = self._ii[mask], self._jj[mask]
+            coordinates = np.stack([
+                t[mask] - low,
+                m[1, 0] * i + m[1, 1] * j + m[1, 2] * k + off[1],
+                m[0, 0] * i + m[0, 1] * j + m[0, 2] * k + off[0],
+            ])
+            values = np.stack([
+                ndimage.map_coordinates(band[c], coordinates, order=1, mode="nearest",
+                                        prefilter=False)
+                for c in range(band.shape[0])]).astype(np.float32)
+            probabilities = values[:labels]
+            probabilities /= np.maximum(probabilities.sum(axis=0, keepdims=True),
+                                        np.float32(1e-12))
+            self._delivered += int(mask.sum())
+            yield CtBlock(k, mask, probabilities, values[labels:])
+
+    def _may_touch(self, k: int, low: int, high: int, last: int) -> bool:
+        """Whether any voxel of CT slice ``k`` has its model ``k`` floor in [low, high]
+        (the model ``k`` is affine in i and j, so its extremes lie at the slice's corners)."""
+        m = self._matrix
+        columns, rows = self._geometry.shape[0] - 1, self._geometry.shape[1] - 1
+        base = m[2, 2] * k + self._offset[2]
+        corners = [base + m[2, 0] * i + m[2, 1] * j for i in (0, columns) for j in (0, rows)]
+        lowest = math.floor(min(max(min(corners), 0.0), float(last)))
+        highest = math.floor(min(max(max(corners), 0.0), float(last)))
+        return bool(highest >= low and lowest <= high)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every CT voxel has been delivered once."""
+        return self._delivered == int(np.prod(self._geometry.shape))

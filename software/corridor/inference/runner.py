@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +38,9 @@ from corridor.inference.model import (
     ScalarMap,
 )
 from corridor.inference.package import ModelPackage
-from corridor.inference.resample import from_model_grid, model_grid, to_model_grid
+from corridor.inference.resample import BackResampler, model_grid, to_model_grid
 from corridor.inference.session import Device, ModelSession, open_session
-from corridor.inference.window import SIGMA_SCALE, Weighting, sliding_window
+from corridor.inference.window import SIGMA_SCALE, Weighting, stream_windows
 from corridor.ingest.model import Volume
 
 __all__ = ["RISK_ENTROPY_LIMIT", "RISK_LOW_CONFIDENCE_LIMIT", "InferenceOptions", "infer"]
@@ -75,12 +76,12 @@ class InferenceOptions:
 
 def _check_input(volume: Volume, manifest: ModelManifest) -> None:
     low, high = manifest.intensity.expected_hu_range
-    padding = volume.padding_mask()
     outside = 0
     counted = 0
     stack = volume.hu.T  # (k, j, i), C-contiguous
     for k in range(stack.shape[0]):
-        values = stack[k] if padding is None else stack[k][~padding.T[k]]
+        padding = volume.padding_slice(k)
+        values = stack[k] if padding is None else stack[k][~padding]
         counted += values.size
         outside += int(np.count_nonzero((values < low) | (values > high)))
     fraction = outside / counted if counted else 1.0
@@ -121,46 +122,37 @@ def _mirrorings(tta: bool) -> list[tuple[int, ...]]:
     return [combo for n in range(4) for combo in itertools.combinations(axes, n)]
 
 
-def _predict(image: NDArray[np.float32], session: ModelSession, manifest: ModelManifest,
-             options: InferenceOptions, pad_value: float,
-             ) -> tuple[NDArray[np.float32], NDArray[np.float32] | None, int]:
-    """Mean probabilities on the model grid, their variance over mirrorings, windows run."""
-    labels = len(manifest.labels)
-    patch = manifest.patch_size[::-1]
-    mean: NDArray[np.float32] | None = None
-    square: NDArray[np.float32] | None = None
-    calls = 0
-    passes = _mirrorings(options.tta)
+def _window_runner(session: ModelSession, manifest: ModelManifest, tta: bool,
+                   counter: list[int]) -> Callable[[NDArray[np.float32]], NDArray[np.float32]]:
+    """One batch of windows through the model; with TTA, through its 8 mirrorings.
+
+    With TTA the scores of the mirrored passes are averaged per window (logits or
+    probabilities, as the model gives them; nnU-Net averages logits), and one more
+    channel carries the variance of the class probabilities across the passes,
+    averaged over the classes.
+    """
+    passes = _mirrorings(tta)
 
     def run(batch: NDArray[np.float32]) -> NDArray[np.float32]:
-        nonlocal calls
-        calls += batch.shape[0]
-        return session.run(batch)
-
-    for axes in passes:
-        source = np.ascontiguousarray(np.flip(image, axes)) if axes else image
-        output = sliding_window(source[np.newaxis], run, patch=patch, labels=labels,
-                                overlap=options.overlap, batch_size=options.batch_size,
-                                weighting=options.weighting, pad_value=pad_value)
-        probabilities = _probabilities(output, manifest.output_kind)
-        if axes:
-            probabilities = np.flip(probabilities, tuple(a + 1 for a in axes))
-        if mean is None:
-            mean = np.array(probabilities, dtype=np.float32) if axes else probabilities
-            square = mean * mean if options.tta else None
+        counter[0] += batch.shape[0] * len(passes)
+        if not tta:
+            return session.run(batch)
+        scores = []
+        for axes in passes:
+            spatial = tuple(a + 2 for a in axes)
+            source = np.ascontiguousarray(np.flip(batch, spatial)) if axes else batch
+            output = session.run(source)
+            scores.append(np.flip(output, spatial) if axes else output)
+        stacked = np.stack(scores)  # (passes, n, labels, ...)
+        if manifest.output_kind is OutputKind.LOGITS:
+            shifted = np.exp(stacked - stacked.max(axis=2, keepdims=True))
+            probabilities = shifted / shifted.sum(axis=2, keepdims=True)
         else:
-            mean += probabilities
-            if square is not None:
-                square += probabilities * probabilities
-    assert mean is not None
-    mean /= len(passes)
-    variance = None
-    if square is not None:
-        square /= len(passes)
-        square -= mean * mean
-        np.maximum(square, 0.0, out=square)
-        variance = square.mean(axis=0, keepdims=True)
-    return mean, variance, calls
+            probabilities = stacked
+        variance = probabilities.var(axis=0).mean(axis=1, keepdims=True)
+        return np.concatenate([stacked.mean(axis=0), variance], axis=1).astype(np.float32)
+
+    return run
 
 
 def _statistics(manifest: ModelManifest, counts: NDArray[np.int64], own: NDArray[np.float64],
@@ -233,45 +225,58 @@ def infer(volume: Volume, package: ModelPackage,
     image /= np.float32(intensity.divide)
     pad_value = (clip_low - intensity.subtract) / intensity.divide
     prepared = time.perf_counter()
-    probabilities, variance, windows = _predict(image, session, manifest, opts, pad_value)
-    del image
-    predicted = time.perf_counter()
-
-    shape_kji = volume.geometry.shape[::-1]
-    labels = np.empty(shape_kji, dtype=np.uint8)
-    entropy = np.empty(shape_kji, dtype=np.float32)
     count = len(manifest.labels)
+    windows = [0]
+    shape_kji = volume.geometry.shape[::-1]
+    labels = np.zeros(shape_kji, dtype=np.uint8)
+    entropy = np.zeros(shape_kji, dtype=np.float32)
+    variance = np.zeros(shape_kji, dtype=np.float32) if opts.tta else None
     counts = np.zeros(count, np.int64)
     own = np.zeros(count, np.float64)
     low = np.zeros(count, np.int64)
     entropy_sum = np.zeros(count, np.float64)
-    for k0, k1, slab in from_model_grid(probabilities, grid, volume.geometry):
-        winner = np.argmax(slab, axis=0).astype(np.uint8)
-        labels[k0:k1] = winner
-        safe = np.maximum(slab, np.float32(1e-12))
-        entropy[k0:k1] = -(slab * np.log(safe)).sum(axis=0)
-        best = np.take_along_axis(slab, winner[np.newaxis].astype(np.intp), axis=0)[0]
-        for index in range(count):
-            mine = winner == index
-            counts[index] += int(mine.sum())
-            own[index] += float(best[mine].sum(dtype=np.float64))
-            low[index] += int(np.count_nonzero(best[mine] < 0.5))
-            entropy_sum[index] += float(entropy[k0:k1][mine].sum(dtype=np.float64))
+    back = BackResampler(grid, volume.geometry)
+    blocks = stream_windows(image[np.newaxis], _window_runner(session, manifest, opts.tta, windows),
+                            patch=manifest.patch_size[::-1], channels=count + int(opts.tta),
+                            overlap=opts.overlap, batch_size=opts.batch_size,
+                            weighting=opts.weighting, pad_value=pad_value)
+    for k0, k1, block in blocks:
+        block[:count] = _probabilities(block[:count], manifest.output_kind)
+        for part in back.consume(k0, k1, block, count):
+            probabilities = part.probabilities
+            winner = np.argmax(probabilities, axis=0).astype(np.uint8)
+            best = np.take_along_axis(probabilities, winner[np.newaxis].astype(np.intp),
+                                      axis=0)[0]
+            nats = -(probabilities * np.log(np.maximum(probabilities, np.float32(1e-12)))
+                     ).sum(axis=0)
+            labels[part.k][part.mask] = winner
+            entropy[part.k][part.mask] = nats
+            if variance is not None:
+                variance[part.k][part.mask] = part.extra[0]
+            for index in range(count):
+                mine = winner == index
+                counts[index] += int(mine.sum())
+                own[index] += float(best[mine].sum(dtype=np.float64))
+                low[index] += int(np.count_nonzero(best[mine] < 0.5))
+                entropy_sum[index] += float(nats[mine].sum(dtype=np.float64))
+    if not back.complete:
+        raise InferenceError("output", "not every CT voxel received a probability",
+                             expected="the model grid to cover the CT")
+    del image
+    predicted = time.perf_counter()
     tta_map = None
     if variance is not None:
-        values = np.empty(shape_kji, dtype=np.float32)
-        for k0, k1, slab in from_model_grid(variance, grid, volume.geometry, normalize=False):
-            values[k0:k1] = slab[0]
-        tta_map = ScalarMap(values.T, volume.geometry,
+        tta_map = ScalarMap(variance.T, volume.geometry,
                             "variance of class probabilities across 8 mirrored passes, "
                             "mean over classes")
     finished = time.perf_counter()
     voxel_ml = abs(float(np.linalg.det(volume.geometry.affine[:3, :3]))) / 1000.0
     statistics = _statistics(manifest, counts, own, low, entropy_sum, voxel_ml)
     flags = _flags(manifest, statistics)
-    record = _record(volume, package, session, opts, grid, windows, statistics, flags,
-                     {"prepare_s": prepared - started, "predict_s": predicted - prepared,
-                      "resample_back_s": finished - predicted, "total_s": finished - started})
+    record = _record(volume, package, session, opts, grid, windows[0], statistics, flags,
+                     {"prepare_s": prepared - started,
+                      "predict_and_resample_back_s": predicted - prepared,
+                      "statistics_s": finished - predicted, "total_s": finished - started})
     return InferenceResult(
         label_map=LabelMap(labels.T, volume.geometry, manifest.label_names),
         entropy=ScalarMap(entropy.T, volume.geometry, "predictive entropy (nats)"),

@@ -5,7 +5,9 @@ steps spread evenly so that the first window starts at 0 and the last ends at th
 border; Gaussian importance map with sigma = patch / 8, normalised to a maximum
 of 1, zeros replaced by the smallest non-zero weight).  An image smaller than the
 patch along an axis is padded (with the value given, usually the preprocessed air)
-and the padding cropped from the result.
+and the padding cropped from the result.  Results are produced slab by slab
+(:func:`stream_windows`), so that memory holds one patch depth of blended scores,
+not the whole image's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Weighting", "gaussian_importance", "sliding_window", "window_starts"]
+__all__ = ["Weighting", "gaussian_importance", "sliding_window", "stream_windows", "window_starts"]
 
 SIGMA_SCALE = 1.0 / 8.0
 """Gaussian sigma as a fraction of the patch size along each axis (nnU-Net, MONAI)."""
@@ -73,11 +75,103 @@ def gaussian_importance(patch: Sequence[int], sigma_scale: float = SIGMA_SCALE,
     return result
 
 
-def _windows(shape: Sequence[int], patch: Sequence[int],
-             overlap: float) -> Iterator[tuple[slice, slice, slice]]:
-    starts = [window_starts(n, p, overlap) for n, p in zip(shape, patch, strict=True)]
-    for corner in itertools.product(*starts):
-        yield tuple(slice(c, c + p) for c, p in zip(corner, patch, strict=True))  # type: ignore[misc]
+def _pad(image: NDArray[np.float32], patch: Sequence[int],
+         pad_value: float) -> NDArray[np.float32]:
+    shape = image.shape[1:]
+    padded_shape = tuple(max(n, p) for n, p in zip(shape, patch, strict=True))
+    if padded_shape == shape:
+        return image
+    padded = np.full((image.shape[0], *padded_shape), pad_value, dtype=np.float32)
+    padded[(slice(None), *(slice(0, n) for n in shape))] = image
+    return padded
+
+
+def stream_windows(
+    image: NDArray[np.float32],
+    run_batch: Callable[[NDArray[np.float32]], NDArray[np.float32]],
+    *,
+    patch: Sequence[int],
+    channels: int,
+    overlap: float = 0.5,
+    batch_size: int = 2,
+    weighting: Weighting = Weighting.GAUSSIAN,
+    pad_value: float = 0.0,
+) -> Iterator[tuple[int, int, NDArray[np.float32]]]:
+    """Run ``run_batch`` over overlapping windows; yield the blended result slab by slab.
+
+    Windows are taken row by row along the first axis.  Once a row is done, the
+    slices before the next row's start receive no more windows: they are yielded
+    and their memory reused, so the accumulator never holds more than one patch
+    depth of the image (``channels x patch[0] x b x c`` floats), whatever its size.
+
+    Parameters
+    ----------
+    image
+        ``(channel, a, b, c)`` float32: the model-grid image, axes in the order the
+        graph expects (``k, j, i``).
+    run_batch
+        Maps ``(n, channel, *patch)`` to ``(n, channels, *patch)``.
+    patch
+        Window size along ``a, b, c``.
+    channels
+        Output channels of ``run_batch``.
+    overlap
+        Fraction of a window shared with its neighbour along each axis.
+    batch_size
+        Windows per ``run_batch`` call (windows of one row are batched together).
+    weighting
+        Gaussian importance or constant weights.
+    pad_value
+        Value that fills the image where it is smaller than the patch (the padding
+        is cropped from what is yielded).
+
+    Yields
+    ------
+    tuple
+        ``(a0, a1, block)``: ``block`` of shape ``(channels, a1 - a0, b, c)`` is the
+        weighted mean of every window's output over slices ``a0 <= a < a1``.  The
+        slabs follow each other without gap or overlap and cover the image.
+    """
+    if image.ndim != 4:
+        raise ValueError(f"image shape {image.shape}: expected (channel, a, b, c)")
+    if batch_size < 1:
+        raise ValueError(f"batch_size {batch_size}: expected at least 1")
+    shape = image.shape[1:]
+    image = _pad(image, patch, pad_value)
+    padded_shape = image.shape[1:]
+    weights = (gaussian_importance(patch) if weighting is Weighting.GAUSSIAN
+               else np.ones(tuple(patch), dtype=np.float32))
+    rows, columns, depths = (window_starts(n, p, overlap)
+                             for n, p in zip(padded_shape, patch, strict=True))
+    depth = patch[0]
+    total = np.zeros((channels, depth, *padded_shape[1:]), dtype=np.float32)
+    norm = np.zeros((depth, *padded_shape[1:]), dtype=np.float32)
+    plane = list(itertools.product(columns, depths))
+    for row, start in enumerate(rows):
+        for first in range(0, len(plane), batch_size):
+            group = plane[first:first + batch_size]
+            batch = np.stack([image[:, start:start + depth, b:b + patch[1], c:c + patch[2]]
+                              for b, c in group])
+            output = run_batch(np.ascontiguousarray(batch, dtype=np.float32))
+            expected = (len(group), channels, *patch)
+            if output.shape != expected:
+                raise ValueError(f"model output shape {output.shape}: expected {expected}")
+            for (b, c), result in zip(group, output, strict=True):
+                window = (slice(None), slice(b, b + patch[1]), slice(c, c + patch[2]))
+                total[(slice(None), *window)] += result * weights
+                norm[window] += weights
+        following = rows[row + 1] if row + 1 < len(rows) else padded_shape[0]
+        done = following - start
+        end = int(min(following, shape[0]))
+        if end > start:
+            block: NDArray[np.float32] = np.divide(total[:, :end - start], norm[:end - start],
+                                                   dtype=np.float32)
+            yield start, end, block[:, :, :shape[1], :shape[2]]
+        if row + 1 < len(rows):
+            total[:, :depth - done] = total[:, done:]
+            total[:, depth - done:] = 0.0
+            norm[:depth - done] = norm[done:]
+            norm[depth - done:] = 0.0
 
 
 def sliding_window(
@@ -91,59 +185,10 @@ def sliding_window(
     weighting: Weighting = Weighting.GAUSSIAN,
     pad_value: float = 0.0,
 ) -> NDArray[np.float32]:
-    """Run ``run_batch`` over overlapping windows and blend the outputs.
-
-    Parameters
-    ----------
-    image
-        ``(channel, a, b, c)`` float32: the whole model-grid image, axes in the order
-        the graph expects (``k, j, i``).
-    run_batch
-        Maps ``(n, channel, *patch)`` to ``(n, labels, *patch)``.
-    patch
-        Window size along ``a, b, c``.
-    labels
-        Output channels.
-    overlap
-        Fraction of a window shared with its neighbour along each axis.
-    batch_size
-        Windows per ``run_batch`` call.
-    weighting
-        Gaussian importance or constant weights.
-    pad_value
-        Value that fills the image where it is smaller than the patch.
-
-    Returns
-    -------
-    ndarray
-        ``(labels, a, b, c)`` float32: the weighted mean of every window's output at
-        each voxel.
-    """
-    if image.ndim != 4:
-        raise ValueError(f"image shape {image.shape}: expected (channel, a, b, c)")
-    if batch_size < 1:
-        raise ValueError(f"batch_size {batch_size}: expected at least 1")
-    shape = image.shape[1:]
-    padded_shape = tuple(max(n, p) for n, p in zip(shape, patch, strict=True))
-    if padded_shape != shape:
-        padded = np.full((image.shape[0], *padded_shape), pad_value, dtype=np.float32)
-        padded[(slice(None), *(slice(0, n) for n in shape))] = image
-        image = padded
-    weights = (gaussian_importance(patch) if weighting is Weighting.GAUSSIAN
-               else np.ones(tuple(patch), dtype=np.float32))
-    total = np.zeros((labels, *padded_shape), dtype=np.float32)
-    norm = np.zeros(padded_shape, dtype=np.float32)
-    windows = list(_windows(padded_shape, patch, overlap))
-    for first in range(0, len(windows), batch_size):
-        group = windows[first:first + batch_size]
-        batch = np.stack([image[(slice(None), *w)] for w in group]).astype(np.float32,
-                                                                           copy=False)
-        output = run_batch(np.ascontiguousarray(batch))
-        expected = (len(group), labels, *patch)
-        if output.shape != expected:
-            raise ValueError(f"model output shape {output.shape}: expected {expected}")
-        for window, result in zip(group, output, strict=True):
-            total[(slice(None), *window)] += result * weights
-            norm[window] += weights
-    total /= norm
-    return total[(slice(None), *(slice(0, n) for n in shape))]
+    """The whole blended result of :func:`stream_windows` as one ``(labels, a, b, c)`` array."""
+    result = np.empty((labels, *image.shape[1:]), dtype=np.float32)
+    for start, end, block in stream_windows(image, run_batch, patch=patch, channels=labels,
+                                            overlap=overlap, batch_size=batch_size,
+                                            weighting=weighting, pad_value=pad_value):
+        result[:, start:end] = block
+    return result

@@ -132,16 +132,31 @@ class Volume:
         bits = np.unpackbits(self.padding_packed, count=self.hu.size).astype(bool)
         return bits.reshape(self.hu.shape[::-1]).T
 
+    def padding_slice(self, k: int) -> NDArray[np.bool_] | None:
+        """The padding mask of slice ``k``, ``(j, i)`` like ``hu.T[k]`` (``None`` if none).
+
+        Unpacks only that slice's bits, so that a caller going slice by slice never
+        holds the whole mask.
+        """
+        if self.padding_packed is None:
+            return None
+        columns, rows, _ = self.hu.shape
+        first, count = k * rows * columns, rows * columns
+        start, stop = first // 8, (first + count + 7) // 8
+        bits = np.unpackbits(self.padding_packed[start:stop])[first - 8 * start:][:count]
+        return bits.astype(bool).reshape(rows, columns)
+
     def hu_range(self) -> tuple[float, float]:
         """Smallest and largest HU of the non-padding voxels (NaN if there are none).
 
-        Computed slice by slice so that no full-size temporary is allocated.
+        Computed slice by slice so that no full-size temporary (not even the whole
+        padding mask) is allocated.
         """
         low, high = np.inf, -np.inf
         stack = self.hu.T  # (k, j, i), C-contiguous
-        padding = self.padding_mask()
         for k in range(stack.shape[0]):
-            values = stack[k] if padding is None else stack[k][~padding.T[k]]
+            padding = self.padding_slice(k)
+            values = stack[k] if padding is None else stack[k][~padding]
             if values.size:
                 low, high = min(low, float(values.min())), max(high, float(values.max()))
         if low > high:
