@@ -23,11 +23,13 @@ from corridor.inference.runner import InferenceOptions, infer
 from corridor.inference.session import Device
 from corridor.inference.window import Weighting
 from corridor.ingest.api import ingest
+from corridor.staging import check_output_folder
 
 __all__ = ["add_infer_parser", "add_model_parser"]
 
 
 def _infer(args: argparse.Namespace) -> int:
+    check_output_folder(args.out)  # before any work, so nothing runs for nothing
     package = load_model_package(args.model)
     volume = ingest(args.dicom_path, args.series).volume
     options = InferenceOptions(device=Device(args.device), overlap=args.overlap,

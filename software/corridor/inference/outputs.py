@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
-import shutil
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from corridor.inference.errors import InferenceError
 from corridor.inference.manifest import ModelManifest
 from corridor.inference.model import InferenceResult
 from corridor.inference.seg import segmentation_dataset, write_segmentation
 from corridor.ingest.export import export_volume
 from corridor.ingest.model import Volume
+from corridor.staging import staged_folder
 
 __all__ = ["ImageFormat", "write_outputs"]
 
@@ -62,17 +59,12 @@ def write_outputs(result: InferenceResult, volume: Volume, manifest: ModelManife
 
     Raises
     ------
+    OutputFolderError
+        ``out`` exists and is not an empty folder (nothing written).
     InferenceError
-        ``out`` exists and is not an empty folder (``output``), or the SEG cannot be
-        made (``seg``).
+        The SEG cannot be made (``seg``).
     """
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InferenceError("output", f"{out} exists and is not an empty folder",
-                             expected="a new or empty output folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
-    staging.mkdir()
-    try:
+    with staged_folder(out) as staging:
         described: list[tuple[str, str]] = [
             (f"labels.{image_format.value}", "label map on the CT grid, values: " + ", ".join(
                 f"{n}={name}" for n, name in enumerate(result.label_map.names))),
@@ -93,10 +85,4 @@ def write_outputs(result: InferenceResult, volume: Volume, manifest: ModelManife
                               "content": content} for name, content in described]
         (staging / RECORD_NAME).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n",
                                            encoding="utf-8")
-        if out.exists():
-            out.rmdir()  # empty, checked above
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return record

@@ -1,0 +1,28 @@
+"""Meshing: one closed, QA-checked surface per label, in patient LPS millimetres."""
+
+from corridor.meshing.api import MeshedLabel, MeshOptions, mesh_label_map, write_meshes
+from corridor.meshing.errors import MeshingError, MeshQualityError
+from corridor.meshing.extract import Extractor, extract_surface
+from corridor.meshing.files import Frame, MeshFormat, read_back, write_surface
+from corridor.meshing.model import MeshQuality, Surface
+from corridor.meshing.quality import mesh_quality
+from corridor.meshing.readers import read_label_map
+
+__all__ = [
+    "Extractor",
+    "Frame",
+    "MeshFormat",
+    "MeshOptions",
+    "MeshQuality",
+    "MeshQualityError",
+    "MeshedLabel",
+    "MeshingError",
+    "Surface",
+    "extract_surface",
+    "mesh_label_map",
+    "mesh_quality",
+    "read_back",
+    "read_label_map",
+    "write_meshes",
+    "write_surface",
+]

@@ -1,0 +1,38 @@
+"""Errors of the meshing stage: each names the field, what was found and what was expected."""
+
+from __future__ import annotations
+
+from corridor.errors import CorridorError
+
+__all__ = ["MeshQualityError", "MeshingError"]
+
+
+class MeshingError(CorridorError, ValueError):
+    """A label map, parameter or file the meshing stage cannot use.
+
+    Attributes
+    ----------
+    field, found, expected
+        What was wrong, the value found and what was expected.
+    """
+
+    def __init__(self, field: str, found: object, expected: str) -> None:
+        self.field, self.found, self.expected = field, found, expected
+        super().__init__(f"{field}: found {found!r}, expected {expected}")
+
+
+class MeshQualityError(CorridorError, RuntimeError):
+    """A surface failed QA and was not written.
+
+    Attributes
+    ----------
+    name
+        The label whose surface failed.
+    failures
+        Each failed check with the value found and its limit.
+    """
+
+    def __init__(self, name: str, failures: list[str]) -> None:
+        self.name, self.failures = name, list(failures)
+        super().__init__(f"mesh QA: the surface of {name!r} fails: " + "; ".join(failures)
+                         + " (not written)")
