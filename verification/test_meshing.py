@@ -588,3 +588,12 @@ def folder_untouched(case: Case) -> None:
     """Same names, same bytes."""
     out = case.outs[0]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == case.snapshot
+
+
+@then("the two runs' surface files are identical")
+def identical_runs(case: Case) -> None:
+    """Byte for byte (threaded VTK filters must not change the output)."""
+    first, second = (_surface_files(out) for out in case.outs)
+    assert [p.name for p in first] == [p.name for p in second]
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes()

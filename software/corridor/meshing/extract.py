@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
-from vtkmodules.vtkCommonCore import VTK_UNSIGNED_CHAR
+from vtkmodules.vtkCommonCore import VTK_UNSIGNED_CHAR, vtkSMPTools
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPolyData
 from vtkmodules.vtkFiltersCore import (
     vtkCleanPolyData,
@@ -51,10 +51,15 @@ from vtkmodules.vtkFiltersGeneral import vtkDiscreteFlyingEdges3D
 from corridor.geometry import ImageGeometry
 from corridor.meshing.errors import MeshingError
 
-__all__ = ["COLLAPSE_EDGE_MM", "Extractor", "extract_surface"]
+__all__ = ["COLLAPSE_EDGE_MM", "Extractor", "bounding_box", "extract_surface"]
 
 COLLAPSE_EDGE_MM = 1e-4
 """Edges shorter than this (0.1 micrometre) are collapsed after smoothing."""
+
+# The PyPI wheel starts in VTK's Sequential SMP backend; its threaded backend makes flying
+# edges and smoothing about twice as fast on two cores, with the same output (flying edges
+# places its output by prefix sums, not by thread arrival).
+vtkSMPTools.SetBackend("STDThread")
 
 
 class Extractor(StrEnum):
@@ -149,6 +154,25 @@ def _postprocess(surface: vtkPolyData, smoothing: float, decimation: float,
     return result
 
 
+def bounding_box(mask: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """First and one-past-last voxel index of the label along i, j, k.
+
+    Raises
+    ------
+    MeshingError
+        The mask is empty.
+    """
+    lows, highs = [], []
+    for axis in range(3):
+        others = tuple(a for a in range(3) if a != axis)
+        present = np.flatnonzero(mask.any(axis=others))
+        if not len(present):
+            raise MeshingError("label", "no voxel", "at least one voxel of the label")
+        lows.append(present[0])
+        highs.append(present[-1] + 1)
+    return np.asarray(lows, dtype=np.int64), np.asarray(highs, dtype=np.int64)
+
+
 def _collapse_short_edges(points: NDArray[np.float64], triangles: NDArray[np.int64],
                           ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Merge vertices joined by edges shorter than :data:`COLLAPSE_EDGE_MM` (see step 6)."""
@@ -202,11 +226,7 @@ def extract_surface(mask: NDArray[np.bool_], geometry: ImageGeometry, *,
         raise MeshingError("smoothing", smoothing, "a factor in [0, 1]")
     if not 0.0 <= decimation < 1.0:
         raise MeshingError("decimation", decimation, "a fraction in [0, 1)")
-    where = np.argwhere(mask)
-    if not len(where):
-        raise MeshingError("label", "no voxel", "at least one voxel of the label")
-    low = where.min(axis=0)
-    high = where.max(axis=0) + 1
+    low, high = bounding_box(mask)
     cropped = np.pad(mask[low[0]:high[0], low[1]:high[1], low[2]:high[2]], 1)
     spacing = geometry.spacing
     polydata = _postprocess(_extract(_image(cropped, spacing), extractor), smoothing, decimation,

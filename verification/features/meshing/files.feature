@@ -56,3 +56,10 @@ Feature: Surface files are printable, watertight as written, and say their frame
     When I run corridor mesh on it into the same folder
     Then the command exits with status 2
     And the folder still holds only the first run's files
+
+  @SRS-MSH-007 @RC-027
+  Scenario: Two runs write identical files
+    Given an analytic "ellipsoid" label map of shape 48 48 48 with spacing 1.2 1.2 1.2 in orientation "oblique", saved as NIfTI
+    When I run corridor mesh on it with "--format stl --decimate 0.3"
+    And I run corridor mesh on it again with "--format stl --decimate 0.3"
+    Then the two runs' surface files are identical
