@@ -539,13 +539,22 @@ def _enclosed(polydata: Any) -> float:
     return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
-@then(parsers.parse("the surface encloses the analytic sphere's volume within {percent:d} %"))
+@then(parsers.parse("the surface encloses the analytic sphere's volume within {percent:d} % "
+                    "and is centred on it within 0.5 mm"))
 def seg_volume(case: Case, percent: int) -> None:
-    """Volume of the VTP read by VTK against 4/3 pi r^3."""
+    """Volume and centroid of the VTP read by VTK against 4/3 pi r^3 and the sphere's LPS
+    centre (a SEG read with a flipped or shifted geometry would fail the second)."""
     (path,) = _surface_files(case.outs[-1])
-    volume = _enclosed(_vtk_read(path))
+    polydata = _vtk_read(path)
+    volume = _enclosed(polydata)
     expected = 4.0 / 3.0 * math.pi * case.shape_info["radius_mm"] ** 3
     assert abs(volume / expected - 1) <= percent / 100, (volume, expected)
+    points = vtk_to_numpy(polydata.GetPoints().GetData()).astype(np.float64)
+    triangles = vtk_to_numpy(polydata.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    a, b, c = (points[triangles[:, n]] for n in range(3))
+    weights = np.einsum("ij,ij->i", a, np.cross(b, c))
+    centroid = ((a + b + c) / 4.0 * weights[:, np.newaxis]).sum(axis=0) / weights.sum()
+    assert np.linalg.norm(centroid - np.asarray(case.shape_info["centre_lps_mm"])) <= 0.5
 
 
 @then(parsers.parse("the command exits with status {status:d}"))

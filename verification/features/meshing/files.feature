@@ -34,7 +34,7 @@ Feature: Surface files are printable, watertight as written, and say their frame
     Given a sphere CT series segmented by corridor infer with a per-voxel threshold model
     When I run corridor mesh on its DICOM SEG with "--format vtp"
     Then the command exits with status 0
-    And the surface encloses the analytic sphere's volume within 2 %
+    And the surface encloses the analytic sphere's volume within 2 % and is centred on it within 0.5 mm
 
   @SRS-MSH-001 @RC-026
   Scenario Outline: A file that is not a label map is refused, naming it
