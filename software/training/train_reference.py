@@ -137,22 +137,26 @@ class UNet3D(nn.Module):
         return logits
 
 
+def _pad(image: NDArray[np.float32], target: NDArray[np.uint8],
+         ) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
+    """A case padded by one patch on every side (air, background), so any patch fits."""
+    pads = [(PATCH, PATCH)] * 3
+    return (np.pad(image, pads, constant_values=(CLIP_HU[0] - SUBTRACT) / DIVIDE),
+            np.pad(target, pads))
+
+
 def _patch(rng: np.random.Generator, image: NDArray[np.float32], target: NDArray[np.uint8],
            ) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
+    """One training patch of a padded case: centred on vessel, on bone or anywhere."""
     choice = rng.integers(3)
     if choice < 2 and np.any(target == choice + 1):
         voxels = np.argwhere(target == choice + 1)
         centre = voxels[rng.integers(len(voxels))]
     else:
-        centre = np.array([rng.integers(n) for n in target.shape])
-    padded_image = image
-    padded_target = target
-    pads = [(PATCH, PATCH)] * 3
-    padded_image = np.pad(image, pads, constant_values=(CLIP_HU[0] - SUBTRACT) / DIVIDE)
-    padded_target = np.pad(target, pads)
-    start = centre + PATCH - PATCH // 2 + rng.integers(-8, 9, size=3)
+        centre = np.array([rng.integers(n - 2 * PATCH) for n in target.shape]) + PATCH
+    start = centre - PATCH // 2 + rng.integers(-8, 9, size=3)
     window = tuple(slice(s, s + PATCH) for s in start)
-    return padded_image[window], padded_target[window]
+    return image[window], target[window]
 
 
 def train(out: Path, *, iterations: int, seed: int, threads: int) -> dict[str, Any]:
@@ -161,7 +165,7 @@ def train(out: Path, *, iterations: int, seed: int, threads: int) -> dict[str, A
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
-    cases = [prepare_case(case) for case in TRAINING_CASES]
+    cases = [_pad(*prepare_case(case)) for case in TRAINING_CASES]
     print(f"prepared {len(cases)} phantoms in {time.perf_counter() - started:.0f} s", flush=True)
     network = UNet3D()
     optimiser = torch.optim.Adam(network.parameters(), lr=3e-3)
