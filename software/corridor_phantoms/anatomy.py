@@ -31,6 +31,7 @@ from corridor_phantoms.enum import Label, PhantomKind
 
 __all__ = [
     "ANATOMY_CENTRE_LPS_MM",
+    "AnatomicalLandmark",
     "Anatomy",
     "Capsule",
     "Cylinder",
@@ -358,6 +359,24 @@ class Difference(Solid):
 
 
 @dataclass(frozen=True, slots=True)
+class AnatomicalLandmark:
+    """A named point of the anatomy (LPS mm), with the radius of the sphere it centres, if any.
+
+    Written to ``truth/landmarks.json`` in the format ``corridor plan-trajectory
+    --landmarks`` reads: exact, as a surgeon's sphere fit of a femoral head would be.
+    """
+
+    name: str
+    centre: Vector
+    radius: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``name``, ``centre_lps_mm`` and ``radius_mm``."""
+        return {"name": self.name, "centre_lps_mm": _rounded(self.centre),
+                "radius_mm": self.radius}
+
+
+@dataclass(frozen=True, slots=True)
 class Tissue:
     """One label: its value, name and the HU it is filled with."""
 
@@ -477,6 +496,7 @@ class Anatomy:
     vessels: tuple[Solid, ...] = ()
     objects: tuple[Solid, ...] = ()
     cortical_thickness_mm: float = CORTICAL_THICKNESS_MM
+    landmarks: tuple[AnatomicalLandmark, ...] = ()
 
     def hu_lookup(self) -> NDArray[np.int16]:
         """Array mapping a label value to its HU."""
@@ -546,6 +566,8 @@ class Anatomy:
             document["vessel_bone_clearance_mm_lower_bound"] = self.vessel_bone_clearance_mm()
         if self.objects:
             document["objects"] = [o.to_json() for o in self.objects]
+        if self.landmarks:
+            document["landmarks"] = [m.to_json() for m in self.landmarks]
         return document
 
 
@@ -558,13 +580,16 @@ def _side_name(s: int) -> str:
     return "left" if s > 0 else "right"
 
 
+_FEMORAL_HEAD_RADIUS_MM = 24.0
+
+
 def _femur(s: int, head: Vector, prefix: str) -> tuple[Solid, ...]:
     """Proximal femur of side ``s`` (+1 left, -1 right) with its head centred at ``head``."""
     def at(dx: float, dy: float, dz: float) -> Vector:
         return _add(head, (s * dx, dy, dz))
 
     return (
-        Sphere(f"{prefix}-head", head, 24.0),
+        Sphere(f"{prefix}-head", head, _FEMORAL_HEAD_RADIUS_MM),
         Capsule(f"{prefix}-neck", head, at(40.0, 5.0, -30.0), 15.0),
         Sphere(f"{prefix}-greater-trochanter", at(55.0, 10.0, -25.0), 17.0),
         Sphere(f"{prefix}-lesser-trochanter", at(38.0, 18.0, -62.0), 10.0),
@@ -578,6 +603,7 @@ def _pelvis(c: Vector) -> Anatomy:
 
     bones: list[Solid] = []
     vessels: list[Solid] = []
+    landmarks: list[AnatomicalLandmark] = []
     sacrum_axes = _columns(rotation((1.0, 0.0, 0.0), 25.0))
     bones.append(RoundedBox("sacrum", p(0.0, 78.0, 15.0), sacrum_axes, (38.0, 10.0, 48.0), 6.0))
     for s in (1, -1):
@@ -606,13 +632,14 @@ def _pelvis(c: Vector) -> Anatomy:
         bones.append(Capsule(f"{side}-inferior-pubic-ramus", p(s * 66.0, 30.0, -104.0),
                              p(s * 18.0, -62.0, -76.0), 8.0))
         bones.extend(_femur(s, head, f"{side}-femur"))
+        landmarks.append(AnatomicalLandmark(f"{side}-femoral-head", head, _FEMORAL_HEAD_RADIUS_MM))
         vessels.extend(_vessel_chain(f"{side}-external-iliac-artery", [
             p(s * 14.0, 10.0, 110.0), p(s * 42.0, 14.0, 55.0), p(s * 60.0, -10.0, 5.0),
             p(s * 76.0, -44.0, -36.0), p(s * 84.0, -46.0, -130.0),
         ], 4.0))
     return Anatomy(PhantomKind.PELVIS, c, _ANATOMICAL_TISSUES,
                    body=EllipticCylinder("body", p(0.0, 10.0, 0.0), (182.0, 128.0)),
-                   bones=tuple(bones), vessels=tuple(vessels))
+                   bones=tuple(bones), vessels=tuple(vessels), landmarks=tuple(landmarks))
 
 
 def _femur_anatomy(c: Vector) -> Anatomy:
@@ -622,7 +649,9 @@ def _femur_anatomy(c: Vector) -> Anatomy:
     return Anatomy(PhantomKind.FEMUR, c, _ANATOMICAL_TISSUES,
                    body=EllipticCylinder("thigh", c, (92.0, 82.0)),
                    bones=_femur(1, head, "left-femur"),
-                   vessels=_vessel_chain("left-femoral-artery", artery, 4.0))
+                   vessels=_vessel_chain("left-femoral-artery", artery, 4.0),
+                   landmarks=(AnatomicalLandmark("left-femoral-head", head,
+                                                 _FEMORAL_HEAD_RADIUS_MM),))
 
 
 def build_anatomy(kind: PhantomKind, centre: Vector = ANATOMY_CENTRE_LPS_MM) -> Anatomy:

@@ -5,6 +5,8 @@ Layout of the output folder::
     OUT/dicom/               the series (and what the faults add)
     OUT/truth/hu.npy         int16 [i, j, k]: the HU the series encodes (padding -3024)
     OUT/truth/labels.npy     uint8 [i, j, k]
+    OUT/truth/labels.seg.nrrd  the same labels with geometry (LPS) and names
+    OUT/truth/landmarks.json named anatomical points (LPS mm)
     OUT/truth/padding.npy    bool [i, j, k]: outside the reconstruction field of view
     OUT/truth/geometry.json  affine (voxel index → LPS mm), shape, Frame of Reference UID
     OUT/truth/manifest.json  the phantom's manifest, the series' UIDs and files, the faults
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nrrd
 import numpy as np
 from numpy.typing import NDArray
 
@@ -501,6 +504,26 @@ def _tilted(phantom: Phantom) -> Phantom:
     return make_phantom(**request)
 
 
+def _write_label_nrrd(path: Path, phantom: Phantom, labels: dict[str, Any]) -> None:
+    """The label map as NRRD in LPS, each label named as 3D Slicer names segments."""
+    affine = phantom.geometry.affine
+    header: dict[str, Any] = {
+        "space": "left-posterior-superior",
+        "space directions": affine[:3, :3].T,
+        "space origin": affine[:3, 3],
+        "encoding": "gzip",
+    }
+    for number, (value, entry) in enumerate(sorted(labels.items(), key=lambda e: int(e[0]))):
+        if int(value) == 0:
+            continue
+        header[f"Segment{number}_ID"] = entry["name"]
+        header[f"Segment{number}_Name"] = entry["name"]
+        header[f"Segment{number}_LabelValue"] = str(int(value))
+        header[f"Segment{number}_Layer"] = "0"
+    nrrd.write(str(path), np.asarray(phantom.labels, dtype=np.uint8), header,
+               compression_level=1)
+
+
 def write_series(
     phantom: Phantom,
     out_dir: str | os.PathLike[str],
@@ -574,6 +597,11 @@ def write_series(
             "padding": "truth/padding.npy: bool [i, j, k], true outside the reconstruction "
                        "field of view (stored Pixel Padding Value)",
             "geometry": "truth/geometry.json: affine from voxel index (i, j, k) to LPS mm",
+            "labels_nrrd": "truth/labels.seg.nrrd: the labels with their geometry (LPS) and "
+                           "names (3D Slicer segmentation fields Segment<n>_Name, "
+                           "Segment<n>_LabelValue), readable by corridor mesh and "
+                           "corridor plan-trajectory",
+            "landmarks": "truth/landmarks.json: named anatomical points (LPS mm), exact",
         }
         truth = temp / "truth"
         truth.mkdir()
@@ -582,6 +610,9 @@ def write_series(
         np.save(truth / "padding.npy", plan.phantom.padding)
         (truth / "geometry.json").write_bytes(_json_bytes(_geometry_json(plan.phantom)))
         (truth / "manifest.json").write_bytes(_json_bytes(manifest))
+        _write_label_nrrd(truth / "labels.seg.nrrd", plan.phantom, manifest["labels"])
+        landmarks = manifest["anatomy"].get("landmarks", [])
+        (truth / "landmarks.json").write_bytes(_json_bytes({"landmarks": landmarks}))
         _publish(temp, out, overwrite)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)

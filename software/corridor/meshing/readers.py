@@ -40,11 +40,31 @@ def _names(labels: NDArray[np.uint8]) -> tuple[str, ...]:
     return ("background", *(f"label-{n}" for n in range(1, int(labels.max()) + 1)))
 
 
+def _segment_names(header: dict[str, Any], labels: NDArray[np.uint8]) -> tuple[str, ...] | None:
+    """Label names from 3D Slicer's segmentation fields (``Segment<n>_Name`` and
+    ``Segment<n>_LabelValue``, one layer); unnamed values keep ``label-<value>``."""
+    names = list(_names(labels))
+    found = False
+    for key, value in header.items():
+        if key.startswith("Segment") and key.endswith("_Name"):
+            number = key[len("Segment"):-len("_Name")]
+            label = header.get(f"Segment{number}_LabelValue")
+            if label is None or not str(label).strip().isdigit():
+                continue
+            index = int(str(label))
+            while len(names) <= index:
+                names.append(f"label-{len(names)}")
+            names[index] = str(value)
+            found = True
+    return tuple(names) if found else None
+
+
 def read_label_map(path: Path) -> LabelMap:
     """Read a label map with its geometry (voxel index to LPS mm).
 
     ``.nii``/``.nii.gz``: the sform (else qform) affine, RAS, converted to LPS.
-    ``.nrrd``: ``space directions`` and ``space origin`` in LPS or RAS.
+    ``.nrrd``: ``space directions`` and ``space origin`` in LPS or RAS; label names from
+    3D Slicer's ``Segment<n>_Name``/``Segment<n>_LabelValue`` fields where present.
     ``.dcm``: a DICOM Segmentation; segments become labels 1, 2, ... with their
     segment labels as names.
 
@@ -72,7 +92,8 @@ def read_label_map(path: Path) -> LabelMap:
             affine[:3, :3] = flip @ np.asarray(header["space directions"], float).T
             affine[:3, 3] = flip @ np.asarray(header.get("space origin", [0, 0, 0]), float)
             labels = _labels(path, data)
-            return LabelMap(labels, ImageGeometry(affine, labels.shape), _names(labels))
+            return LabelMap(labels, ImageGeometry(affine, labels.shape),
+                            _segment_names(header, labels) or _names(labels))
         if name.endswith(".dcm"):
             segmentation = highdicom.seg.segread(path)
             volume = segmentation.get_volume(combine_segments=True)

@@ -1,0 +1,37 @@
+"""Trajectory planning: the implant path with the most clearance, re-checked independently."""
+
+from corridor.planning.errors import PlanningError, StalePlanError
+from corridor.planning.model import Clearance, Plan, Trajectory, Verdict
+from corridor.planning.planner import PreparedCase, RiskMap, plan_trajectory, risk_map
+from corridor.planning.procedure import (
+    SHIPPED_PROCEDURES,
+    LoadedProcedure,
+    Procedure,
+    Side,
+    load_procedure,
+)
+from corridor.planning.recheck import RecheckResult
+from corridor.planning.regions import Landmark, load_landmarks
+from corridor.planning.search import SearchOptions
+
+__all__ = [
+    "SHIPPED_PROCEDURES",
+    "Clearance",
+    "Landmark",
+    "LoadedProcedure",
+    "Plan",
+    "PlanningError",
+    "PreparedCase",
+    "Procedure",
+    "RecheckResult",
+    "RiskMap",
+    "SearchOptions",
+    "Side",
+    "StalePlanError",
+    "Trajectory",
+    "Verdict",
+    "load_landmarks",
+    "load_procedure",
+    "plan_trajectory",
+    "risk_map",
+]

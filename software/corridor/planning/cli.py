@@ -1,0 +1,129 @@
+"""``corridor plan-trajectory LABELMAP --procedure NAME|FILE --out DIR [--side left|right]
+[--landmarks FILE] [--landmark NAME=X,Y,Z[,R]] [--json]``.
+
+Plans one implant trajectory on a label map and writes ``plan.json``, the implant as
+``implant.stl`` (safe plans only) and ``risk-map.png`` into a new or empty folder, all
+or nothing.  Exit status: 0 a safe plan; 3 no safe trajectory (the best candidate and
+its shortfall are in plan.json); 4 the independent re-check rejected the plan; 2 bad
+input (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from corridor import __version__
+from corridor.meshing.readers import read_label_map
+from corridor.planning.model import Verdict
+from corridor.planning.outputs import write_plan
+from corridor.planning.planner import plan_trajectory, risk_map
+from corridor.planning.procedure import SHIPPED_PROCEDURES, Side, load_procedure
+from corridor.planning.regions import Landmark, load_landmarks
+from corridor.staging import check_output_folder
+
+__all__ = ["EXIT_INPUT", "EXIT_NO_SAFE", "EXIT_REJECTED", "EXIT_SAFE", "add_parser"]
+
+EXIT_SAFE, EXIT_INPUT, EXIT_NO_SAFE, EXIT_REJECTED = 0, 2, 3, 4
+
+
+def _landmark_option(text: str) -> Landmark:
+    try:
+        name, values = text.split("=", 1)
+        numbers = [float(v) for v in values.split(",")]
+        if len(numbers) not in (3, 4) or not name:
+            raise ValueError(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected NAME=X,Y,Z or NAME=X,Y,Z,RADIUS (LPS mm)") from exc
+    return Landmark(name, (numbers[0], numbers[1], numbers[2]),
+                    numbers[3] if len(numbers) == 4 else None)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _run(args: argparse.Namespace) -> int:
+    check_output_folder(args.out)
+    clock = time.perf_counter()
+    loaded = load_procedure(args.procedure)
+    landmarks = load_landmarks(args.landmarks) if args.landmarks else {}
+    for mark in args.landmark or ():
+        landmarks[mark.name] = mark
+    label_map = read_label_map(args.label_map)
+    read_s = time.perf_counter() - clock
+    side = Side(args.side) if args.side else None
+    clock = time.perf_counter()
+    plan, prepared = plan_trajectory(label_map, loaded, side=side, landmarks=landmarks)
+    plan_s = time.perf_counter() - clock
+    riskmap = (risk_map(prepared.problem, plan.trajectory)
+               if plan.trajectory is not None else None)
+    plan.record.update({
+        "software": {"name": "corridor", "version": __version__},
+        "inputs": {
+            "label_map": {"file": args.label_map.name, "sha256": _sha256(args.label_map),
+                          "names": list(label_map.names),
+                          "geometry": label_map.geometry.to_json()},
+            "procedure": {"source": loaded.source, "sha256": loaded.sha256,
+                          "template": loaded.procedure.model_dump(mode="json")},
+            "landmarks": [landmarks[name].to_json() for name in sorted(landmarks)],
+        },
+        "timings_s": {"read_s": round(read_s, 4), "plan_s": round(plan_s, 4)},
+    })
+    document = write_plan(plan, args.out, risk_map=riskmap)
+    if args.json:
+        json.dump(document, sys.stdout, indent=2, sort_keys=True)
+        print()
+    else:
+        _summary(document, args.out)
+    return {Verdict.SAFE: EXIT_SAFE, Verdict.NO_SAFE_TRAJECTORY: EXIT_NO_SAFE,
+            Verdict.REJECTED_BY_RECHECK: EXIT_REJECTED}[plan.verdict]
+
+
+def _summary(document: dict[str, object], out: Path) -> None:
+    print(f"{document['procedure']} ({document['side'] or 'unsided'}): {document['verdict']}")
+    implant = document.get("trajectory") or document.get("best_candidate")
+    if isinstance(implant, dict):
+        label = "trajectory" if document.get("trajectory") else "best candidate (NOT SAFE)"
+        print(f"  {label}: entry {implant['entry_lps_mm']} -> tip {implant['tip_lps_mm']} "
+              f"(LPS mm), {implant['length_mm']} x {implant['diameter_mm']} mm")
+    for item in document.get("clearances", []):  # type: ignore[attr-defined]
+        print(f"  {item['structure']:<18} clearance {item['clearance_mm']:7.2f} mm "
+              f"(guaranteed {item['guaranteed_min_mm']:.2f}, required {item['required_mm']:.2f})"
+              + (" capped" if item["capped"] else "") + ("" if item["met"] else "  NOT MET"))
+    if document.get("failed_constraints"):
+        print(f"  failed: {', '.join(document['failed_constraints'])}"  # type: ignore[arg-type]
+              + (f"; shortfall {document['shortfall_mm']} mm"
+                 if document.get("shortfall_mm") is not None else ""))
+    print(f"wrote {out}")
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``plan-trajectory`` to the ``corridor`` parser."""
+    parser = subparsers.add_parser(
+        "plan-trajectory", help="plan a safe implant trajectory on a label map",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("label_map", type=Path, metavar="LABELMAP",
+                        help="NIfTI, NRRD (.seg.nrrd names labels) or DICOM SEG")
+    parser.add_argument("--procedure", required=True, metavar="NAME|FILE",
+                        help=f"shipped template ({', '.join(SHIPPED_PROCEDURES)}) or a YAML file")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="output folder (new or empty); written all or nothing")
+    parser.add_argument("--side", choices=[s.value for s in Side],
+                        help="patient side (required by sided procedures)")
+    parser.add_argument("--landmarks", type=Path, metavar="FILE",
+                        help='JSON {"landmarks": [{"name", "centre_lps_mm", "radius_mm"?}]}')
+    parser.add_argument("--landmark", type=_landmark_option, action="append",
+                        metavar="NAME=X,Y,Z[,R]", help="one landmark (LPS mm; repeatable; "
+                        "overrides --landmarks)")
+    parser.add_argument("--json", action="store_true", help="print plan.json to stdout")
+    parser.set_defaults(handler=_run)

@@ -1,0 +1,111 @@
+"""A plan folder, written all or nothing: ``plan.json``, ``implant.stl``, ``risk-map.png``.
+
+The implant surface is written only for a ``safe`` plan: a best candidate that failed
+a constraint (or the re-check) is described in ``plan.json`` but never handed out as a
+surface a navigation system could load.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never a display
+
+import numpy as np
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
+
+from corridor.meshing.files import Frame, MeshFormat, write_surface
+from corridor.planning.model import Plan, Trajectory, Verdict
+from corridor.planning.planner import RiskMap
+from corridor.staging import staged_folder
+
+__all__ = ["IMPLANT_NAME", "PLAN_NAME", "RISK_MAP_NAME", "implant_surface", "write_plan"]
+
+PLAN_NAME = "plan.json"
+IMPLANT_NAME = "implant.stl"
+RISK_MAP_NAME = "risk-map.png"
+
+_SEGMENTS = 48
+"""Sides of the polygon approximating the implant's circular cross-section."""
+
+
+def implant_surface(trajectory: Trajectory) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Closed triangle surface of the implant cylinder (LPS mm), normals pointing out.
+
+    The cross-section is a regular polygon *circumscribing* the circle of the implant's
+    radius, so the surface holds the whole implant.
+    """
+    direction = trajectory.direction
+    helper = np.array([1.0, 0.0, 0.0]) if abs(direction[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = np.cross(direction, helper)
+    u /= np.linalg.norm(u)
+    v = np.cross(direction, u)
+    radius = 0.5 * trajectory.diameter_mm / math.cos(math.pi / _SEGMENTS)
+    angles = 2.0 * math.pi * np.arange(_SEGMENTS) / _SEGMENTS
+    ring = radius * (np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v)
+    entry, tip = trajectory.entry, trajectory.tip
+    points = np.vstack([entry + ring, tip + ring, entry, tip])
+    n = _SEGMENTS
+    start_centre, tip_centre = 2 * n, 2 * n + 1
+    triangles = []
+    for a in range(n):
+        b = (a + 1) % n
+        triangles += [[a, b, n + b], [a, n + b, n + a],  # side, counter-clockwise outside
+                      [start_centre, b, a], [tip_centre, n + a, n + b]]
+    return points, np.asarray(triangles, dtype=np.int64)
+
+
+def _risk_map_figure(risk_map: RiskMap, plan: Plan) -> Figure:
+    figure = Figure(figsize=(6.4, 5.6), dpi=100)
+    axes = figure.add_subplot(projection="polar")
+    azimuth = np.radians(np.append(risk_map.azimuth_deg, 360.0))
+    values = np.concatenate([risk_map.values, risk_map.values[:, :1]], axis=1)
+    finite = values[np.isfinite(values)]
+    limit = max(1.0, float(np.max(np.abs(finite)))) if finite.size else 1.0
+    mesh = axes.pcolormesh(azimuth, risk_map.polar_deg, np.ma.masked_invalid(values),
+                           cmap="RdYlGn", vmin=-limit, vmax=limit, shading="nearest")
+    polar, planned_azimuth = risk_map.planned
+    if plan.trajectory is not None:
+        axes.plot([math.radians(planned_azimuth)], [polar], marker="x", color="black",
+                  markersize=10, label="planned" if plan.verdict is Verdict.SAFE
+                  else "best candidate (not safe)")
+        axes.legend(loc="lower left", bbox_to_anchor=(-0.12, -0.12), fontsize=8)
+    axes.set_title(f"{plan.procedure} ({plan.side or 'unsided'}): smallest clearance margin, mm\n"
+                   "over directions through the entry point (radius: degrees from the "
+                   "reference direction; grey: not admissible)", fontsize=8)
+    axes.set_facecolor("0.85")
+    figure.colorbar(mesh, ax=axes, shrink=0.8, label="clearance less required (mm)")
+    return figure
+
+
+def write_plan(plan: Plan, out: Path, *, risk_map: RiskMap | None) -> dict[str, Any]:
+    """Write the plan folder (new or empty) atomically; return the plan document written."""
+    document = plan.to_json()
+    files: list[dict[str, str]] = [{"name": PLAN_NAME, "holds": "the plan"}]
+    with staged_folder(out) as staging:
+        if plan.verdict is Verdict.SAFE and plan.trajectory is not None:
+            points, triangles = implant_surface(plan.trajectory)
+            write_surface(staging / IMPLANT_NAME, points, triangles, fmt=MeshFormat.STL,
+                          frame=Frame.LPS, name=f"implant {plan.trajectory.diameter_mm} mm")
+            files.append({"name": IMPLANT_NAME, "holds": "implant surface, LPS mm (binary STL)"})
+        if risk_map is not None:
+            _risk_map_figure(risk_map, plan).savefig(staging / RISK_MAP_NAME,
+                                                     metadata={"Software": "corridor"})
+            files.append({"name": RISK_MAP_NAME,
+                          "holds": "clearance margin over the cone of directions (PNG)"})
+            document["risk_map"] = {
+                "file": RISK_MAP_NAME, "polar_steps": len(risk_map.polar_deg),
+                "azimuth_steps": len(risk_map.azimuth_deg),
+                "admissible_fraction": round(float(np.mean(np.isfinite(risk_map.values))), 4),
+                "best_margin_mm": (None if not np.isfinite(risk_map.values).any()
+                                   else round(float(np.nanmax(risk_map.values)), 4))}
+        document["files"] = files
+        (staging / PLAN_NAME).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n",
+                                         encoding="utf-8")
+    return document

@@ -1,0 +1,282 @@
+"""Procedure templates: what a trajectory must do, as data (YAML, validated on load).
+
+A template names the corridor (the labels the implant must stay inside, with its
+clearance from their surface), the risk structures (a region each, with the
+clearance the implant must keep from it), the implant (diameter, the lengths it comes
+in, how far its tip must stay short of the far cortex), where it may enter and where
+its tip must end, and the angular limits.  Regions combine criteria, all of which must
+hold: label names, a sphere around a landmark (or a fixed LPS point) and half-spaces.
+
+Templates are written for the patient's **left** side where they are sided: landmark
+names get the side as a prefix (``femoral-head`` becomes ``left-femoral-head`` or
+``right-femoral-head``) and the x component (patient left) of every half-space normal
+is negated for the right side; fixed points (``centre_lps_mm``, ``point_lps_mm``, for a
+template written for one case) are used as given.  Every length is in mm, every
+direction in LPS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from enum import StrEnum
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from corridor.planning.errors import PlanningError
+
+__all__ = ["SHIPPED_PROCEDURES", "Angles", "CorridorSpec", "HalfSpace", "Implant",
+           "LateralityCheck", "LengthRange", "LoadedProcedure", "Procedure", "Region",
+           "RiskStructure", "Side", "SphereCriterion", "load_procedure"]
+
+Millimetres = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+Vector = tuple[Annotated[float, Field(allow_inf_nan=False)], ...]
+
+
+class Side(StrEnum):
+    """The patient side a sided procedure is planned on."""
+
+    LEFT = "left"
+    RIGHT = "right"
+
+
+class LateralityCheck(StrEnum):
+    """How a plan is checked to lie on the requested side (hazard: wrong side)."""
+
+    MIDLINE = "midline"
+    """Entry and tip lie on the requested side of the patient's sagittal midline, taken as
+    the x centre of the corridor labels (a scan holding both sides, e.g. the pelvis)."""
+    MEDIAL_TIP = "medial-tip"
+    """The tip lies medial to the entry (for a femoral neck: head medial to the lateral
+    cortex), which needs only one limb in the scan."""
+    NONE = "none"
+    """Not sided."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SphereCriterion(_Strict):
+    """Points within ``radius_mm`` of a landmark (or a fixed point), and beyond ``inner_radius_mm``.
+
+    ``radius_mm`` omitted means the landmark's own radius (a landmark placed as a
+    fitted sphere, e.g. the femoral head); ``grow_mm`` is added to it either way.
+    """
+
+    landmark: str | None = None
+    centre_lps_mm: Vector | None = None
+    radius_mm: Positive | None = None
+    inner_radius_mm: Millimetres = 0.0
+    grow_mm: Millimetres = 0.0
+
+    @model_validator(mode="after")
+    def _one_centre(self) -> Self:
+        if (self.landmark is None) == (self.centre_lps_mm is None):
+            raise ValueError("give exactly one of landmark and centre_lps_mm")
+        if self.centre_lps_mm is not None and len(self.centre_lps_mm) != 3:
+            raise ValueError("centre_lps_mm needs three coordinates")
+        if self.centre_lps_mm is not None and self.radius_mm is None:
+            raise ValueError("a sphere around a fixed point needs radius_mm")
+        return self
+
+
+class HalfSpace(_Strict):
+    """Points ``p`` with ``(p - point) . normal >= offset_mm`` (``normal`` normalised on load)."""
+
+    landmark: str | None = None
+    point_lps_mm: Vector | None = None
+    normal_lps: Vector
+    offset_mm: float = Field(default=0.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if (self.landmark is None) == (self.point_lps_mm is None):
+            raise ValueError("give exactly one of landmark and point_lps_mm")
+        if self.point_lps_mm is not None and len(self.point_lps_mm) != 3:
+            raise ValueError("point_lps_mm needs three coordinates")
+        if len(self.normal_lps) != 3 or math.hypot(*self.normal_lps) < 1e-9:
+            raise ValueError("normal_lps needs three coordinates, not all zero")
+        return self
+
+
+class Region(_Strict):
+    """Where something may be: every criterion given must hold (at least one is given)."""
+
+    labels: tuple[str, ...] | None = Field(default=None, min_length=1)
+    sphere: SphereCriterion | None = None
+    half_spaces: tuple[HalfSpace, ...] = ()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if self.labels is None and self.sphere is None and not self.half_spaces:
+            raise ValueError("a region needs labels, a sphere or a half-space")
+        return self
+
+    def landmarks(self) -> set[str]:
+        """Names of the landmarks this region refers to."""
+        names = {h.landmark for h in self.half_spaces if h.landmark is not None}
+        if self.sphere is not None and self.sphere.landmark is not None:
+            names.add(self.sphere.landmark)
+        return names
+
+
+class CorridorSpec(_Strict):
+    """The structure the implant must stay inside (bone)."""
+
+    labels: tuple[str, ...] = Field(min_length=1)
+    """Label names that make up the corridor; those present in the label map are used."""
+    clearance_mm: Millimetres
+    """Smallest distance from the implant's surface to the corridor's surface (cortex)."""
+    entry_zone_mm: Millimetres
+    """Depth from the entry point over which the implant may still cross the surface (an
+    implant entering at an angle leaves the surface gradually); beyond it, the clearance holds."""
+
+
+class RiskStructure(_Strict):
+    """A structure the implant must keep away from."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    region: Region
+    clearance_mm: Millimetres
+    """Smallest distance from the implant's surface to the structure."""
+
+
+class LengthRange(_Strict):
+    """The implant lengths available: ``min_mm``, ``min_mm + step_mm``, ... up to ``max_mm``."""
+
+    min_mm: Positive
+    max_mm: Positive
+    step_mm: Positive
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.max_mm < self.min_mm:
+            raise ValueError(f"max_mm {self.max_mm} is below min_mm {self.min_mm}")
+        return self
+
+    def lengths(self) -> tuple[float, ...]:
+        """Every available length, shortest first (mm)."""
+        count = math.floor((self.max_mm - self.min_mm) / self.step_mm + 1e-9) + 1
+        return tuple(self.min_mm + n * self.step_mm for n in range(count))
+
+
+class Implant(_Strict):
+    """The implant: a cylinder of ``diameter_mm`` from the entry point to the tip."""
+
+    name: str = Field(min_length=1)
+    diameter_mm: Positive
+    length_mm: LengthRange
+    tip_to_cortex_mm: Millimetres
+    """The corridor must continue at least this far beyond the tip along the axis."""
+
+    @property
+    def radius_mm(self) -> float:
+        """Half the diameter."""
+        return self.diameter_mm / 2.0
+
+
+class Angles(_Strict):
+    """Angular limits of a trajectory."""
+
+    max_deviation_deg: float = Field(gt=0.0, le=90.0)
+    """Largest angle between the trajectory and the reference direction (from the centre of
+    the entry region to the centre of the target region)."""
+    max_entry_angle_deg: float = Field(gt=0.0, le=90.0)
+    """Largest angle between the trajectory and the corridor surface's inward normal at the
+    entry point (steeper entries let the drill skid)."""
+
+
+class Procedure(_Strict):
+    """One procedure template."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    sided: bool
+    laterality_check: LateralityCheck
+    laterality_landmark: str | None = None
+    """For ``midline``: the paired landmark whose left and right versions the midline lies
+    half-way between (e.g. ``femoral-head``: the midline is the mean x of both hip centres)."""
+    corridor: CorridorSpec
+    implant: Implant
+    risk_structures: tuple[RiskStructure, ...] = Field(min_length=1)
+    entry: Region
+    target: Region
+    angles: Angles
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        names = [r.name for r in self.risk_structures]
+        if len(set(names)) != len(names):
+            raise ValueError(f"risk structure names repeat: {names}")
+        if self.sided == (self.laterality_check is LateralityCheck.NONE):
+            raise ValueError("a sided procedure needs a laterality_check other than 'none', "
+                             "an unsided one 'none'")
+        if (self.laterality_check is LateralityCheck.MIDLINE) != (
+                self.laterality_landmark is not None):
+            raise ValueError("laterality_landmark is needed for, and only for, the midline check")
+        return self
+
+    def landmarks(self) -> set[str]:
+        """Names of every landmark the template refers to (before the side is applied)."""
+        names = self.entry.landmarks() | self.target.landmarks()
+        for risk in self.risk_structures:
+            names |= risk.region.landmarks()
+        return names
+
+
+class LoadedProcedure(BaseModel):
+    """A validated template with where it came from and the SHA-256 of its bytes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    procedure: Procedure
+    source: str
+    sha256: str
+
+
+SHIPPED_PROCEDURES = ("acetabular-screw", "femoral-neck-screw")
+"""Templates that ship with Corridor (``corridor/planning/procedures/NAME.yaml``)."""
+
+
+def _describe(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}"
+                     for e in error.errors())
+
+
+def load_procedure(name_or_path: str | Path) -> LoadedProcedure:
+    """Load a shipped template by name, or a user's template from a YAML file.
+
+    Raises
+    ------
+    PlanningError
+        Unknown name, unreadable file, YAML error, or a template that fails validation
+        (every failing field is named).
+    """
+    text = str(name_or_path)
+    if text in SHIPPED_PROCEDURES:
+        resource = files("corridor.planning") / "procedures" / f"{text}.yaml"
+        data, source = resource.read_bytes(), f"shipped:{text}"
+    else:
+        path = Path(text)
+        if not path.is_file():
+            raise PlanningError("procedure", text, "a shipped procedure ("
+                                + ", ".join(SHIPPED_PROCEDURES) + ") or a YAML file")
+        data, source = path.read_bytes(), str(path)
+    try:
+        document: Any = yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        raise PlanningError("procedure", f"{source}: {exc}", "valid YAML") from exc
+    try:
+        procedure = Procedure.model_validate(document)
+    except ValidationError as exc:
+        raise PlanningError("procedure", f"{source}: {_describe(exc)}",
+                            "a template matching the procedure schema") from exc
+    return LoadedProcedure(procedure=procedure, source=source,
+                           sha256=hashlib.sha256(data).hexdigest())

@@ -1,0 +1,237 @@
+"""Landmarks, and template regions resolved for one case: label values, spheres, half-spaces.
+
+A resolved region answers two questions, the same way: which voxels of a grid are
+in it (a mask, for entry seeds and risk structures) and which points are in it (for
+an entry or tip point).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from corridor.geometry import ImageGeometry
+from corridor.planning.errors import PlanningError
+from corridor.planning.procedure import Region, Side
+
+__all__ = ["Landmark", "ResolvedRegion", "label_values", "load_landmarks", "resolve_region"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Landmark:
+    """A named point of the patient (LPS mm), optionally a fitted sphere's centre and radius."""
+
+    name: str
+    centre_lps_mm: tuple[float, float, float]
+    radius_mm: float | None = None
+
+    def __post_init__(self) -> None:
+        if not all(math.isfinite(v) for v in self.centre_lps_mm) or len(self.centre_lps_mm) != 3:
+            raise PlanningError(f"landmark {self.name!r}: centre_lps_mm", self.centre_lps_mm,
+                                "three finite coordinates (LPS mm)")
+        if self.radius_mm is not None and not (math.isfinite(self.radius_mm)
+                                               and self.radius_mm > 0):
+            raise PlanningError(f"landmark {self.name!r}: radius_mm", self.radius_mm,
+                                "a finite radius > 0 mm")
+
+    def to_json(self) -> dict[str, Any]:
+        """``name``, ``centre_lps_mm`` and ``radius_mm`` (``null`` for a point)."""
+        return {"name": self.name, "centre_lps_mm": list(self.centre_lps_mm),
+                "radius_mm": self.radius_mm}
+
+
+def load_landmarks(path: Path) -> dict[str, Landmark]:
+    """Read ``{"landmarks": [{"name", "centre_lps_mm", "radius_mm"?}, ...]}``.
+
+    Raises
+    ------
+    PlanningError
+        Unreadable file, wrong structure, repeated name or a bad value (the entry is named).
+    """
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        entries = document["landmarks"]
+        if not isinstance(entries, list):
+            raise TypeError("landmarks is not a list")
+        landmarks: dict[str, Landmark] = {}
+        for number, entry in enumerate(entries):
+            name = str(entry["name"])
+            if name in landmarks:
+                raise PlanningError(f"{path}: landmarks[{number}].name", name, "a unique name")
+            centre = tuple(float(v) for v in entry["centre_lps_mm"])
+            radius = entry.get("radius_mm")
+            landmarks[name] = Landmark(name, centre,  # type: ignore[arg-type]
+                                       None if radius is None else float(radius))
+        return landmarks
+    except PlanningError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PlanningError("landmarks", f"{path}: {type(exc).__name__}: {exc}",
+                            'a JSON file {"landmarks": [{"name": ..., "centre_lps_mm": '
+                            '[x, y, z], "radius_mm": r (optional)}]}') from exc
+
+
+def label_values(names: Sequence[str], label_names: Sequence[str], what: str) -> tuple[int, ...]:
+    """Values of the label names present in a label map; at least one must be present.
+
+    Raises
+    ------
+    PlanningError
+        None of ``names`` is a label of the map (the map's labels are listed).
+    """
+    values = tuple(label_names.index(n) for n in names if n in label_names and n != "")
+    if not values:
+        raise PlanningError(f"{what}: labels", list(names),
+                            "at least one label the label map has: " + ", ".join(label_names))
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedRegion:
+    """A region for one case: label values, a spherical shell and half-spaces (LPS mm).
+
+    Attributes
+    ----------
+    labels
+        Label values a voxel or point must have (``None``: any).
+    sphere
+        ``(centre, outer radius, inner radius)`` or ``None``.
+    half_spaces
+        ``(point, unit normal, offset)``: ``(p - point) . normal >= offset``.
+    """
+
+    labels: tuple[int, ...] | None
+    sphere: tuple[FloatArray, float, float] | None
+    half_spaces: tuple[tuple[FloatArray, FloatArray, float], ...]
+
+    def bounds_lps(self) -> tuple[FloatArray, FloatArray] | None:
+        """Axis-aligned LPS box holding the region, or ``None`` if unbounded."""
+        if self.sphere is None:
+            return None
+        centre, radius, _ = self.sphere
+        return centre - radius, centre + radius
+
+    def contains(self, points: FloatArray, label_at: NDArray[np.uint8] | None) -> NDArray[np.bool_]:
+        """Which ``(n, 3)`` LPS points lie in the region (``label_at``: their labels)."""
+        inside = np.ones(len(points), dtype=bool)
+        if self.labels is not None:
+            if label_at is None:
+                raise PlanningError("region", "labels without voxel labels", "labels at points")
+            inside &= np.isin(label_at, self.labels)
+        if self.sphere is not None:
+            centre, outer, inner = self.sphere
+            distance = np.linalg.norm(points - centre, axis=1)
+            inside &= (distance <= outer) & (distance >= inner)
+        for point, normal, offset in self.half_spaces:
+            inside &= (points - point) @ normal >= offset
+        return inside
+
+    def mask(self, labels: NDArray[np.uint8], geometry: ImageGeometry) -> NDArray[np.bool_]:
+        """Voxels of a grid (``labels`` on ``geometry``) whose centres lie in the region.
+
+        Separable on the grid's axes (no coordinate array is built): a half-space is a
+        sum of three 1-D terms, and so is a sphere because the planner only accepts grids
+        with orthogonal axes.  Only the index box that can hold the sphere is evaluated.
+        """
+        result = np.zeros(labels.shape, dtype=bool)
+        window = tuple(slice(0, n) for n in labels.shape)
+        if self.sphere is not None:
+            centre, outer, _ = self.sphere
+            corners = np.array([[x, y, z] for x in (-outer, outer) for y in (-outer, outer)
+                                for z in (-outer, outer)]) + centre
+            index = geometry.lps_to_index(corners)
+            low = np.clip(np.floor(index.min(axis=0)).astype(int), 0, labels.shape)
+            high = np.clip(np.ceil(index.max(axis=0)).astype(int) + 1, 0, labels.shape)
+            if np.any(high <= low):
+                return result
+            window = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+        part = labels[window]
+        inside = (np.isin(part, self.labels) if self.labels is not None
+                  else np.ones(part.shape, dtype=bool))
+        steps = geometry.affine[:3, :3].T  # row n: LPS step of axis n
+        origin = geometry.affine[:3, 3] + sum(w.start * steps[n] for n, w in enumerate(window))
+        axes = [np.arange(w.stop - w.start, dtype=np.float32) for w in window]
+
+        def along(values: Sequence[NDArray[np.float32]]) -> NDArray[np.float32]:
+            return np.asarray(values[0][:, None, None] + values[1][None, :, None]
+                              + values[2][None, None, :])
+
+        if self.sphere is not None:
+            centre, outer, inner = self.sphere
+            u = origin - centre
+            squared = along([np.asarray(np.float32(2 * (u @ steps[n])) * axes[n]
+                                        + np.float32(steps[n] @ steps[n]) * axes[n] ** 2,
+                                        dtype=np.float32)
+                             for n in range(3)]) + np.float32(u @ u)
+            inside &= (squared <= outer * outer) & (squared >= inner * inner)
+        for point, normal, offset in self.half_spaces:
+            base = float((origin - point) @ normal)
+            inside &= along([np.float32(steps[n] @ normal) * axes[n]
+                             for n in range(3)]) + np.float32(base - offset) >= 0
+        result[window] = inside
+        return result
+
+
+def _landmark(name: str, landmarks: Mapping[str, Landmark], side: Side | None,
+              what: str) -> Landmark:
+    key = f"{side.value}-{name}" if side is not None else name
+    if key not in landmarks:
+        raise PlanningError(f"{what}: landmark", key, "a landmark of the case; given: "
+                            + (", ".join(sorted(landmarks)) or "none"))
+    return landmarks[key]
+
+
+def _mirror(vector: Sequence[float], side: Side | None) -> FloatArray:
+    array = np.asarray(vector, dtype=np.float64)
+    if side is Side.RIGHT:
+        array = array * np.array([-1.0, 1.0, 1.0])
+    return array
+
+
+def resolve_region(region: Region, *, landmarks: Mapping[str, Landmark], side: Side | None,
+                   label_names: Sequence[str], what: str) -> ResolvedRegion:
+    """Resolve a template region for one case (landmarks and side applied, labels to values).
+
+    Raises
+    ------
+    PlanningError
+        A landmark the case lacks, a sphere on a point landmark without ``radius_mm``, or
+        labels the map does not have (``what`` names the template part).
+    """
+    labels = (label_values(region.labels, label_names, what)
+              if region.labels is not None else None)
+    sphere = None
+    if region.sphere is not None:
+        spec = region.sphere
+        if spec.landmark is not None:
+            mark = _landmark(spec.landmark, landmarks, side, what)
+            centre = np.asarray(mark.centre_lps_mm, dtype=np.float64)
+            radius = spec.radius_mm if spec.radius_mm is not None else mark.radius_mm
+            if radius is None:
+                raise PlanningError(f"{what}: sphere.radius_mm", None,
+                                    f"a radius, or a landmark with one ({mark.name} has none)")
+        else:
+            assert spec.centre_lps_mm is not None  # validated with radius_mm
+            assert spec.radius_mm is not None
+            centre, radius = np.asarray(spec.centre_lps_mm, dtype=np.float64), spec.radius_mm
+        sphere = (centre, float(radius + spec.grow_mm), float(spec.inner_radius_mm))
+    half_spaces = []
+    for half in region.half_spaces:
+        if half.landmark is not None:
+            point = np.asarray(_landmark(half.landmark, landmarks, side, what).centre_lps_mm)
+        else:
+            assert half.point_lps_mm is not None  # validated
+            point = np.asarray(half.point_lps_mm, dtype=np.float64)
+        normal = _mirror(half.normal_lps, side)
+        half_spaces.append((point.astype(np.float64), normal / np.linalg.norm(normal),
+                            float(half.offset_mm)))
+    return ResolvedRegion(labels, sphere, tuple(half_spaces))
