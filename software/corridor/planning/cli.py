@@ -11,7 +11,6 @@ input (nothing written).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -19,16 +18,18 @@ from pathlib import Path
 
 from corridor import __version__
 from corridor.meshing.readers import read_label_map
+from corridor.planning.errors import StalePlanError
 from corridor.planning.model import Verdict
-from corridor.planning.outputs import write_plan
+from corridor.planning.outputs import check_plan_current, sha256_of, write_plan
 from corridor.planning.planner import plan_trajectory, risk_map
 from corridor.planning.procedure import SHIPPED_PROCEDURES, Side, load_procedure
 from corridor.planning.regions import Landmark, load_landmarks
 from corridor.staging import check_output_folder
 
-__all__ = ["EXIT_INPUT", "EXIT_NO_SAFE", "EXIT_REJECTED", "EXIT_SAFE", "add_parser"]
+__all__ = ["EXIT_INPUT", "EXIT_NO_SAFE", "EXIT_REJECTED", "EXIT_SAFE", "EXIT_STALE",
+           "add_check_parser", "add_parser"]
 
-EXIT_SAFE, EXIT_INPUT, EXIT_NO_SAFE, EXIT_REJECTED = 0, 2, 3, 4
+EXIT_SAFE, EXIT_STALE, EXIT_INPUT, EXIT_NO_SAFE, EXIT_REJECTED = 0, 1, 2, 3, 4
 
 
 def _landmark_option(text: str) -> Landmark:
@@ -42,14 +43,6 @@ def _landmark_option(text: str) -> Landmark:
             f"{text!r}: expected NAME=X,Y,Z or NAME=X,Y,Z,RADIUS (LPS mm)") from exc
     return Landmark(name, (numbers[0], numbers[1], numbers[2]),
                     numbers[3] if len(numbers) == 4 else None)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -70,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     plan.record.update({
         "software": {"name": "corridor", "version": __version__},
         "inputs": {
-            "label_map": {"file": args.label_map.name, "sha256": _sha256(args.label_map),
+            "label_map": {"file": args.label_map.name, "sha256": sha256_of(args.label_map),
                           "names": list(label_map.names),
                           "geometry": label_map.geometry.to_json()},
             "procedure": {"source": loaded.source, "sha256": loaded.sha256,
@@ -127,3 +120,31 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         "overrides --landmarks)")
     parser.add_argument("--json", action="store_true", help="print plan.json to stdout")
     parser.set_defaults(handler=_run)
+
+
+def _check(args: argparse.Namespace) -> int:
+    procedure = load_procedure(args.procedure).sha256 if args.procedure else None
+    try:
+        document = check_plan_current(args.plan, args.label_map, procedure)
+    except StalePlanError as exc:
+        print(f"corridor plan-check: {exc}", file=sys.stderr)
+        return EXIT_STALE
+    print(f"current: {args.plan} was planned on {args.label_map.name}"
+          + (" with this template" if procedure else "")
+          + f" (verdict {document.get('verdict')})")
+    return EXIT_SAFE
+
+
+def add_check_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``plan-check`` to the ``corridor`` parser."""
+    parser = subparsers.add_parser(
+        "plan-check", help="check a plan was made on this label map (and template)",
+        description="Exit 0 when PLAN_DIR's plan.json records this label map's (and "
+        "template's) SHA-256; 1 when either changed since planning (a stale plan: "
+        "re-plan); 2 bad input.")
+    parser.add_argument("plan", type=Path, metavar="PLAN_DIR", help="folder with plan.json")
+    parser.add_argument("--label-map", type=Path, required=True, metavar="FILE",
+                        help="the label map the plan is about to be used with")
+    parser.add_argument("--procedure", metavar="NAME|FILE",
+                        help="the template the plan is about to be used with")
+    parser.set_defaults(handler=_check)

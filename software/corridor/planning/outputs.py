@@ -7,6 +7,7 @@ surface a navigation system could load.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -21,11 +22,13 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from corridor.meshing.files import Frame, MeshFormat, write_surface
+from corridor.planning.errors import PlanningError, StalePlanError
 from corridor.planning.model import Plan, Trajectory, Verdict
 from corridor.planning.planner import RiskMap
 from corridor.staging import staged_folder
 
-__all__ = ["IMPLANT_NAME", "PLAN_NAME", "RISK_MAP_NAME", "implant_surface", "write_plan"]
+__all__ = ["IMPLANT_NAME", "PLAN_NAME", "RISK_MAP_NAME", "check_plan_current", "implant_surface",
+           "sha256_of", "write_plan"]
 
 PLAN_NAME = "plan.json"
 IMPLANT_NAME = "implant.stl"
@@ -108,4 +111,49 @@ def write_plan(plan: Plan, out: Path, *, risk_map: RiskMap | None) -> dict[str, 
         document["files"] = files
         (staging / PLAN_NAME).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n",
                                          encoding="utf-8")
+    return document
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_plan_current(plan_folder: Path, label_map: Path, procedure_sha256: str | None = None
+                       ) -> dict[str, Any]:
+    """Confirm a plan was made on this label map (and template): the plan's inputs' SHA-256.
+
+    A re-segmentation, a corrected label or an edited template gives new bytes, and the
+    plan made before it must not be used.  Returns the plan document when current.
+
+    Raises
+    ------
+    StalePlanError
+        The label map's or the template's SHA-256 differs from the one planned on.
+    PlanningError
+        No readable ``plan.json`` with recorded inputs in ``plan_folder``.
+    """
+    path = plan_folder / PLAN_NAME
+    try:
+        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        recorded = document["inputs"]
+        planned_map = str(recorded["label_map"]["sha256"])
+        planned_procedure = str(recorded["procedure"]["sha256"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PlanningError("plan", f"{path}: {type(exc).__name__}: {exc}",
+                            "a plan.json written by corridor plan-trajectory") from exc
+    differences = []
+    found = sha256_of(label_map)
+    if found != planned_map:
+        differences.append(f"label map {label_map.name} has SHA-256 {found[:16]}..., the plan "
+                           f"was made on {planned_map[:16]}...")
+    if procedure_sha256 is not None and procedure_sha256 != planned_procedure:
+        differences.append(f"procedure template has SHA-256 {procedure_sha256[:16]}..., the "
+                           f"plan was made with {planned_procedure[:16]}...")
+    if differences:
+        raise StalePlanError(differences)
     return document
