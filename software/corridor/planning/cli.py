@@ -1,5 +1,5 @@
 """``corridor plan-trajectory LABELMAP --procedure NAME|FILE --out DIR [--side left|right]
-[--landmarks FILE] [--landmark NAME=X,Y,Z[,R]] [--json]``.
+[--landmarks FILE] [--landmark NAME=X,Y,Z[,R]] [--label-names NAMES] [--json]``.
 
 Plans one implant trajectory on a label map and writes ``plan.json``, the implant as
 ``implant.stl`` (safe plans only) and ``risk-map.png`` into a new or empty folder, all
@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 
 from corridor import __version__
+from corridor.inference.model import LabelMap
 from corridor.meshing.readers import read_label_map
+from corridor.planning.errors import PlanningError
 from corridor.planning.errors import StalePlanError
 from corridor.planning.model import Verdict
 from corridor.planning.outputs import check_plan_current, sha256_of, write_plan
@@ -53,6 +55,13 @@ def _run(args: argparse.Namespace) -> int:
     for mark in args.landmark or ():
         landmarks[mark.name] = mark
     label_map = read_label_map(args.label_map)
+    if args.label_names:
+        names = tuple(n.strip() for n in args.label_names.split(","))
+        if len(names) <= int(label_map.labels.max()) or len(set(names)) != len(names):
+            raise PlanningError("--label-names", args.label_names,
+                                f"{int(label_map.labels.max()) + 1} or more distinct names, "
+                                "one per label value from 0")
+        label_map = LabelMap(label_map.labels, label_map.geometry, names)
     read_s = time.perf_counter() - clock
     side = Side(args.side) if args.side else None
     clock = time.perf_counter()
@@ -118,6 +127,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--landmark", type=_landmark_option, action="append",
                         metavar="NAME=X,Y,Z[,R]", help="one landmark (LPS mm; repeatable; "
                         "overrides --landmarks)")
+    parser.add_argument("--label-names", metavar="NAME,NAME,...",
+                        help="names of the label values 0, 1, ... (for label maps that carry "
+                        "none, such as NIfTI)")
     parser.add_argument("--json", action="store_true", help="print plan.json to stdout")
     parser.set_defaults(handler=_run)
 

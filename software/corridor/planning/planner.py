@@ -374,15 +374,17 @@ def plan_trajectory(label_map: LabelMap, loaded: LoadedProcedure, *, side: Side 
                           "refine_iterations": found.refine_iterations})
 
     clock = time.perf_counter()
-    final = evaluate(problem, found.anchor[None, :], found.direction[None, :],
-                     step_mm=options.final_step_mm)
+    # The refined lines are judged again at the final step and the best kept: a line on a
+    # rim can pass a check at the refining step and fail it at the finer one.
+    final = evaluate(problem, found.anchors, found.directions, step_mm=options.final_step_mm)
     index, value = final.choice()
-    length_index = int(index[0])
-    failed = _failed(final, 0, length_index, names)
-    if not np.isfinite(value[0]) or not np.all(np.isfinite(final.entry[0])):
+    best = int(np.argmax(value))
+    length_index = int(index[best])
+    failed = _failed(final, best, length_index, names)
+    if not np.isfinite(value[best]) or not np.all(np.isfinite(final.entry[best])):
         timings["final_s"] = time.perf_counter() - clock
         return plan(Verdict.NO_SAFE_TRAJECTORY, failed=failed or (Constraint.ENTRY.value,))
-    trajectory = Trajectory(final.entry[0].copy(), found.direction.copy(),
+    trajectory = Trajectory(final.entry[best].copy(), found.directions[best].copy(),
                             float(problem.lengths_mm[length_index]),
                             procedure.implant.diameter_mm)
     clearances = _clearances(problem, trajectory, options.final_step_mm, prepared.cap_mm)
@@ -393,9 +395,9 @@ def plan_trajectory(label_map: LabelMap, loaded: LoadedProcedure, *, side: Side 
             trajectory.direction @ problem.reference, -1.0, 1.0)))), 3),
         "max_deviation_deg": procedure.angles.max_deviation_deg,
         "laterality": {**prepared.laterality,
-                       "passed": bool(final.checks[Constraint.LATERALITY][0, length_index])},
-        "tip_in_target_region": bool(final.checks[Constraint.TARGET_REGION][0, length_index]),
-        "entry_in_entry_region": bool(final.checks[Constraint.ENTRY_REGION][0, length_index]),
+                       "passed": bool(final.checks[Constraint.LATERALITY][best, length_index])},
+        "tip_in_target_region": bool(final.checks[Constraint.TARGET_REGION][best, length_index]),
+        "entry_in_entry_region": bool(final.checks[Constraint.ENTRY_REGION][best, length_index]),
         "length_range_mm": [float(problem.lengths_mm[0]), float(problem.lengths_mm[-1])],
     }
     timings["final_s"] = time.perf_counter() - clock

@@ -1,13 +1,14 @@
 """The independent re-check of a plan: VTK surface distances, sharing no code with the search.
 
 The search judges a trajectory by distance transforms of voxel masks, looked up
-along the implant's axis and less its radius.  The re-check builds each structure's
-surface with VTK marching cubes, samples the implant's *surface* (its side every
-0.25 mm in length and arc, and its tip), and asks VTK for the signed distance from
-every sample to every surface (``vtkImplicitPolyDataDistance``), plus whether any
-vertex of a risk structure's surface lies inside the implant.  A plan is confirmed
-only when every re-checked clearance meets its requirement and agrees with the
-search's estimate to within :func:`agreement_tolerance_mm`.
+along the implant's axis and less its radius (the clearance of the capsule swept by a
+ball of the implant's radius, which holds the implant).  The re-check measures the same
+quantity another way: it builds each structure's surface with VTK marching cubes, asks
+VTK for the signed distance from points of the axis every 0.25 mm to every surface
+(``vtkImplicitPolyDataDistance``) and takes off the radius; and it checks that no
+vertex of a risk structure's surface lies inside the implant cylinder.  A plan is
+confirmed only when every re-checked clearance meets its requirement and agrees with
+the search's estimate to within :func:`agreement_tolerance_mm`.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ from vtkmodules.vtkFiltersCore import (
 from corridor.geometry import ImageGeometry
 
 __all__ = ["RecheckItem", "RecheckResult", "StructureMask", "agreement_tolerance_mm",
-           "implant_surface_points", "recheck_plan", "structure_surface"]
+           "implant_axis_points", "recheck_plan", "structure_surface"]
 
 FloatArray = NDArray[np.float64]
 
 SURFACE_SAMPLE_MM = 0.25
-"""Spacing of the implant-surface samples, along the axis and around it."""
+"""Spacing of the samples along the implant's axis."""
 
 
 def agreement_tolerance_mm(spacing: Sequence[float]) -> float:
@@ -44,7 +45,7 @@ def agreement_tolerance_mm(spacing: Sequence[float]) -> float:
 
     The search's estimate can differ from the marching-cubes surface by the trilinear
     interpolation error (half the voxel diagonal) and the corner cutting of marching
-    cubes (another half diagonal at most); the surface samples add half their spacing.
+    cubes (another half diagonal at most); the axis samples add half their spacing.
     """
     return math.sqrt(sum(s * s for s in spacing)) + 0.5 * SURFACE_SAMPLE_MM
 
@@ -151,22 +152,12 @@ def structure_surface(mask: NDArray[np.bool_], geometry: ImageGeometry) -> vtkPo
     return result
 
 
-def implant_surface_points(entry: FloatArray, direction: FloatArray, length_mm: float,
-                           radius_mm: float, start_mm: float = 0.0) -> FloatArray:
-    """Points on the implant's side from ``start_mm`` to the tip, and on its tip disc (LPS)."""
-    helper = np.array([1.0, 0.0, 0.0]) if abs(direction[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    u = np.cross(direction, helper)
-    u /= np.linalg.norm(u)
-    v = np.cross(direction, u)
-    around = max(12, math.ceil(2 * math.pi * radius_mm / SURFACE_SAMPLE_MM))
-    angles = np.linspace(0.0, 2 * math.pi, around, endpoint=False)
-    ring = np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v
-    along = np.linspace(start_mm, length_mm,
-                        max(2, math.ceil((length_mm - start_mm) / SURFACE_SAMPLE_MM) + 1))
-    side = (entry + along[:, None, None] * direction + radius_mm * ring[None]).reshape(-1, 3)
-    radii = np.linspace(0.0, radius_mm, max(2, math.ceil(radius_mm / SURFACE_SAMPLE_MM) + 1))
-    disc = (entry + length_mm * direction + radii[:, None, None] * ring[None]).reshape(-1, 3)
-    return np.vstack([side, disc])
+def implant_axis_points(entry: FloatArray, direction: FloatArray, start_mm: float,
+                        stop_mm: float) -> FloatArray:
+    """Points of the implant's axis from ``start_mm`` to ``stop_mm`` past the entry (LPS)."""
+    count = max(2, int(math.ceil((stop_mm - start_mm) / SURFACE_SAMPLE_MM)) + 1)
+    along = np.linspace(start_mm, stop_mm, count)
+    return np.asarray(entry + along[:, None] * direction)
 
 
 def _signed_distance(surface: vtkPolyData, points: FloatArray) -> FloatArray:
@@ -222,13 +213,13 @@ def recheck_plan(*, geometry: ImageGeometry, corridor: StructureMask,
     corridor = StructureMask(corridor.name, corridor.mask[window], corridor.required_mm)
     risks = [StructureMask(r.name, r.mask[window], r.required_mm) for r in risks]
     items: list[RecheckItem] = []
-    whole = implant_surface_points(entry, direction, length_mm, radius_mm)
+    whole = implant_axis_points(entry, direction, 0.0, length_mm)
     for risk in risks:
         surface = structure_surface(risk.mask, geometry)
         if surface is None:
             clearance = cap_mm
         else:
-            clearance = float(np.min(_signed_distance(surface, whole)))
+            clearance = float(np.min(_signed_distance(surface, whole))) - radius_mm
             vertices = vtk_to_numpy(surface.GetPoints().GetData()).astype(np.float64)
             depth = _inside_implant(vertices, entry, direction, length_mm, radius_mm)
             if depth > 0:
@@ -238,9 +229,8 @@ def recheck_plan(*, geometry: ImageGeometry, corridor: StructureMask,
     surface = structure_surface(corridor.mask, geometry)
     tip_inside = False
     if surface is not None:
-        deep = implant_surface_points(entry, direction, length_mm, radius_mm,
-                                      min(entry_zone_mm, length_mm))
-        depth = float(-np.max(_signed_distance(surface, deep)))
+        deep = implant_axis_points(entry, direction, min(entry_zone_mm, length_mm), length_mm)
+        depth = float(-np.max(_signed_distance(surface, deep))) - radius_mm
         items.append(RecheckItem(corridor.name, corridor.required_mm, min(depth, cap_mm),
                                  min(search_estimates[corridor.name], cap_mm), tolerance))
         steps = max(2, math.ceil(tip_to_cortex_mm / SURFACE_SAMPLE_MM) + 1)
@@ -249,5 +239,5 @@ def recheck_plan(*, geometry: ImageGeometry, corridor: StructureMask,
         tip_inside = bool(np.all(_signed_distance(surface, beyond) <= 0.0))
     return RecheckResult(tuple(items), tip_inside,
                          "VTK marching cubes (level 0.5) surfaces; vtkImplicitPolyDataDistance "
-                         "from implant-surface samples every "
-                         f"{SURFACE_SAMPLE_MM} mm; risk-surface vertices inside the implant")
+                         f"from the implant axis every {SURFACE_SAMPLE_MM} mm less the radius; "
+                         "risk-surface vertices inside the implant cylinder")

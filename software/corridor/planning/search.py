@@ -324,10 +324,11 @@ class SearchOptions:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SearchResult:
-    """The best line found, how it was found, and the coarse search's statistics."""
+    """The refined lines, how they were found, and the coarse search's statistics."""
 
-    anchor: FloatArray
-    direction: FloatArray
+    anchors: FloatArray
+    """``(k, 3)``: the refined lines' anchors, best first (judged at the refining step)."""
+    directions: FloatArray
     coarse_candidates: int
     coarse_lines: int
     refined_lines: int
@@ -377,7 +378,8 @@ def _moves() -> FloatArray:
 
 def _refine(problem: Problem, anchors: FloatArray, directions: FloatArray,
             options: SearchOptions) -> tuple[FloatArray, FloatArray, int, int]:
-    """Pattern search on every start line at once; returns the best line and the effort."""
+    """Pattern search on every start line at once; returns the refined lines (best first)
+    and the effort."""
     moves = _moves()
     k = len(anchors)
     shift = np.full(k, options.refine_shift_mm)
@@ -415,8 +417,8 @@ def _refine(problem: Problem, anchors: FloatArray, directions: FloatArray,
         if np.all((shift < options.refine_min_shift_mm)
                   & (tilt < math.radians(options.refine_min_tilt_deg))):
             break
-    best_line = int(np.argmax(value))
-    return anchors[best_line], directions[best_line], lines, iterations
+    order = np.argsort(-value, kind="stable")
+    return anchors[order], directions[order], lines, iterations
 
 
 def search(problem: Problem, seeds: FloatArray, options: SearchOptions) -> SearchResult:
@@ -443,10 +445,10 @@ def search(problem: Problem, seeds: FloatArray, options: SearchOptions) -> Searc
     if not chosen:
         fallback = int(np.argmax(value)) if len(value) else None
         if fallback is None:
-            return SearchResult(np.full(3, np.nan), problem.reference, coarse_candidates, 0, 0,
-                                0, 0)
+            return SearchResult(np.full((1, 3), np.nan), problem.reference[None, :],
+                                coarse_candidates, 0, 0, 0, 0)
         chosen = [fallback]
-    anchor, direction, refined, iterations = _refine(
+    anchors, directions, refined, iterations = _refine(
         problem, coarse.anchors[chosen].copy(), coarse.directions[chosen].copy(), options)
-    return SearchResult(anchor, direction, coarse_candidates, len(seed_index), refined,
+    return SearchResult(anchors, directions, coarse_candidates, len(seed_index), refined,
                         iterations, coarse_safe)
