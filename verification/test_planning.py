@@ -219,7 +219,8 @@ def _closed_form() -> tuple[float, NDArray[np.float64]]:
 @then("the entry is within 0.5 mm and the direction within 1 degree of the closed-form optimum")
 def closed_form_optimum(case: Case) -> None:
     """The top cap's voxel-model surface lies half a k step above z = 100."""
-    assert case.plan is not None and case.plan.trajectory is not None
+    assert case.plan is not None
+    assert case.plan.trajectory is not None
     _, optimum_xy = _closed_form()
     spacing = case.label_map.geometry.spacing if case.label_map else (0, 0, 0)
     expected = np.array([*optimum_xy, 100.0 + spacing[2] / 2])
@@ -233,7 +234,8 @@ def closed_form_optimum(case: Case) -> None:
       "its guaranteed minimum is below it")
 def closed_form_clearances(case: Case) -> None:
     """Cortex: 12 - e - r; vessels: distance to the nearer vessel axis less 3 and r."""
-    assert case.plan is not None and case.label_map is not None
+    assert case.plan is not None
+    assert case.label_map is not None
     e, _ = _closed_form()
     a = e / math.sqrt(2)
     expected = {"cortex": 12 - e - 2.0, "vessel": math.hypot(20 + a, a) - 3 - 2.0}
@@ -284,8 +286,10 @@ def no_safe_document(case: Case, verdict: str, constraint: str) -> None:
     document = _plan_document(case.out)
     assert document["verdict"] == verdict
     assert constraint in document["failed_constraints"]
-    assert document["shortfall_mm"] is not None and document["shortfall_mm"] > 0
-    assert "trajectory" not in document and document["best_candidate"] is not None
+    assert document["shortfall_mm"] is not None
+    assert document["shortfall_mm"] > 0
+    assert "trajectory" not in document
+    assert document["best_candidate"] is not None
 
 
 @then("the folder holds plan.json and risk-map.png but no implant.stl")
@@ -395,7 +399,8 @@ def constructed_safe_found(random_cases: Any) -> None:
         plan, _ = plan_trajectory(drawn["label_map"], loaded(drawn["document"]), side=None,
                                   landmarks={})
         assert plan.verdict.value == "safe", plan.to_json()
-        assert plan.recheck is not None and plan.recheck.passed
+        assert plan.recheck is not None
+        assert plan.recheck.passed
         _check_brute_force(drawn["label_map"], plan)
 
     check()
@@ -439,7 +444,8 @@ def fields_match_scipy(random_masks: Any) -> None:
 def refused_naming(case: Case, first: str, second: str) -> None:
     """A PlanningError naming both."""
     assert isinstance(case.error, PlanningError), case.plan
-    assert first in str(case.error) and second in str(case.error), str(case.error)
+    assert first in str(case.error), str(case.error)
+    assert second in str(case.error), str(case.error)
 
 
 # --- anatomical phantoms ------------------------------------------------------------------
@@ -496,7 +502,8 @@ def refused_nothing_written(case: Case, status: int, text: str) -> None:
     """One line on stderr naming the problem; no output folder."""
     assert case.status == status, (case.status, case.stdout, case.stderr)
     assert text in case.stderr, case.stderr
-    assert case.out is not None and not case.out.exists()
+    assert case.out is not None
+    assert not case.out.exists()
 
 
 @then(parsers.parse('it exits with status {status:d} and the verdict is "{verdict}"'))
@@ -539,9 +546,11 @@ def on_side(case: Case, side: str) -> None:
     anatomy = _anatomy(case)
     if case.document["kind"] == "pelvis":
         sign = 1.0 if side == "left" else -1.0
-        assert sign * (entry[0] - anatomy.centre[0]) > 0 and sign * (tip[0] - anatomy.centre[0]) > 0
+        assert sign * (entry[0] - anatomy.centre[0]) > 0
+        assert sign * (tip[0] - anatomy.centre[0]) > 0
     else:  # one left femur: its head is medial (towards -x) of the lateral cortex
-        assert side == "left" and tip[0] < entry[0]
+        assert side == "left"
+        assert tip[0] < entry[0]
 
 
 def _axis_points(document: dict[str, Any], start: float, stop: float) -> NDArray[np.float64]:
@@ -693,7 +702,8 @@ def plan_both(case: Case) -> None:
 def both_safe(case: Case) -> None:
     """Verdict and re-check of each."""
     for document in case.plans.values():
-        assert document["verdict"] == "safe" and document["recheck"]["passed"]
+        assert document["verdict"] == "safe"
+        assert document["recheck"]["passed"]
 
 
 @then("the model plan's implant keeps each required clearance from the analytic vessels and "
@@ -803,3 +813,31 @@ def rejected(case: Case, verdict: str, name: str) -> None:
     assert case.plan.recheck is not None
     assert any(name in reason for reason in case.plan.recheck.reasons())
 
+
+
+@then("truth/labels.seg.nrrd reads back as labels.npy with the phantom's geometry and label names")
+def truth_nrrd(case: Case) -> None:
+    """Read by corridor's reader; compared with the .npy truth and the manifest."""
+    from corridor.meshing import read_label_map
+
+    truth = case.written.out_dir / "truth"
+    label_map = read_label_map(truth / "labels.seg.nrrd")
+    np.testing.assert_array_equal(label_map.labels, np.load(truth / "labels.npy"))
+    assert label_map.geometry.same_as(case.written.phantom.geometry, 1e-6)
+    manifest = json.loads((truth / "manifest.json").read_text())
+    for value, entry in manifest["labels"].items():
+        if int(value):
+            assert label_map.names[int(value)] == entry["name"]
+
+
+@then("truth/landmarks.json holds the anatomy's femoral head centres with radius 24 mm")
+def truth_landmarks(case: Case) -> None:
+    """Against the femoral-head spheres of the analytic anatomy."""
+    anatomy = _anatomy(case)
+    heads = {solid.name: solid for solid in anatomy.bones if solid.name.endswith("femur-head")}
+    marks = load_landmarks(case.files["landmarks"])
+    assert len(marks) == len(heads)
+    for name, solid in heads.items():
+        mark = marks[name.replace("femur-head", "femoral-head")]
+        np.testing.assert_allclose(mark.centre_lps_mm, solid.centre)
+        assert mark.radius_mm == solid.radius == 24.0

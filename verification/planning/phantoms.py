@@ -29,7 +29,7 @@ NAMES = ("background", "bone", "vessel")
 
 @dataclass(frozen=True)
 class Cylinder:
-    """An infinite (``half_length`` None) or capped cylinder: point on the axis, unit axis, radius."""
+    """An infinite (``half_length`` None) or capped cylinder: axis point, unit axis, radius."""
 
     point: tuple[float, float, float]
     axis: tuple[float, float, float]
@@ -52,7 +52,7 @@ def phantom(bone: Cylinder, vessels: Sequence[Cylinder], spacing: Sequence[float
             origin: Sequence[float] = (-35.0, -35.0, -5.0),
             direction: Any = None) -> LabelMap:
     """Bone then vessels (later wins) sampled at the voxel centres of an axis-aligned grid."""
-    shape = tuple(int(round(e / s)) for e, s in zip(extent, spacing, strict=True))
+    shape = tuple(round(e / s) for e, s in zip(extent, spacing, strict=True))
     geometry = ImageGeometry.from_components(
         shape=shape, spacing=spacing, direction=np.eye(3) if direction is None else direction,
         origin=origin)
@@ -113,7 +113,7 @@ def implant_volume_points(trajectory: Trajectory, step_mm: float = 0.2
     ring = np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v
     offsets = np.vstack([[0.0, 0.0, 0.0], 0.5 * radius * ring, radius * ring])
     depth = np.linspace(0.0, trajectory.length_mm,
-                        int(math.ceil(trajectory.length_mm / step_mm)) + 1)
+                        math.ceil(trajectory.length_mm / step_mm) + 1)
     points = trajectory.entry + depth[:, None, None] * d + offsets[None]
     return points.reshape(-1, 3), np.repeat(depth, len(offsets))
 

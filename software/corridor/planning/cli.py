@@ -19,8 +19,7 @@ from pathlib import Path
 from corridor import __version__
 from corridor.inference.model import LabelMap
 from corridor.meshing.readers import read_label_map
-from corridor.planning.errors import PlanningError
-from corridor.planning.errors import StalePlanError
+from corridor.planning.errors import PlanningError, StalePlanError
 from corridor.planning.model import Verdict
 from corridor.planning.outputs import check_plan_current, sha256_of, write_plan
 from corridor.planning.planner import plan_trajectory, risk_map

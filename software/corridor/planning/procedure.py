@@ -135,7 +135,9 @@ class CorridorSpec(_Strict):
     """Smallest distance from the implant's surface to the corridor's surface (cortex)."""
     entry_zone_mm: Millimetres
     """Depth from the entry point over which the implant may still cross the surface (an
-    implant entering at an angle leaves the surface gradually); beyond it, the clearance holds."""
+    implant entering at an angle leaves the surface gradually); beyond it, the clearance holds.
+    At least (implant radius + clearance) / cos(max entry angle): the clearance is measured
+    in 3-D, so the entry surface itself counts until then."""
 
 
 class RiskStructure(_Strict):
@@ -221,6 +223,14 @@ class Procedure(_Strict):
         if (self.laterality_check is LateralityCheck.MIDLINE) != (
                 self.laterality_landmark is not None):
             raise ValueError("laterality_landmark is needed for, and only for, the midline check")
+        # Within the entry zone the implant is still passing through the entry surface; a
+        # shorter zone than this makes that surface itself break the cortex clearance.
+        shortest = ((self.implant.radius_mm + self.corridor.clearance_mm)
+                    / math.cos(math.radians(self.angles.max_entry_angle_deg)))
+        if self.corridor.entry_zone_mm < shortest:
+            raise ValueError(f"corridor.entry_zone_mm {self.corridor.entry_zone_mm} is shorter "
+                             f"than (implant radius + corridor clearance) / cos(max entry "
+                             f"angle) = {shortest:.2f} mm")
         return self
 
     def landmarks(self) -> set[str]:

@@ -155,7 +155,7 @@ def structure_surface(mask: NDArray[np.bool_], geometry: ImageGeometry) -> vtkPo
 def implant_axis_points(entry: FloatArray, direction: FloatArray, start_mm: float,
                         stop_mm: float) -> FloatArray:
     """Points of the implant's axis from ``start_mm`` to ``stop_mm`` past the entry (LPS)."""
-    count = max(2, int(math.ceil((stop_mm - start_mm) / SURFACE_SAMPLE_MM)) + 1)
+    count = max(2, math.ceil((stop_mm - start_mm) / SURFACE_SAMPLE_MM) + 1)
     along = np.linspace(start_mm, stop_mm, count)
     return np.asarray(entry + along[:, None] * direction)
 

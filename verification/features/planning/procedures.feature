@@ -2,7 +2,7 @@ Feature: The shipped procedures on the anatomical phantoms
   The phantoms' analytic anatomy (their manifests) is the oracle: bones, vessels and femoral
   heads are closed-form solids, so where an implant lies can be checked without the planner.
 
-  @SRS-PLN-001 @SRS-PLN-002 @SRS-PLN-006 @SRS-PLN-008 @SRS-PLN-009 @SRS-PHA-004 @SRS-MSH-009 @RC-030 @RC-033 @RC-034
+  @SRS-PLN-001 @SRS-PLN-002 @SRS-PLN-006 @SRS-PLN-008 @SRS-PLN-009 @RC-030 @RC-033 @RC-034
   Scenario Outline: A safe plan from the ground-truth labels, checked against the analytic anatomy
     Given the "<kind>" phantom written with its ground truth
     When corridor plan-trajectory is run on its truth labels with "--procedure <procedure> --side <side>"
@@ -35,3 +35,14 @@ Feature: The shipped procedures on the anatomical phantoms
     When the shipped procedures are loaded
     Then "acetabular-screw" has the risk structures "iliac-vessels, hip-joint" and is sided
     And "femoral-neck-screw" has the risk structures "femoral-vessels" and is sided
+
+  @SRS-PHA-004 @SRS-MSH-009
+  Scenario Outline: The phantom truth carries a named label map and its landmarks
+    Given the "<kind>" phantom written with its ground truth
+    Then truth/labels.seg.nrrd reads back as labels.npy with the phantom's geometry and label names
+    And truth/landmarks.json holds the anatomy's femoral head centres with radius 24 mm
+
+    Examples:
+      | kind   |
+      | pelvis |
+      | femur  |
