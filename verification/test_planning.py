@@ -353,6 +353,12 @@ def _check_brute_force(label_map: LabelMap, plan: Plan) -> None:
     deep = depth >= 12.0
     cortex = voxel_distance(label_map, BONE_VALUES, points[deep], inside=True).min()
     assert cortex >= required["cortex"] - 1e-6, (cortex, required)
+    trajectory = plan.trajectory
+    allowance = 3.0  # procedure_document's tip_to_cortex
+    beyond = trajectory.entry + (trajectory.length_mm + np.linspace(0.0, allowance, 31))[
+        :, None] * trajectory.direction
+    ahead = voxel_distance(label_map, BONE_VALUES, beyond, inside=True).min()
+    assert ahead >= -1e-6, ahead  # the axis beyond the tip stays within the bone voxels
 
 
 @given("random bone-and-vessel phantoms with random spacing, tilt, implant and clearances",
@@ -841,3 +847,28 @@ def truth_landmarks(case: Case) -> None:
         mark = marks[name.replace("femur-head", "femoral-head")]
         np.testing.assert_allclose(mark.centre_lps_mm, solid.centre)
         assert mark.radius_mm == solid.radius == 24.0
+
+
+@then("the risk map places the planned direction at the polar angle and azimuth of the plan's "
+      "direction")
+def risk_map_marker(case: Case) -> None:
+    """Rebuild the direction from the documented convention: polar angle from the reference
+    direction, azimuth 0 towards superior (LPS +z) seen along it, 90 = reference x that."""
+    document = case.plans["cli"]
+    entry, tip, length, _ = _implant(document)
+    direction = (tip - entry) / length
+    reference = np.asarray(document["search"]["reference_direction_lps"])
+    superior = np.array([0.0, 0.0, 1.0])
+    u = superior - (superior @ reference) * reference
+    u /= np.linalg.norm(u)
+    v = np.cross(reference, u)
+    polar = math.radians(document["risk_map"]["planned_polar_deg"])
+    azimuth = math.radians(document["risk_map"]["planned_azimuth_deg"])
+    rebuilt = (math.cos(polar) * reference
+               + math.sin(polar) * (math.cos(azimuth) * u + math.sin(azimuth) * v))
+    np.testing.assert_allclose(rebuilt, direction, atol=1e-3)
+    names = {(0, 1): "left", (0, -1): "right", (1, 1): "posterior", (1, -1): "anterior",
+             (2, 1): "superior", (2, -1): "inferior"}
+    for vector, key in ((u, "azimuth_0_deg_towards"), (v, "azimuth_90_deg_towards")):
+        axis = int(np.argmax(np.abs(vector)))
+        assert document["risk_map"][key] == names[(axis, int(np.sign(vector[axis])))]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from corridor.errors import CorridorError
+from corridor.errors import CorridorError, FieldError
 
 __all__ = ["MeshQualityError", "MeshingError"]
 
 
-class MeshingError(CorridorError, ValueError):
+class MeshingError(FieldError):
     """A label map, parameter or file the meshing stage cannot use.
 
     Attributes
@@ -15,10 +15,6 @@ class MeshingError(CorridorError, ValueError):
     field, found, expected
         What was wrong, the value found and what was expected.
     """
-
-    def __init__(self, field: str, found: object, expected: str) -> None:
-        self.field, self.found, self.expected = field, found, expected
-        super().__init__(f"{field}: found {found!r}, expected {expected}")
 
 
 class MeshQualityError(CorridorError, RuntimeError):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from corridor.errors import CorridorError
+from corridor.errors import CorridorError, FieldError
 
 __all__ = ["PlanningError", "StalePlanError"]
 
 
-class PlanningError(CorridorError, ValueError):
+class PlanningError(FieldError):
     """A procedure template, landmark, label map or parameter the planner cannot use.
 
     Attributes
@@ -15,11 +15,6 @@ class PlanningError(CorridorError, ValueError):
     field, found, expected
         What was wrong, the value found and what was expected.
     """
-
-    def __init__(self, field: str, found: object, expected: str) -> None:
-        self.field, self.found, self.expected = field, found, expected
-        super().__init__(f"{field}: found {found!r}, expected {expected}")
-
 
 class StalePlanError(CorridorError, RuntimeError):
     """A plan no longer matches its inputs (label map or procedure changed since planning).

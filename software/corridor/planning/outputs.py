@@ -79,9 +79,11 @@ def _risk_map_figure(risk_map: RiskMap, plan: Plan) -> Figure:
                   markersize=10, label="planned" if plan.verdict is Verdict.SAFE
                   else "best candidate (not safe)")
         axes.legend(loc="lower left", bbox_to_anchor=(-0.12, -0.12), fontsize=8)
-    axes.set_title(f"{plan.procedure} ({plan.side or 'unsided'}): smallest clearance margin, mm\n"
-                   "over directions through the entry point (radius: degrees from the "
-                   "reference direction; grey: not admissible)", fontsize=8)
+    zero, quarter = risk_map.azimuth_names
+    axes.set_title(f"{plan.procedure} ({plan.side or 'unsided'}): smallest clearance margin, mm, "
+                   "over directions through the entry point\n(radius: degrees from the reference "
+                   f"direction; 0\N{DEGREE SIGN} tilts {zero}, 90\N{DEGREE SIGN} {quarter}; "
+                   "grey: not admissible)", fontsize=8)
     axes.set_facecolor("0.85")
     figure.colorbar(mesh, ax=axes, shrink=0.8, label="clearance less required (mm)")
     return figure
@@ -107,7 +109,11 @@ def write_plan(plan: Plan, out: Path, *, risk_map: RiskMap | None) -> dict[str, 
                 "azimuth_steps": len(risk_map.azimuth_deg),
                 "admissible_fraction": round(float(np.mean(np.isfinite(risk_map.values))), 4),
                 "best_margin_mm": (None if not np.isfinite(risk_map.values).any()
-                                   else round(float(np.nanmax(risk_map.values)), 4))}
+                                   else round(float(np.nanmax(risk_map.values)), 4)),
+                "planned_polar_deg": round(risk_map.planned[0], 4),
+                "planned_azimuth_deg": round(risk_map.planned[1], 4),
+                "azimuth_0_deg_towards": risk_map.azimuth_names[0],
+                "azimuth_90_deg_towards": risk_map.azimuth_names[1]}
         document["files"] = files
         (staging / PLAN_NAME).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n",
                                          encoding="utf-8")

@@ -276,6 +276,25 @@ def _failed(evaluation: Evaluation, line: int, length: int,
     return tuple(failed)
 
 
+_DIRECTION_NAMES = (("left", "right"), ("posterior", "anterior"), ("superior", "inferior"))
+
+
+def direction_name(vector: NDArray[np.float64]) -> str:
+    """The patient direction (LPS) a vector points most along, e.g. ``superior``."""
+    axis = int(np.argmax(np.abs(vector)))
+    return _DIRECTION_NAMES[axis][0 if vector[axis] > 0 else 1]
+
+
+def _azimuth_axes(reference: NDArray[np.float64]) -> tuple[NDArray[np.float64],
+                                                            NDArray[np.float64]]:
+    """Azimuth 0 towards the patient's head (superior, +z LPS) seen along the reference
+    direction, or towards the left (+x) when the reference is nearly head to foot."""
+    toward = np.array([0.0, 0.0, 1.0]) if abs(reference[2]) < 0.95 else np.array([1.0, 0, 0])
+    u = toward - (toward @ reference) * reference
+    u /= np.linalg.norm(u)
+    return u, np.cross(reference, u)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class RiskMap:
     """Smallest clearance margin (mm) over directions through the plan's entry point.
@@ -290,16 +309,15 @@ class RiskMap:
     values: NDArray[np.float64]
     planned: tuple[float, float]
     """Polar angle and azimuth of the planned direction (degrees)."""
+    azimuth_names: tuple[str, str]
+    """Patient directions of azimuth 0 and 90 degrees (e.g. ``superior``, ``left``)."""
 
 
 def risk_map(problem: Problem, trajectory: Trajectory, *, polar_steps: int = 24,
              azimuth_steps: int = 72, step_mm: float = 0.5) -> RiskMap:
     """Clearance margin at the planned length over the cone of directions at the entry."""
     reference = problem.reference
-    helper = np.array([1.0, 0.0, 0.0]) if abs(reference[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    u = np.cross(reference, helper)
-    u /= np.linalg.norm(u)
-    v = np.cross(reference, u)
+    u, v = _azimuth_axes(reference)
     polar = np.linspace(0.0, problem.max_deviation_deg, polar_steps)
     azimuth = np.linspace(0.0, 360.0, azimuth_steps, endpoint=False)
     p, a = np.meshgrid(np.radians(polar), np.radians(azimuth), indexing="ij")
@@ -313,7 +331,8 @@ def risk_map(problem: Problem, trajectory: Trajectory, *, polar_steps: int = 24,
     d = trajectory.direction
     planned_polar = math.degrees(math.acos(float(np.clip(d @ reference, -1.0, 1.0))))
     planned_azimuth = math.degrees(math.atan2(float(d @ v), float(d @ u))) % 360.0
-    return RiskMap(polar, azimuth, values.reshape(p.shape), (planned_polar, planned_azimuth))
+    return RiskMap(polar, azimuth, values.reshape(p.shape), (planned_polar, planned_azimuth),
+                   (direction_name(u), direction_name(v)))
 
 
 def plan_trajectory(label_map: LabelMap, loaded: LoadedProcedure, *, side: Side | None,

@@ -13,6 +13,7 @@ Feature: The shipped procedures on the anatomical phantoms
     And <target>
     And implant.stl is a closed surface enclosing the implant between the planned entry and tip
     And risk-map.png is a PNG image and plan.json records the label map's SHA-256, the template and the landmarks
+    And the risk map places the planned direction at the polar angle and azimuth of the plan's direction
 
     Examples:
       | kind   | procedure          | side  | target                                                         |
