@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from corridor.geometry import ImageGeometry
@@ -29,6 +29,7 @@ def _brute_force(mask: np.ndarray, spacing: tuple[float, float, float],
     return best
 
 
+@example(seed=281, spacing=(0.5, 1.0, 3.0))  # the 8 nearest face centres missed the nearest face
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000),
        spacing=st.tuples(st.floats(0.5, 2.0), st.floats(0.5, 2.0), st.floats(0.5, 3.0)))
@@ -43,6 +44,4 @@ def test_distance_to_boundary_equals_brute_force(seed: int,
     points = rng.uniform(-1.0, 6.0, size=(40, 3)) * np.asarray(spacing)
     expected = _brute_force(mask, spacing, points)
     found = _distance_to_boundary(mask, geometry, points)
-    near = expected < 1.5 * max(spacing)  # the nearest 8 faces suffice near the surface
-    assert np.allclose(found[near], expected[near], atol=1e-9)
-    assert np.all(found >= expected - 1e-9)
+    assert np.allclose(found, expected, atol=1e-9)

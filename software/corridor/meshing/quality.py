@@ -87,16 +87,40 @@ def _distance_to_boundary(mask: NDArray[np.bool_], geometry: ImageGeometry,
 
     For each point the :data:`NEAREST_FACES` faces with the nearest centres are taken
     and the distance to each face (a parallelogram: the point's projection clamped to
-    the face's extent along its two edges) is computed; the smallest is kept.  Exact on
-    grids with orthogonal axes; on sheared grids the clamping is along the face's own,
+    the face's extent along its two edges) is computed; the smallest is kept.  Points
+    for which a farther face could still be nearer (strongly anisotropic voxels) are
+    queried again with four times as many faces until none can.  Exact on grids with
+    orthogonal axes; on sheared grids the clamping is along the face's own,
     non-orthogonal edges.  Cost grows with the surface, not the volume.
     """
     centres, halves = _boundary_faces(mask, geometry)
-    count = min(NEAREST_FACES, len(centres))
-    _, nearest = cKDTree(centres).query(points, k=count)
-    nearest = nearest.reshape(len(points), count)
-    offset = points[:, np.newaxis, :] - centres[nearest]  # (n, k, 3)
-    edge_a, edge_b = halves[nearest, 0], halves[nearest, 1]  # (n, k, 3)
+    # A face's points lie within its half-diagonal of its centre, so once the k-th nearest
+    # centre is farther than the best distance found plus the largest half-diagonal, no
+    # other face can be nearer; points where that fails are queried again with more faces.
+    reach = float(np.max(np.maximum(np.linalg.norm(halves[:, 0] + halves[:, 1], axis=1),
+                                    np.linalg.norm(halves[:, 0] - halves[:, 1], axis=1))))
+    tree = cKDTree(centres)
+    distances = np.full(len(points), np.inf)
+    pending = np.arange(len(points))
+    count = NEAREST_FACES
+    while len(pending):
+        count = min(count, len(centres))
+        centre_distance, nearest = tree.query(points[pending], k=count)
+        nearest = nearest.reshape(len(pending), count)
+        centre_distance = np.asarray(centre_distance).reshape(len(pending), count)
+        found = _face_distances(points[pending], centres[nearest], halves[nearest])
+        distances[pending] = found
+        settled = (count == len(centres)) | (centre_distance[:, -1] >= found + reach)
+        pending = pending[~settled]
+        count *= 4
+    return distances
+
+
+def _face_distances(points: NDArray[np.float64], centres: NDArray[np.float64],
+                    halves: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Smallest distance from each point ``(n, 3)`` to its faces ``(n, k)``."""
+    offset = points[:, np.newaxis, :] - centres  # (n, k, 3)
+    edge_a, edge_b = halves[:, :, 0], halves[:, :, 1]  # (n, k, 3)
     length_a = np.linalg.norm(edge_a, axis=2)
     length_b = np.linalg.norm(edge_b, axis=2)
     unit_a = edge_a / length_a[..., np.newaxis]
