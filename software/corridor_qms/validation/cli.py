@@ -1,0 +1,193 @@
+"""``corridor validate mrmc DATA.csv [--definition STUDY.yaml] [--fom auc|sensitivity|specificity]
+[--threshold X] [--cov jackknife|delong|bootstrap] [--modalities A B] [--non-inferiority MARGIN]
+[--json]``.
+
+Reads the long CSV (``reader, modality, case, truth, rating``; ``treatment`` is accepted
+for ``modality``), checks the design, and runs the Obuchowski-Rockette analysis with
+Hillis's degrees of freedom (random readers and cases; fixed readers; fixed cases) and
+the DBM cross-check.  Exit status: 0 analysed; 2 bad data (every problem listed with its
+row number).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from corridor_qms.validation.fom import Covariance, FigureOfMerit, estimate
+from corridor_qms.validation.orh import OrResult, dbm_analysis, or_analysis
+from corridor_qms.validation.study import (
+    DataFinding,
+    Design,
+    StudyDataError,
+    load_definition,
+    load_readings,
+)
+
+__all__ = ["EXIT_DATA", "EXIT_OK", "add_parser", "analyse"]
+
+EXIT_OK, EXIT_DATA = 0, 2
+
+DBM_AGREEMENT = 1e-6
+"""Largest relative difference between the OR and DBM F statistics accepted as agreement
+(theory: equal for unnormalised jackknife pseudovalues)."""
+
+
+def analyse(args: argparse.Namespace) -> dict[str, Any]:
+    """Load, check and analyse; the JSON document ``--json`` prints."""
+    definition = load_definition(args.definition) if args.definition else None
+    readings = load_readings(args.data, definition)
+    if readings.design is Design.SPLIT_PLOT:
+        raise StudyDataError(readings.source, [DataFinding(
+            0, "split-plot design: its OR analysis is not built yet; analyse each reader "
+               "group's file on its own")])
+    if args.modalities:
+        readings = readings.select(args.modalities)
+    fom = FigureOfMerit(args.fom)
+    covariance = Covariance(args.cov)
+    estimate_ = estimate(readings, fom, covariance, threshold=args.threshold,
+                         resamples=args.resamples, seed=args.seed)
+    result = or_analysis(estimate_, readings.modalities, readings.readers)
+    document = result.to_json()
+    document["design"] = {"design": readings.design.value, "readers": len(readings.readers),
+                          "modalities": list(readings.modalities),
+                          "cases": len(readings.cases),
+                          "positive_cases": int(readings.truth.sum()),
+                          "negative_cases": int((~readings.truth).sum()),
+                          "source": readings.source}
+    notes = list(document["notes"])
+    for i, modality in enumerate(readings.modalities):
+        for j, reader in enumerate(readings.readers):
+            if len(set(readings.ratings[i, j].tolist())) == 1:
+                notes.append(f"reader {reader} gives every case the same rating in {modality}: "
+                             f"its {fom.value} is {estimate_.values[i, j]:.3g} by ties and "
+                             "carries no information about the cases")
+    if not math.isfinite(document["global_test"]["statistic"] or math.nan):
+        notes.append("the test is undefined: its denominator (MS(T:R) + r max(Cov2 - Cov3, 0))"
+                     " is 0, i.e. the readers' figures of merit do not vary between readers "
+                     "or over cases")
+    document["notes"] = notes
+    if covariance is Covariance.JACKKNIFE:
+        dbm = dbm_analysis(estimate_)
+        document["dbm"] = dbm.to_json()
+        f_or = document["global_test"]["statistic"]
+        agrees = (f_or is not None and math.isfinite(dbm.f)
+                  and abs(dbm.f - f_or) <= DBM_AGREEMENT * max(abs(f_or), 1.0))
+        document["dbm"]["agrees_with_or"] = agrees
+    if args.non_inferiority is not None:
+        document["non_inferiority"] = _non_inferiority(result, args.non_inferiority)
+    document["method"] = {
+        "analysis": "Obuchowski-Rockette with Hillis (2007) denominator degrees of freedom",
+        "covariance": covariance.value, "figure_of_merit": fom.value,
+        "threshold": args.threshold,
+        "resamples": args.resamples if covariance is Covariance.BOOTSTRAP else None,
+        "seed": args.seed if covariance is Covariance.BOOTSTRAP else None,
+    }
+    return document
+
+
+def _non_inferiority(result: OrResult, margin: float) -> list[dict[str, Any]]:
+    """Every ordered pair: H0 first - second <= -margin, one-sided p (random readers, cases)."""
+    found = []
+    for item in result.random_readers_random_cases.comparisons:
+        for pair in (item.modalities, item.modalities[::-1]):
+            comparison = result.comparison(*pair)
+            p = comparison.one_sided_p(margin)
+            found.append({"test": pair[0], "reference": pair[1], "margin": margin,
+                          "difference": comparison.difference,
+                          "ci95": list(comparison.ci95),
+                          "p_value_one_sided": p,
+                          "non_inferior_at_0_025": p < 0.025})
+    return found
+
+
+def _finite(value: Any) -> Any:
+    """The document with every non-finite number as ``null`` (strict JSON)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _print(document: dict[str, Any]) -> None:
+    fom = document["figure_of_merit"]
+    design = document["design"]
+    print(f"MRMC analysis: {fom}, {document['covariance']} covariance, {design['design']} "
+          f"design, {design['readers']} readers x {design['cases']} cases "
+          f"({design['positive_cases']} positive) x {len(design['modalities'])} modalities")
+    print()
+    print("  reader-averaged " + fom + " (random readers and cases, 95 % CI):")
+    for item in document["modalities"]:
+        print(f"    {item['modality']:<16} {item['estimate']:.4f}  ({item['ci95'][0]:.4f}, "
+              f"{item['ci95'][1]:.4f})  df {item['df']:.2f}")
+    print()
+    for item in document["comparisons"]:
+        first, second = item["modalities"]
+        print(f"  {first} - {second}: {item['difference']:+.5f}  95 % CI ({item['ci95'][0]:.5f}, "
+              f"{item['ci95'][1]:.5f})  F {item['f']:.4f}  df 1, {item['df_denominator']:.3f}  "
+              f"p {item['p_value']:.5f}")
+    components = document["variance_components"]
+    print("  variance components: " + ", ".join(
+        f"{k} {components[k]:.6g}" for k in ("var_r", "var_tr", "cov1", "cov2", "cov3",
+                                            "var_error")))
+    if "dbm" in document:
+        dbm = document["dbm"]
+        print(f"  DBM cross-check: F {dbm['f']:.4f}, ddf {dbm['df_denominator']:.3f} "
+              f"({'agrees' if dbm['agrees_with_or'] else 'DISAGREES'} with OR)")
+    for item in document.get("non_inferiority", []):
+        print(f"  non-inferiority of {item['test']} to {item['reference']} (margin "
+              f"{item['margin']:g}): one-sided p {item['p_value_one_sided']:.5f}"
+              + (" -> non-inferior" if item["non_inferior_at_0_025"] else ""))
+    for note in document["notes"]:
+        print(f"  note: {note}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        document = analyse(args)
+    except StudyDataError as exc:
+        print(f"corridor validate: {exc}", file=sys.stderr)
+        for finding in exc.findings[10:]:
+            print(f"  {finding}", file=sys.stderr)
+        return EXIT_DATA
+    except ValueError as exc:
+        print(f"corridor validate: {args.data}: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    if args.json:
+        json.dump(_finite(document), sys.stdout, indent=2, sort_keys=True, allow_nan=False)
+        print()
+    else:
+        _print(document)
+    return EXIT_OK
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``validate`` (with ``mrmc``) to the ``corridor`` parser."""
+    validate = subparsers.add_parser("validate", help="validation-study statistics")
+    inner = validate.add_subparsers(title="analyses", metavar="ANALYSIS", required=True)
+    parser = inner.add_parser("mrmc", help="multi-reader multi-case ROC analysis (OR/DBM)",
+                              description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", type=Path, metavar="DATA.csv")
+    parser.add_argument("--definition", type=Path, metavar="STUDY.yaml",
+                        help="study definition: checks IDs, rating range and design")
+    parser.add_argument("--fom", choices=[f.value for f in FigureOfMerit], default="auc")
+    parser.add_argument("--threshold", type=float,
+                        help="sensitivity/specificity: a rating at or above it is positive")
+    parser.add_argument("--cov", choices=[c.value for c in Covariance], default="jackknife")
+    parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    parser.add_argument("--modalities", nargs="+", metavar="ID",
+                        help="analyse these modalities, in this order (difference = first - "
+                        "second)")
+    parser.add_argument("--non-inferiority", type=float, metavar="MARGIN",
+                        help="one-sided non-inferiority p-values for this margin")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.set_defaults(handler=_run)

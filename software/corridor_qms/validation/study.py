@@ -1,0 +1,343 @@
+"""Reader data of a multi-reader multi-case study: long CSV in, checked design out.
+
+A reading is one row ``reader, modality, case, truth, rating``.  Loading checks what
+the analyses rely on and reports every problem with its row number: missing or
+unreadable values, truths other than 0 and 1, ratings outside the study's range, a
+case whose truth differs between rows, duplicate readings, IDs the study definition does
+not know, and cells missing from the design.  The design is named: ``fully-crossed``
+(every reader reads every case in every modality) or ``split-plot`` (readers fall into
+groups, each reading its own cases in every modality).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+import yaml
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from corridor.errors import CorridorError
+
+__all__ = ["COLUMNS", "DataFinding", "Design", "Readings", "StudyDataError", "StudyDefinition",
+           "load_definition", "load_readings", "readings_from_arrays"]
+
+COLUMNS = ("reader", "modality", "case", "truth", "rating")
+"""Columns of the long CSV (``treatment`` is accepted for ``modality``, as the
+Iowa, MRMCaov and RJafroc files name it)."""
+
+
+class Design(StrEnum):
+    """How readers, cases and modalities are crossed."""
+
+    FULLY_CROSSED = "fully-crossed"
+    """Every reader reads every case in every modality (factorial)."""
+    SPLIT_PLOT = "split-plot"
+    """Readers fall into groups; each group reads its own cases, in every modality."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataFinding:
+    """One problem in the reader data: the row (1 = first data row; 0 = the file) and what."""
+
+    row: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.message}" if self.row else self.message
+
+
+class StudyDataError(CorridorError, ValueError):
+    """Reader data the analyses cannot use; every finding is listed.
+
+    Attributes
+    ----------
+    source
+        The file (or ``arrays``).
+    findings
+        Each problem with its row number.
+    """
+
+    def __init__(self, source: str, findings: Sequence[DataFinding]) -> None:
+        self.source, self.findings = source, list(findings)
+        shown = "; ".join(str(f) for f in self.findings[:10])
+        more = f" (and {len(self.findings) - 10} more)" if len(self.findings) > 10 else ""
+        super().__init__(f"{source}: {len(self.findings)} problem(s) in the reader data: "
+                         f"{shown}{more}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Modality(_Strict):
+    """One reading condition (e.g. ``unaided``, ``ai-aided``)."""
+
+    id: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+
+
+class Endpoint(_Strict):
+    """A hypothesis of the study: which figure of merit, which comparison, which margin."""
+
+    name: str = Field(min_length=1)
+    figure_of_merit: str = Field(pattern=r"^(auc|sensitivity|specificity)$")
+    test: str = Field(pattern=r"^(superiority|non-inferiority)$")
+    test_modality: str
+    reference_modality: str
+    margin: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
+    """Non-inferiority margin on the figure of merit's scale (e.g. 0.05 AUC)."""
+    threshold: float | None = None
+    """For sensitivity and specificity: a rating at or above it is a positive call."""
+
+
+class StudyDefinition(_Strict):
+    """The study: readers, cases, modalities, the rating scale and the endpoints."""
+
+    name: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    protocol: str = Field(min_length=1)
+    """Path of the protocol document, relative to the definition file."""
+    design: Design
+    readers: tuple[str, ...] = Field(min_length=2)
+    modalities: tuple[Modality, ...] = Field(min_length=1)
+    cases: tuple[str, ...] | None = None
+    """Case IDs; ``None`` accepts every case in the data."""
+    rating_min: float = Field(allow_inf_nan=False)
+    rating_max: float = Field(allow_inf_nan=False)
+    endpoints: tuple[Endpoint, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.rating_max <= self.rating_min:
+            raise ValueError("rating_max must exceed rating_min")
+        ids = [m.id for m in self.modalities]
+        if len(set(ids)) != len(ids) or len(set(self.readers)) != len(self.readers):
+            raise ValueError("reader and modality IDs must be unique")
+        for endpoint in self.endpoints:
+            for modality in (endpoint.test_modality, endpoint.reference_modality):
+                if modality not in ids:
+                    raise ValueError(f"endpoint {endpoint.name}: unknown modality {modality}")
+        return self
+
+
+def load_definition(path: Path) -> StudyDefinition:
+    """Read and validate a study definition (YAML).
+
+    Raises
+    ------
+    StudyDataError
+        Unreadable file or a definition failing validation (each field named).
+    """
+    try:
+        return StudyDefinition.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        raise StudyDataError(str(path), [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc
+    except ValidationError as exc:
+        raise StudyDataError(str(path), [
+            DataFinding(0, f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}")
+            for e in exc.errors()]) from exc
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Readings:
+    """Ratings in a modality x reader x case array, with the truth of each case.
+
+    Attributes
+    ----------
+    modalities, readers, cases
+        IDs in array order.
+    truth
+        ``(c,)`` bool, True for a positive (diseased) case.
+    ratings
+        ``(t, r, c)`` float64; NaN where a reader did not read a case (split-plot).
+    design
+        The design found.
+    groups
+        For split-plot: the group of each reader (``(r,)`` ints); all zeros otherwise.
+    source
+        Where the data came from.
+    """
+
+    modalities: tuple[str, ...]
+    readers: tuple[str, ...]
+    cases: tuple[str, ...]
+    truth: NDArray[np.bool_]
+    ratings: NDArray[np.float64]
+    design: Design
+    groups: NDArray[np.int64]
+    source: str
+
+    def select(self, modalities: Sequence[str]) -> Readings:
+        """The same readings restricted to (and ordered as) the given modalities."""
+        index = [self.modalities.index(m) for m in modalities]
+        return Readings(tuple(modalities), self.readers, self.cases, self.truth,
+                        self.ratings[index], self.design, self.groups, self.source)
+
+
+def _design(ratings: NDArray[np.float64],
+            findings: list[DataFinding]) -> tuple[Design, NDArray[np.int64]]:
+    read = ~np.isnan(ratings)  # (t, r, c)
+    readers = ratings.shape[1]
+    if read.all():
+        return Design.FULLY_CROSSED, np.zeros(readers, dtype=np.int64)
+    per_reader: NDArray[np.bool_] = np.asarray(read.any(axis=0))  # (r, c): read in any modality
+    for j in range(readers):
+        partial = per_reader[j] & ~read[:, j, :].all(axis=0)
+        if partial.any():
+            findings.append(DataFinding(0, f"reader {j + 1}: {int(partial.sum())} case(s) read "
+                                           "in some modalities only (missing readings)"))
+    patterns: dict[bytes, int] = {}
+    groups = np.zeros(readers, dtype=np.int64)
+    for j in range(readers):
+        groups[j] = patterns.setdefault(per_reader[j].tobytes(), len(patterns))
+    masks: list[NDArray[np.bool_]] = [np.frombuffer(key, dtype=bool) for key in patterns]
+    for a in range(len(masks)):
+        for b in range(a + 1, len(masks)):
+            overlap = int(np.sum(masks[a] & masks[b]))
+            if overlap:
+                findings.append(DataFinding(0, f"reader groups {a + 1} and {b + 1} share {overlap}"
+                                               " case(s): neither fully crossed nor split-plot "
+                                               "(missing readings?)"))
+    unread = ~np.any(per_reader, axis=0)
+    if unread.any():
+        findings.append(DataFinding(0, f"{int(unread.sum())} case(s) read by no reader"))
+    return Design.SPLIT_PLOT, groups
+
+
+def readings_from_arrays(ratings: NDArray[np.float64], truth: NDArray[np.bool_], *,
+                         modalities: Sequence[str] | None = None,
+                         readers: Sequence[str] | None = None,
+                         source: str = "arrays") -> Readings:
+    """Readings from a ``(t, r, c)`` array (NaN: not read) and the cases' truth.
+
+    Raises
+    ------
+    StudyDataError
+        Non-finite ratings where read, a truth class with no case, or an unnamed design.
+    """
+    ratings = np.asarray(ratings, dtype=np.float64)
+    truth = np.asarray(truth, dtype=bool)
+    t, r, c = ratings.shape
+    findings: list[DataFinding] = []
+    if np.isinf(ratings).any():
+        findings.append(DataFinding(0, "infinite rating"))
+    if truth.shape != (c,):
+        findings.append(DataFinding(0, f"truth has shape {truth.shape}, expected ({c},)"))
+    elif truth.all() or not truth.any():
+        findings.append(DataFinding(0, "every case has the same truth: an ROC analysis needs "
+                                       "positive and negative cases"))
+    design, groups = _design(ratings, findings)
+    if findings:
+        raise StudyDataError(source, findings)
+    return Readings(tuple(modalities or (str(i + 1) for i in range(t))),
+                    tuple(readers or (str(j + 1) for j in range(r))),
+                    tuple(str(k + 1) for k in range(c)), truth, ratings, design, groups, source)
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def load_readings(path: Path, definition: StudyDefinition | None = None) -> Readings:
+    """Read the long CSV and check it (against ``definition`` when given).
+
+    Raises
+    ------
+    StudyDataError
+        Every problem found, each with its row number (1 = the first row after the header).
+    """
+    source = str(path)
+    findings: list[DataFinding] = []
+    try:
+        with path.open(newline="", encoding="utf-8") as stream:
+            rows = list(csv.DictReader(stream))
+            header = list(rows[0].keys()) if rows else []
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise StudyDataError(source, [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc
+    names = {"treatment": "modality"}
+    columns = [names.get(h.strip().lower(), h.strip().lower()) for h in header]
+    missing = [c for c in COLUMNS if c not in columns]
+    if not rows or missing:
+        raise StudyDataError(source, [DataFinding(0, "no data rows" if not rows else
+                                                  f"missing column(s) {', '.join(missing)}; "
+                                                  f"expected {', '.join(COLUMNS)}")])
+    key_of = dict(zip(columns, header, strict=True))
+    allowed_readers = set(definition.readers) if definition else None
+    allowed_modalities = ({m.id for m in definition.modalities} if definition else None)
+    allowed_cases = set(definition.cases) if definition and definition.cases else None
+    cells: dict[tuple[str, str, str], tuple[int, float]] = {}
+    truths: dict[str, tuple[int, int]] = {}
+    order: dict[str, list[str]] = {"reader": [], "modality": [], "case": []}
+    for number, row in enumerate(rows, start=1):
+        values = {c: (row.get(key_of[c]) or "").strip() for c in COLUMNS}
+        empty = [c for c in COLUMNS if not values[c]]
+        if empty:
+            findings.append(DataFinding(number, f"empty {', '.join(empty)}"))
+            continue
+        reader, modality, case = values["reader"], values["modality"], values["case"]
+        for column, allowed in (("reader", allowed_readers), ("modality", allowed_modalities),
+                                ("case", allowed_cases)):
+            if allowed is not None and values[column] not in allowed:
+                findings.append(DataFinding(number, f"unknown {column} {values[column]!r} "
+                                                     "(not in the study definition)"))
+        truth = _number(values["truth"])
+        if truth not in (0.0, 1.0):
+            findings.append(DataFinding(number, f"truth {values['truth']!r}, expected 0 or 1"))
+            continue
+        rating = _number(values["rating"])
+        if rating is None:
+            findings.append(DataFinding(number, f"rating {values['rating']!r} is not a number"))
+            continue
+        if definition and not definition.rating_min <= rating <= definition.rating_max:
+            findings.append(DataFinding(number, f"rating {rating:g} outside "
+                                                f"[{definition.rating_min:g}, "
+                                                f"{definition.rating_max:g}]"))
+        seen = truths.setdefault(case, (int(truth), number))
+        if seen[0] != int(truth):
+            findings.append(DataFinding(number, f"case {case!r} has truth {int(truth)} here and "
+                                                f"{seen[0]} in row {seen[1]}"))
+        key = (modality, reader, case)
+        if key in cells:
+            findings.append(DataFinding(number, f"duplicate reading of case {case!r} by reader "
+                                                f"{reader!r} in modality {modality!r} (first in "
+                                                f"row {cells[key][0]})"))
+            continue
+        cells[key] = (number, rating)
+        for column, value in (("reader", reader), ("modality", modality), ("case", case)):
+            if value not in order[column]:
+                order[column].append(value)
+    if findings:
+        raise StudyDataError(source, findings)
+    modalities = (tuple(m.id for m in definition.modalities) if definition
+                  else tuple(order["modality"]))
+    readers = tuple(definition.readers) if definition else tuple(order["reader"])
+    cases = tuple(order["case"])
+    ratings = np.full((len(modalities), len(readers), len(cases)), np.nan)
+    m_index = {m: i for i, m in enumerate(modalities)}
+    r_index = {r: j for j, r in enumerate(readers)}
+    c_index = {c: k for k, c in enumerate(cases)}
+    for (modality, reader, case), (_, rating) in cells.items():
+        ratings[m_index[modality], r_index[reader], c_index[case]] = rating
+    truth_array = np.array([truths[c][0] == 1 for c in cases])
+    readings = readings_from_arrays(ratings, truth_array, modalities=modalities,
+                                    readers=readers, source=source)
+    readings = Readings(readings.modalities, readings.readers, cases, readings.truth,
+                        readings.ratings, readings.design, readings.groups, source)
+    if definition and readings.design is not definition.design:
+        raise StudyDataError(source, [DataFinding(0, f"the data are {readings.design.value}; "
+                                                     f"the definition says "
+                                                     f"{definition.design.value}")])
+    return readings
+

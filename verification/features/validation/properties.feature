@@ -1,0 +1,21 @@
+Feature: Properties the analyses must have on any data
+
+  @SRS-VAL-002 @SRS-VAL-003
+  Scenario: AUC and the whole analysis are invariant to a monotone transform of the ratings
+    Given random MRMC data sets
+    Then a random strictly increasing transform of every rating leaves every AUC, F and p-value unchanged
+
+  @SRS-VAL-003
+  Scenario: Swapping the modalities flips the sign of the difference and nothing else
+    Given random MRMC data sets
+    Then analysing the modalities in the other order negates the difference and its CI and leaves F, df, p and the variance components unchanged
+
+  @SRS-VAL-002
+  Scenario: The closed-form leave-one-out AUCs equal a brute-force recomputation
+    Given random MRMC data sets
+    Then every leave-one-case-out AUC equals the AUC recomputed from all pairs without that case
+
+  @SRS-VAL-009 @RC-038
+  Scenario: The random-reader random-case test keeps its size under the null
+    Given 2000 simulated Roe-Metz studies with equal modalities, 5 readers and 50 positive and 50 negative cases
+    Then the rate of p-values below 0.05 lies inside the 99 % binomial interval around 0.05

@@ -1,0 +1,596 @@
+"""Step definitions of the validation-statistics scenarios (``verification/features/validation``).
+
+Oracles: the published Van Dyke results of the Iowa OR-DBM MRMC program, MRMCaov and JAFROC
+(``verification/fixtures/mrmc/published_results.json``, pinned by SHA-256), the t and normal
+distributions of SciPy for the non-inferiority tail, brute-force pair counting for AUCs, and a
+Roe-Metz simulation under a true null hypothesis with the binomial interval of its rejection rate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import math
+import shlex
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import given as hypothesis_given
+from hypothesis import strategies as st
+from pytest_bdd import given, parsers, scenarios, then, when
+from scipy import stats
+
+from corridor.cli import main as corridor_main
+from corridor_qms.validation import (
+    StudyDataError,
+    estimate,
+    load_definition,
+    or_analysis,
+    readings_from_arrays,
+)
+
+sys.path.insert(0, str(Path(__file__).parent / "validation"))
+from roemetz import NullConfiguration, simulate_null_study
+
+scenarios("validation")
+
+FIXTURES = Path(__file__).parent / "fixtures" / "mrmc"
+
+
+def _fixture(name: str) -> Path:
+    """A reference file, refused unless its SHA-256 is the manifest's."""
+    manifest = json.loads((FIXTURES / "manifest.json").read_text())
+    path = FIXTURES / name
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == manifest["files"][name]["sha256"]
+    return path
+
+
+@pytest.fixture(scope="module")
+def published() -> dict[str, Any]:
+    """The published Van Dyke results."""
+    return dict(json.loads(_fixture("published_results.json").read_text())["vandyke"])
+
+
+@dataclass
+class Case:
+    """What one scenario built and what the command did."""
+
+    root: Path
+    data: Path | None = None
+    definition: Path | None = None
+    document: dict[str, Any] = field(default_factory=dict)
+    status: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    error: Exception | None = None
+    rows: list[dict[str, str]] = field(default_factory=list)
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Case:
+    """A fresh scenario context."""
+    return Case(tmp_path)
+
+
+def _close(found: float, printed: float) -> None:
+    """Equal within half a unit in the last printed digit of the published value."""
+    digits = -Decimal(repr(float(printed))).as_tuple().exponent
+    tolerance = 0.5 * 10.0 ** -int(digits) + 1e-12
+    assert abs(found - printed) <= tolerance, (found, printed, tolerance)
+
+
+def _command(case: Case, argv: list[str]) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        case.status = corridor_main(argv)
+    case.stdout, case.stderr = out.getvalue(), err.getvalue()
+    if case.status == 0 and "--json" in argv:
+        case.document = json.loads(case.stdout)
+
+
+def _write_rows(case: Case, rows: list[dict[str, str]], name: str = "data.csv") -> None:
+    path = case.root / name
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=["reader", "treatment", "case", "truth",
+                                                    "rating"])
+        writer.writeheader()
+        writer.writerows(rows)
+    case.data = path
+
+
+@given("the Van Dyke reader data")
+def vandyke(case: Case) -> None:
+    """Pinned copy of vandyke.csv."""
+    case.data = _fixture("vandyke.csv")
+    with case.data.open(newline="") as stream:
+        case.rows = list(csv.DictReader(stream))
+
+
+@when(parsers.parse('corridor validate mrmc is run on it with "{options}"'))
+def run_mrmc(case: Case, options: str) -> None:
+    """In process."""
+    assert case.data is not None
+    _command(case, ["validate", "mrmc", str(case.data), *shlex.split(options)])
+
+
+def _comparison(document: dict[str, Any]) -> dict[str, Any]:
+    return dict(document["comparisons"][0])
+
+
+@then("each reader's AUC in each modality equals the published value")
+def reader_aucs(case: Case, published: dict[str, Any]) -> None:
+    """Iowa's 8-decimal AUCs."""
+    for modality, values in published["empirical_auc"]["auc_by_treatment_reader"].items():
+        for reader, value in enumerate(values, start=1):
+            _close(case.document["per_reader"][modality][str(reader)], value)
+
+
+@then("the reader-averaged AUCs, their difference, F, df, p-value and 95 % CI equal the "
+      "published random-reader random-case results")
+def rrrc(case: Case, published: dict[str, Any]) -> None:
+    """MS(T), MS(T:R), F, ddf_H, p, SE, t, CI."""
+    block = published["or_jackknife_rrrc"]
+    for modality, value in zip(("1", "2"), published["empirical_auc"]["treatment_means"],
+                               strict=True):
+        _close(case.document["auc"][modality], value)
+    item = _comparison(case.document)
+    assert item["modalities"] == ["1", "2"]
+    _close(item["difference"], block["difference"])
+    _close(item["f"], block["F"])
+    _close(item["df_denominator"], block["df2_hillis"])
+    _close(item["p_value"], block["p"])
+    _close(item["se"], block["se"])
+    _close(item["t"], block["t"])
+    _close(item["ci95"][0], block["ci95"][0])
+    _close(item["ci95"][1], block["ci95"][1])
+    _close(case.document["variance_components"]["ms_t"], block["MS_T"])
+    _close(case.document["variance_components"]["ms_tr"], block["MS_TR"])
+
+
+@then("the variance components equal MRMCaov's published values")
+def components(case: Case, published: dict[str, Any]) -> None:
+    """var_R, var_TR, Cov1-3, var_error to 10 decimals; correlations to Iowa's 8."""
+    found = case.document["variance_components"]
+    for key, value in published["or_jackknife_rrrc"]["variance_components_mrmcaov"].items():
+        _close(found[key.lower()], value)
+    for key in ("corr1", "corr2", "corr3"):
+        _close(found[key], published["or_jackknife_rrrc"]["variance_components_iowa"][key])
+
+
+@then("each modality's SE, df and 95 % CI equal the published single-treatment results")
+def single_treatment(case: Case, published: dict[str, Any]) -> None:
+    """Hillis single-treatment CIs."""
+    for found, expected in zip(case.document["modalities"],
+                               published["or_jackknife_rrrc"]["single_treatment"], strict=True):
+        _close(found["se"], expected["se"])
+        _close(found["df"], expected["df"])
+        _close(found["ci95"][0], expected["ci95"][0])
+        _close(found["ci95"][1], expected["ci95"][1])
+
+
+@then("the fixed-reader chi-square, p-value, SE and CI equal the published values")
+def frrc(case: Case, published: dict[str, Any]) -> None:
+    """FRRC block."""
+    block = published["or_jackknife_frrc"]
+    analysis = case.document["fixed_readers"]
+    _close(analysis["global_test"]["statistic"], block["chi2"])
+    _close(analysis["global_test"]["p_value"], block["p"])
+    item = analysis["comparisons"][0]
+    _close(item["se"], block["se"])
+    _close(item["t"], block["z"])
+    _close(item["ci95"][0], block["ci95"][0])
+    _close(item["ci95"][1], block["ci95"][1])
+
+
+@then("each reader's fixed-reader difference, SE and p-value equal the published values")
+def frrc_readers(case: Case, published: dict[str, Any]) -> None:
+    """Per-reader z tests."""
+    found = {item["reader"]: item for item in case.document["fixed_readers"]["per_reader"]}
+    for expected in published["or_jackknife_frrc"]["single_reader"]:
+        item = found[str(expected["reader"])]
+        _close(item["difference"], expected["difference"])
+        _close(item["se"], expected["se"])
+        _close(item["p_value"], expected["p"])
+
+
+@then("the fixed-case F, p-value, SE and CI equal the published values")
+def rrfc(case: Case, published: dict[str, Any]) -> None:
+    """RRFC block."""
+    block = published["or_rrfc"]
+    analysis = case.document["fixed_cases"]
+    _close(analysis["global_test"]["statistic"], block["F"])
+    _close(analysis["global_test"]["p_value"], block["p"])
+    item = analysis["comparisons"][0]
+    _close(item["se"], block["se"])
+    _close(item["ci95"][0], block["ci95"][0])
+    _close(item["ci95"][1], block["ci95"][1])
+
+
+@then("the DBM mean squares equal JAFROC's within 5e-6 relative, JAFROC computing in single "
+      "precision")
+def dbm_ms(case: Case, published: dict[str, Any]) -> None:
+    """JAFROC 4.2.1 sums 1,140 pseudovalues per mean square in single precision (24-bit
+    mantissa, 6e-8 per operation); the research note found an independent double-precision
+    recomputation within 3e-6 of it. The OR values are checked to every printed digit."""
+    expected = published["dbm_jackknife"]["pseudovalue_anova_jafroc"]
+    for name, row in expected.items():
+        found = case.document["dbm"]["mean_squares"][name]
+        assert abs(found - row["MS"]) <= 5e-6 * abs(row["MS"]), (name, found, row["MS"])
+
+
+@then("the DBM variance components equal Iowa's")
+def dbm_components(case: Case, published: dict[str, Any]) -> None:
+    """Iowa's printed DBM components."""
+    names = {"var_R": "var_r", "var_C": "var_c", "var_TR": "var_tr", "var_TC": "var_tc",
+             "var_RC": "var_rc", "var_TRC_plus_error": "var_trc_error"}
+    for key, value in published["dbm_jackknife"]["variance_components_iowa"].items():
+        _close(case.document["dbm"]["variance_components"][names[key]], value)
+
+
+@then("the DBM F equals the OR F")
+def dbm_equals_or(case: Case) -> None:
+    """Theory: equal for unnormalised pseudovalues."""
+    assert case.document["dbm"]["agrees_with_or"]
+    assert case.document["dbm"]["f"] == pytest.approx(case.document["global_test"]["statistic"],
+                                                      rel=1e-9)
+
+
+@then("the variance components, F, df, p-value and CI equal MRMCaov's published DeLong results")
+def delong(case: Case, published: dict[str, Any]) -> None:
+    """MRMCaov user guide, DeLong covariance."""
+    block = published["or_delong_rrrc"]
+    for key, value in block["variance_components"].items():
+        _close(case.document["variance_components"][key.lower()], value)
+    item = _comparison(case.document)
+    _close(item["f"], block["F"])
+    _close(item["df_denominator"], block["df2_hillis"])
+    _close(item["p_value"], block["p"])
+    _close(item["ci95"][0], block["ci95"][0])
+    _close(item["ci95"][1], block["ci95"][1])
+
+
+def _jackknife_document(case: Case) -> dict[str, Any]:
+    saved = (case.document, case.stdout)
+    run_mrmc(case, "--json")
+    jackknife = case.document
+    case.document, case.stdout = saved
+    return jackknife
+
+
+@then("var_error and Cov2 lie within 2 % of the jackknife's")
+def delong_near_jackknife(case: Case) -> None:
+    """DeLong's components are the jackknife's up to a factor near (K-1)/K."""
+    jackknife = _jackknife_document(case)["variance_components"]
+    for key in ("var_error", "cov2"):
+        found = case.document["variance_components"][key]
+        assert abs(found - jackknife[key]) <= 0.02 * abs(jackknife[key]), (key, found)
+
+
+@then("var_error, Cov2 and F lie within 5 % of the jackknife's")
+def bootstrap_near_jackknife(case: Case) -> None:
+    """2,000 resamples: the Monte Carlo error of a variance is about sqrt(2 / 2000) = 3 %."""
+    jackknife = _jackknife_document(case)
+    for key in ("var_error", "cov2"):
+        found = case.document["variance_components"][key]
+        expected = jackknife["variance_components"][key]
+        assert abs(found - expected) <= 0.05 * abs(expected), (key, found, expected)
+    f, expected_f = _comparison(case.document)["f"], _comparison(jackknife)["f"]
+    assert abs(f - expected_f) <= 0.05 * expected_f
+
+
+@then("the same seed gives the same result")
+def bootstrap_repeatable(case: Case) -> None:
+    """Seeded."""
+    first = case.document
+    run_mrmc(case, "--json --cov bootstrap --resamples 2000 --seed 7")
+    assert case.document == first
+
+
+@then("the mean sensitivities, F, df, p-value and CI equal MRMCaov's published results")
+def sensitivity(case: Case, published: dict[str, Any]) -> None:
+    """Jackknife over the 45 positive cases only."""
+    block = published["binary_sensitivity_rating_ge_3_jackknife_rrrc"]
+    for modality, value in zip(("1", "2"), block["treatment_means"], strict=True):
+        _close(case.document["sensitivity"][modality], value)
+    for key, value in block["variance_components"].items():
+        _close(case.document["variance_components"][key.lower()], value)
+    item = _comparison(case.document)
+    _close(item["f"], block["F"])
+    _close(item["df_denominator"], block["df2_hillis"])
+    _close(item["p_value"], block["p"])
+    _close(item["ci95"][0], block["ci95"][0])
+    _close(item["ci95"][1], block["ci95"][1])
+
+
+@then("the one-sided p-value of modality 2 against 1 equals the t tail probability of "
+      "(difference + 0.05) / SE with the published SE and df")
+def non_inferiority_p(case: Case, published: dict[str, Any]) -> None:
+    """Computed here from the published numbers with SciPy's t distribution."""
+    block = published["or_jackknife_rrrc"]
+    expected = stats.t.sf((-block["difference"] + 0.05) / block["se"], block["df2_hillis"])
+    found = next(item for item in case.document["non_inferiority"]
+                 if item["test"] == "2" and item["reference"] == "1")
+    assert found["p_value_one_sided"] == pytest.approx(expected, rel=1e-5)
+
+
+@then("modality 2 is non-inferior to 1 and modality 1 is not non-inferior to 2")
+def non_inferiority_conclusion(case: Case) -> None:
+    """At one-sided alpha 0.025."""
+    verdicts = {(i["test"], i["reference"]): i["non_inferior_at_0_025"]
+                for i in case.document["non_inferiority"]}
+    assert verdicts[("2", "1")]
+    assert not verdicts[("1", "2")]
+
+
+# --- properties --------------------------------------------------------------------------
+
+@st.composite
+def _datasets(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    readers = draw(st.integers(2, 6))
+    positives = draw(st.integers(3, 25))
+    negatives = draw(st.integers(3, 25))
+    seed = draw(st.integers(0, 2**31 - 1))
+    levels = draw(st.sampled_from([5, 10, 0]))  # 0: continuous ratings
+    rng = np.random.default_rng(seed)
+    truth = np.r_[np.zeros(negatives, bool), np.ones(positives, bool)]
+    latent = rng.normal(size=(2, readers, negatives + positives)) + 1.2 * truth
+    latent += rng.normal(scale=0.5, size=(1, readers, 1))
+    ratings = np.round(np.clip(latent * 2 + 5, 1, levels)) if levels else latent
+    return ratings, truth
+
+
+@given("random MRMC data sets", target_fixture="datasets")
+def datasets() -> Any:
+    """2-6 readers, 3-25 cases per class, ordinal or continuous ratings."""
+    return _datasets()
+
+
+def _analyse(ratings: np.ndarray, truth: np.ndarray, order: tuple[int, int] = (0, 1)) -> Any:
+    readings = readings_from_arrays(ratings[list(order)], truth,
+                                    modalities=tuple(str(i) for i in order))
+    return or_analysis(estimate(readings), readings.modalities, readings.readers)
+
+
+def _settings() -> Any:
+    return settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@then("a random strictly increasing transform of every rating leaves every AUC, F and p-value "
+      "unchanged")
+def monotone(datasets: Any) -> None:
+    """exp, then a random positive affine map: order is kept, values are not."""
+    @_settings()
+    @hypothesis_given(datasets, st.floats(0.1, 10.0), st.floats(-50.0, 50.0))
+    def check(drawn: tuple[np.ndarray, np.ndarray], scale: float, shift: float) -> None:
+        ratings, truth = drawn
+        before = _analyse(ratings, truth)
+        after = _analyse(scale * np.exp(ratings / 4.0) + shift, truth)
+        np.testing.assert_allclose(after.estimate.values, before.estimate.values, atol=1e-12)
+        first = before.random_readers_random_cases.comparisons[0]
+        second = after.random_readers_random_cases.comparisons[0]
+        for attribute in ("statistic", "df_denominator", "p_value"):
+            a, b = getattr(first, attribute), getattr(second, attribute)
+            assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-9,
+                                                                            abs=1e-12)
+
+    check()
+
+
+@then("analysing the modalities in the other order negates the difference and its CI and leaves "
+      "F, df, p and the variance components unchanged")
+def swap(datasets: Any) -> None:
+    """Modality order is a label, not data."""
+    @_settings()
+    @hypothesis_given(datasets)
+    def check(drawn: tuple[np.ndarray, np.ndarray]) -> None:
+        ratings, truth = drawn
+        forward = _analyse(ratings, truth, (0, 1))
+        backward = _analyse(ratings, truth, (1, 0))
+        a = forward.random_readers_random_cases.comparisons[0]
+        b = backward.random_readers_random_cases.comparisons[0]
+        assert b.difference == pytest.approx(-a.difference, abs=1e-12)
+        assert b.ci95[0] == pytest.approx(-a.ci95[1], abs=1e-12)
+        assert b.ci95[1] == pytest.approx(-a.ci95[0], abs=1e-12)
+        for attribute in ("f", "df_denominator", "p_value"):
+            x, y = getattr(a, attribute), getattr(b, attribute)
+            assert (math.isnan(x) and math.isnan(y)) or x == pytest.approx(y, rel=1e-9)
+        for name in forward.components.__dataclass_fields__:
+            assert getattr(forward.components, name) == pytest.approx(
+                getattr(backward.components, name), rel=1e-9, abs=1e-15)
+
+    check()
+
+
+@then("every leave-one-case-out AUC equals the AUC recomputed from all pairs without that case")
+def leave_one_out(datasets: Any) -> None:
+    """Brute force: every (negative, positive) pair counted."""
+    def auc(negatives: np.ndarray, positives: np.ndarray) -> float:
+        difference = positives[None, :] - negatives[:, None]
+        return float(np.mean((difference > 0) + 0.5 * (difference == 0)))
+
+    @settings(max_examples=20, deadline=None)
+    @hypothesis_given(datasets)
+    def check(drawn: tuple[np.ndarray, np.ndarray]) -> None:
+        ratings, truth = drawn
+        found = estimate(readings_from_arrays(ratings, truth))
+        assert found.jackknife is not None
+        for i in range(ratings.shape[0]):
+            for j in range(ratings.shape[1]):
+                for k in range(ratings.shape[2]):
+                    keep = np.arange(ratings.shape[2]) != k
+                    x, t = ratings[i, j, keep], truth[keep]
+                    assert found.jackknife[i, j, k] == pytest.approx(auc(x[~t], x[t]),
+                                                                     abs=1e-12)
+
+    check()
+
+
+@given(parsers.parse("{count:d} simulated Roe-Metz studies with equal modalities, {readers:d} "
+                     "readers and {positives:d} positive and {negatives:d} negative cases"),
+       target_fixture="null_p_values")
+def null_studies(count: int, readers: int, positives: int, negatives: int) -> np.ndarray:
+    """Roe & Metz (1997) model, both modalities with the same separation (seeded)."""
+    configuration = NullConfiguration(readers=readers, positives=positives,
+                                      negatives=negatives)
+    rng = np.random.default_rng(20261125)
+    p_values = np.empty(count)
+    for n in range(count):
+        ratings, truth = simulate_null_study(configuration, rng)
+        p_values[n] = _analyse(ratings, truth).random_readers_random_cases.global_test.p_value
+    return p_values
+
+
+@then("the rate of p-values below 0.05 lies inside the 99 % binomial interval around 0.05")
+def type_one_error(null_p_values: np.ndarray, record_property: Any) -> None:
+    """Clopper-Pearson-free: the normal interval 0.05 +- 2.576 sqrt(0.05 * 0.95 / n)."""
+    n = len(null_p_values)
+    rate = float(np.mean(null_p_values < 0.05))
+    half = 2.576 * math.sqrt(0.05 * 0.95 / n)
+    record_property("type_one_error", rate)
+    print(f"type I error {rate:.4f} over {n} null studies (99 % interval "
+          f"{0.05 - half:.4f} to {0.05 + half:.4f})")
+    assert 0.05 - half <= rate <= 0.05 + half, rate
+
+
+# --- data checks ---------------------------------------------------------------------------
+
+@given("the Van Dyke reader data with a study definition for readers 1 to 5, modalities 1 and 2, "
+       "ratings 1 to 5")
+def with_definition(case: Case) -> None:
+    """A definition written next to a copy of the data."""
+    vandyke(case)
+    definition = {
+        "name": "vandyke", "title": "Van Dyke et al. 1993", "protocol": "protocol.md",
+        "design": "fully-crossed", "readers": ["1", "2", "3", "4", "5"],
+        "modalities": [{"id": "1", "description": "CINE MRI"},
+                       {"id": "2", "description": "spin-echo MRI"}],
+        "rating_min": 1, "rating_max": 5,
+    }
+    import yaml
+
+    case.definition = case.root / "study.yaml"
+    case.definition.write_text(yaml.safe_dump(definition), encoding="utf-8")
+
+
+@given('five faults planted: a duplicate reading, a rating of 7, an unknown reader, a case whose '
+       'truth changes, a rating "high"')
+def plant_faults(case: Case) -> None:
+    """Rows 10, 20, 30, 40 changed and row 1 repeated at the end (row 1141)."""
+    rows = [dict(r) for r in case.rows]
+    rows[19]["rating"] = "7"
+    rows[29]["reader"] = "9"
+    rows[39]["truth"] = "1" if rows[39]["truth"] == "0" else "0"
+    rows[49]["rating"] = "high"
+    rows.append(dict(rows[0]))
+    _write_rows(case, rows)
+
+
+@when("corridor validate mrmc is run on it with its definition")
+def run_with_definition(case: Case) -> None:
+    """--definition."""
+    assert case.data is not None
+    assert case.definition is not None
+    _command(case, ["validate", "mrmc", str(case.data), "--definition", str(case.definition)])
+
+
+@then("it exits with status 2 listing the five faults with their row numbers")
+def five_faults(case: Case) -> None:
+    """Each fault named with its data row (1 = first row after the header)."""
+    assert case.status == 2, (case.stdout, case.stderr)
+    case_40 = case.rows[39]["case"]
+    for expected in ("row 20: rating 7 outside [1, 5]", "row 30: unknown reader '9'",
+                     f"case '{case_40}' has truth", "in row 40",
+                     "row 50: rating 'high' is not a number", "row 1141: duplicate reading"):
+        assert expected in case.stderr, (expected, case.stderr)
+
+
+@given("the Van Dyke reader data with one reading removed")
+def one_removed(case: Case) -> None:
+    """Reader 2, modality 1, case 5."""
+    vandyke(case)
+    rows = [r for r in case.rows
+            if not (r["reader"] == "2" and r["treatment"] == "1" and r["case"] == "5")]
+    _write_rows(case, rows)
+
+
+@then(parsers.parse('it exits with status 2, naming "{text}"'))
+def exits_naming(case: Case, text: str) -> None:
+    """One message on stderr."""
+    assert case.status == 2, (case.stdout, case.stderr)
+    assert text in case.stderr, case.stderr
+
+
+@given(parsers.parse('a study definition whose endpoint names modality "{modality}"'))
+def bad_definition(case: Case, modality: str) -> None:
+    """Otherwise valid."""
+    import yaml
+
+    case.definition = case.root / "study.yaml"
+    case.definition.write_text(yaml.safe_dump({
+        "name": "s", "title": "t", "protocol": "p.md", "design": "fully-crossed",
+        "readers": ["a", "b"], "modalities": [{"id": "unaided", "description": "u"}],
+        "rating_min": 0, "rating_max": 100,
+        "endpoints": [{"name": "e", "figure_of_merit": "auc", "test": "non-inferiority",
+                       "test_modality": modality, "reference_modality": "unaided",
+                       "margin": 0.05}]}), encoding="utf-8")
+
+
+@when("the definition is loaded")
+def load_bad_definition(case: Case) -> None:
+    """Recording the refusal."""
+    assert case.definition is not None
+    try:
+        load_definition(case.definition)
+    except StudyDataError as exc:
+        case.error = exc
+
+
+@then(parsers.parse('it is refused naming "{text}"'))
+def refused(case: Case, text: str) -> None:
+    """StudyDataError with the text."""
+    assert isinstance(case.error, StudyDataError)
+    assert text in str(case.error), str(case.error)
+
+
+@given(parsers.parse("the Van Dyke reader data changed to {change}"))
+def degenerate(case: Case, change: str) -> None:
+    """One degenerate change."""
+    vandyke(case)
+    rows = [dict(r) for r in case.rows]
+    if change == "reader 3 rating every case 3 in modality 1":
+        for row in rows:
+            if row["reader"] == "3" and row["treatment"] == "1":
+                row["rating"] = "3"
+    elif change == "only the negative cases":
+        rows = [r for r in rows if r["truth"] == "0"]
+    elif change == "only reader 1":
+        rows = [r for r in rows if r["reader"] == "1"]
+    elif change == "every reader rating every case 3":
+        for row in rows:
+            row["rating"] = "3"
+    else:
+        raise AssertionError(change)
+    _write_rows(case, rows)
+
+
+@then(parsers.parse('it exits with status 0 with a note naming "{text}"'))
+def note_naming_text(case: Case, text: str) -> None:
+    """A note in the JSON."""
+    assert case.status == 0, case.stderr
+    assert any(text in note for note in case.document["notes"]), case.document["notes"]
+
+
+@then(parsers.parse("it exits with status 0 with a note naming reader {reader}"))
+def note_naming_reader(case: Case, reader: str) -> None:
+    """The constant-rating note."""
+    note_naming_text(case, f"reader {reader} gives every case the same rating")
