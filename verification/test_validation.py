@@ -39,7 +39,7 @@ from corridor_qms.validation import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent / "validation"))
-from roemetz import NullConfiguration, simulate_null_study
+from roemetz import NullConfiguration, expected_auc, simulate_null_study
 
 scenarios("validation")
 
@@ -594,3 +594,89 @@ def note_naming_text(case: Case, text: str) -> None:
 def note_naming_reader(case: Case, reader: str) -> None:
     """The constant-rating note."""
     note_naming_text(case, f"reader {reader} gives every case the same rating")
+
+
+# --- sizing --------------------------------------------------------------------------------
+
+@when(parsers.parse('corridor validate size is run on it with "{options}"'))
+def run_size(case: Case, options: str) -> None:
+    """In process."""
+    assert case.data is not None
+    _command(case, ["validate", "size", str(case.data), *shlex.split(options)])
+
+
+@then(parsers.parse('the power, noncentrality and denominator df equal RJafroc\'s published '
+                    '"{key}" values'))
+def sizing_matches(case: Case, published: dict[str, Any], key: str) -> None:
+    """RJafroc 2.1.3 good values (Hillis, Obuchowski & Berbaum 2011)."""
+    expected = published["power_or"][key]
+    row = case.document["rows"][0]
+    _close(row["power"], expected["power"])
+    _close(row["noncentrality"], expected["ncp"])
+    if "ddf" in expected:
+        _close(row["df_denominator"], expected["ddf"])
+    if "df2" in expected:
+        assert row["df_denominator"] == expected["df2"]
+
+
+def _simulate(readers: int, cases: int, count: int, delta: float,
+              rng: np.random.Generator) -> list[Any]:
+    config = NullConfiguration(readers=readers, positives=cases // 2, negatives=cases // 2)
+    results = []
+    for _ in range(count):
+        ratings, truth = simulate_null_study(config, rng, delta=delta)
+        results.append(_analyse(ratings, truth))
+    return results
+
+
+@given(parsers.parse("{count:d} simulated Roe-Metz pilot studies of {readers:d} readers and "
+                     "{cases:d} cases with modality 2 separated by {delta:f} more"),
+       target_fixture="power_case")
+def pilots(count: int, readers: int, cases: int, delta: float) -> dict[str, Any]:
+    """Seeded; the alternative is kept for the studies."""
+    rng = np.random.default_rng(20261126)
+    return {"rng": rng, "delta": delta, "pilot_cases": cases,
+            "pilots": _simulate(readers, cases, count, delta, rng)}
+
+
+@when(parsers.parse("the power of {readers:d} readers and {cases:d} cases to detect the model's "
+                    "true difference is predicted from their mean variance components"))
+def predict(power_case: dict[str, Any], readers: int, cases: int) -> None:
+    """Components averaged over the pilots; the effect is the one the Roe-Metz model implies
+    (closed form), as a study is sized for a stated effect."""
+    from corridor_qms.validation.orh import VarianceComponents
+    from corridor_qms.validation.sizing import power
+
+    results = power_case["pilots"]
+    mean = VarianceComponents(*[float(np.mean([getattr(r.components, name) for r in results]))
+                                for name in VarianceComponents.__dataclass_fields__])
+    config = NullConfiguration()
+    effect = (expected_auc(config, config.mu)
+              - expected_auc(config, config.mu + power_case["delta"]))
+    power_case["effect"] = effect
+    power_case["predicted"] = power(mean, power_case["pilot_cases"], readers=readers,
+                                    cases=cases, effect=effect).power
+
+
+@when(parsers.parse("{count:d} studies of {readers:d} readers and {cases:d} cases are simulated "
+                    "under the same alternative"))
+def studies(power_case: dict[str, Any], count: int, readers: int, cases: int) -> None:
+    """The same generator, continued."""
+    results = _simulate(readers, cases, count, power_case["delta"], power_case["rng"])
+    power_case["p_values"] = np.array([r.random_readers_random_cases.global_test.p_value
+                                       for r in results])
+
+
+@then("their rate of p-values below 0.05 lies inside the 99 % binomial interval of the predicted "
+      "power")
+def power_matches(power_case: dict[str, Any], record_property: Any) -> None:
+    """Normal approximation to the binomial."""
+    predicted = power_case["predicted"]
+    n = len(power_case["p_values"])
+    rate = float(np.mean(power_case["p_values"] < 0.05))
+    half = 2.576 * math.sqrt(predicted * (1 - predicted) / n)
+    record_property("predicted_power", predicted)
+    record_property("empirical_power", rate)
+    print(f"predicted power {predicted:.4f} (effect {power_case['effect']:.5f}), empirical "
+          f"{rate:.4f} over {n} studies")
+    assert abs(rate - predicted) <= half, (rate, predicted, half)

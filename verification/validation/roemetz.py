@@ -33,9 +33,10 @@ class NullConfiguration:
     var_e: float = 0.2
 
 
-def simulate_null_study(config: NullConfiguration, rng: np.random.Generator
-                        ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Ratings ``(2, readers, cases)`` and truth ``(cases,)`` of one simulated study."""
+def simulate_null_study(config: NullConfiguration, rng: np.random.Generator, *,
+                        delta: float = 0.0) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Ratings ``(2, readers, cases)`` and truth ``(cases,)`` of one simulated study; the
+    second modality's separation is ``mu + delta`` (``delta = 0``: the null hypothesis)."""
     cases = config.negatives + config.positives
     truth = np.r_[np.zeros(config.negatives, bool), np.ones(config.positives, bool)]
     t = truth.astype(int)
@@ -46,6 +47,23 @@ def simulate_null_study(config: NullConfiguration, rng: np.random.Generator
     treatment_case = rng.normal(0, sd(config.var_tc), (2, cases))
     reader_case = rng.normal(0, sd(config.var_rc), (config.readers, cases))
     error = rng.normal(0, sd(config.var_e), (2, config.readers, cases))
-    ratings = (config.mu * t + reader[None] + treatment_reader + case[None, None]
+    separation = np.array([config.mu, config.mu + delta])[:, None, None]
+    ratings = (separation * t[None, None, :] + reader[None] + treatment_reader + case[None, None]
                + treatment_case[:, None, :] + reader_case[None] + error)
     return np.asarray(ratings, dtype=np.float64), truth
+
+
+def expected_auc(config: NullConfiguration, separation: float) -> float:
+    """The AUC of a modality with this separation, averaged over readers (closed form).
+
+    A positive minus a negative case's rating is normal with mean ``separation`` and variance
+    ``2 (var_c + var_tc + var_rc + var_e)`` given the reader; the reader terms add
+    ``2 (var_r + var_tr)`` (drawn per truth class), and ``E[Phi(a + n)] = Phi(a / sqrt(1 + s2))``.
+    """
+    from math import sqrt
+
+    from scipy.stats import norm
+
+    cases = 2 * (config.var_c + config.var_tc + config.var_rc + config.var_e)
+    readers = 2 * (config.var_r + config.var_tr)
+    return float(norm.cdf(separation / sqrt(cases + readers)))

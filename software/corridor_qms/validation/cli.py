@@ -20,6 +20,7 @@ from typing import Any
 
 from corridor_qms.validation.fom import Covariance, FigureOfMerit, estimate
 from corridor_qms.validation.orh import OrResult, dbm_analysis, or_analysis
+from corridor_qms.validation.sizing import power, smallest_cases
 from corridor_qms.validation.study import (
     DataFinding,
     Design,
@@ -168,10 +169,74 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _size(args: argparse.Namespace) -> int:
+    try:
+        readings = load_readings(args.pilot)
+        if args.modalities:
+            readings = readings.select(args.modalities)
+        pilot = or_analysis(estimate(readings), readings.modalities, readings.readers)
+    except (StudyDataError, ValueError) as exc:
+        print(f"corridor validate size: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    effect = (args.effect if args.effect is not None
+              else pilot.random_readers_random_cases.comparisons[0].difference)
+    rows: list[dict[str, Any]] = []
+    for readers in args.readers:
+        if args.power is not None:
+            found = smallest_cases(pilot.components, len(readings.cases), readers=readers,
+                                   effect=effect, target=args.power, alpha=args.alpha,
+                                   analysis=args.analysis)
+            rows.append(found.to_json() if found else
+                        {"analysis": args.analysis, "readers": readers, "cases": None,
+                         "power": None, "note": f"power {args.power} not reached with "
+                         f"{readers} readers at any number of cases (reader variance bounds it)"})
+        for cases in args.cases or ():
+            rows.append(power(pilot.components, len(readings.cases), readers=readers,
+                              cases=cases, effect=effect, alpha=args.alpha,
+                              analysis=args.analysis).to_json())
+    document = {"pilot": {"source": readings.source, "readers": len(readings.readers),
+                          "cases": len(readings.cases),
+                          "variance_components": pilot.components.to_json(),
+                          "observed_difference":
+                              pilot.random_readers_random_cases.comparisons[0].difference},
+                "effect": effect, "alpha": args.alpha, "analysis": args.analysis,
+                "method": "Hillis, Obuchowski & Berbaum (2011); negative var_TR set to 0",
+                "rows": rows}
+    if args.json:
+        json.dump(_finite(document), sys.stdout, indent=2, sort_keys=True, allow_nan=False)
+        print()
+        return EXIT_OK
+    print(f"sizing from {readings.source} ({len(readings.readers)} readers x "
+          f"{len(readings.cases)} cases), effect {effect:+.5f}, alpha {args.alpha}, "
+          f"{args.analysis}:")
+    for row in rows:
+        if row.get("cases") is None:
+            print(f"  {row['readers']:>4} readers: {row['note']}")
+        else:
+            print(f"  {row['readers']:>4} readers x {row['cases']:>6} cases: power "
+                  f"{row['power']:.4f}")
+    return EXIT_OK
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``validate`` (with ``mrmc``) to the ``corridor`` parser."""
+    """Add ``validate`` (with ``mrmc`` and ``size``) to the ``corridor`` parser."""
     validate = subparsers.add_parser("validate", help="validation-study statistics")
     inner = validate.add_subparsers(title="analyses", metavar="ANALYSIS", required=True)
+    size = inner.add_parser("size", help="power and cases needed, from a pilot study",
+                            description="Power of a two-modality study of READERS x CASES, or "
+                            "the fewest cases reaching --power, from a pilot's OR variance "
+                            "components (Hillis, Obuchowski & Berbaum 2011).")
+    size.add_argument("pilot", type=Path, metavar="PILOT.csv")
+    size.add_argument("--readers", type=int, nargs="+", required=True)
+    size.add_argument("--cases", type=int, nargs="+", help="cases to give the power for")
+    size.add_argument("--power", type=float, help="target power: the fewest cases reaching it")
+    size.add_argument("--effect", type=float,
+                      help="difference to detect (default: the pilot's observed difference)")
+    size.add_argument("--alpha", type=float, default=0.05)
+    size.add_argument("--analysis", choices=["rrrc", "frrc", "rrfc"], default="rrrc")
+    size.add_argument("--modalities", nargs=2, metavar="ID")
+    size.add_argument("--json", action="store_true")
+    size.set_defaults(handler=_size)
     parser = inner.add_parser("mrmc", help="multi-reader multi-case ROC analysis (OR/DBM)",
                               description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)

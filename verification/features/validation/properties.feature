@@ -19,3 +19,10 @@ Feature: Properties the analyses must have on any data
   Scenario: The random-reader random-case test keeps its size under the null
     Given 2000 simulated Roe-Metz studies with equal modalities, 5 readers and 50 positive and 50 negative cases
     Then the rate of p-values below 0.05 lies inside the 99 % binomial interval around 0.05
+
+  @SRS-VAL-011 @RC-038
+  Scenario: Power predicted from pilots matches the power of simulated studies
+    Given 300 simulated Roe-Metz pilot studies of 5 readers and 100 cases with modality 2 separated by 0.3 more
+    When the power of 8 readers and 200 cases to detect the model's true difference is predicted from their mean variance components
+    And 1000 studies of 8 readers and 200 cases are simulated under the same alternative
+    Then their rate of p-values below 0.05 lies inside the 99 % binomial interval of the predicted power

@@ -57,3 +57,15 @@ Feature: The MRMC analyses reproduce the reference tools' published results
     When corridor validate mrmc is run on it with "--json --non-inferiority 0.05"
     Then the one-sided p-value of modality 2 against 1 equals the t tail probability of (difference + 0.05) / SE with the published SE and df
     And modality 2 is non-inferior to 1 and modality 1 is not non-inferior to 2
+
+  @SRS-VAL-011 @RC-038
+  Scenario Outline: Sizing from the Van Dyke pilot reproduces RJafroc's power
+    Given the Van Dyke reader data
+    When corridor validate size is run on it with "--readers 10 --cases <cases> --analysis <analysis> --json"
+    Then the power, noncentrality and denominator df equal RJafroc's published "<key>" values
+
+    Examples:
+      | analysis | cases | key           |
+      | rrrc     | 165   | rrrc_J10_K165 |
+      | frrc     | 131   | frrc_J10_K131 |
+      | rrfc     | 53    | rrfc_J10_K53  |
