@@ -39,7 +39,12 @@ from corridor_qms.validation import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent / "validation"))
-from roemetz import NullConfiguration, expected_auc, simulate_null_study
+from roemetz import (
+    NullConfiguration,
+    expected_auc,
+    simulate_model_and_readers,
+    simulate_null_study,
+)
 
 scenarios("validation")
 
@@ -680,3 +685,95 @@ def power_matches(power_case: dict[str, Any], record_property: Any) -> None:
     print(f"predicted power {predicted:.4f} (effect {power_case['effect']:.5f}), empirical "
           f"{rate:.4f} over {n} studies")
     assert abs(rate - predicted) <= half, (rate, predicted, half)
+
+
+# --- model against readers ---------------------------------------------------------------
+
+@then("comparing one modality's first reader, taken as the model, with the other readers equals "
+      "the two-modality OR analysis in which every reader reads the model's scores")
+def model_equivalence(datasets: Any) -> None:
+    """Theory: the 1T-RRRC analysis is the 2-modality OR with a reader-invariant modality."""
+    from corridor_qms.validation.standalone import model_vs_readers
+
+    @settings(max_examples=30, deadline=None)
+    @hypothesis_given(datasets)
+    def check(drawn: tuple[np.ndarray, np.ndarray]) -> None:
+        ratings, truth = drawn
+        if ratings.shape[1] < 3:
+            return
+        one = readings_from_arrays(ratings[:1], truth)
+        direct = model_vs_readers(estimate(one), 0)
+        readers = ratings[0, 1:]
+        model = np.repeat(ratings[0, :1], readers.shape[0], axis=0)
+        two = readings_from_arrays(np.stack([model, readers]), truth)
+        comparison = or_analysis(estimate(two), two.modalities,
+                                 two.readers).random_readers_random_cases.comparisons[0]
+        assert direct.difference == pytest.approx(comparison.difference, abs=1e-12)
+        if comparison.se > 0 and direct.se > 0:
+            assert direct.se == pytest.approx(comparison.se, rel=1e-9)
+            assert direct.p_value == pytest.approx(comparison.p_value, rel=1e-7, abs=1e-12)
+            if math.isfinite(comparison.df_denominator):
+                assert direct.df_denominator == pytest.approx(comparison.df_denominator,
+                                                              rel=1e-9)
+
+    check()
+
+
+@given(parsers.parse("{count:d} simulated Roe-Metz studies of one modality read by 5 readers and a "
+                     "model whose expected AUC is the readers'"), target_fixture="model_p_values")
+def model_null(count: int) -> np.ndarray:
+    """The model is fixed (no reader effect) with the readers' population-mean AUC."""
+    from corridor_qms.validation.standalone import model_vs_readers
+
+    rng = np.random.default_rng(11)
+    config = NullConfiguration(readers=5, positives=50, negatives=50)
+    p_values = np.empty(count)
+    for n in range(count):
+        ratings, truth = simulate_model_and_readers(config, rng)
+        p_values[n] = model_vs_readers(estimate(readings_from_arrays(ratings[:1], truth)),
+                                       0).p_value
+    return p_values
+
+
+@then("the rate of model-against-readers p-values below 0.05 lies inside the 99 % binomial "
+      "interval around 0.05")
+def model_size(model_p_values: np.ndarray, record_property: Any) -> None:
+    """As for the two-modality test."""
+    type_one_error(model_p_values, record_property)
+
+
+@given(parsers.parse('the Van Dyke reader data with reader 4\'s spin-echo ratings added as reader '
+                     '"{name}" in modality 1'))
+def with_model(case: Case, name: str) -> None:
+    """A model whose AUC is known from the published table (reader 4, modality 2)."""
+    vandyke(case)
+    rows = [dict(r) for r in case.rows]
+    rows += [{**r, "reader": name, "treatment": "1"} for r in case.rows
+             if r["reader"] == "4" and r["treatment"] == "2"]
+    _write_rows(case, [r for r in rows if r["treatment"] == "1"])
+
+
+@when(parsers.parse('corridor validate model-vs-readers is run on it with "{options}"'))
+def run_model(case: Case, options: str) -> None:
+    """In process."""
+    assert case.data is not None
+    _command(case, ["validate", "model-vs-readers", str(case.data), *shlex.split(options)])
+
+
+@then("the model's AUC is reader 4's spin-echo AUC and the readers' mean is the published CINE "
+      "mean")
+def model_aucs(case: Case, published: dict[str, Any]) -> None:
+    """Iowa's table."""
+    assert case.status == 0, case.stderr
+    _close(case.document["model"], published["empirical_auc"]["auc_by_treatment_reader"]["2"][3])
+    _close(case.document["readers_mean"], published["empirical_auc"]["treatment_means"][0])
+
+
+@then("the one-sided non-inferiority p-value equals the t tail probability of (difference + 0.05) "
+      "/ SE")
+def model_non_inferiority(case: Case) -> None:
+    """SciPy's t distribution on the reported difference, SE and df."""
+    document = case.document
+    expected = stats.t.sf((document["difference"] + 0.05) / document["se"],
+                          document["df_denominator"])
+    assert document["non_inferiority"]["p_value_one_sided"] == pytest.approx(expected, rel=1e-9)

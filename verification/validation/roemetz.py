@@ -67,3 +67,25 @@ def expected_auc(config: NullConfiguration, separation: float) -> float:
     cases = 2 * (config.var_c + config.var_tc + config.var_rc + config.var_e)
     readers = 2 * (config.var_r + config.var_tr)
     return float(norm.cdf(separation / sqrt(cases + readers)))
+
+
+def simulate_model_and_readers(config: NullConfiguration, rng: np.random.Generator
+                               ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """One modality read by ``config.readers`` readers, plus a model in row 0 (``(1, r + 1, c)``).
+
+    The model is fixed, not a random reader: no reader terms, and a separation chosen so that
+    its expected AUC equals the readers' expected AUC (averaged over their reader effects):
+    the null hypothesis of the model-against-readers test holds exactly.
+    """
+    from math import sqrt
+
+    ratings, truth = simulate_null_study(config, rng)
+    cases = len(truth)
+    t = truth.astype(int)
+    case_var = config.var_c + config.var_tc + config.var_rc + config.var_e
+    model_mu = config.mu * sqrt(2 * case_var / (2 * case_var + 2 * (config.var_r + config.var_tr)))
+    case = rng.normal(0, sqrt(config.var_c), cases)
+    noise = rng.normal(0, sqrt(case_var - config.var_c), cases)
+    model = model_mu * t + case + noise
+    readers = ratings[:1]
+    return np.concatenate([model[None, None, :], readers], axis=1), truth

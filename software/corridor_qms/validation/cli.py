@@ -21,6 +21,7 @@ from typing import Any
 from corridor_qms.validation.fom import Covariance, FigureOfMerit, estimate
 from corridor_qms.validation.orh import OrResult, dbm_analysis, or_analysis
 from corridor_qms.validation.sizing import power, smallest_cases
+from corridor_qms.validation.standalone import model_vs_readers
 from corridor_qms.validation.study import (
     DataFinding,
     Design,
@@ -218,10 +219,59 @@ def _size(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _model(args: argparse.Namespace) -> int:
+    try:
+        readings = load_readings(args.data)
+        modality = args.modality or readings.modalities[0]
+        if modality not in readings.modalities:
+            raise ValueError(f"modality {modality!r} not in the data "
+                             f"({', '.join(readings.modalities)})")
+        if args.model_reader not in readings.readers:
+            raise ValueError(f"model reader {args.model_reader!r} not in the data "
+                             f"({', '.join(readings.readers)})")
+        one = readings.select([modality])
+        result = model_vs_readers(estimate(one), one.readers.index(args.model_reader))
+    except (StudyDataError, ValueError) as exc:
+        print(f"corridor validate model-vs-readers: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    document: dict[str, Any] = {
+        "modality": modality, "model_reader": args.model_reader,
+        "readers": [r for r in one.readers if r != args.model_reader],
+        "method": "single-modality OR analysis of model - reader AUC differences (1T-RRRC), "
+                  "jackknife, Hillis ddf", **result.to_json()}
+    if args.non_inferiority is not None:
+        p = result.one_sided_p(args.non_inferiority)
+        document["non_inferiority"] = {"margin": args.non_inferiority, "p_value_one_sided": p,
+                                       "non_inferior_at_0_025": p < 0.025}
+    if args.json:
+        json.dump(_finite(document), sys.stdout, indent=2, sort_keys=True, allow_nan=False)
+        print()
+    else:
+        print(f"model {args.model_reader} AUC {result.model:.4f} vs the {len(document['readers'])}"
+              f" readers' mean {result.readers_mean:.4f} in {modality}: difference "
+              f"{result.difference:+.4f}, 95 % CI ({result.ci95[0]:.4f}, {result.ci95[1]:.4f}), "
+              f"t {result.t:.3f}, df {result.df_denominator:.2f}, p {result.p_value:.5f}")
+        if "non_inferiority" in document:
+            item = document["non_inferiority"]
+            print(f"  non-inferiority (margin {item['margin']:g}): one-sided p "
+                  f"{item['p_value_one_sided']:.5f}")
+    return EXIT_OK
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``validate`` (with ``mrmc`` and ``size``) to the ``corridor`` parser."""
     validate = subparsers.add_parser("validate", help="validation-study statistics")
     inner = validate.add_subparsers(title="analyses", metavar="ANALYSIS", required=True)
+    model = inner.add_parser("model-vs-readers", help="the standalone model against the readers",
+                             description="The model's AUC against the readers' average in one "
+                             "modality; the model's scores are one 'reader' of the data "
+                             "(--model-reader).")
+    model.add_argument("data", type=Path, metavar="DATA.csv")
+    model.add_argument("--model-reader", required=True, metavar="ID")
+    model.add_argument("--modality", metavar="ID", help="default: the first in the data")
+    model.add_argument("--non-inferiority", type=float, metavar="MARGIN")
+    model.add_argument("--json", action="store_true")
+    model.set_defaults(handler=_model)
     size = inner.add_parser("size", help="power and cases needed, from a pilot study",
                             description="Power of a two-modality study of READERS x CASES, or "
                             "the fewest cases reaching --power, from a pilot's OR variance "

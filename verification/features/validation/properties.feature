@@ -26,3 +26,14 @@ Feature: Properties the analyses must have on any data
     When the power of 8 readers and 200 cases to detect the model's true difference is predicted from their mean variance components
     And 1000 studies of 8 readers and 200 cases are simulated under the same alternative
     Then their rate of p-values below 0.05 lies inside the 99 % binomial interval of the predicted power
+
+  @SRS-VAL-012
+  Scenario: The model against the readers equals the OR analysis with the model as a modality every reader reads
+    Given random MRMC data sets
+    Then comparing one modality's first reader, taken as the model, with the other readers equals the two-modality OR analysis in which every reader reads the model's scores
+
+  @SRS-VAL-012 @RC-038
+  Scenario: The model against the readers keeps its size when the model is as good as the readers on average
+    Given 1000 simulated Roe-Metz studies of one modality read by 5 readers and a model whose expected AUC is the readers'
+
+    Then the rate of model-against-readers p-values below 0.05 lies inside the 99 % binomial interval around 0.05

@@ -69,3 +69,10 @@ Feature: The MRMC analyses reproduce the reference tools' published results
       | rrrc     | 165   | rrrc_J10_K165 |
       | frrc     | 131   | frrc_J10_K131 |
       | rrfc     | 53    | rrfc_J10_K53  |
+
+  @SRS-VAL-012 @SRS-VAL-006
+  Scenario: The model against the readers from the command line
+    Given the Van Dyke reader data with reader 4's spin-echo ratings added as reader "model" in modality 1
+    When corridor validate model-vs-readers is run on it with "--model-reader model --modality 1 --non-inferiority 0.05 --json"
+    Then the model's AUC is reader 4's spin-echo AUC and the readers' mean is the published CINE mean
+    And the one-sided non-inferiority p-value equals the t tail probability of (difference + 0.05) / SE
