@@ -18,6 +18,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from corridor_qms.validation.agreement import (
+    bland_altman,
+    cohen_kappa,
+    fleiss_kappa,
+    icc,
+    load_rating_table,
+)
 from corridor_qms.validation.fom import Covariance, FigureOfMerit, estimate
 from corridor_qms.validation.orh import OrResult, dbm_analysis, or_analysis
 from corridor_qms.validation.sizing import power, smallest_cases
@@ -258,6 +267,55 @@ def _model(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _agreement(args: argparse.Namespace) -> int:
+    try:
+        table = load_rating_table(args.data)
+        document: dict[str, Any] = {"source": table.source, "subjects": len(table.subjects),
+                                    "raters": list(table.raters), "statistic": args.statistic}
+        if args.statistic == "icc":
+            document["icc"] = [item.to_json() for item in icc(table.numbers())]
+        elif args.statistic == "bland-altman":
+            if len(table.raters) != 2:
+                raise ValueError(f"Bland-Altman compares two methods; the data have "
+                                 f"{len(table.raters)}")
+            values = table.numbers()
+            document["difference"] = f"{table.raters[0]} - {table.raters[1]}"
+            document["bland_altman"] = bland_altman(values[:, 0], values[:, 1]).to_json()
+        elif args.statistic == "cohen-kappa":
+            if len(table.raters) != 2:
+                raise ValueError(f"Cohen's kappa compares two raters; the data have "
+                                 f"{len(table.raters)} (use fleiss-kappa)")
+            document["kappa"] = cohen_kappa(table.values[:, 0], table.values[:, 1]).to_json()
+        else:
+            categories = sorted(set(table.values.ravel().tolist()))
+            counts = np.array([[int(np.sum(row == c)) for c in categories]
+                               for row in table.values])
+            document["categories"] = categories
+            document["kappa"] = fleiss_kappa(counts).to_json()
+    except (StudyDataError, ValueError) as exc:
+        print(f"corridor validate agreement: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    if args.json:
+        json.dump(_finite(document), sys.stdout, indent=2, sort_keys=True, allow_nan=False)
+        print()
+        return EXIT_OK
+    print(f"{args.statistic} on {table.source}: {len(table.subjects)} subjects x "
+          f"{len(table.raters)} raters")
+    for item in document.get("icc", []):
+        print(f"  {item['form']:<9} {item['value']:.4f}  95 % CI ({item['ci95'][0]:.4f}, "
+              f"{item['ci95'][1]:.4f})  {item['description']}")
+    if "bland_altman" in document:
+        ba = document["bland_altman"]
+        print(f"  {document['difference']}: bias {ba['bias']:.4f} (95 % CI {ba['bias_ci95'][0]:.4f}"
+              f", {ba['bias_ci95'][1]:.4f}), SD {ba['sd']:.4f}; limits of agreement "
+              f"{ba['lower_limit']:.4f} to {ba['upper_limit']:.4f}")
+    if "kappa" in document:
+        kappa = document["kappa"]
+        print(f"  {kappa['name']}: {kappa['value']:.4f} (observed {kappa['observed_agreement']:.4f}"
+              f", chance {kappa['chance_agreement']:.4f})")
+    return EXIT_OK
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``validate`` (with ``mrmc`` and ``size``) to the ``corridor`` parser."""
     validate = subparsers.add_parser("validate", help="validation-study statistics")
@@ -272,6 +330,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     model.add_argument("--non-inferiority", type=float, metavar="MARGIN")
     model.add_argument("--json", action="store_true")
     model.set_defaults(handler=_model)
+    agreement = inner.add_parser(
+        "agreement", help="ICC, Bland-Altman, Cohen's and Fleiss' kappa",
+        description="Agreement between raters or methods from a long CSV subject, rater, value.")
+    agreement.add_argument("data", type=Path, metavar="DATA.csv")
+    agreement.add_argument("--statistic", required=True,
+                           choices=["icc", "bland-altman", "cohen-kappa", "fleiss-kappa"])
+    agreement.add_argument("--json", action="store_true")
+    agreement.set_defaults(handler=_agreement)
     size = inner.add_parser("size", help="power and cases needed, from a pilot study",
                             description="Power of a two-modality study of READERS x CASES, or "
                             "the fewest cases reaching --power, from a pilot's OR variance "
