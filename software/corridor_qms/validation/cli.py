@@ -27,6 +27,7 @@ from corridor_qms.validation.agreement import (
     icc,
     load_rating_table,
 )
+from corridor_qms.validation.continuous import fit_continuous, load_measurements
 from corridor_qms.validation.fom import Covariance, FigureOfMerit, estimate
 from corridor_qms.validation.orh import OrResult, dbm_analysis, or_analysis
 from corridor_qms.validation.sizing import power, smallest_cases
@@ -316,6 +317,32 @@ def _agreement(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _continuous(args: argparse.Namespace) -> int:
+    try:
+        data = load_measurements(args.data)
+        result = fit_continuous(data, test=args.test, reference=args.reference,
+                                lower_is_better=not args.higher_is_better, margin=args.margin)
+    except (StudyDataError, ValueError) as exc:
+        print(f"corridor validate continuous: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    document = {"source": data.source, "readers": len(data.readers), "cases": len(data.cases),
+                "method": "linear mixed model, REML (statsmodels): value ~ modality, crossed "
+                          "random reader, case, reader:modality and case:modality; normal "
+                          "(large-sample) tests", **result.to_json()}
+    if args.json:
+        json.dump(_finite(document), sys.stdout, indent=2, sort_keys=True, allow_nan=False)
+        print()
+        return EXIT_OK
+    better = "higher" if args.higher_is_better else "lower"
+    print(f"{args.test} - {args.reference} ({better} is better): {result.difference:+.4f}, 95 % CI "
+          f"({result.ci95[0]:.4f}, {result.ci95[1]:.4f}), two-sided p {result.p_value:.5f}")
+    print(f"  superiority of {args.test}: one-sided p {result.p_superiority:.5f}; "
+          f"non-inferiority (margin {args.margin:g}): one-sided p {result.p_non_inferiority:.5f}")
+    if not result.converged:
+        print("  note: the mixed model did not report convergence; treat with caution")
+    return EXIT_OK
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``validate`` (with ``mrmc`` and ``size``) to the ``corridor`` parser."""
     validate = subparsers.add_parser("validate", help="validation-study statistics")
@@ -338,6 +365,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                            choices=["icc", "bland-altman", "cohen-kappa", "fleiss-kappa"])
     agreement.add_argument("--json", action="store_true")
     agreement.set_defaults(handler=_agreement)
+    continuous = inner.add_parser(
+        "continuous", help="continuous endpoints: linear mixed model, crossed readers and cases",
+        description="A continuous endpoint (e.g. angular error) of two modalities from a long CSV "
+                    "reader, modality, case, value.")
+    continuous.add_argument("data", type=Path, metavar="DATA.csv")
+    continuous.add_argument("--test", required=True, metavar="ID")
+    continuous.add_argument("--reference", required=True, metavar="ID")
+    continuous.add_argument("--higher-is-better", action="store_true",
+                            help="for clearance or Dice (default: lower is better, as errors)")
+    continuous.add_argument("--margin", type=float, default=0.0,
+                            help="non-inferiority margin on the endpoint's scale")
+    continuous.add_argument("--json", action="store_true")
+    continuous.set_defaults(handler=_continuous)
     size = inner.add_parser("size", help="power and cases needed, from a pilot study",
                             description="Power of a two-modality study of READERS x CASES, or "
                             "the fewest cases reaching --power, from a pilot's OR variance "
