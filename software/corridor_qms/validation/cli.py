@@ -30,6 +30,12 @@ from corridor_qms.validation.agreement import (
 from corridor_qms.validation.continuous import fit_continuous, load_measurements
 from corridor_qms.validation.fom import Covariance, FigureOfMerit, estimate
 from corridor_qms.validation.orh import OrResult, dbm_analysis, or_analysis
+from corridor_qms.validation.report import (
+    REPORT_NAME,
+    RESULTS_NAME,
+    run_study,
+    write_study_report,
+)
 from corridor_qms.validation.sizing import power, smallest_cases
 from corridor_qms.validation.standalone import model_vs_readers
 from corridor_qms.validation.study import (
@@ -343,6 +349,28 @@ def _continuous(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _study(args: argparse.Namespace) -> int:
+    try:
+        results, readings, _ = run_study(args.definition)
+    except (StudyDataError, ValueError) as exc:
+        print(f"corridor validate study: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    write_study_report(results, readings, args.out)
+    if args.json:
+        json.dump(results, sys.stdout, indent=2, sort_keys=True, allow_nan=False)
+        print()
+        return EXIT_OK
+    print(f"{results['study']['title']}: {len(results['endpoints'])} endpoint(s)")
+    for item in results["endpoints"]:
+        comparison = item["comparison"]
+        print(f"  {item['name']}: {item['alternative_hypothesis']}: difference "
+              f"{comparison['difference']:+.4f} (95 % CI {comparison['ci95'][0]:.4f}, "
+              f"{comparison['ci95'][1]:.4f}), one-sided p {item['p_value_one_sided']:.5f} -> "
+              f"{item['conclusion']}")
+    print(f"wrote {args.out / REPORT_NAME} and {args.out / RESULTS_NAME}")
+    return EXIT_OK
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``validate`` (with ``mrmc`` and ``size``) to the ``corridor`` parser."""
     validate = subparsers.add_parser("validate", help="validation-study statistics")
@@ -378,6 +406,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                             help="non-inferiority margin on the endpoint's scale")
     continuous.add_argument("--json", action="store_true")
     continuous.set_defaults(handler=_continuous)
+    study = inner.add_parser("study", help="every endpoint of a study definition, with a report",
+                             description="Analyse every endpoint of STUDY.yaml (its protocol and "
+                             "data next to it) and write results.json and report.html to --out.")
+    study.add_argument("definition", type=Path, metavar="STUDY.yaml")
+    study.add_argument("--out", type=Path, required=True, metavar="DIR")
+    study.add_argument("--json", action="store_true", help="also print results.json")
+    study.set_defaults(handler=_study)
     size = inner.add_parser("size", help="power and cases needed, from a pilot study",
                             description="Power of a two-modality study of READERS x CASES, or "
                             "the fewest cases reaching --power, from a pilot's OR variance "

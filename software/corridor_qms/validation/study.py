@@ -105,6 +105,8 @@ class StudyDefinition(_Strict):
     title: str = Field(min_length=1)
     protocol: str = Field(min_length=1)
     """Path of the protocol document, relative to the definition file."""
+    data: str | None = None
+    """Path of the reader data (long CSV), relative to the definition file."""
     design: Design
     readers: tuple[str, ...] = Field(min_length=2)
     modalities: tuple[Modality, ...] = Field(min_length=1)

@@ -1,0 +1,213 @@
+"""A whole study: every endpoint of its definition analysed, as results JSON and an HTML report.
+
+``corridor validate study STUDY.yaml --out DIR`` reads the definition, its protocol and its
+reader data (paths relative to the definition), runs each endpoint (figure of merit, test
+against reference modality, superiority or non-inferiority with its margin) with the
+Obuchowski-Rockette analysis, and writes, all or nothing:
+
+* ``results.json``: the design, every endpoint's estimates, comparison, one-sided p-value and
+  conclusion, the variance components, the DBM cross-check, the inputs' SHA-256 and the
+  software versions (no clock time: the same inputs give the same bytes);
+* ``report.html``: one self-contained page (figures embedded as PNG) with the design, ROC
+  curves per modality (each reader and the pooled ratings), a forest plot of the differences
+  against the margins, the tables and the method, every value escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import math
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
+
+from corridor_qms.atomic import write_text_atomic
+from corridor_qms.validation.fom import Covariance, FigureOfMerit, estimate
+from corridor_qms.validation.orh import dbm_analysis, or_analysis
+from corridor_qms.validation.study import (
+    DataFinding,
+    Readings,
+    StudyDataError,
+    StudyDefinition,
+    load_definition,
+    load_readings,
+)
+
+__all__ = ["REPORT_NAME", "RESULTS_NAME", "run_study", "write_study_report"]
+
+RESULTS_NAME = "results.json"
+REPORT_NAME = "report.html"
+ONE_SIDED_ALPHA = 0.025
+"""One-sided significance level of every endpoint's conclusion (two-sided 0.05)."""
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _endpoint(readings: Readings, endpoint: Any) -> dict[str, Any]:
+    fom = FigureOfMerit(endpoint.figure_of_merit)
+    pair = readings.select([endpoint.test_modality, endpoint.reference_modality])
+    found = estimate(pair, fom, Covariance.JACKKNIFE, threshold=endpoint.threshold)
+    result = or_analysis(found, pair.modalities, pair.readers)
+    comparison = result.comparison(endpoint.test_modality, endpoint.reference_modality)
+    margin = endpoint.margin if endpoint.test == "non-inferiority" else 0.0
+    p_one_sided = comparison.one_sided_p(margin)
+    concluded = p_one_sided < ONE_SIDED_ALPHA
+    hypothesis = (f"{endpoint.test_modality} not worse than {endpoint.reference_modality} by "
+                  f"{margin:g} or more" if endpoint.test == "non-inferiority"
+                  else f"{endpoint.test_modality} better than {endpoint.reference_modality}")
+    dbm = dbm_analysis(found)
+    return {
+        "name": endpoint.name, "figure_of_merit": fom.value, "threshold": endpoint.threshold,
+        "test": endpoint.test, "margin": margin,
+        "test_modality": endpoint.test_modality,
+        "reference_modality": endpoint.reference_modality,
+        "estimates": [m.to_json() for m in result.random_readers_random_cases.modalities],
+        "per_reader": {m: {r: float(v) for r, v in zip(pair.readers, row, strict=True)}
+                       for m, row in zip(pair.modalities, found.values, strict=True)},
+        "comparison": comparison.to_json(),
+        "p_value_one_sided": p_one_sided,
+        "alternative_hypothesis": hypothesis,
+        "conclusion": ("supported" if concluded else "not supported")
+                      + f" at one-sided alpha {ONE_SIDED_ALPHA}",
+        "variance_components": result.components.to_json(),
+        "dbm_f": dbm.f, "or_f": comparison.f,
+        "notes": list(result.notes),
+    }
+
+
+def run_study(definition_path: Path) -> tuple[dict[str, Any], Readings, StudyDefinition]:
+    """Analyse every endpoint of a study definition.
+
+    Raises
+    ------
+    StudyDataError
+        The definition, its protocol or data are missing or invalid, or it has no endpoint.
+    """
+    definition = load_definition(definition_path)
+    base = definition_path.parent
+    problems = []
+    protocol = base / definition.protocol
+    if not protocol.is_file():
+        problems.append(DataFinding(0, f"protocol {definition.protocol!r} not found next to "
+                                       "the definition"))
+    if definition.data is None:
+        problems.append(DataFinding(0, "the definition names no reader data (field data)"))
+    if not definition.endpoints:
+        problems.append(DataFinding(0, "the definition has no endpoints to analyse"))
+    if problems:
+        raise StudyDataError(str(definition_path), problems)
+    assert definition.data is not None
+    data = base / definition.data
+    readings = load_readings(data, definition)
+    results = {
+        "format": "corridor-validation-results/1",
+        "study": {"name": definition.name, "title": definition.title,
+                  "design": readings.design.value, "readers": list(readings.readers),
+                  "modalities": [m.model_dump() for m in definition.modalities],
+                  "cases": len(readings.cases), "positive_cases": int(readings.truth.sum()),
+                  "negative_cases": int((~readings.truth).sum()),
+                  "rating_range": [definition.rating_min, definition.rating_max]},
+        "inputs": {"definition": {"file": definition_path.name,
+                                  "sha256": _sha256(definition_path)},
+                   "protocol": {"file": definition.protocol, "sha256": _sha256(protocol)},
+                   "data": {"file": definition.data, "sha256": _sha256(data)}},
+        "endpoints": [_endpoint(readings, e) for e in definition.endpoints],
+        "method": {
+            "analysis": "Obuchowski-Rockette, random readers and random cases, Hillis (2007) "
+                        "denominator degrees of freedom; DBM cross-check",
+            "covariance": "jackknife (binary figures of merit over their own truth class)",
+            "alpha_one_sided": ONE_SIDED_ALPHA,
+        },
+        "software": {name: version(name) for name in ("corridor", "numpy", "scipy")},
+    }
+    return _finite(results), readings, definition
+
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _roc_points(ratings: NDArray[np.float64], truth: NDArray[np.bool_]
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    thresholds = np.unique(ratings)[::-1]
+    tpr = [0.0] + [float(np.mean(ratings[truth] >= t)) for t in thresholds]
+    fpr = [0.0] + [float(np.mean(ratings[~truth] >= t)) for t in thresholds]
+    return np.asarray(fpr), np.asarray(tpr)
+
+
+def _roc_figure(readings: Readings) -> Figure:
+    figure = Figure(figsize=(4.2 * len(readings.modalities), 4.2))
+    for index, modality in enumerate(readings.modalities):
+        axes = figure.add_subplot(1, len(readings.modalities), index + 1)
+        for j, reader in enumerate(readings.readers):
+            fpr, tpr = _roc_points(readings.ratings[index, j], readings.truth)
+            axes.plot(fpr, tpr, linewidth=0.8, alpha=0.7, label=str(reader))
+        pooled = readings.ratings[index].ravel()
+        fpr, tpr = _roc_points(pooled, np.tile(readings.truth, len(readings.readers)))
+        axes.plot(fpr, tpr, color="black", linewidth=2.0, label="pooled")
+        axes.plot([0, 1], [0, 1], color="0.7", linestyle=":")
+        axes.set_title(f"{modality}", fontsize=9)
+        axes.set_xlabel("1 - specificity")
+        axes.set_ylabel("sensitivity")
+        axes.set_aspect("equal")
+        axes.legend(fontsize=6, loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
+def _forest_figure(endpoints: list[dict[str, Any]]) -> Figure:
+    figure = Figure(figsize=(7.0, 1.0 + 0.6 * len(endpoints)))
+    axes = figure.add_subplot(1, 1, 1)
+    for row, item in enumerate(endpoints):
+        low, high = item["comparison"]["ci95"]
+        y = len(endpoints) - row
+        axes.plot([low, high], [y, y], color="black")
+        axes.plot([item["comparison"]["difference"]], [y], marker="s", color="black")
+        if item["test"] == "non-inferiority":
+            axes.plot([-item["margin"]], [y], marker="|", markersize=14, color="red")
+    axes.axvline(0.0, color="0.6", linestyle=":")
+    axes.set_yticks(range(len(endpoints), 0, -1),
+                    [f"{e['name']} ({e['figure_of_merit']})" for e in endpoints], fontsize=8)
+    axes.set_xlabel("difference, test - reference (95 % CI); red: -margin")
+    figure.tight_layout()
+    return figure
+
+
+def write_study_report(results: dict[str, Any], readings: Readings, out: Path) -> None:
+    """Write ``results.json`` and ``report.html`` into ``out`` (created; files replaced
+    atomically)."""
+    out.mkdir(parents=True, exist_ok=True)
+    environment = Environment(loader=PackageLoader("corridor_qms", "templates"), autoescape=True,
+                              undefined=StrictUndefined, keep_trailing_newline=True)
+    html = environment.get_template("validation_report.html.j2").render(
+        r=results, roc_png=_png(_roc_figure(readings)),
+        forest_png=_png(_forest_figure(results["endpoints"])))
+    write_text_atomic(out / RESULTS_NAME,
+                      json.dumps(results, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    write_text_atomic(out / REPORT_NAME, html)
