@@ -1111,3 +1111,45 @@ def same_bytes(case: Case) -> None:
     for name in ("results.json", "report.html"):
         assert (case.root / "first" / name).read_bytes() == (case.root / "second" / name
                                                              ).read_bytes()
+
+
+# --- split-plot ---------------------------------------------------------------------------------
+
+@given(parsers.parse("{count:d} simulated Roe-Metz split-plot studies of {groups:d} groups of "
+                     "{readers:d} readers, each group reading its own {positives:d} positive and "
+                     "{negatives:d} negative cases"), target_fixture="null_p_values")
+def split_plot_null(count: int, groups: int, readers: int, positives: int,
+                    negatives: int) -> np.ndarray:
+    """Each group an independent crossed study of its own cases."""
+    from roemetz import simulate_split_plot_null
+
+    config = NullConfiguration(readers=readers, positives=positives, negatives=negatives)
+    rng = np.random.default_rng(42)
+    p_values = np.empty(count)
+    for n in range(count):
+        ratings, truth, _ = simulate_split_plot_null(config, groups, rng)
+        readings = readings_from_arrays(ratings, truth)
+        assert readings.design.value == "split-plot"
+        result = or_analysis(estimate(readings), readings.modalities, readings.readers,
+                             readings.groups)
+        p_values[n] = result.random_readers_random_cases.global_test.p_value
+    return p_values
+
+
+@given("the Van Dyke reader data split into two reader groups, readers 1 and 2 reading the odd "
+       "cases and readers 3 to 5 the even ones")
+def split_vandyke(case: Case) -> None:
+    """Rows dropped so that each group reads only its own cases."""
+    vandyke(case)
+    keep = [r for r in case.rows
+            if (int(r["case"]) % 2 == 1) == (r["reader"] in ("1", "2"))]
+    _write_rows(case, keep)
+
+
+@then(parsers.parse('the design is "{design}" and a note gives the weight of reader pairs sharing '
+                    'cases, {weight}'))
+def split_design(case: Case, design: str, weight: str) -> None:
+    """w = (2 * 1 + 3 * 2) / (5 * 4) = 0.4."""
+    assert case.status == 0, case.stderr
+    assert case.document["design"]["design"] == design
+    assert any(f"w = {weight}" in note for note in case.document["notes"]), case.document["notes"]

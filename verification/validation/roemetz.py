@@ -89,3 +89,23 @@ def simulate_model_and_readers(config: NullConfiguration, rng: np.random.Generat
     model = model_mu * t + case + noise
     readers = ratings[:1]
     return np.concatenate([model[None, None, :], readers], axis=1), truth
+
+
+def simulate_split_plot_null(config: NullConfiguration, groups: int, rng: np.random.Generator
+                             ) -> tuple[NDArray[np.float64], NDArray[np.bool_],
+                                        NDArray[np.int64]]:
+    """A split-plot null study: ``groups`` groups of ``config.readers`` readers, each group
+    reading its own ``positives + negatives`` cases in both modalities; NaN where a reader
+    did not read a case.  Reader effects are drawn once per reader, as in a crossed study."""
+    per_group = config.negatives + config.positives
+    readers = groups * config.readers
+    ratings = np.full((2, readers, groups * per_group), np.nan)
+    truth = np.zeros(groups * per_group, dtype=bool)
+    membership = np.repeat(np.arange(groups), config.readers)
+    for g in range(groups):
+        part, part_truth = simulate_null_study(config, rng)
+        rows = slice(g * config.readers, (g + 1) * config.readers)
+        cols = slice(g * per_group, (g + 1) * per_group)
+        ratings[:, rows, cols] = part
+        truth[cols] = part_truth
+    return ratings, truth, membership

@@ -39,8 +39,6 @@ from corridor_qms.validation.report import (
 from corridor_qms.validation.sizing import power, smallest_cases
 from corridor_qms.validation.standalone import model_vs_readers
 from corridor_qms.validation.study import (
-    DataFinding,
-    Design,
     StudyDataError,
     load_definition,
     load_readings,
@@ -59,17 +57,13 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
     """Load, check and analyse; the JSON document ``--json`` prints."""
     definition = load_definition(args.definition) if args.definition else None
     readings = load_readings(args.data, definition)
-    if readings.design is Design.SPLIT_PLOT:
-        raise StudyDataError(readings.source, [DataFinding(
-            0, "split-plot design: its OR analysis is not built yet; analyse each reader "
-               "group's file on its own")])
     if args.modalities:
         readings = readings.select(args.modalities)
     fom = FigureOfMerit(args.fom)
     covariance = Covariance(args.cov)
     estimate_ = estimate(readings, fom, covariance, threshold=args.threshold,
                          resamples=args.resamples, seed=args.seed)
-    result = or_analysis(estimate_, readings.modalities, readings.readers)
+    result = or_analysis(estimate_, readings.modalities, readings.readers, readings.groups)
     document = result.to_json()
     document["design"] = {"design": readings.design.value, "readers": len(readings.readers),
                           "modalities": list(readings.modalities),
@@ -89,7 +83,10 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
                      " is 0, i.e. the readers' figures of merit do not vary between readers "
                      "or over cases")
     document["notes"] = notes
-    if covariance is Covariance.JACKKNIFE:
+    if covariance is Covariance.JACKKNIFE and estimate_.jackknife is None:
+        notes.append("DBM cross-check not available for a split-plot design (no pooled "
+                     "jackknife over the cases)")
+    elif covariance is Covariance.JACKKNIFE:
         dbm = dbm_analysis(estimate_)
         document["dbm"] = dbm.to_json()
         f_or = document["global_test"]["statistic"]

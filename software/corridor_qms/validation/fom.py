@@ -145,6 +145,34 @@ def _bootstrap(readings: Readings, fom: FigureOfMerit, threshold: float, resampl
     return np.asarray(np.cov(draws, rowvar=False, ddof=1))
 
 
+def _split_plot(readings: Readings, fom: FigureOfMerit, covariance: Covariance,
+                threshold: float | None, resamples: int, seed: int) -> FomEstimate:
+    """Each reader group on its own cases; estimates of different groups are independent, so
+    the covariance is block-diagonal over the groups (each group's jackknife over its cases)."""
+    t, r, _ = readings.ratings.shape
+    values = np.empty((t, r))
+    matrix = np.zeros((t * r, t * r))
+    for group in np.unique(readings.groups):
+        members = np.flatnonzero(readings.groups == group)
+        cases: NDArray[np.bool_] = np.asarray(
+            ~np.isnan(readings.ratings[:, members[0], :]).any(axis=0))
+        part = Readings(readings.modalities, tuple(readings.readers[j] for j in members),
+                        tuple(c for c, keep in zip(readings.cases, cases.tolist(), strict=True)
+                              if keep),
+                        readings.truth[cases], readings.ratings[:, members][:, :, cases],
+                        readings.design, np.zeros(len(members), dtype=np.int64),
+                        readings.source)
+        if part.truth.all() or not part.truth.any():
+            raise ValueError(f"reader group of {', '.join(part.readers)}: its cases are all of "
+                             "one truth class")
+        found = estimate(part, fom, covariance, threshold=threshold, resamples=resamples,
+                         seed=seed + int(group))
+        values[:, members] = found.values
+        cells = (np.arange(t)[:, None] * r + members[None, :]).ravel()
+        matrix[np.ix_(cells, cells)] = found.covariance
+    return FomEstimate(fom, covariance, values, matrix, None, readings.ratings.shape[2])
+
+
 def estimate(readings: Readings, fom: FigureOfMerit = FigureOfMerit.AUC,
              covariance: Covariance = Covariance.JACKKNIFE, *, threshold: float | None = None,
              resamples: int = 2000, seed: int = 0) -> FomEstimate:
@@ -154,7 +182,8 @@ def estimate(readings: Readings, fom: FigureOfMerit = FigureOfMerit.AUC,
     ------
     ValueError
         A binary figure of merit without a threshold, DeLong for a binary figure of merit,
-        or a split-plot design (use :func:`estimate` per reader group).
+        or a split-plot group whose cases are all of one truth class.  Split-plot readings
+        are estimated per reader group (block-diagonal covariance, no pooled jackknife).
     """
     if fom is not FigureOfMerit.AUC and threshold is None:
         raise ValueError(f"{fom.value} needs a rating threshold (positive call: rating >= it)")
@@ -162,7 +191,7 @@ def estimate(readings: Readings, fom: FigureOfMerit = FigureOfMerit.AUC,
         raise ValueError("DeLong covariance is defined for the empirical AUC only; use "
                          "jackknife or bootstrap")
     if np.isnan(readings.ratings).any():
-        raise ValueError("readings with missing cells (split-plot): estimate per reader group")
+        return _split_plot(readings, fom, covariance, threshold, resamples, seed)
     left_out: FloatArray | None
     if fom is FigureOfMerit.AUC:
         values, components = _auc(readings)

@@ -233,27 +233,46 @@ def _modality_ci(name: str, value: float, se: float, df: float) -> ModalityEstim
     return ModalityEstimate(name, value, se, df, (value - quantile * se, value + quantile * se))
 
 
-def _covariances(matrix: FloatArray, t: int, r: int) -> tuple[float, float, float, float]:
+def _covariances(matrix: FloatArray, t: int, r: int, groups: NDArray[np.int64]
+                 ) -> tuple[float, float, float, float]:
+    """var_error, Cov1, and Cov2 and Cov3 over reader pairs of the same group."""
     modality = np.repeat(np.arange(t), r)
     reader = np.tile(np.arange(r), t)
+    group = np.tile(groups, t)
     same_m = modality[:, None] == modality[None, :]
     same_r = reader[:, None] == reader[None, :]
+    same_g = group[:, None] == group[None, :]
 
     def mean(mask: NDArray[np.bool_]) -> float:
         return float(matrix[mask].mean()) if mask.any() else math.nan
 
-    return (mean(same_m & same_r), mean(~same_m & same_r), mean(same_m & ~same_r),
-            mean(~same_m & ~same_r))
+    return (mean(same_m & same_r), mean(~same_m & same_r), mean(same_m & ~same_r & same_g),
+            mean(~same_m & ~same_r & same_g))
 
 
 def or_analysis(estimate: FomEstimate, modalities: tuple[str, ...],
-                readers: tuple[str, ...]) -> OrResult:
-    """The Obuchowski-Rockette analysis of a figure-of-merit estimate (see the module doc)."""
+                readers: tuple[str, ...], groups: NDArray[np.int64] | None = None) -> OrResult:
+    """The Obuchowski-Rockette analysis of a figure-of-merit estimate (see the module doc).
+
+    ``groups`` gives each reader's group in a split-plot design (readers of different groups
+    share no cases).  Cov2 and Cov3 are then averaged over pairs of readers of the same group
+    and weighted by ``w = sum_g r_g (r_g - 1) / (r (r - 1))``, the share of reader pairs that
+    share cases: ``E[MS(T:R)] = var_TR + var_error - Cov1 - w (Cov2 - Cov3)`` and the variance
+    of a difference of modality means is ``2 / r (E[MS(T:R)] + r w (Cov2 - Cov3))``, so the
+    denominators become ``MS(T:R) + r w max(Cov2 - Cov3, 0)``; ``w = 1`` fully crossed.
+    """
     theta = estimate.values
     t, r = theta.shape
     if r < 2:
         raise ValueError("an MRMC analysis needs at least two readers")
+    groups = np.zeros(r, dtype=np.int64) if groups is None else np.asarray(groups)
+    sizes = np.bincount(groups)
+    w = float(np.sum(sizes * (sizes - 1)) / (r * (r - 1)))
     notes: list[str] = []
+    if w < 1.0:
+        notes.append(f"split-plot: {len(sizes[sizes > 0])} reader groups; Cov2 and Cov3 are "
+                     f"averaged within groups and weighted by w = {w:.4g}, the share of reader "
+                     "pairs that read the same cases")
     modality_means = theta.mean(axis=1)
     reader_means = theta.mean(axis=0)
     grand = float(theta.mean())
@@ -261,12 +280,14 @@ def or_analysis(estimate: FomEstimate, modalities: tuple[str, ...],
     ms_r = t * float(np.sum((reader_means - grand) ** 2)) / (r - 1)
     interaction = theta - modality_means[:, None] - reader_means[None, :] + grand
     ms_tr = float(np.sum(interaction ** 2)) / ((t - 1) * (r - 1)) if t > 1 else math.nan
-    var_error, cov1, cov2, cov3 = _covariances(estimate.covariance, t, r)
+    var_error, cov1, cov2, cov3 = _covariances(estimate.covariance, t, r, groups)
+    if w == 0.0:  # every reader alone in a group: no pair shares cases
+        cov2 = cov3 = 0.0
     if t > 1:
-        var_r = (ms_r - ms_tr) / t - cov1 + cov3
-        var_tr = ms_tr - var_error + cov1 + cov2 - cov3
+        var_r = (ms_r - ms_tr) / t - cov1 + w * cov3
+        var_tr = ms_tr - var_error + cov1 + w * (cov2 - cov3)
     else:
-        var_r = ms_r - var_error + cov2
+        var_r = ms_r - var_error + w * cov2
         var_tr = math.nan
     components = VarianceComponents(var_r, var_tr, cov1, cov2, cov3, var_error, ms_t, ms_r,
                                     ms_tr)
@@ -280,7 +301,7 @@ def or_analysis(estimate: FomEstimate, modalities: tuple[str, ...],
     pairs = list(itertools.combinations(range(t), 2))
 
     # Random readers, random cases.
-    den = ms_tr + r * max(cov2 - cov3, 0.0) if t > 1 else math.nan
+    den = ms_tr + r * w * max(cov2 - cov3, 0.0) if t > 1 else math.nan
     ddf = den ** 2 / (ms_tr ** 2 / ((t - 1) * (r - 1))) if t > 1 and ms_tr > 0 else math.inf
     f = ms_t / den if t > 1 and den > 0 else math.nan
     rrrc_global = GlobalTest(f, t - 1, ddf, float(stats.f.sf(f, t - 1, ddf))
@@ -294,22 +315,22 @@ def or_analysis(estimate: FomEstimate, modalities: tuple[str, ...],
     for i in range(t):
         ms_r_i = float(np.sum((theta[i] - modality_means[i]) ** 2)) / (r - 1)
         block = estimate.covariance[i * r:(i + 1) * r, i * r:(i + 1) * r]
-        off = ~np.eye(r, dtype=bool)
-        cov2_i = float(block[off].mean())
+        off = ~np.eye(r, dtype=bool) & (groups[:, None] == groups[None, :])
+        cov2_i = float(block[off].mean()) if off.any() else 0.0
         var_i = float(np.diag(block).mean())
-        den_i = ms_r_i + r * max(cov2_i, 0.0)
+        den_i = ms_r_i + r * w * max(cov2_i, 0.0)
         df_i = den_i ** 2 / (ms_r_i ** 2 / (r - 1)) if ms_r_i > 0 else math.inf
         rrrc_single.append(_modality_ci(modalities[i], float(modality_means[i]),
                                         math.sqrt(den_i / r), df_i))
         frrc_single.append(_modality_ci(modalities[i], float(modality_means[i]),
-                                        math.sqrt(max(var_i + (r - 1) * cov2_i, 0.0) / r),
+                                        math.sqrt(max(var_i + (r - 1) * w * cov2_i, 0.0) / r),
                                         math.inf))
         rrfc_single.append(_modality_ci(modalities[i], float(modality_means[i]),
                                         math.sqrt(ms_r_i / r), r - 1))
     rrrc = Analysis("random readers, random cases", rrrc_global, rrrc_pairs, tuple(rrrc_single))
 
     # Fixed readers, random cases.
-    den_f = var_error - cov1 + (r - 1) * (cov2 - cov3) if t > 1 else math.nan
+    den_f = var_error - cov1 + (r - 1) * w * (cov2 - cov3) if t > 1 else math.nan
     chi2 = (t - 1) * ms_t / den_f if t > 1 and den_f > 0 else math.nan
     frrc_global = GlobalTest(chi2, t - 1, math.inf, float(stats.chi2.sf(chi2, t - 1))
                              if math.isfinite(chi2) else math.nan, "chi-square")

@@ -71,7 +71,7 @@ def _endpoint(readings: Readings, endpoint: Any) -> dict[str, Any]:
     fom = FigureOfMerit(endpoint.figure_of_merit)
     pair = readings.select([endpoint.test_modality, endpoint.reference_modality])
     found = estimate(pair, fom, Covariance.JACKKNIFE, threshold=endpoint.threshold)
-    result = or_analysis(found, pair.modalities, pair.readers)
+    result = or_analysis(found, pair.modalities, pair.readers, pair.groups)
     comparison = result.comparison(endpoint.test_modality, endpoint.reference_modality)
     margin = endpoint.margin if endpoint.test == "non-inferiority" else 0.0
     p_one_sided = comparison.one_sided_p(margin)
@@ -79,7 +79,7 @@ def _endpoint(readings: Readings, endpoint: Any) -> dict[str, Any]:
     hypothesis = (f"{endpoint.test_modality} not worse than {endpoint.reference_modality} by "
                   f"{margin:g} or more" if endpoint.test == "non-inferiority"
                   else f"{endpoint.test_modality} better than {endpoint.reference_modality}")
-    dbm = dbm_analysis(found)
+    dbm_f = dbm_analysis(found).f if found.jackknife is not None else math.nan
     return {
         "name": endpoint.name, "figure_of_merit": fom.value, "threshold": endpoint.threshold,
         "test": endpoint.test, "margin": margin,
@@ -94,7 +94,7 @@ def _endpoint(readings: Readings, endpoint: Any) -> dict[str, Any]:
         "conclusion": ("supported" if concluded else "not supported")
                       + f" at one-sided alpha {ONE_SIDED_ALPHA}",
         "variance_components": result.components.to_json(),
-        "dbm_f": dbm.f, "or_f": comparison.f,
+        "dbm_f": dbm_f, "or_f": comparison.f,
         "notes": list(result.notes),
     }
 

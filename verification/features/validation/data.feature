@@ -31,3 +31,9 @@ Feature: Reader data are checked before any number is reported
       | only the negative cases                         | exits with status 2, naming "same truth"                        |
       | only reader 1                                   | exits with status 2, naming "at least two readers"              |
       | every reader rating every case 3                 | exits with status 0 with a note naming "the test is undefined"   |
+
+  @SRS-VAL-016 @SRS-VAL-001
+  Scenario: A split-plot file is analysed as one
+    Given the Van Dyke reader data split into two reader groups, readers 1 and 2 reading the odd cases and readers 3 to 5 the even ones
+    When corridor validate mrmc is run on it with "--json"
+    Then the design is "split-plot" and a note gives the weight of reader pairs sharing cases, 0.4

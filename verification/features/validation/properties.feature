@@ -37,3 +37,8 @@ Feature: Properties the analyses must have on any data
     Given 1000 simulated Roe-Metz studies of one modality read by 5 readers and a model whose expected AUC is the readers'
 
     Then the rate of model-against-readers p-values below 0.05 lies inside the 99 % binomial interval around 0.05
+
+  @SRS-VAL-016 @RC-038
+  Scenario: The split-plot analysis keeps its size under the null
+    Given 2000 simulated Roe-Metz split-plot studies of 2 groups of 3 readers, each group reading its own 30 positive and 30 negative cases
+    Then the rate of p-values below 0.05 lies inside the 99 % binomial interval around 0.05
