@@ -1153,3 +1153,66 @@ def split_design(case: Case, design: str, weight: str) -> None:
     assert case.status == 0, case.stderr
     assert case.document["design"]["design"] == design
     assert any(f"w = {weight}" in note for note in case.document["notes"]), case.document["notes"]
+
+
+# --- partially paired ---------------------------------------------------------------------------
+
+@given(parsers.parse("{count:d} simulated Roe-Metz studies of {readers:d} readers and "
+                     "{positives:d} positive and {negatives:d} negative cases with {percent:d} % "
+                     "of the readings missing at random"), target_fixture="null_p_values")
+def partially_paired_null(count: int, readers: int, positives: int, negatives: int,
+                          percent: int) -> np.ndarray:
+    """Each reading dropped independently."""
+    from roemetz import drop_readings
+
+    config = NullConfiguration(readers=readers, positives=positives, negatives=negatives)
+    rng = np.random.default_rng(8)
+    p_values = np.empty(count)
+    for n in range(count):
+        ratings, truth = simulate_null_study(config, rng)
+        readings = readings_from_arrays(drop_readings(ratings, percent / 100, rng), truth,
+                                        partially_paired=True)
+        result = or_analysis(estimate(readings), readings.modalities, readings.readers,
+                             readings.groups)
+        p_values[n] = result.random_readers_random_cases.global_test.p_value
+    return p_values
+
+
+@given(parsers.parse("the Van Dyke reader data with {percent:d} % of its readings removed at "
+                     "random"))
+def vandyke_dropped(case: Case, percent: int) -> None:
+    """Seeded."""
+    vandyke(case)
+    rng = np.random.default_rng(3)
+    _write_rows(case, [r for r in case.rows if rng.random() >= percent / 100])
+
+
+@then(parsers.parse('the design is "{design}" and the DBM cross-check is said to be unavailable'))
+def partially_paired_design(case: Case, design: str) -> None:
+    """Analysed, and the DBM check is not claimed."""
+    assert case.status == 0, case.stderr
+    assert case.document["design"]["design"] == design
+    assert "dbm" not in case.document
+    assert any("DBM cross-check not available" in n for n in case.document["notes"])
+
+
+@then("specificity at threshold T equals sensitivity of the negated ratings of the swapped truth "
+      "at 1 - T, and so does the whole analysis")
+def specificity_mirror(datasets: Any) -> None:
+    """For integer ratings: rating < T exactly when -rating >= 1 - T; the jackknife then runs
+    over the negative cases for specificity as over the positive cases for sensitivity."""
+    from corridor_qms.validation import FigureOfMerit
+
+    @settings(max_examples=30, deadline=None)
+    @hypothesis_given(datasets, st.integers(2, 9))
+    def check(drawn: tuple[np.ndarray, np.ndarray], threshold: int) -> None:
+        ratings, truth = drawn
+        ratings = np.round(ratings)
+        specificity = estimate(readings_from_arrays(ratings, truth), FigureOfMerit.SPECIFICITY,
+                               threshold=threshold)
+        mirrored = estimate(readings_from_arrays(-ratings, ~truth), FigureOfMerit.SENSITIVITY,
+                            threshold=1 - threshold)
+        np.testing.assert_allclose(specificity.values, mirrored.values, atol=1e-12)
+        np.testing.assert_allclose(specificity.covariance, mirrored.covariance, atol=1e-12)
+
+    check()

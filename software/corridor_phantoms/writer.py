@@ -522,6 +522,11 @@ def _write_label_nrrd(path: Path, phantom: Phantom, labels: dict[str, Any]) -> N
         header[f"Segment{number}_Layer"] = "0"
     nrrd.write(str(path), np.asarray(phantom.labels, dtype=np.uint8), header,
                compression_level=1)
+    # pynrrd stamps the header with the clock ("# on <date>"); the truth must be the same
+    # bytes for the same request, so that comment line goes.
+    head, blank, body = path.read_bytes().partition(b"\n\n")
+    kept = [line for line in head.split(b"\n") if not line.startswith(b"# on ")]
+    path.write_bytes(b"\n".join(kept) + blank + body)
 
 
 def write_series(

@@ -109,3 +109,12 @@ def simulate_split_plot_null(config: NullConfiguration, groups: int, rng: np.ran
         ratings[:, rows, cols] = part
         truth[cols] = part_truth
     return ratings, truth, membership
+
+
+def drop_readings(ratings: NDArray[np.float64], fraction: float, rng: np.random.Generator
+                  ) -> NDArray[np.float64]:
+    """A partially paired version: each (modality, reader, case) reading missing with
+    probability ``fraction``, independently."""
+    result = ratings.copy()
+    result[rng.random(ratings.shape) < fraction] = np.nan
+    return result

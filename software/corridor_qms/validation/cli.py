@@ -39,6 +39,7 @@ from corridor_qms.validation.report import (
 from corridor_qms.validation.sizing import power, smallest_cases
 from corridor_qms.validation.standalone import model_vs_readers
 from corridor_qms.validation.study import (
+    Design,
     StudyDataError,
     load_definition,
     load_readings,
@@ -56,7 +57,8 @@ DBM_AGREEMENT = 1e-6
 def analyse(args: argparse.Namespace) -> dict[str, Any]:
     """Load, check and analyse; the JSON document ``--json`` prints."""
     definition = load_definition(args.definition) if args.definition else None
-    readings = load_readings(args.data, definition)
+    readings = load_readings(args.data, definition,
+                             partially_paired=args.design == Design.PARTIALLY_PAIRED.value)
     if args.modalities:
         readings = readings.select(args.modalities)
     fom = FigureOfMerit(args.fom)
@@ -83,9 +85,10 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
                      " is 0, i.e. the readers' figures of merit do not vary between readers "
                      "or over cases")
     document["notes"] = notes
-    if covariance is Covariance.JACKKNIFE and estimate_.jackknife is None:
-        notes.append("DBM cross-check not available for a split-plot design (no pooled "
-                     "jackknife over the cases)")
+    if covariance is Covariance.JACKKNIFE and (estimate_.jackknife is None
+                                               or readings.design is not Design.FULLY_CROSSED):
+        notes.append(f"DBM cross-check not available for a {readings.design.value} design "
+                     "(it assumes every reader read every case in every modality)")
     elif covariance is Covariance.JACKKNIFE:
         dbm = dbm_analysis(estimate_)
         document["dbm"] = dbm.to_json()
@@ -442,5 +445,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         "second)")
     parser.add_argument("--non-inferiority", type=float, metavar="MARGIN",
                         help="one-sided non-inferiority p-values for this margin")
+    parser.add_argument("--design", choices=[Design.PARTIALLY_PAIRED.value],
+                        help="declare missing readings intended (otherwise they are refused)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(handler=_run)

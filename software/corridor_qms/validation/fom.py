@@ -23,7 +23,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from corridor_qms.validation.study import Readings
+from corridor_qms.validation.study import Design, Readings
 
 __all__ = ["Covariance", "FigureOfMerit", "FomEstimate", "estimate", "structural_components"]
 
@@ -145,6 +145,41 @@ def _bootstrap(readings: Readings, fom: FigureOfMerit, threshold: float, resampl
     return np.asarray(np.cov(draws, rowvar=False, ddof=1))
 
 
+def _partially_paired(readings: Readings, fom: FigureOfMerit, threshold: float | None
+                      ) -> FomEstimate:
+    """Each cell on the cases it read; the jackknife leaves out every case of the study in
+    turn, a cell that did not read the case keeping its full value, with factor (K - 1) / K
+    (MRMCaov's jackknife, which serves any design)."""
+    t, r, k = readings.ratings.shape
+    values = np.empty((t, r))
+    left_out = np.empty((t, r, k))
+    for i in range(t):
+        for j in range(r):
+            read = ~np.isnan(readings.ratings[i, j])
+            cell = Readings(readings.modalities[i:i + 1], readings.readers[j:j + 1],
+                            tuple(c for c, keep in zip(readings.cases, read.tolist(),
+                                                       strict=True) if keep),
+                            readings.truth[read], readings.ratings[i:i + 1, j:j + 1, read],
+                            Design.FULLY_CROSSED, np.zeros(1, dtype=np.int64), readings.source)
+            if cell.truth.all() or not cell.truth.any():
+                raise ValueError(f"reader {readings.readers[j]} in {readings.modalities[i]} "
+                                 "read cases of one truth class only")
+            found = estimate(cell, fom, Covariance.JACKKNIFE, threshold=threshold)
+            assert found.jackknife is not None
+            values[i, j] = found.values[0, 0]
+            left_out[i, j, :] = values[i, j]
+            if fom is FigureOfMerit.AUC:
+                left_out[i, j, np.flatnonzero(read)] = found.jackknife[0, 0]
+            else:
+                subset = readings.truth if fom is FigureOfMerit.SENSITIVITY else ~readings.truth
+                left_out[i, j, np.flatnonzero(read & subset)] = found.jackknife[0, 0]
+    if fom is not FigureOfMerit.AUC:
+        subset = readings.truth if fom is FigureOfMerit.SENSITIVITY else ~readings.truth
+        left_out = left_out[:, :, subset]
+    return FomEstimate(fom, Covariance.JACKKNIFE, values, _jackknife_covariance(left_out),
+                       left_out, int(left_out.shape[2]))
+
+
 def _split_plot(readings: Readings, fom: FigureOfMerit, covariance: Covariance,
                 threshold: float | None, resamples: int, seed: int) -> FomEstimate:
     """Each reader group on its own cases; estimates of different groups are independent, so
@@ -190,6 +225,11 @@ def estimate(readings: Readings, fom: FigureOfMerit = FigureOfMerit.AUC,
     if covariance is Covariance.DELONG and fom is not FigureOfMerit.AUC:
         raise ValueError("DeLong covariance is defined for the empirical AUC only; use "
                          "jackknife or bootstrap")
+    if readings.design is Design.PARTIALLY_PAIRED:
+        if covariance is not Covariance.JACKKNIFE:
+            raise ValueError("a partially paired design is analysed with jackknife covariance "
+                             "only")
+        return _partially_paired(readings, fom, threshold)
     if np.isnan(readings.ratings).any():
         return _split_plot(readings, fom, covariance, threshold, resamples, seed)
     left_out: FloatArray | None

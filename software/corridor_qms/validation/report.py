@@ -38,6 +38,7 @@ from corridor_qms.validation.fom import Covariance, FigureOfMerit, estimate
 from corridor_qms.validation.orh import dbm_analysis, or_analysis
 from corridor_qms.validation.study import (
     DataFinding,
+    Design,
     Readings,
     StudyDataError,
     StudyDefinition,
@@ -79,7 +80,8 @@ def _endpoint(readings: Readings, endpoint: Any) -> dict[str, Any]:
     hypothesis = (f"{endpoint.test_modality} not worse than {endpoint.reference_modality} by "
                   f"{margin:g} or more" if endpoint.test == "non-inferiority"
                   else f"{endpoint.test_modality} better than {endpoint.reference_modality}")
-    dbm_f = dbm_analysis(found).f if found.jackknife is not None else math.nan
+    dbm_f = (dbm_analysis(found).f if found.jackknife is not None
+             and readings.design is Design.FULLY_CROSSED else math.nan)
     return {
         "name": endpoint.name, "figure_of_merit": fom.value, "threshold": endpoint.threshold,
         "test": endpoint.test, "margin": margin,

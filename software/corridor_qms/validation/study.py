@@ -41,6 +41,10 @@ class Design(StrEnum):
     """Every reader reads every case in every modality (factorial)."""
     SPLIT_PLOT = "split-plot"
     """Readers fall into groups; each group reads its own cases, in every modality."""
+    PARTIALLY_PAIRED = "partially-paired"
+    """Some readings missing in no group pattern (some cases read in one modality only, or by
+    some readers only); analysed only when declared, so that a lost reading is never taken
+    for a design."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,18 +188,29 @@ class Readings:
                         self.ratings[index], self.design, self.groups, self.source)
 
 
-def _design(ratings: NDArray[np.float64],
-            findings: list[DataFinding]) -> tuple[Design, NDArray[np.int64]]:
+def _design(ratings: NDArray[np.float64], findings: list[DataFinding],
+            partially_paired: bool) -> tuple[Design, NDArray[np.int64]]:
     read = ~np.isnan(ratings)  # (t, r, c)
     readers = ratings.shape[1]
     if read.all():
         return Design.FULLY_CROSSED, np.zeros(readers, dtype=np.int64)
+    if partially_paired:
+        unread = ~read.any(axis=(0, 1))
+        if unread.any():
+            findings.append(DataFinding(0, f"{int(unread.sum())} case(s) read by no reader"))
+        for i in range(read.shape[0]):
+            for j in range(readers):
+                if read[i, j].sum() < 2:
+                    findings.append(DataFinding(0, f"reader {j + 1} read fewer than two cases "
+                                                   f"in modality {i + 1}"))
+        return Design.PARTIALLY_PAIRED, np.zeros(readers, dtype=np.int64)
     per_reader: NDArray[np.bool_] = np.asarray(read.any(axis=0))  # (r, c): read in any modality
     for j in range(readers):
         partial = per_reader[j] & ~read[:, j, :].all(axis=0)
         if partial.any():
             findings.append(DataFinding(0, f"reader {j + 1}: {int(partial.sum())} case(s) read "
-                                           "in some modalities only (missing readings)"))
+                                           "in some modalities only (missing readings; declare "
+                                           "a partially-paired design if intended)"))
     patterns: dict[bytes, int] = {}
     groups = np.zeros(readers, dtype=np.int64)
     for j in range(readers):
@@ -207,7 +222,8 @@ def _design(ratings: NDArray[np.float64],
             if overlap:
                 findings.append(DataFinding(0, f"reader groups {a + 1} and {b + 1} share {overlap}"
                                                " case(s): neither fully crossed nor split-plot "
-                                               "(missing readings?)"))
+                                               "(missing readings? declare a partially-paired "
+                                               "design if intended)"))
     unread = ~np.any(per_reader, axis=0)
     if unread.any():
         findings.append(DataFinding(0, f"{int(unread.sum())} case(s) read by no reader"))
@@ -217,8 +233,12 @@ def _design(ratings: NDArray[np.float64],
 def readings_from_arrays(ratings: NDArray[np.float64], truth: NDArray[np.bool_], *,
                          modalities: Sequence[str] | None = None,
                          readers: Sequence[str] | None = None,
-                         source: str = "arrays") -> Readings:
+                         source: str = "arrays", partially_paired: bool = False) -> Readings:
     """Readings from a ``(t, r, c)`` array (NaN: not read) and the cases' truth.
+
+    Missing readings form a split-plot design when the readers fall into groups reading
+    disjoint cases in every modality; otherwise they are refused unless
+    ``partially_paired`` declares them intended.
 
     Raises
     ------
@@ -236,7 +256,7 @@ def readings_from_arrays(ratings: NDArray[np.float64], truth: NDArray[np.bool_],
     elif truth.all() or not truth.any():
         findings.append(DataFinding(0, "every case has the same truth: an ROC analysis needs "
                                        "positive and negative cases"))
-    design, groups = _design(ratings, findings)
+    design, groups = _design(ratings, findings, partially_paired)
     if findings:
         raise StudyDataError(source, findings)
     return Readings(tuple(modalities or (str(i + 1) for i in range(t))),
@@ -252,8 +272,12 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def load_readings(path: Path, definition: StudyDefinition | None = None) -> Readings:
+def load_readings(path: Path, definition: StudyDefinition | None = None, *,
+                  partially_paired: bool = False) -> Readings:
     """Read the long CSV and check it (against ``definition`` when given).
+
+    Missing readings are accepted as a partially paired design only when the definition (or
+    ``partially_paired``) declares one.
 
     Raises
     ------
@@ -333,8 +357,10 @@ def load_readings(path: Path, definition: StudyDefinition | None = None) -> Read
     for (modality, reader, case), (_, rating) in cells.items():
         ratings[m_index[modality], r_index[reader], c_index[case]] = rating
     truth_array = np.array([truths[c][0] == 1 for c in cases])
+    declared = partially_paired or (definition is not None
+                                    and definition.design is Design.PARTIALLY_PAIRED)
     readings = readings_from_arrays(ratings, truth_array, modalities=modalities,
-                                    readers=readers, source=source)
+                                    readers=readers, source=source, partially_paired=declared)
     readings = Readings(readings.modalities, readings.readers, cases, readings.truth,
                         readings.ratings, readings.design, readings.groups, source)
     if definition and readings.design is not definition.design:

@@ -37,3 +37,11 @@ Feature: Reader data are checked before any number is reported
     Given the Van Dyke reader data split into two reader groups, readers 1 and 2 reading the odd cases and readers 3 to 5 the even ones
     When corridor validate mrmc is run on it with "--json"
     Then the design is "split-plot" and a note gives the weight of reader pairs sharing cases, 0.4
+
+  @SRS-VAL-017 @SRS-VAL-001 @RC-040
+  Scenario: Missing readings are analysed only when a partially paired design is declared
+    Given the Van Dyke reader data with 10 % of its readings removed at random
+    When corridor validate mrmc is run on it with "--json"
+    Then it exits with status 2, naming "declare a partially-paired design"
+    When corridor validate mrmc is run on it with "--json --design partially-paired"
+    Then the design is "partially-paired" and the DBM cross-check is said to be unavailable

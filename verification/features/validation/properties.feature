@@ -42,3 +42,13 @@ Feature: Properties the analyses must have on any data
   Scenario: The split-plot analysis keeps its size under the null
     Given 2000 simulated Roe-Metz split-plot studies of 2 groups of 3 readers, each group reading its own 30 positive and 30 negative cases
     Then the rate of p-values below 0.05 lies inside the 99 % binomial interval around 0.05
+
+  @SRS-VAL-017 @RC-038
+  Scenario: The partially paired analysis keeps its size under the null
+    Given 2000 simulated Roe-Metz studies of 5 readers and 50 positive and 50 negative cases with 20 % of the readings missing at random
+    Then the rate of p-values below 0.05 lies inside the 99 % binomial interval around 0.05
+
+  @SRS-VAL-002
+  Scenario: Specificity is sensitivity with the ratings and truth turned round
+    Given random MRMC data sets
+    Then specificity at threshold T equals sensitivity of the negated ratings of the swapped truth at 1 - T, and so does the whole analysis
