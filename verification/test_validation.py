@@ -365,6 +365,19 @@ def _analyse(ratings: np.ndarray, truth: np.ndarray, order: tuple[int, int] = (0
     return or_analysis(estimate(readings), readings.modalities, readings.readers)
 
 
+def _p_values(count: int, seed: int, one_study: Any) -> np.ndarray:
+    """``one_study(rng)`` -> a p-value, for ``count`` seeded simulated studies."""
+    rng = np.random.default_rng(seed)
+    return np.array([one_study(rng) for _ in range(count)])
+
+
+def _rrrc_p(readings: Any) -> float:
+    """The random-reader random-case p-value of readings (split-plot groups honoured)."""
+    result = or_analysis(estimate(readings), readings.modalities, readings.readers,
+                         readings.groups)
+    return float(result.random_readers_random_cases.global_test.p_value)
+
+
 def _settings() -> Any:
     return settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -447,12 +460,8 @@ def null_studies(count: int, readers: int, positives: int, negatives: int) -> np
     """Roe & Metz (1997) model, both modalities with the same separation (seeded)."""
     configuration = NullConfiguration(readers=readers, positives=positives,
                                       negatives=negatives)
-    rng = np.random.default_rng(20261125)
-    p_values = np.empty(count)
-    for n in range(count):
-        ratings, truth = simulate_null_study(configuration, rng)
-        p_values[n] = _analyse(ratings, truth).random_readers_random_cases.global_test.p_value
-    return p_values
+    return _p_values(count, 20261125, lambda rng: _rrrc_p(
+        readings_from_arrays(*simulate_null_study(configuration, rng))))
 
 
 @then("the rate of p-values below 0.05 lies inside the 99 % binomial interval around 0.05")
@@ -725,14 +734,13 @@ def model_null(count: int) -> np.ndarray:
     """The model is fixed (no reader effect) with the readers' population-mean AUC."""
     from corridor_qms.validation.standalone import model_vs_readers
 
-    rng = np.random.default_rng(11)
     config = NullConfiguration(readers=5, positives=50, negatives=50)
-    p_values = np.empty(count)
-    for n in range(count):
-        ratings, truth = simulate_model_and_readers(config, rng)
-        p_values[n] = model_vs_readers(estimate(readings_from_arrays(ratings[:1], truth)),
-                                       0).p_value
-    return p_values
+
+    def one(generator: np.random.Generator) -> float:
+        ratings, truth = simulate_model_and_readers(config, generator)
+        return model_vs_readers(estimate(readings_from_arrays(ratings, truth)), 0).p_value
+
+    return _p_values(count, 11, one)
 
 
 @then("the rate of model-against-readers p-values below 0.05 lies inside the 99 % binomial "
@@ -1124,16 +1132,14 @@ def split_plot_null(count: int, groups: int, readers: int, positives: int,
     from roemetz import simulate_split_plot_null
 
     config = NullConfiguration(readers=readers, positives=positives, negatives=negatives)
-    rng = np.random.default_rng(42)
-    p_values = np.empty(count)
-    for n in range(count):
+
+    def one(rng: np.random.Generator) -> float:
         ratings, truth, _ = simulate_split_plot_null(config, groups, rng)
         readings = readings_from_arrays(ratings, truth)
         assert readings.design.value == "split-plot"
-        result = or_analysis(estimate(readings), readings.modalities, readings.readers,
-                             readings.groups)
-        p_values[n] = result.random_readers_random_cases.global_test.p_value
-    return p_values
+        return _rrrc_p(readings)
+
+    return _p_values(count, 42, one)
 
 
 @given("the Van Dyke reader data split into two reader groups, readers 1 and 2 reading the odd "
@@ -1166,16 +1172,13 @@ def partially_paired_null(count: int, readers: int, positives: int, negatives: i
     from roemetz import drop_readings
 
     config = NullConfiguration(readers=readers, positives=positives, negatives=negatives)
-    rng = np.random.default_rng(8)
-    p_values = np.empty(count)
-    for n in range(count):
+
+    def one(rng: np.random.Generator) -> float:
         ratings, truth = simulate_null_study(config, rng)
-        readings = readings_from_arrays(drop_readings(ratings, percent / 100, rng), truth,
-                                        partially_paired=True)
-        result = or_analysis(estimate(readings), readings.modalities, readings.readers,
-                             readings.groups)
-        p_values[n] = result.random_readers_random_cases.global_test.p_value
-    return p_values
+        return _rrrc_p(readings_from_arrays(drop_readings(ratings, percent / 100, rng), truth,
+                                            partially_paired=True))
+
+    return _p_values(count, 8, one)
 
 
 @given(parsers.parse("the Van Dyke reader data with {percent:d} % of its readings removed at "

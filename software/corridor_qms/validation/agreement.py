@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from corridor_qms.validation.study import DataFinding, StudyDataError
+from corridor_qms.validation.study import DataFinding, StudyDataError, read_csv_rows
 
 __all__ = ["BlandAltman", "Icc", "Kappa", "RatingTable", "bland_altman", "cohen_kappa",
            "fleiss_kappa", "icc", "load_rating_table"]
@@ -256,11 +255,7 @@ def load_rating_table(path: Path) -> RatingTable:
         with its row number.
     """
     source = str(path)
-    try:
-        with path.open(newline="", encoding="utf-8") as stream:
-            rows = list(csv.DictReader(stream))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise StudyDataError(source, [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc
+    rows = read_csv_rows(path)
     needed = ("subject", "rater", "value")
     if not rows or any(c not in rows[0] for c in needed):
         raise StudyDataError(source, [DataFinding(0, "expected columns subject, rater, value")])

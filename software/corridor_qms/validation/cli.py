@@ -41,6 +41,7 @@ from corridor_qms.validation.standalone import model_vs_readers
 from corridor_qms.validation.study import (
     Design,
     StudyDataError,
+    finite_json,
     load_definition,
     load_readings,
 )
@@ -123,15 +124,9 @@ def _non_inferiority(result: OrResult, margin: float) -> list[dict[str, Any]]:
     return found
 
 
-def _finite(value: Any) -> Any:
-    """The document with every non-finite number as ``null`` (strict JSON)."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def _print_json(document: dict[str, Any]) -> None:
+    json.dump(finite_json(document), sys.stdout, indent=2, sort_keys=True, allow_nan=False)
+    print()
 
 
 def _print(document: dict[str, Any]) -> None:
@@ -179,8 +174,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"corridor validate: {args.data}: {exc}", file=sys.stderr)
         return EXIT_DATA
     if args.json:
-        json.dump(_finite(document), sys.stdout, indent=2, sort_keys=True, allow_nan=False)
-        print()
+        _print_json(document)
     else:
         _print(document)
     return EXIT_OK
@@ -220,8 +214,7 @@ def _size(args: argparse.Namespace) -> int:
                 "method": "Hillis, Obuchowski & Berbaum (2011); negative var_TR set to 0",
                 "rows": rows}
     if args.json:
-        json.dump(_finite(document), sys.stdout, indent=2, sort_keys=True, allow_nan=False)
-        print()
+        _print_json(document)
         return EXIT_OK
     print(f"sizing from {readings.source} ({len(readings.readers)} readers x "
           f"{len(readings.cases)} cases), effect {effect:+.5f}, alpha {args.alpha}, "
@@ -260,8 +253,7 @@ def _model(args: argparse.Namespace) -> int:
         document["non_inferiority"] = {"margin": args.non_inferiority, "p_value_one_sided": p,
                                        "non_inferior_at_0_025": p < 0.025}
     if args.json:
-        json.dump(_finite(document), sys.stdout, indent=2, sort_keys=True, allow_nan=False)
-        print()
+        _print_json(document)
     else:
         print(f"model {args.model_reader} AUC {result.model:.4f} vs the {len(document['readers'])}"
               f" readers' mean {result.readers_mean:.4f} in {modality}: difference "
@@ -303,8 +295,7 @@ def _agreement(args: argparse.Namespace) -> int:
         print(f"corridor validate agreement: {exc}", file=sys.stderr)
         return EXIT_DATA
     if args.json:
-        json.dump(_finite(document), sys.stdout, indent=2, sort_keys=True, allow_nan=False)
-        print()
+        _print_json(document)
         return EXIT_OK
     print(f"{args.statistic} on {table.source}: {len(table.subjects)} subjects x "
           f"{len(table.raters)} raters")
@@ -336,8 +327,7 @@ def _continuous(args: argparse.Namespace) -> int:
                           "random reader, case, reader:modality and case:modality; normal "
                           "(large-sample) tests", **result.to_json()}
     if args.json:
-        json.dump(_finite(document), sys.stdout, indent=2, sort_keys=True, allow_nan=False)
-        print()
+        _print_json(document)
         return EXIT_OK
     better = "higher" if args.higher_is_better else "lower"
     print(f"{args.test} - {args.reference} ({better} is better): {result.difference:+.4f}, 95 % CI "

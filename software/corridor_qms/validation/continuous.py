@@ -16,7 +16,6 @@ variance ``2 (MS(T:R) + MS(T:C) - MS(T:R:C)) / (r c)``.
 
 from __future__ import annotations
 
-import csv
 import math
 import warnings
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from corridor_qms.validation.study import DataFinding, StudyDataError
+from corridor_qms.validation.study import DataFinding, StudyDataError, read_csv_rows
 
 __all__ = ["ContinuousResult", "Measurements", "fit_continuous", "load_measurements"]
 
@@ -52,11 +51,7 @@ def load_measurements(path: Path) -> Measurements:
         its row number.
     """
     source = str(path)
-    try:
-        with path.open(newline="", encoding="utf-8") as stream:
-            rows = list(csv.DictReader(stream))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise StudyDataError(source, [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc
+    rows = read_csv_rows(path)
     if rows and "treatment" in rows[0] and "modality" not in rows[0]:
         rows = [{**r, "modality": r["treatment"]} for r in rows]
     needed = ("reader", "modality", "case", "value")

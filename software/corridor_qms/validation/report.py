@@ -42,6 +42,7 @@ from corridor_qms.validation.study import (
     Readings,
     StudyDataError,
     StudyDefinition,
+    finite_json,
     load_definition,
     load_readings,
 )
@@ -56,16 +57,6 @@ ONE_SIDED_ALPHA = 0.025
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _endpoint(readings: Readings, endpoint: Any) -> dict[str, Any]:
@@ -146,7 +137,7 @@ def run_study(definition_path: Path) -> tuple[dict[str, Any], Readings, StudyDef
         },
         "software": {name: version(name) for name in ("corridor", "numpy", "scipy")},
     }
-    return _finite(results), readings, definition
+    return finite_json(results), readings, definition  # type: ignore[return-value]
 
 
 def _png(figure: Figure) -> str:

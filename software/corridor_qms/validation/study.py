@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from corridor.errors import CorridorError
 
 __all__ = ["COLUMNS", "DataFinding", "Design", "Readings", "StudyDataError", "StudyDefinition",
-           "load_definition", "load_readings", "readings_from_arrays"]
+           "finite_json", "load_definition", "load_readings", "read_csv_rows",
+           "readings_from_arrays"]
 
 COLUMNS = ("reader", "modality", "case", "truth", "rating")
 """Columns of the long CSV (``treatment`` is accepted for ``modality``, as the
@@ -272,6 +273,32 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a CSV file with a header, as dictionaries.
+
+    Raises
+    ------
+    StudyDataError
+        The file cannot be read or decoded as UTF-8 CSV.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8") as stream:
+            return list(csv.DictReader(stream))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise StudyDataError(str(path), [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc
+
+
+def finite_json(value: object) -> object:
+    """A JSON-ready value with every non-finite float as ``None`` (strict JSON)."""
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def load_readings(path: Path, definition: StudyDefinition | None = None, *,
                   partially_paired: bool = False) -> Readings:
     """Read the long CSV and check it (against ``definition`` when given).
@@ -286,12 +313,8 @@ def load_readings(path: Path, definition: StudyDefinition | None = None, *,
     """
     source = str(path)
     findings: list[DataFinding] = []
-    try:
-        with path.open(newline="", encoding="utf-8") as stream:
-            rows = list(csv.DictReader(stream))
-            header = list(rows[0].keys()) if rows else []
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise StudyDataError(source, [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc
+    rows = read_csv_rows(path)
+    header = list(rows[0].keys()) if rows else []
     names = {"treatment": "modality"}
     columns = [names.get(h.strip().lower(), h.strip().lower()) for h in header]
     missing = [c for c in COLUMNS if c not in columns]
