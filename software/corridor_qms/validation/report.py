@@ -119,6 +119,7 @@ def run_study(definition_path: Path) -> tuple[dict[str, Any], Readings, StudyDef
     results = {
         "format": "corridor-validation-results/1",
         "study": {"name": definition.name, "title": definition.title,
+                  "model_sha256": definition.model_sha256,
                   "design": readings.design.value, "readers": list(readings.readers),
                   "modalities": [m.model_dump() for m in definition.modalities],
                   "cases": len(readings.cases), "positive_cases": int(readings.truth.sum()),

@@ -112,6 +112,9 @@ class StudyDefinition(_Strict):
     """Path of the protocol document, relative to the definition file."""
     data: str | None = None
     """Path of the reader data (long CSV), relative to the definition file."""
+    model_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """SHA-256 of the model package (ONNX file) the study validates, if it validates one; model
+    cards refuse results about another model."""
     design: Design
     readers: tuple[str, ...] = Field(min_length=2)
     modalities: tuple[Modality, ...] = Field(min_length=1)

@@ -1,0 +1,92 @@
+"""``corridor docs model-card --model DIR [--validation RESULTS.json] [--results junit.xml]
+--out DIR [--strict]``.
+
+Writes ``<model>-<version>.md`` and ``<model>-<version>.html`` (self-contained; the card's data
+embedded as JSON) into ``--out``.  Exit status: 0 written (the gaps are listed); 1 with
+``--strict`` when the card has gaps (still written); 2 bad input, or validation results about
+another model (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from corridor.errors import CorridorError
+from corridor.inference.package import load_model_package
+from corridor_qms.atomic import write_text_atomic
+from corridor_qms.docs.modelcard import build_model_card
+from corridor_qms.records import WorkingTree, find_root, load_records
+from corridor_qms.trace.index import build_index
+from corridor_qms.trace.results import load_results
+
+__all__ = ["EXIT_GAPS", "EXIT_INPUT", "EXIT_OK", "add_parser"]
+
+EXIT_OK, EXIT_GAPS, EXIT_INPUT = 0, 1, 2
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("corridor_qms", "templates"), autoescape=True,
+                       undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def _markdown_text(value: object) -> object:
+    """Markdown is text: ``&``, ``<`` and ``>`` are escaped so markup shows as text when the
+    file is rendered; quotes stay readable."""
+    if isinstance(value, str):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
+def _markdown_environment() -> Environment:
+    return Environment(loader=PackageLoader("corridor_qms", "templates"), autoescape=False,
+                       undefined=StrictUndefined, keep_trailing_newline=True,
+                       finalize=_markdown_text)
+
+
+def _model_card(args: argparse.Namespace) -> int:
+    try:
+        root = find_root(Path.cwd()) if args.root is None else args.root
+        package = load_model_package(args.model)
+        records = load_records(WorkingTree(root), root)
+        outcomes = load_results(args.results, records.scenarios) if args.results else None
+        card = build_model_card(package, build_index(records, outcomes), root,
+                                validation=args.validation)
+    except (CorridorError, OSError, ValueError) as exc:
+        print(f"corridor docs model-card: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    environment = _environment()
+    document = card.to_json()
+    stem = f"{card.model}-{card.version}"
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(args.out / f"{stem}.md",
+                      _markdown_environment().get_template("model_card.md.j2").render(
+                          card=document))
+    write_text_atomic(args.out / f"{stem}.html",
+                      environment.get_template("model_card.html.j2").render(
+                          card=document, card_json=document))
+    print(f"wrote {args.out / stem}.md and .html ({len(card.gaps)} gap(s))")
+    for gap in card.gaps:
+        print(f"  gap: {gap}")
+    return EXIT_GAPS if args.strict and card.gaps else EXIT_OK
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``docs`` (with ``model-card``) to the ``corridor`` parser."""
+    docs = subparsers.add_parser("docs", help="audit documents generated from the repository")
+    inner = docs.add_subparsers(title="documents", metavar="DOCUMENT", required=True)
+    card = inner.add_parser("model-card", help="a model card of a model package",
+                            description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    card.add_argument("--model", type=Path, required=True, metavar="DIR")
+    card.add_argument("--validation", type=Path, metavar="RESULTS.json",
+                      help="results.json of corridor validate study for this model")
+    card.add_argument("--results", type=Path, metavar="junit.xml",
+                      help="test results, for the verification status of controls and checks")
+    card.add_argument("--out", type=Path, required=True, metavar="DIR")
+    card.add_argument("--root", type=Path, help="project root (default: found from here)")
+    card.add_argument("--strict", action="store_true", help="exit 1 when the card has gaps")
+    card.set_defaults(handler=_model_card)

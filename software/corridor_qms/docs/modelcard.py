@@ -1,0 +1,302 @@
+"""Model cards generated from the repository, with every missing source reported as a named gap.
+
+Sections follow the crosswalk of the research note (FDA January 2025 draft, Appendix E;
+Mitchell et al. 2019; CHAI): identity, intended use, inputs and outputs with their
+acceptance checks, automation and human oversight, training data, performance, limitations
+and uncertainty behaviour, risk controls, deployment and monitoring, evidence and history.
+Each section names where it is filled from; nothing is typed into the card.  A section whose
+source is missing carries a gap that says which source; it is never left blank or filled with
+boilerplate.  Validation results that name another model hash than the package's are an error.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from corridor.errors import FieldError
+from corridor.inference.model import FlagCode
+from corridor.inference.package import ModelPackage
+from corridor_qms.trace.index import TraceIndex
+
+__all__ = ["INTENDED_USE", "MODEL_SOFTWARE_ITEM", "ModelCard", "ModelCardError", "Section",
+           "build_model_card"]
+
+INTENDED_USE = Path("requirements_spec/intended_use.yaml")
+"""The intended-use record (device level), relative to the project root."""
+
+MODEL_SOFTWARE_ITEM = "corridor.inference"
+"""The software item whose hazards and requirements the model card reports."""
+
+_INTENDED_USE_FIELDS = ("intended_use", "intended_users", "indications", "contraindications",
+                        "use_environment", "clinical_status", "human_oversight",
+                        "monitoring_and_updates")
+
+
+class ModelCardError(FieldError):
+    """A model card that cannot be made honestly (e.g. validated another model)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One section of the card: its content, where it comes from, and what is missing."""
+
+    key: str
+    title: str
+    sources: tuple[str, ...]
+    content: dict[str, Any] = field(default_factory=dict)
+    gaps: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"key": self.key, "title": self.title, "sources": list(self.sources),
+                "content": self.content, "gaps": list(self.gaps)}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCard:
+    """A model card: its sections and the provenance of the card itself."""
+
+    model: str
+    version: str
+    sha256: str
+    sections: tuple[Section, ...]
+    provenance: dict[str, Any]
+
+    @property
+    def gaps(self) -> list[str]:
+        """Every named gap, prefixed with its section's title."""
+        return [f"{s.title}: {gap}" for s in self.sections for gap in s.gaps]
+
+    def to_json(self) -> dict[str, Any]:
+        """The card as data (embedded in the HTML card)."""
+        return {"format": "corridor-model-card/1", "model": self.model, "version": self.version,
+                "sha256": self.sha256, "sections": [s.to_json() for s in self.sections],
+                "gaps": self.gaps, "provenance": self.provenance}
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def _identity(package: ModelPackage) -> Section:
+    manifest = package.manifest
+    signature = package.signature
+    return Section("identity", "Model identity",
+                   ("model package manifest.json", "the ONNX file (SHA-256 verified on load)"),
+                   {"name": manifest.name, "version": manifest.version,
+                    "sha256": package.sha256, "onnx_file": manifest.onnx_file,
+                    "opset": signature.opset,
+                    "input": f"{signature.input_name} {list(signature.input_shape)}",
+                    "output": f"{signature.output_name} {list(signature.output_shape)} "
+                              f"({manifest.output_kind.value})",
+                    "architecture": "ONNX graph; see the training reproduction command",
+                    "execution": "ONNX Runtime: CUDA or TensorRT when a GPU is present, else "
+                                 "CPU (the provider used is recorded in every run.json)"})
+
+
+def _intended_use(root: Path, package: ModelPackage) -> tuple[Section, dict[str, Any]]:
+    path = root / INTENDED_USE
+    record: dict[str, Any] = {}
+    gaps: list[str] = []
+    if path.is_file():
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        record = loaded if isinstance(loaded, dict) else {}
+    else:
+        gaps.append(f"no intended-use record ({INTENDED_USE})")
+    content = {"model_intended_use": package.manifest.intended_use}
+    for name in _INTENDED_USE_FIELDS[:6]:
+        if record.get(name):
+            content[name] = record[name]
+        elif path.is_file():
+            gaps.append(f"{name.replace('_', ' ')}: not stated in {INTENDED_USE}")
+    return Section("intended-use", "Intended use, users and indications",
+                   (str(INTENDED_USE), "model package manifest.json (intended_use)"), content,
+                   tuple(gaps)), record
+
+
+def _inputs(package: ModelPackage, index: TraceIndex) -> Section:
+    manifest = package.manifest
+    checks = []
+    for req_id, located in sorted(index.requirements.items()):
+        if located.record.software_item == "corridor.ingest" and req_id.startswith("SRS-ING"):
+            checks.append({"requirement": req_id, "title": located.record.title,
+                           "verification": index.verification(req_id).value})
+    gaps = [] if checks else ["no ingest requirement states an input acceptance check"]
+    unverified = [c["requirement"] for c in checks if c["verification"] not in ("passed",
+                                                                                  "evidence")]
+    if unverified and index.outcomes is not None:
+        gaps.append("input checks not shown verified: " + ", ".join(unverified))
+    if index.outcomes is None:
+        gaps.append("verification status of the input checks: no test results given "
+                    "(--results)")
+    labels = [{"index": label.index, "name": label.name, "risk_structure": label.risk_structure,
+               "min_volume_ml": label.min_volume_ml} for label in manifest.labels]
+    return Section("inputs-outputs", "Inputs, outputs and input acceptance",
+                   ("model package manifest.json", "SRS-ING requirements and their verification"),
+                   {"input": "CT volume in HU, resampled to "
+                             f"{list(manifest.input_spacing_mm)} mm ({manifest.grid.value} grid)",
+                    "intensity": manifest.intensity.model_dump(mode="json"),
+                    "outputs": labels,
+                    "acceptance_checks": checks}, tuple(gaps))
+
+
+def _human(record: dict[str, Any], index: TraceIndex) -> Section:
+    controls = []
+    for control_id, ref in sorted(index.controls.items()):
+        if ref.control.option.value == "information-for-safety":
+            controls.append({"risk_control": control_id, "hazard": ref.hazard.record.id,
+                             "description": ref.control.description,
+                             "verification": index.verification(control_id).value})
+    flags = [{"code": code.value, "meaning": (code.__doc__ or "").strip()} for code in FlagCode]
+    gaps = [] if record.get("human_oversight") else [
+        f"human oversight and degree of automation: not stated in {INTENDED_USE}"]
+    return Section("human-oversight", "Degree of automation and human oversight",
+                   (str(INTENDED_USE), "risk controls of option information-for-safety",
+                    "corridor.inference flag codes"),
+                   {"human_oversight": record.get("human_oversight"),
+                    "information_for_safety": controls, "review_flags": flags}, tuple(gaps))
+
+
+def _training(package: ModelPackage) -> Section:
+    manifest = package.manifest
+    return Section("training", "Training and development data",
+                   ("model package manifest.json (training_data, reproduction)",),
+                   {"training_data": manifest.training_data,
+                    "reproduction": manifest.reproduction},
+                   ("development data characterisation by site, scanner, sex and age band: "
+                    "the manifest describes synthetic phantoms only",))
+
+
+def _performance(package: ModelPackage, validation: dict[str, Any] | None,
+                 validation_path: Path | None) -> Section:
+    sources = ("validation results (corridor validate study results.json)",)
+    if validation is None:
+        return Section("performance", "Performance with 95 % confidence intervals", sources,
+                       {}, ("no validation results given (--validation)",))
+    validated = validation.get("study", {}).get("model_sha256")
+    if validated is None:
+        return Section("performance", "Performance with 95 % confidence intervals", sources,
+                       {"validation": str(validation_path)},
+                       ("the validation results do not name the model they validated "
+                        "(study definition field model_sha256)",))
+    if validated != package.sha256:
+        raise ModelCardError("validation model_sha256", validated,
+                             f"the card's model hash {package.sha256} (the validation results "
+                             "are about another model)")
+    endpoints = []
+    for item in validation.get("endpoints", []):
+        comparison = item.get("comparison", {})
+        endpoints.append({"endpoint": item.get("name"), "figure_of_merit":
+                          item.get("figure_of_merit"), "estimates": item.get("estimates"),
+                          "difference": comparison.get("difference"),
+                          "ci95": comparison.get("ci95"), "p_value": comparison.get("p_value"),
+                          "conclusion": item.get("conclusion")})
+    gaps = ["performance by subgroup (site, scanner, sex, age band): the validation results "
+            "hold no subgroup analysis"]
+    if not endpoints:
+        gaps.append("the validation results hold no endpoint")
+    return Section("performance", "Performance with 95 % confidence intervals", sources,
+                   {"validation": validation.get("study", {}).get("title"),
+                    "validation_inputs": validation.get("inputs"), "endpoints": endpoints},
+                   tuple(gaps))
+
+
+def _hazards(index: TraceIndex) -> list[Any]:
+    return [h for _, h in sorted(index.hazards.items())
+            if h.record.software_item == MODEL_SOFTWARE_ITEM]
+
+
+def _limitations(index: TraceIndex) -> Section:
+    hazards = [{"hazard": h.record.id, "title": h.record.title,
+                "hazardous_situation": h.record.hazardous_situation, "cause": h.record.cause.value}
+               for h in _hazards(index)]
+    return Section("limitations", "Limitations, failure modes and uncertainty behaviour",
+                   ("hazard records of corridor.inference", "corridor.inference flag codes"),
+                   {"failure_modes": hazards,
+                    "uncertainty": "Every run writes a predictive-entropy map (and TTA variance "
+                                   "when asked) and flags: " + "; ".join(
+                                       f"{c.value}" for c in FlagCode)},
+                   ("known anomalies: no anomaly list record",))
+
+
+def _controls(index: TraceIndex) -> Section:
+    rows = []
+    gaps = []
+    for located in _hazards(index):
+        for control in located.record.risk_controls:
+            state = index.verification(control.id).value
+            rows.append({"hazard": located.record.id, "risk_control": control.id,
+                         "description": control.description, "option": control.option.value,
+                         "verification": state})
+            if index.outcomes is not None and state not in ("passed", "evidence"):
+                gaps.append(f"{control.id} is not shown verified ({state}): not counted as "
+                            "controlled")
+    if index.outcomes is None:
+        gaps.append("verification status of the risk controls: no test results given "
+                    "(--results)")
+    return Section("risk-controls", "Risk controls and their verification",
+                   ("hazard and risk-control records", "test results (JUnit XML)"),
+                   {"controls": rows}, tuple(gaps))
+
+
+def _deployment(record: dict[str, Any]) -> Section:
+    plan = record.get("monitoring_and_updates")
+    return Section("deployment", "Deployment, monitoring and updates", (str(INTENDED_USE),),
+                   {"monitoring_and_updates": plan},
+                   () if plan else (f"monitoring and update plan: not stated in "
+                                    f"{INTENDED_USE}",))
+
+
+def _history(root: Path, package: ModelPackage) -> Section:
+    try:
+        relative = package.directory.resolve().relative_to(root.resolve())
+    except ValueError:
+        relative = None
+    log = (_git(root, "log", "--format=%h %ad %s", "--date=short", "--", str(relative))
+           if relative is not None else None)
+    entries = log.splitlines() if log else []
+    return Section("history", "Evidence and version history",
+                   ("git history of the model package folder",), {"commits": entries},
+                   () if entries else ("no git history of the model package folder",))
+
+
+def build_model_card(package: ModelPackage, index: TraceIndex, root: Path, *,
+                     validation: Path | None = None) -> ModelCard:
+    """Build the card of a verified model package from the repository's records.
+
+    Raises
+    ------
+    ModelCardError
+        The validation results name another model hash, or cannot be read.
+    """
+    results: dict[str, Any] | None = None
+    if validation is not None:
+        try:
+            results = json.loads(validation.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelCardError("validation", f"{validation}: {exc}",
+                                 "a results.json of corridor validate study") from exc
+    intended, record = _intended_use(root, package)
+    sections = (
+        _identity(package), intended, _inputs(package, index), _human(record, index),
+        _training(package), _performance(package, results, validation), _limitations(index),
+        _controls(index), _deployment(record), _history(root, package),
+    )
+    commit = _git(root, "rev-parse", "HEAD")
+    date = _git(root, "log", "-1", "--format=%cs")
+    provenance = {"generator": "corridor docs model-card", "commit": commit,
+                  "commit_date": date, "test_results": index.outcomes is not None,
+                  "validation_results": None if validation is None else validation.name}
+    manifest = package.manifest
+    return ModelCard(manifest.name, manifest.version, package.sha256, sections, provenance)
