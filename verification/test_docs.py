@@ -247,3 +247,133 @@ def identical(case: Case) -> None:
     first, second = case.outs[-2], case.outs[-1]
     for name in (f"{STEM}.md", f"{STEM}.html"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+# --- design-history report ---------------------------------------------------------------------
+
+MINIMAL = ROOT / "verification" / "fixtures" / "minimal"
+
+
+def _minimal(case: Case) -> Path:
+    project = case.root / "project"
+    shutil.copytree(MINIMAL, project)
+    case.project = project
+    return project
+
+
+@given("a copy of the minimal project with a requirement that no scenario verifies")
+def planted_gap(case: Case) -> None:
+    """SRS-DEM-003, tagged by no scenario."""
+    project = _minimal(case)
+    source = (project / "requirements_spec" / "srs" / "SRS-DEM-001.yaml").read_text()
+    (project / "requirements_spec" / "srs" / "SRS-DEM-003.yaml").write_text(
+        source.replace("SRS-DEM-001", "SRS-DEM-003").replace("Greeting", "Farewell"))
+
+
+def _edit_first_requirement(case: Case, old: str, new: str) -> None:
+    project = _minimal(case)
+    path = project / "requirements_spec" / "srs" / "SRS-DEM-001.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@given("a copy of the minimal project whose first requirement's statement was changed after "
+       "review")
+def changed_requirement(case: Case) -> None:
+    """The reviewed stamp no longer matches."""
+    _edit_first_requirement(case, "print a greeting", "print a warm greeting")
+
+
+@given(parsers.parse('a copy of the minimal project whose first requirement\'s title holds '
+                     '"{markup}"'))
+def hostile_title(case: Case, markup: str) -> None:
+    """Markup in a record."""
+    _edit_first_requirement(case, "title: Greeting", f"title: '{markup}'")
+
+
+def _dhf(case: Case, options: str) -> None:
+    assert case.project is not None
+    out = case.root / f"dhf-{len(case.outs)}"
+    case.outs.append(out)
+    _command(case, ["docs", "dhf", "--root", str(case.project), "--out", str(out),
+                    *shlex.split(options)])
+
+
+@when("corridor docs dhf is run on it")
+def run_dhf(case: Case) -> None:
+    """Without --draft."""
+    _dhf(case, "")
+
+
+@when(parsers.parse('corridor docs dhf is run on it with "{options}"'))
+def run_dhf_options(case: Case, options: str) -> None:
+    """With options."""
+    _dhf(case, options)
+
+
+@when(parsers.parse('corridor docs dhf is run on it twice with "{options}"'))
+def run_dhf_twice(case: Case, options: str) -> None:
+    """Two folders."""
+    _dhf(case, options)
+    _dhf(case, options)
+
+
+def _report(case: Case) -> str:
+    assert case.status == 0, (case.stdout, case.stderr)
+    return (case.outs[-1] / "design-history.html").read_text()
+
+
+@then(parsers.parse('it exits with status 1 listing "{rule}" and writes nothing'))
+def dhf_refused(case: Case, rule: str) -> None:
+    """Findings on stderr; no folder."""
+    assert case.status == 1, (case.stdout, case.stderr)
+    assert rule in case.stderr
+    assert not case.outs[-1].exists()
+
+
+@then(parsers.parse('the report is written, titled and bannered DRAFT, and shows the finding '
+                    '"{rule}"'))
+def dhf_draft(case: Case, rule: str) -> None:
+    """Watermark CSS, title and banner."""
+    report = _report(case)
+    assert "<title>DRAFT: " in report
+    assert 'class="draft-banner"' in report
+    assert 'content: "DRAFT"' in report
+    assert rule in report
+
+
+@then(parsers.parse('the report shows the finding "{rule}" for that requirement'))
+def dhf_suspect(case: Case, rule: str) -> None:
+    """The finding line names the requirement."""
+    report = _report(case)
+    assert any(rule in line and "SRS-DEM-001" in line for line in report.splitlines())
+
+
+@then("every in-report link has its target in the report")
+def dhf_links(case: Case) -> None:
+    """href="#X" has id="X"."""
+    report = _report(case)
+    targets = set(re.findall(r'href="#([^"]+)"', report))
+    defined = set(re.findall(r'id="([^"]+)"', report))
+    assert targets
+    assert targets <= defined, targets - defined
+    assert 'href="#SRS-DEM-001"' in report
+
+
+@then("the title's markup is shown as text and makes no element")
+def dhf_escaped(case: Case) -> None:
+    """The HTML parser sees no img element."""
+    report = _report(case)
+    parser = _Elements()
+    parser.feed(report)
+    assert "img" not in parser.tags
+    assert "&lt;img src=x onerror=alert(1)&gt;" in report
+
+
+@then("the two reports are byte for byte equal")
+def dhf_same(case: Case) -> None:
+    """Dates from the commit (none here), no clock."""
+    first, second = case.outs[-2], case.outs[-1]
+    assert ((first / "design-history.html").read_bytes()
+            == (second / "design-history.html").read_bytes())

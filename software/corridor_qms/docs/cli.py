@@ -10,6 +10,7 @@ another model (nothing written).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -18,10 +19,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from corridor.errors import CorridorError
 from corridor.inference.package import load_model_package
 from corridor_qms.atomic import write_text_atomic
+from corridor_qms.docs.dhf import DHF_NAME, build_dhf_context, render_dhf
 from corridor_qms.docs.modelcard import build_model_card
 from corridor_qms.records import WorkingTree, find_root, load_records
 from corridor_qms.trace.index import build_index
 from corridor_qms.trace.results import load_results
+from corridor_qms.trace.rules import check
 
 __all__ = ["EXIT_GAPS", "EXIT_INPUT", "EXIT_OK", "add_parser"]
 
@@ -74,6 +77,49 @@ def _model_card(args: argparse.Namespace) -> int:
     return EXIT_GAPS if args.strict and card.gaps else EXIT_OK
 
 
+def _dhf(args: argparse.Namespace) -> int:
+    try:
+        root = find_root(Path.cwd()) if args.root is None else args.root
+        records = load_records(WorkingTree(root), root)
+        outcomes = load_results(args.results, records.scenarios) if args.results else None
+        index = build_index(records, outcomes)
+        findings = check(index)
+        validation = (json.loads(args.validation.read_text(encoding="utf-8"))
+                      if args.validation else None)
+        card = None
+        if args.model is not None:
+            card = build_model_card(load_model_package(args.model), index, root,
+                                    validation=args.validation).to_json()
+    except (CorridorError, OSError, ValueError) as exc:
+        print(f"corridor docs dhf: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if findings and not args.draft:
+        for finding in findings:
+            print(finding.format(), file=sys.stderr)
+        print(f"corridor docs dhf: the trace check has {len(findings)} finding(s); nothing "
+              "written (fix them, or give --draft for a watermarked draft)", file=sys.stderr)
+        return EXIT_GAPS
+    context = build_dhf_context(root, index, findings, draft=args.draft, results=args.results,
+                                validation=validation, validation_path=args.validation,
+                                model_card=card)
+    html = render_dhf(context)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(args.out / DHF_NAME, html)
+    print(f"wrote {args.out / DHF_NAME}" + (" (DRAFT)" if args.draft else ""))
+    try:
+        from weasyprint import HTML  # optional: needs system libraries (pango)
+    except (ImportError, OSError) as exc:
+        print(f"  no PDF: WeasyPrint is not usable here ({type(exc).__name__}); "
+              "tox -e dhf installs it")
+    else:
+        pdf = args.out / DHF_NAME.replace(".html", ".pdf")
+        temporary = pdf.with_name(f".{pdf.name}.partial")
+        HTML(string=html, base_url=str(args.out)).write_pdf(temporary)
+        temporary.replace(pdf)
+        print(f"wrote {pdf}")
+    return EXIT_OK
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``docs`` (with ``model-card``) to the ``corridor`` parser."""
     docs = subparsers.add_parser("docs", help="audit documents generated from the repository")
@@ -90,3 +136,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     card.add_argument("--root", type=Path, help="project root (default: found from here)")
     card.add_argument("--strict", action="store_true", help="exit 1 when the card has gaps")
     card.set_defaults(handler=_model_card)
+    dhf = inner.add_parser("dhf", help="the design-history report",
+                           description="One self-contained HTML design-history report (and PDF "
+                           "where WeasyPrint is usable). Refuses (exit 1, nothing written) when "
+                           "the trace check has findings, unless --draft (every page "
+                           "watermarked DRAFT).")
+    dhf.add_argument("--results", type=Path, metavar="junit.xml", help="test results")
+    dhf.add_argument("--validation", type=Path, metavar="RESULTS.json")
+    dhf.add_argument("--model", type=Path, metavar="DIR", help="model package for the card")
+    dhf.add_argument("--out", type=Path, required=True, metavar="DIR")
+    dhf.add_argument("--root", type=Path)
+    dhf.add_argument("--draft", action="store_true")
+    dhf.set_defaults(handler=_dhf)

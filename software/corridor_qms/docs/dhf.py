@@ -1,0 +1,207 @@
+"""The design-history report: one self-contained HTML document an auditor can follow end to end.
+
+Everything is generated from the repository and the given results, never typed: document
+control (version, commit, commit date, SHA-256 of every source artefact), the development plan
+and safety classification, the requirements, the architecture (software items, SOUP with the
+installed versions), the risk-management report (matrix before and after control, every
+hazard with its controls and their verification status, residual risk), the verification
+report (every scenario with its result, by requirement), the traceability matrix, the
+validation report, the model card, known anomalies and the release notes (git history).
+Every ID links to its definition.  Dates come from the commit, never the clock, so the same
+repository state and results give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from collections import Counter
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from corridor_qms.findings import Finding
+from corridor_qms.trace.index import TraceIndex
+
+__all__ = ["DHF_NAME", "build_dhf_context", "render_dhf"]
+
+DHF_NAME = "design-history.html"
+
+_DOCUMENTS = ("requirements_spec/software_development_plan.md",
+              "requirements_spec/safety_classification.md",
+              "requirements_spec/architecture.md",
+              "risk_management/risk_management_plan.md")
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def _artefacts(root: Path, extra: list[Path]) -> list[dict[str, str]]:
+    folders = ("requirements_spec", "risk_management", "verification/features")
+    paths = sorted(p for folder in folders for p in (root / folder).rglob("*")
+                   if p.is_file() and p.suffix in (".yaml", ".md", ".feature"))
+    rows = [{"file": p.relative_to(root).as_posix(),
+             "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in paths]
+    rows += [{"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+             for p in extra]
+    return rows
+
+
+def _installed(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def _risk(index: TraceIndex) -> dict[str, Any]:
+    plan = index.records.risk_plan
+    severities = [level.id for level in plan.record.severity] if plan else []
+    probabilities = [level.id for level in plan.record.probability] if plan else []
+    before = Counter((h.record.severity, h.record.probability) for h in index.hazards.values())
+    after = Counter((h.record.residual_severity, h.record.residual_probability)
+                    for h in index.hazards.values())
+
+    def matrix(counts: Counter[tuple[str, str]]) -> list[dict[str, Any]]:
+        rows = []
+        for severity in reversed(severities):
+            cells = []
+            for probability in probabilities:
+                acceptability = plan.record.evaluate(severity, probability) if plan else None
+                cells.append({"count": counts.get((severity, probability), 0),
+                              "acceptability": acceptability.value if acceptability else "?"})
+            rows.append({"severity": severity, "cells": cells})
+        return rows
+
+    hazards = []
+    for hazard_id, located in sorted(index.hazards.items()):
+        hazard = located.record
+        before_level = index.acceptability(hazard, residual=False)
+        after_level = index.acceptability(hazard, residual=True)
+        hazards.append({
+            "id": hazard_id, "title": hazard.title, "item": hazard.software_item,
+            "situation": hazard.hazardous_situation, "harm": hazard.harm,
+            "before": f"{hazard.severity} / {hazard.probability}",
+            "before_acceptability": before_level.value if before_level else "?",
+            "after": f"{hazard.residual_severity} / {hazard.residual_probability}",
+            "after_acceptability": after_level.value if after_level else "?",
+            "benefit_risk": hazard.benefit_risk,
+            "controls": [{"id": c.id, "description": c.description, "option": c.option.value,
+                          "implemented_by": list(c.implemented_by),
+                          "verification": index.verification(c.id).value}
+                         for c in hazard.risk_controls]})
+    unacceptable = [h for h in hazards if h["after_acceptability"] == "unacceptable"]
+    return {"severities": severities, "probabilities": probabilities,
+            "before": matrix(before), "after": matrix(after), "hazards": hazards,
+            "residual": {"hazards": len(hazards), "unacceptable_after_control": len(unacceptable),
+                         "without_benefit_risk": [h["id"] for h in unacceptable
+                                                  if not h["benefit_risk"]]}}
+
+
+def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
+                      draft: bool, results: Path | None, validation: dict[str, Any] | None,
+                      validation_path: Path | None, model_card: dict[str, Any] | None
+                      ) -> dict[str, Any]:
+    """Everything the report shows, as data (no clock, no environment beyond git and the
+    installed versions of the SOUP)."""
+    records = index.records
+    requirements: list[dict[str, Any]] = []
+    for req_id, located in sorted(index.requirements.items()):
+        record = located.record
+        scenarios = []
+        for scenario in index.verified_by.get(req_id, []):
+            outcome = index.outcome(scenario)
+            scenarios.append({"key": scenario.key, "name": scenario.name,
+                              "outcome": outcome.value if outcome is not None else "no-results"})
+        requirements.append({"id": req_id, "title": record.title, "statement": record.statement,
+                             "item": record.software_item, "class": record.safety_class.value,
+                             "type": record.type.value, "parents": list(record.parents),
+                             "controls": index.implements.get(req_id, []),
+                             "verification": index.verification(req_id).value,
+                             "scenarios": scenarios})
+    soup = [{"id": s.record.id, "package": s.record.package, "declared": s.record.version,
+             "installed": _installed(s.record.package), "manufacturer": s.record.manufacturer,
+             "purpose": s.record.purpose, "anomaly_list": s.record.anomaly_list,
+             "reviewed": str(s.record.reviewed), "risk_assessment": s.record.risk_assessment}
+            for s in sorted(records.soup, key=lambda s: s.record.id)]
+    items = [{"id": s.record.id, "class": s.record.safety_class.value,
+              "description": s.record.description}
+             for s in records.software_items]
+    documents = [{"file": name, "text": (root / name).read_text(encoding="utf-8")}
+                 for name in _DOCUMENTS if (root / name).is_file()]
+    log = _git(root, "log", "--format=%h%x09%cs%x09%s", "-n", "200")
+    releases = [dict(zip(("commit", "date", "subject"), line.split("\t", 2), strict=False))
+                for line in (log.splitlines() if log else [])]
+    extra = [p for p in (results, validation_path) if p is not None]
+    gaps = []
+    if index.outcomes is None:
+        gaps.append("no test results: verification states are 'no-results'")
+    if validation is None:
+        gaps.append("validation report: no validation results given (--validation)")
+    if model_card is None:
+        gaps.append("model card: no model package given (--model)")
+    gaps.append("known anomalies: no anomaly list record (failing or unrun scenarios are "
+                "listed instead)")
+    anomalies = [{"requirement": r["id"], "scenario": s["name"], "outcome": s["outcome"]}
+                 for r in requirements for s in r["scenarios"]
+                 if s["outcome"] not in ("passed", "no-results")]
+    return {
+        "draft": draft,
+        "control": {"product": "Corridor", "version": _installed("corridor"),
+                    "commit": _git(root, "rev-parse", "HEAD"),
+                    "date": _git(root, "log", "-1", "--format=%cs"),
+                    "results": None if results is None else results.name,
+                    "artefacts": _artefacts(root, extra)},
+        "documents": documents,
+        "needs": sorted(index.needs),
+        "requirements": requirements,
+        "software_items": items,
+        "soup": soup,
+        "risk": _risk(index),
+        "findings": [f.format() for f in findings],
+        "validation": validation,
+        "model_card": model_card,
+        "anomalies": anomalies,
+        "releases": releases,
+        "gaps": gaps,
+    }
+
+
+_ID = re.compile(r"\b(?:UN-\d{3}|SRS-[A-Z]{3}-\d{3}|HAZ-\d{3}|RC-\d{3}|SOUP-[A-Za-z0-9._-]+)\b")
+
+
+def render_dhf(context: dict[str, Any]) -> str:
+    """The report's HTML: every value escaped, then every ID the report defines made a link
+    to its definition."""
+    defined = set(context["needs"]) | {r["id"] for r in context["requirements"]}
+    defined |= {s["id"] for s in context["soup"]}
+    hazard_of: dict[str, str] = {}
+    for hazard in context["risk"]["hazards"]:
+        defined.add(hazard["id"])
+        for control in hazard["controls"]:
+            defined.add(control["id"])
+            hazard_of[control["id"]] = hazard["id"]
+
+    def link(value: object) -> Markup:
+        text = str(escape(value))
+        return Markup(_ID.sub(lambda m: (f'<a href="#{m.group(0)}">{m.group(0)}</a>'
+                                         if m.group(0) in defined else m.group(0)), text))
+
+    def hazards_of(controls: str) -> str:
+        return ", ".join(dict.fromkeys(hazard_of[c] for c in controls.split() if c in hazard_of))
+
+    environment = Environment(loader=PackageLoader("corridor_qms", "templates"), autoescape=True,
+                              undefined=StrictUndefined, keep_trailing_newline=True)
+    environment.filters["link"] = link
+    environment.filters["hazards_of"] = hazards_of
+    return environment.get_template("dhf.html.j2").render(d=context)

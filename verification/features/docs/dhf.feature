@@ -1,0 +1,24 @@
+Feature: The design-history report
+  Checked on a copy of the minimal fixture project, where a gap or a change can be planted.
+
+  @SRS-DOC-004 @RC-041
+  Scenario: A gap planted in the records refuses the report, and a draft shows it watermarked
+    Given a copy of the minimal project with a requirement that no scenario verifies
+    When corridor docs dhf is run on it
+    Then it exits with status 1 listing "REQ-NO-VERIFICATION" and writes nothing
+    When corridor docs dhf is run on it with "--draft"
+    Then the report is written, titled and bannered DRAFT, and shows the finding "REQ-NO-VERIFICATION"
+
+  @SRS-DOC-004 @RC-041
+  Scenario: A changed requirement shows its scenarios as suspect
+    Given a copy of the minimal project whose first requirement's statement was changed after review
+    When corridor docs dhf is run on it with "--draft"
+    Then the report shows the finding "LINK-SUSPECT" for that requirement
+
+  @SRS-DOC-004 @SRS-DOC-003 @RC-042
+  Scenario: Every ID links to its definition, markup is text, and the bytes repeat
+    Given a copy of the minimal project whose first requirement's title holds "<img src=x onerror=alert(1)>"
+    When corridor docs dhf is run on it twice with "--draft"
+    Then every in-report link has its target in the report
+    And the title's markup is shown as text and makes no element
+    And the two reports are byte for byte equal
