@@ -377,3 +377,32 @@ def dhf_same(case: Case) -> None:
     first, second = case.outs[-2], case.outs[-1]
     assert ((first / "design-history.html").read_bytes()
             == (second / "design-history.html").read_bytes())
+
+
+@then("a PDF is written beside each report, byte for byte equal")
+def pdf_written(case: Case) -> None:
+    """WeasyPrint is in the test extra; its absence would fail here, not pass silently."""
+    assert case.status == 0, case.stderr
+    first, second = (out / "design-history.pdf" for out in case.outs[-2:])
+    assert first.read_bytes()[:5] == b"%PDF-"
+    assert first.read_bytes() == second.read_bytes()
+
+
+@then("the PDF's text holds every ID and section heading of the HTML and the word DRAFT")
+def pdf_content(case: Case) -> None:
+    """pypdf's text extraction against the HTML's IDs and headings."""
+    from pypdf import PdfReader
+
+    report = _report(case)
+    reader = PdfReader(case.outs[-1] / "design-history.pdf")
+    text = " ".join(page.extract_text() for page in reader.pages)
+    flat = re.sub(r"-\s+", "-", re.sub(r"\s+", " ", text))  # table cells wrap at hyphens
+    ids = set(re.findall(r'id="((?:UN|SRS|HAZ|RC|SOUP)-[A-Za-z0-9._-]+)"', report))
+    headings = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<h2[^>]*>(.*?)</h2>", report)]
+    assert ids
+    assert headings
+    for item in ids:
+        assert item in flat, item
+    for heading in headings:
+        assert heading in flat, heading
+    assert "DRAFT" in flat

@@ -22,3 +22,10 @@ Feature: The design-history report
     Then every in-report link has its target in the report
     And the title's markup is shown as text and makes no element
     And the two reports are byte for byte equal
+
+  @SRS-DOC-005 @RC-042
+  Scenario: The PDF carries the same content as the HTML
+    Given a copy of the minimal project with a requirement that no scenario verifies
+    When corridor docs dhf is run on it twice with "--draft"
+    Then a PDF is written beside each report, byte for byte equal
+    And the PDF's text holds every ID and section heading of the HTML and the word DRAFT
