@@ -57,6 +57,22 @@ def _artefacts(root: Path, extra: list[Path]) -> list[dict[str, str]]:
     return rows
 
 
+LOCK = "requirements.lock"
+"""The locked versions (pip constraints) every tox environment installs with."""
+
+
+def _locked(root: Path) -> dict[str, str] | None:
+    path = root / LOCK
+    if not path.is_file():
+        return None
+    found = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, pinned = line.strip().partition("==")
+        if sep and not name.startswith("#"):
+            found[name.lower().replace("_", "-")] = pinned
+    return found
+
+
 def _installed(package: str) -> str | None:
     try:
         return version(package)
@@ -129,9 +145,12 @@ def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
                              "controls": index.implements.get(req_id, []),
                              "verification": index.verification(req_id).value,
                              "scenarios": scenarios})
+    locked = _locked(root)
     soup = [{"id": s.record.id, "package": s.record.package, "declared": s.record.version,
+             "locked": (locked or {}).get(s.record.package.lower().replace("_", "-")),
              "installed": _installed(s.record.package), "manufacturer": s.record.manufacturer,
-             "purpose": s.record.purpose, "anomaly_list": s.record.anomaly_list,
+             "purpose": s.record.purpose, "requirements": s.record.requirements,
+             "anomaly_list": s.record.anomaly_list,
              "reviewed": str(s.record.reviewed), "risk_assessment": s.record.risk_assessment}
             for s in sorted(records.soup, key=lambda s: s.record.id)]
     items = [{"id": s.record.id, "class": s.record.safety_class.value,
@@ -142,8 +161,18 @@ def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
     log = _git(root, "log", "--format=%h%x09%cs%x09%s", "-n", "200")
     releases = [dict(zip(("commit", "date", "subject"), line.split("\t", 2), strict=False))
                 for line in (log.splitlines() if log else [])]
-    extra = [p for p in (results, validation_path) if p is not None]
+    extra = [p for p in (results, validation_path, root / LOCK)
+             if p is not None and p.is_file()]
     gaps = []
+    if locked is None:
+        gaps.append(f"SOUP versions: no lock file ({LOCK}); the installed versions are shown")
+    else:
+        gaps += [f"SOUP {item['package']}: not in {LOCK}" for item in soup
+                 if item["locked"] is None]
+        gaps += [f"SOUP {item['package']}: installed {item['installed']}, locked "
+                 f"{item['locked']}" for item in soup
+                 if item["locked"] is not None and item["installed"] not in (None,
+                                                                              item["locked"])]
     if index.outcomes is None:
         gaps.append("no test results: verification states are 'no-results'")
     if validation is None:
