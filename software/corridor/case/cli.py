@@ -1,0 +1,146 @@
+"""``corridor plan DICOM_PATH --procedure NAME|FILE [--model DIR] [--out DIR]
+[--side left|right] [--landmarks FILE] [--landmark NAME=X,Y,Z[,R]] [--audit-log FILE]``
+and ``corridor audit verify LOG``.
+
+``corridor plan`` runs the whole job on one CT series: ingest, segmentation (the shipped
+reference model unless ``--model``), meshing, trajectory planning, and writes one case folder
+all or nothing (``segmentation/``, ``meshes/``, ``plan/``, ``case.json``), with a progress line
+per stage and a one-screen summary.  Exit status: 0 a safe plan; 3 no safe trajectory; 4 the
+plan rejected by its independent re-check; 2 bad input (nothing written); 70 internal error.
+Every run appends a record to the hash-chained audit log (default: ``corridor-audit.jsonl``
+beside the case folder); ``corridor audit verify LOG`` exits 1 naming any edited, removed or
+reordered record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from importlib.resources import files
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from corridor.audit import verify_log
+from corridor.case.job import STAGES, CaseRequest, run_case
+from corridor.errors import CorridorError
+from corridor.planning import Side, Verdict, load_landmarks
+from corridor.planning.cli import _landmark_option
+
+__all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NO_SAFE", "EXIT_REJECTED", "EXIT_SAFE",
+           "add_audit_parser", "add_parser", "reference_model"]
+
+EXIT_SAFE, EXIT_INPUT, EXIT_NO_SAFE, EXIT_REJECTED, EXIT_INTERNAL = 0, 2, 3, 4, 70
+
+
+def reference_model() -> Path:
+    """The shipped reference model package's folder."""
+    return Path(str(files("corridor.inference") / "models" / "reference-bone-vessel"))
+
+
+def _summary(console: Console, outcome: object, out: Path) -> None:
+    plan = getattr(outcome, "plan", {})
+    record = getattr(outcome, "record", {})
+    console.print(f"{plan.get('procedure')} ({plan.get('side') or 'unsided'}): "
+                  f"{plan.get('verdict')}", style="bold", markup=False)
+    implant = plan.get("trajectory") or plan.get("best_candidate")
+    if implant:
+        label = "trajectory" if plan.get("trajectory") else "best candidate (NOT SAFE)"
+        console.print(f"  {label}: entry {implant['entry_lps_mm']} -> tip "
+                      f"{implant['tip_lps_mm']} (LPS mm), {implant['length_mm']} x "
+                      f"{implant['diameter_mm']} mm", markup=False, highlight=False)
+    for item in plan.get("clearances", []):
+        console.print(f"  {item['structure']:<18} {item['clearance_mm']:7.2f} mm (guaranteed "
+                      f"{item['guaranteed_min_mm']:.2f}, required {item['required_mm']:.2f})"
+                      + ("" if item["met"] else "  NOT MET"), highlight=False, markup=False)
+    for flag in record.get("flags", []):
+        console.print(f"  review flag [{flag['code']}]: {flag['message']}", highlight=False,
+                      markup=False)
+    console.print("  stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in
+                                                getattr(outcome, "timings", {}).items()))
+    console.print(f"case folder: {out}", markup=False, highlight=False)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    landmarks = load_landmarks(args.landmarks) if args.landmarks else {}
+    for mark in args.landmark or ():
+        landmarks[mark.name] = mark
+    request = CaseRequest(dicom=args.dicom_path, procedure=args.procedure,
+                          model=args.model or reference_model(), out=args.out,
+                          side=Side(args.side) if args.side else None, landmarks=landmarks,
+                          audit_log=args.audit_log or args.out.parent / "corridor-audit.jsonl",
+                          series=args.series)
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=console, transient=False) as progress:
+            tasks = {name: progress.add_task(name, total=1, start=False) for name in STAGES}
+            current: list[str] = []
+
+            def advance(name: str) -> None:
+                if current:
+                    progress.update(tasks[current[-1]], completed=1)
+                progress.start_task(tasks[name])
+                current.append(name)
+
+            outcome = run_case(request, advance)
+            if current:
+                progress.update(tasks[current[-1]], completed=1)
+    except CorridorError as exc:
+        console.print(f"corridor plan: error: {exc}", highlight=False, markup=False)
+        return EXIT_INPUT
+    except Exception as exc:  # a defect: say so, keep the traceback, nothing half-written
+        console.print(f"corridor plan: internal error ({type(exc).__name__}); nothing was "
+                      "written. Please report it with the traceback below.", markup=False)
+        traceback.print_exc(file=sys.stderr)
+        return EXIT_INTERNAL
+    _summary(Console(soft_wrap=True), outcome, args.out)
+    codes = {Verdict.SAFE: EXIT_SAFE, Verdict.NO_SAFE_TRAJECTORY: EXIT_NO_SAFE,
+             Verdict.REJECTED_BY_RECHECK: EXIT_REJECTED}
+    return codes[outcome.verdict] if outcome.verdict is not None else EXIT_INTERNAL
+
+
+def _verify(args: argparse.Namespace) -> int:
+    try:
+        count, breaks = verify_log(args.log)
+    except OSError as exc:
+        print(f"corridor audit verify: {args.log}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INPUT
+    for item in breaks:
+        print(f"{args.log}: {item}")
+    print(f"audit log {args.log}: {count} record(s), "
+          + ("chain intact" if not breaks else f"{len(breaks)} break(s)"))
+    return 1 if breaks else 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``plan`` to the ``corridor`` parser."""
+    parser = subparsers.add_parser("plan", help="the whole planning job on one CT series",
+                                   description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dicom_path", type=Path, metavar="DICOM_PATH")
+    parser.add_argument("--procedure", required=True, metavar="NAME|FILE")
+    parser.add_argument("--model", type=Path, metavar="DIR",
+                        help="model package (default: the shipped reference model)")
+    parser.add_argument("--out", type=Path, default=Path("corridor-case"), metavar="DIR",
+                        help="case folder, new or empty (default corridor-case)")
+    parser.add_argument("--series", metavar="UID", help="Series Instance UID, if several")
+    parser.add_argument("--side", choices=[s.value for s in Side])
+    parser.add_argument("--landmarks", type=Path, metavar="FILE")
+    parser.add_argument("--landmark", type=_landmark_option, action="append",
+                        metavar="NAME=X,Y,Z[,R]")
+    parser.add_argument("--audit-log", type=Path, metavar="FILE",
+                        help="hash-chained audit log (default: corridor-audit.jsonl beside the "
+                             "case folder)")
+    parser.set_defaults(handler=_plan)
+
+
+def add_audit_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``audit verify`` to the ``corridor`` parser."""
+    audit = subparsers.add_parser("audit", help="the hash-chained audit log")
+    inner = audit.add_subparsers(title="actions", metavar="ACTION", required=True)
+    verify = inner.add_parser("verify", help="check every record's hash and link")
+    verify.add_argument("log", type=Path, metavar="LOG")
+    verify.set_defaults(handler=_verify)

@@ -1,0 +1,187 @@
+"""The planning job, one case: ingest -> inference -> meshing -> planning -> outputs.
+
+Every stage takes the previous stage's value and returns a new one; they are wired here and
+nowhere else.  The case folder is written all or nothing (a temporary sibling renamed into
+place): a run that fails leaves no folder that looks complete.  Whatever the outcome, one
+record is appended to the audit trail.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import platform
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corridor import __version__
+from corridor.audit import append_record
+from corridor.inference.outputs import write_outputs
+from corridor.inference.package import load_model_package
+from corridor.inference.runner import InferenceOptions, infer
+from corridor.ingest.api import ingest
+from corridor.meshing.api import MeshOptions, mesh_label_map, write_meshes
+from corridor.meshing.files import Frame, MeshFormat
+from corridor.planning import Side, Verdict, plan_trajectory, risk_map
+from corridor.planning.outputs import write_plan
+from corridor.planning.procedure import load_procedure
+from corridor.planning.regions import Landmark
+from corridor.staging import staged_folder
+
+__all__ = ["STAGES", "CaseOutcome", "CaseRequest", "run_case"]
+
+STAGES = ("ingest", "inference", "meshing", "planning", "outputs")
+"""The stages, in order, as progress and the audit record name them."""
+
+CASE_RECORD = "case.json"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRequest:
+    """What one planning run is asked to do."""
+
+    dicom: Path
+    procedure: str
+    model: Path
+    out: Path
+    side: Side | None
+    landmarks: Mapping[str, Landmark]
+    audit_log: Path
+    series: str | None = None
+
+
+@dataclass(slots=True)
+class CaseOutcome:
+    """How the run ended: the verdict (if planning ran), timings, the case record."""
+
+    verdict: Verdict | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+
+
+def _commit() -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                              capture_output=True, text=True, check=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _outputs(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): _sha256(p)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None) -> CaseOutcome:
+    """Run every stage and write the case folder; append the audit record in every case.
+
+    ``progress(stage)`` is called as each stage starts (the CLI shows it).
+
+    Raises
+    ------
+    CorridorError
+        Bad input (the series, the model package, the procedure, landmarks); nothing is
+        written but the audit record of the failed run.
+    """
+    outcome = CaseOutcome()
+    audit: dict[str, Any] = {
+        "event": "corridor plan", "software": {"name": "corridor", "version": __version__,
+                                               "commit": _commit()},
+        "user": getpass.getuser(), "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "parameters": {"procedure": request.procedure,
+                       "side": None if request.side is None else request.side.value,
+                       "landmarks": sorted(request.landmarks)},
+        "started_unix": round(time.time(), 3),
+    }
+
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        if progress is not None:
+            progress(name)
+        clock = time.perf_counter()
+        yield
+        outcome.timings[name] = round(time.perf_counter() - clock, 3)
+
+    try:
+        with staged_folder(request.out) as staging:
+            with stage("ingest"):
+                volume = ingest(request.dicom, request.series).volume
+                audit["inputs"] = {"dicom_files": len(volume.sources),
+                                   "dicom_sha256": hashlib.sha256("".join(
+                                       s.sha256 for s in volume.sources).encode()).hexdigest()}
+            with stage("inference"):
+                package = load_model_package(request.model)
+                audit["model"] = {"name": package.manifest.name,
+                                  "version": package.manifest.version,
+                                  "sha256": package.sha256}
+                result = infer(volume, package, InferenceOptions())
+                inference_record = write_outputs(result, volume, package.manifest,
+                                                 staging / "segmentation")
+                audit["execution"] = inference_record.get("execution")
+            with stage("meshing"):
+                options = MeshOptions()
+                meshed = mesh_label_map(result.label_map, None, options)
+                write_meshes(meshed, staging / "meshes", fmt=MeshFormat.STL, frame=Frame.LPS,
+                             source={"stage": "inference", "model_sha256": package.sha256,
+                                     "geometry": result.label_map.geometry.to_json()},
+                             options=options)
+            with stage("planning"):
+                loaded = load_procedure(request.procedure)
+                audit["parameters"]["procedure_sha256"] = loaded.sha256
+                plan, prepared = plan_trajectory(result.label_map, loaded, side=request.side,
+                                                 landmarks=request.landmarks)
+                riskmap = (risk_map(prepared.problem, plan.trajectory)
+                           if plan.trajectory is not None else None)
+                labels_file = staging / "segmentation" / "labels.nii.gz"
+                plan.record.update({
+                    "software": {"name": "corridor", "version": __version__},
+                    "inputs": {"label_map": {"file": "segmentation/labels.nii.gz",
+                                             "sha256": _sha256(labels_file),
+                                             "names": list(result.label_map.names),
+                                             "geometry": result.label_map.geometry.to_json()},
+                               "procedure": {"source": loaded.source, "sha256": loaded.sha256,
+                                             "template": loaded.procedure.model_dump(
+                                                 mode="json")},
+                               "landmarks": [request.landmarks[n].to_json()
+                                             for n in sorted(request.landmarks)]}})
+                outcome.plan = write_plan(plan, staging / "plan", risk_map=riskmap)
+                outcome.verdict = plan.verdict
+            with stage("outputs"):
+                outcome.record = {
+                    "format": "corridor-case/1", "verdict": plan.verdict.value,
+                    "model": audit["model"], "inputs": audit["inputs"],
+                    "flags": [f.to_json() for f in result.flags],
+                    "timings_s": dict(outcome.timings), "outputs": _outputs(staging),
+                }
+                (staging / CASE_RECORD).write_text(
+                    json.dumps(outcome.record, indent=2, sort_keys=True) + "\n",
+                    encoding="utf-8")
+        audit["outcome"] = outcome.verdict.value if outcome.verdict else "error"
+        audit["outputs_sha256"] = {**outcome.record.get("outputs", {}),
+                                   CASE_RECORD: _sha256(request.out / CASE_RECORD)}
+        return outcome
+    except BaseException as exc:
+        audit["outcome"] = "failed"
+        audit["error"] = type(exc).__name__
+        raise
+    finally:
+        audit["timings_s"] = dict(outcome.timings)
+        append_record(request.audit_log, audit)

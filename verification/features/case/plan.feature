@@ -1,0 +1,39 @@
+Feature: The planning job, one case, end to end
+
+  @SRS-JOB-001 @SRS-JOB-002 @RC-043 @RC-044
+  Scenario: corridor plan turns the pelvis phantom CT into a complete case folder with a safe plan
+    Given the pelvis phantom written as DICOM with its landmarks
+    When corridor plan is run on it for a left acetabular screw
+    Then it exits with status 0 and the case folder holds the segmentation, SEG, uncertainty map, meshes, plan, implant and risk map
+    And case.json records the SHA-256 of every file of the case folder
+    And the plan is safe and was made on the case's own label map
+    And the audit log holds one intact record of the run with the model's SHA-256 and the outputs' hashes
+    And no patient name or ID of the CT appears in the audit log
+
+  @SRS-JOB-001 @RC-043 @SRS-JOB-002
+  Scenario: Bad input exits 2, writes no case folder, and is still audited
+    Given a folder holding no DICOM image
+    When corridor plan is run on it for a left acetabular screw
+    Then it exits with status 2 and there is no case folder
+    And the audit log's record of the run says "failed"
+
+  @SRS-JOB-001 @RC-043
+  Scenario: A defect in a stage exits 70 and leaves no case folder
+    Given the pelvis phantom written as DICOM with its landmarks
+    And a planted defect makes the meshing stage raise an error
+    When corridor plan is run on it for a left acetabular screw
+    Then it exits with status 70 and there is no case folder
+    And the audit log's record of the run says "failed"
+
+  @SRS-JOB-002 @RC-044
+  Scenario Outline: The audit log names an edited, removed or reordered record
+    Given an audit log of three records
+    When its records are <tampering>
+    Then corridor audit verify <result>
+
+    Examples:
+      | tampering                       | result                             |
+      | left alone                      | exits with status 0, chain intact  |
+      | edited: the second one's user   | exits with status 1 naming line 2  |
+      | removed: the second one         | exits with status 1 naming line 2  |
+      | reordered: the last two swapped | exits with status 1 naming line 2  |

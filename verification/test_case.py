@@ -1,0 +1,216 @@
+"""Step definitions of the planning-job scenarios (``verification/features/case``).
+
+Oracles: the files of the case folder (hashed here), the phantom's DICOM headers (the patient
+values that must not reach the log), a recomputation of the audit chain's hashes in the
+scenario, and the exit statuses the command documents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from corridor.audit import append_record
+from corridor.cli import main as corridor_main
+from corridor_phantoms import make_phantom, write_series
+
+scenarios("case")
+
+
+@dataclass
+class Case:
+    """What one scenario built and what the command did."""
+
+    root: Path
+    dicom: Path | None = None
+    landmarks: Path | None = None
+    status: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def out(self) -> Path:
+        return self.root / "case"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "audit.jsonl"
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Case:
+    """A fresh scenario context."""
+    return Case(tmp_path)
+
+
+@given("the pelvis phantom written as DICOM with its landmarks")
+def pelvis(case: Case) -> None:
+    """Default pelvis phantom."""
+    written = write_series(make_phantom("pelvis"), case.root / "pelvis")
+    case.dicom = written.out_dir / "dicom"
+    case.landmarks = written.out_dir / "truth" / "landmarks.json"
+
+
+@given("a folder holding no DICOM image")
+def no_dicom(case: Case) -> None:
+    """A text file only."""
+    folder = case.root / "empty"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a CT\n")
+    case.dicom = folder
+
+
+@given("a planted defect makes the meshing stage raise an error")
+def broken_meshing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A defect, not bad input: a plain RuntimeError."""
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("planted defect")
+
+    monkeypatch.setattr("corridor.case.job.mesh_label_map", broken)
+
+
+@when("corridor plan is run on it for a left acetabular screw")
+def run_plan(case: Case) -> None:
+    """In process; the audit log in the scenario folder."""
+    assert case.dicom is not None
+    argv = ["plan", str(case.dicom), "--procedure", "acetabular-screw", "--side", "left",
+            "--out", str(case.out), "--audit-log", str(case.log)]
+    if case.landmarks is not None:
+        argv += ["--landmarks", str(case.landmarks)]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        case.status = corridor_main(argv)
+    case.stdout, case.stderr = out.getvalue(), err.getvalue()
+
+
+@then("it exits with status 0 and the case folder holds the segmentation, SEG, uncertainty map, "
+      "meshes, plan, implant and risk map")
+def complete(case: Case) -> None:
+    """Every expected file."""
+    assert case.status == 0, (case.stdout, case.stderr)
+    for name in ("segmentation/labels.nii.gz", "segmentation/seg.dcm",
+                 "segmentation/entropy.nii.gz", "segmentation/run.json", "meshes/meshes.json",
+                 "meshes/bone.lps.stl", "meshes/vessel.lps.stl", "plan/plan.json",
+                 "plan/implant.stl", "plan/risk-map.png", "case.json"):
+        assert (case.out / name).is_file(), name
+
+
+@then("case.json records the SHA-256 of every file of the case folder")
+def hashes(case: Case) -> None:
+    """Recomputed from the files."""
+    record = json.loads((case.out / "case.json").read_text())
+    files = {p.relative_to(case.out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in case.out.rglob("*") if p.is_file() and p.name != "case.json"}
+    assert record["outputs"] == files
+
+
+@then("the plan is safe and was made on the case's own label map")
+def own_plan(case: Case) -> None:
+    """The plan's label-map hash is the case's labels file."""
+    plan = json.loads((case.out / "plan" / "plan.json").read_text())
+    assert plan["verdict"] == "safe"
+    labels = (case.out / "segmentation" / "labels.nii.gz").read_bytes()
+    assert plan["inputs"]["label_map"]["sha256"] == hashlib.sha256(labels).hexdigest()
+
+
+def _records(case: Case) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in case.log.read_text().splitlines() if line.strip()]
+
+
+def _verify(case: Case) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        status = corridor_main(["audit", "verify", str(case.log)])
+    return status, out.getvalue()
+
+
+@then("the audit log holds one intact record of the run with the model's SHA-256 and the "
+      "outputs' hashes")
+def audited(case: Case) -> None:
+    """One record; the chain verifies; its hashes equal the files'."""
+    records = _records(case)
+    assert len(records) == 1
+    record = records[0]
+    assert record["outcome"] == "safe"
+    model = Path(__file__).parents[1] / "software" / "corridor" / "inference" / "models"
+    onnx = model / "reference-bone-vessel" / "model.onnx"
+    assert record["model"]["sha256"] == hashlib.sha256(onnx.read_bytes()).hexdigest()
+    case_json = (case.out / "case.json").read_bytes()
+    assert record["outputs_sha256"]["case.json"] == hashlib.sha256(case_json).hexdigest()
+    assert _verify(case)[0] == 0
+
+
+@then("no patient name or ID of the CT appears in the audit log")
+def no_patient(case: Case) -> None:
+    """The phantom's PatientName and PatientID, read from its first file."""
+    assert case.dicom is not None
+    first = sorted(case.dicom.iterdir())[0]
+    header = pydicom.dcmread(first, stop_before_pixels=True)
+    text = case.log.read_text()
+    for value in (str(header.PatientName), str(header.PatientID)):
+        assert value
+        assert value not in text
+    assert str(case.dicom) not in text
+
+
+@then(parsers.parse("it exits with status {status:d} and there is no case folder"))
+def nothing(case: Case, status: int) -> None:
+    """No folder, and no temporary sibling left."""
+    assert case.status == status, (case.stdout, case.stderr)
+    assert not case.out.exists()
+    assert not [p for p in case.root.iterdir() if p.name.startswith(".case.tmp")]
+
+
+@then(parsers.parse('the audit log\'s record of the run says "{outcome}"'))
+def audited_failure(case: Case, outcome: str) -> None:
+    """The failed run is recorded too."""
+    records = _records(case)
+    assert records[-1]["outcome"] == outcome
+    assert _verify(case)[0] == 0
+
+
+@given("an audit log of three records")
+def three_records(case: Case) -> None:
+    """Written by the function corridor plan uses."""
+    for n in range(3):
+        append_record(case.log, {"event": "test", "user": f"user-{n}", "outcome": "safe"})
+
+
+@when(parsers.parse("its records are {tampering}"))
+def tamper(case: Case, tampering: str) -> None:
+    """Edit, remove or reorder lines."""
+    lines = case.log.read_text().splitlines()
+    if tampering.startswith("edited"):
+        record = json.loads(lines[1])
+        record["user"] = "someone-else"
+        lines[1] = json.dumps(record, sort_keys=True)
+    elif tampering.startswith("removed"):
+        del lines[1]
+    elif tampering.startswith("reordered"):
+        lines[1], lines[2] = lines[2], lines[1]
+    case.log.write_text("\n".join(lines) + "\n")
+
+
+@then("corridor audit verify exits with status 0, chain intact")
+def intact(case: Case) -> None:
+    """Untouched."""
+    status, output = _verify(case)
+    assert status == 0, output
+    assert "chain intact" in output
+
+
+@then(parsers.parse("corridor audit verify exits with status 1 naming line {line:d}"))
+def broken(case: Case, line: int) -> None:
+    """The first broken line is named."""
+    status, output = _verify(case)
+    assert status == 1, output
+    assert f"line {line}:" in output
