@@ -30,7 +30,7 @@ from corridor.ingest.api import ingest
 from corridor.meshing.api import MeshOptions, mesh_label_map, write_meshes
 from corridor.meshing.files import Frame, MeshFormat
 from corridor.planning import Side, Verdict, plan_trajectory, risk_map
-from corridor.planning.outputs import write_plan
+from corridor.planning.outputs import sha256_of, write_plan
 from corridor.planning.procedure import load_procedure
 from corridor.planning.regions import Landmark
 from corridor.staging import staged_folder
@@ -76,16 +76,8 @@ def _commit() -> str | None:
     return done.stdout.strip() or None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _outputs(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): _sha256(p)
+    return {p.relative_to(folder).as_posix(): sha256_of(p)
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
@@ -154,7 +146,7 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                 plan.record.update({
                     "software": {"name": "corridor", "version": __version__},
                     "inputs": {"label_map": {"file": "segmentation/labels.nii.gz",
-                                             "sha256": _sha256(labels_file),
+                                             "sha256": sha256_of(labels_file),
                                              "names": list(result.label_map.names),
                                              "geometry": result.label_map.geometry.to_json()},
                                "procedure": {"source": loaded.source, "sha256": loaded.sha256,
@@ -176,7 +168,7 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                     encoding="utf-8")
         audit["outcome"] = outcome.verdict.value if outcome.verdict else "error"
         audit["outputs_sha256"] = {**outcome.record.get("outputs", {}),
-                                   CASE_RECORD: _sha256(request.out / CASE_RECORD)}
+                                   CASE_RECORD: sha256_of(request.out / CASE_RECORD)}
         return outcome
     except BaseException as exc:
         audit["outcome"] = "failed"
