@@ -214,3 +214,93 @@ def broken(case: Case, line: int) -> None:
     status, output = _verify(case)
     assert status == 1, output
     assert f"line {line}:" in output
+
+
+# --- case report ----------------------------------------------------------------------------------
+
+def _chromium() -> str:
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise AssertionError("no Chromium on this machine: the report's 3-D view cannot be checked")
+
+
+def _dump_dom(report: Path) -> str:
+    import subprocess
+
+    done = subprocess.run([_chromium(), "--headless=new", "--no-sandbox",
+                           "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                           "--virtual-time-budget=5000", "--dump-dom", report.as_uri()],
+                          capture_output=True, text=True, timeout=120, check=False)
+    return done.stdout
+
+
+@then("report.html shows the verdict, the clearance table, three labelled slices and the review "
+      "flags")
+def report_content(case: Case) -> None:
+    """Read from the file; the slices are PNGs embedded in the page."""
+    import base64
+    import re
+
+    html = (case.out / "report.html").read_text()
+    plan = json.loads((case.out / "plan" / "plan.json").read_text())
+    assert f'class="verdict safe">{plan["verdict"]}<' in html
+    for item in plan["clearances"]:
+        assert f"<td>{item['structure']}</td>" in html
+    slices = re.findall(r'alt="(axial|coronal|sagittal) slice" src="data:image/png;base64,'
+                        r'([A-Za-z0-9+/=]+)"', html)
+    assert [s[0] for s in slices] == ["axial", "coronal", "sagittal"]
+    assert all(base64.b64decode(s[1])[:8] == b"\x89PNG\r\n\x1a\n" for s in slices)
+    record = json.loads((case.out / "case.json").read_text())
+    for flag in record["flags"]:
+        assert flag["code"] in html
+
+
+@then("in headless Chromium the report's 3-D view draws the scene with no script error")
+def chromium_view(case: Case) -> None:
+    """The page reports readiness and how many canvas pixels differ from the background."""
+    import re
+
+    dom = _dump_dom(case.out / "report.html")
+    assert 'data-viewer="ready"' in dom, dom[-2000:]
+    assert "data-viewer-errors" not in dom
+    pixels = re.search(r'data-viewer-pixels="(\d+)"', dom)
+    assert pixels is not None
+    assert int(pixels.group(1)) > 5000, pixels.group(1)
+
+
+@given(parsers.parse('every file\'s Patient Name is "{name}" and Patient ID "{patient_id}"'))
+def hostile_patient(case: Case, name: str, patient_id: str) -> None:
+    """Rewritten in every file of the series."""
+    assert case.dicom is not None
+    for path in case.dicom.iterdir():
+        dataset = pydicom.dcmread(path)
+        dataset.PatientName = name
+        dataset.PatientID = patient_id
+        dataset.save_as(path)
+
+
+@then("report.html shows both values as text and holds no element from them")
+def patient_escaped(case: Case) -> None:
+    """Python's HTML parser: only the page's own two script elements."""
+    import html.parser
+
+    class Tags(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.append(tag)
+
+    assert case.status in (0, 3), case.stderr
+    text = (case.out / "report.html").read_text()
+    parser = Tags()
+    parser.feed(text)
+    assert parser.tags.count("script") == 2  # the scene data and the viewer
+    assert "b" not in parser.tags
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;^Doe" in text
+    assert "&lt;b&gt;007&lt;/b&gt;" in text

@@ -23,6 +23,7 @@ from typing import Any
 
 from corridor import __version__
 from corridor.audit import append_record
+from corridor.case.report import REPORT_NAME, write_case_report
 from corridor.inference.outputs import write_outputs
 from corridor.inference.package import load_model_package
 from corridor.inference.runner import InferenceOptions, infer
@@ -30,7 +31,7 @@ from corridor.ingest.api import ingest
 from corridor.meshing.api import MeshOptions, mesh_label_map, write_meshes
 from corridor.meshing.files import Frame, MeshFormat
 from corridor.planning import Side, Verdict, plan_trajectory, risk_map
-from corridor.planning.outputs import sha256_of, write_plan
+from corridor.planning.outputs import implant_surface, sha256_of, write_plan
 from corridor.planning.procedure import load_procedure
 from corridor.planning.regions import Landmark
 from corridor.staging import staged_folder
@@ -157,6 +158,12 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                 outcome.plan = write_plan(plan, staging / "plan", risk_map=riskmap)
                 outcome.verdict = plan.verdict
             with stage("outputs"):
+                write_case_report(staging / REPORT_NAME, volume=volume, result=result,
+                                  meshed=meshed, plan=outcome.plan,
+                                  implant=(implant_surface(plan.trajectory)
+                                           if plan.verdict is Verdict.SAFE
+                                           and plan.trajectory is not None else None),
+                                  model=audit["model"])
                 outcome.record = {
                     "format": "corridor-case/1", "verdict": plan.verdict.value,
                     "model": audit["model"], "inputs": audit["inputs"],

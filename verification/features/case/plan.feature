@@ -9,6 +9,8 @@ Feature: The planning job, one case, end to end
     And the plan is safe and was made on the case's own label map
     And the audit log holds one intact record of the run with the model's SHA-256 and the outputs' hashes
     And no patient name or ID of the CT appears in the audit log
+    And report.html shows the verdict, the clearance table, three labelled slices and the review flags
+    And in headless Chromium the report's 3-D view draws the scene with no script error
 
   @SRS-JOB-001 @RC-043 @SRS-JOB-002
   Scenario: Bad input exits 2, writes no case folder, and is still audited
@@ -37,3 +39,11 @@ Feature: The planning job, one case, end to end
       | edited: the second one's user   | exits with status 1 naming line 2  |
       | removed: the second one         | exits with status 1 naming line 2  |
       | reordered: the last two swapped | exits with status 1 naming line 2  |
+
+  @SRS-JOB-003 @RC-045
+  Scenario: Patient fields holding markup are shown as text in the case report
+    Given the pelvis phantom written as DICOM with its landmarks
+    And every file's Patient Name is "<script>alert(1)</script>^Doe" and Patient ID "<b>007</b>"
+    When corridor plan is run on it for a left acetabular screw
+    Then report.html shows both values as text and holds no element from them
+    And in headless Chromium the report's 3-D view draws the scene with no script error

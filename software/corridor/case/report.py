@@ -1,0 +1,187 @@
+"""The HTML case report: slices with overlays, an offline 3-D view, the clearances and the verdict.
+
+One self-contained file (``report.html``): axial, coronal and sagittal slices through the
+planned implant (or the volume's centre), resampled in patient LPS planes and drawn in
+radiological orientation with their L/R/A/P/S/I labels, showing the CT, the segmentation, the
+regions where the model was uncertain (entropy contour) and the implant; a WebGL view of the
+meshes and the implant written in the page itself (no library, no network); the clearance
+table, the verdict and the review flags.  Every value is escaped (Jinja2 autoescape); the
+patient fields are shown only there.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pydicom
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
+from scipy import ndimage
+from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray, vtk_to_numpy
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkFiltersCore import vtkQuadricDecimation
+
+from corridor.inference.model import InferenceResult
+from corridor.ingest.model import Volume
+from corridor.meshing.api import MeshedLabel
+
+__all__ = ["REPORT_NAME", "write_case_report"]
+
+REPORT_NAME = "report.html"
+FIELD_MM = 180.0
+"""Side of the square field each slice shows (mm)."""
+MAX_TRIANGLES = 20_000
+"""Surfaces are decimated to about this many triangles for the 3-D view."""
+UNCERTAIN_NATS = 0.5
+"""Entropy contour drawn on the slices: regions for the surgeon's review."""
+
+# plane: (in-plane axis shown left to right, axis shown top to bottom, labels)
+_PLANES = {
+    "axial": (np.array([1.0, 0, 0]), np.array([0, 1.0, 0]), ("R", "L", "A", "P")),
+    "coronal": (np.array([1.0, 0, 0]), np.array([0, 0, -1.0]), ("R", "L", "S", "I")),
+    "sagittal": (np.array([0, -1.0, 0]), np.array([0, 0, -1.0]), ("A", "P", "S", "I")),
+}
+
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _slice(volume: Volume, result: InferenceResult, centre: NDArray[np.float64],
+           right: NDArray[np.float64], down: NDArray[np.float64], step: float
+           ) -> tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.float64]]:
+    n = int(FIELD_MM / step)
+    offsets = (np.arange(n) - n / 2) * step
+    points = (centre + offsets[None, :, None] * right + offsets[:, None, None] * down)
+    index = volume.geometry.lps_to_index(points.reshape(-1, 3)).T
+    hu = ndimage.map_coordinates(np.asarray(volume.hu, dtype=np.float32), index, order=1,
+                                 mode="constant", cval=-1000.0).reshape(n, n)
+    labels = ndimage.map_coordinates(result.label_map.labels, index, order=0, mode="constant",
+                                     cval=0).reshape(n, n)
+    entropy = ndimage.map_coordinates(result.entropy.values, index, order=1, mode="constant",
+                                      cval=0.0).reshape(n, n)
+    return hu, labels.astype(np.uint8), entropy
+
+
+def _slice_figure(name: str, volume: Volume, result: InferenceResult,
+                  centre: NDArray[np.float64], implant: dict[str, Any] | None,
+                  safe: bool) -> str:
+    right, down, (left_label, right_label, top_label, bottom_label) = _PLANES[name]
+    step = max(0.5, min(volume.geometry.spacing))
+    hu, labels, entropy = _slice(volume, result, centre, right, down, step)
+    figure = Figure(figsize=(4.2, 4.4))
+    axes = figure.add_subplot(1, 1, 1)
+    extent = (-FIELD_MM / 2, FIELD_MM / 2, FIELD_MM / 2, -FIELD_MM / 2)
+    axes.imshow(hu, cmap="gray", vmin=-200, vmax=1000, extent=extent)
+    names = result.label_map.names
+    colours = {"bone": (1.0, 0.85, 0.3, 0.28), "vessel": (0.95, 0.1, 0.1, 0.65)}
+    for value, label_name in enumerate(names):
+        if value and label_name in colours:
+            mask = np.zeros((*labels.shape, 4))
+            mask[labels == value] = colours[label_name]
+            axes.imshow(mask, extent=extent)
+    if float(entropy.max()) > UNCERTAIN_NATS:
+        axes.contour(entropy, levels=[UNCERTAIN_NATS], colors="cyan", linewidths=0.8,
+                     extent=(extent[0], extent[1], extent[3], extent[2]), origin="upper")
+    if implant is not None:
+        ends = np.array([implant["entry_lps_mm"], implant["tip_lps_mm"]]) - centre
+        u, v = ends @ right, ends @ down
+        axes.plot(u, v, color="lime" if safe else "orange", linewidth=3.0, solid_capstyle="butt")
+    for text, xy in ((left_label, (0.02, 0.5)), (right_label, (0.95, 0.5)),
+                     (top_label, (0.5, 0.95)), (bottom_label, (0.5, 0.02))):
+        axes.text(*xy, text, transform=axes.transAxes, color="yellow", fontsize=12,
+                  fontweight="bold", ha="center", va="center")
+    axes.set_title(f"{name} (radiological view; cyan: entropy > {UNCERTAIN_NATS} nats)",
+                   fontsize=8)
+    axes.set_xticks([])
+    axes.set_yticks([])
+    return _png(figure)
+
+
+def _decimated(points: NDArray[np.float64], triangles: NDArray[np.int64]
+               ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    if len(triangles) <= MAX_TRIANGLES:
+        return points, triangles
+    polydata = vtkPolyData()
+    vtk_points = vtkPoints()
+    vtk_points.SetData(numpy_to_vtk(np.ascontiguousarray(points), deep=1))
+    polydata.SetPoints(vtk_points)
+    cells = vtkCellArray()
+    offsets = np.arange(0, 3 * len(triangles) + 1, 3, dtype=np.int64)
+    cells.SetData(numpy_to_vtkIdTypeArray(offsets, deep=1),
+                  numpy_to_vtkIdTypeArray(np.ascontiguousarray(triangles.ravel()), deep=1))
+    polydata.SetPolys(cells)
+    decimate = vtkQuadricDecimation()
+    decimate.SetInputData(polydata)
+    decimate.SetTargetReduction(1.0 - MAX_TRIANGLES / len(triangles))
+    decimate.Update()
+    output = decimate.GetOutput()
+    reduced = vtk_to_numpy(output.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    return (vtk_to_numpy(output.GetPoints().GetData()).astype(np.float64),
+            reduced.astype(np.int64))
+
+
+def _scene(meshed: Sequence[MeshedLabel], implant: tuple[NDArray[np.float64],
+                                                        NDArray[np.int64]] | None,
+           safe: bool) -> list[dict[str, Any]]:
+    colours = {"bone": [0.93, 0.88, 0.75, 0.55], "vessel": [0.85, 0.15, 0.15, 1.0]}
+    objects = []
+    for item in meshed:
+        points, triangles = _decimated(item.surface.points, item.surface.triangles)
+        objects.append({"name": item.surface.name,
+                        "colour": colours.get(item.surface.name, [0.6, 0.6, 0.8, 0.6]),
+                        "positions": np.round(points, 2).ravel().tolist(),
+                        "indices": triangles.ravel().tolist()})
+    if implant is not None:
+        objects.append({"name": "implant", "colour": [0.2, 0.85, 0.3, 1.0] if safe
+                        else [1.0, 0.6, 0.1, 1.0],
+                        "positions": np.round(implant[0], 3).ravel().tolist(),
+                        "indices": implant[1].ravel().tolist()})
+    return objects
+
+
+def _patient(volume: Volume) -> dict[str, str]:
+    try:
+        header = pydicom.dcmread(volume.sources[0].path, stop_before_pixels=True)
+    except Exception:  # the report must not fail on a header it only displays
+        return {}
+    return {"name": str(header.get("PatientName", "")), "id": str(header.get("PatientID", "")),
+            "study_date": str(header.get("StudyDate", "")),
+            "series": str(header.get("SeriesDescription", ""))}
+
+
+def write_case_report(path: Path, *, volume: Volume, result: InferenceResult,
+                      meshed: Sequence[MeshedLabel], plan: dict[str, Any],
+                      implant: tuple[NDArray[np.float64], NDArray[np.int64]] | None,
+                      model: dict[str, Any]) -> None:
+    """Write ``report.html`` for one case."""
+    trajectory = plan.get("trajectory") or plan.get("best_candidate")
+    safe = plan.get("verdict") == "safe"
+    if trajectory is not None:
+        centre = 0.5 * (np.asarray(trajectory["entry_lps_mm"])
+                        + np.asarray(trajectory["tip_lps_mm"]))
+    else:
+        shape = np.asarray(volume.geometry.shape, dtype=np.float64)
+        centre = volume.geometry.index_to_lps((shape - 1) / 2)
+    slices = {name: _slice_figure(name, volume, result, centre, trajectory, safe)
+              for name in _PLANES}
+    environment = Environment(loader=PackageLoader("corridor.case", "templates"),
+                              autoescape=True, undefined=StrictUndefined)
+    html = environment.get_template("case_report.html.j2").render(
+        plan=plan, slices=slices, scene=_scene(meshed, implant, safe), model=model,
+        flags=[f.to_json() for f in result.flags], patient=_patient(volume),
+        series=volume.series_instance_uid)
+    path.write_text(html, encoding="utf-8")
