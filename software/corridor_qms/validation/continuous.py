@@ -5,7 +5,8 @@ Model: a linear mixed model with modality as the fixed effect and crossed random
     value = mu + tau_modality + reader + case + reader:modality + case:modality
             + reader:case + error,
 
-fitted by REML with statsmodels (one group; the crossed effects as variance components).
+fitted by REML with statsmodels (one group; the crossed effects as variance components),
+started from three optimisers, the highest restricted likelihood kept.
 The difference between two modalities is the fixed-effect contrast with its model-based SE;
 tests and 95 % CIs are large-sample (normal).  Superiority and non-inferiority are one-sided
 in the endpoint's better direction (lower is better for errors, higher for clearance or Dice).
@@ -28,6 +29,9 @@ from scipy import stats
 from corridor_qms.validation.study import DataFinding, StudyDataError, read_csv_rows
 
 __all__ = ["ContinuousResult", "Measurements", "fit_continuous", "load_measurements"]
+
+_OPTIMISERS = ("lbfgs", "bfgs", "powell")
+"""Optimisers each REML fit is started with; the best restricted likelihood is kept."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -146,9 +150,20 @@ def fit_continuous(data: Measurements, *, test: str, reference: str,
                   "reader_case": "0 + C(reader):C(case)"}
     model = smf.mixedlm("value ~ treat", frame, groups="group", vc_formula=components,
                         re_formula="0")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = model.fit(reml=True, method=["lbfgs", "powell"])
+    # The REML surface of crossed variance components can hold local optima: L-BFGS alone
+    # stopped at one on a balanced example (SE 11 % off the ANOVA closed form). Fit from each
+    # optimiser and keep the highest restricted log-likelihood.
+    fits = []
+    for method in _OPTIMISERS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fits.append(model.fit(reml=True, method=method))
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+    if not fits:
+        raise ValueError("the mixed model could not be fitted by any optimiser")
+    fit = max(fits, key=lambda f: f.llf if np.isfinite(f.llf) else -np.inf)
     difference = float(fit.fe_params["treat"])
     se = float(np.sqrt(fit.cov_params().loc["treat", "treat"]))
     z = stats.norm.ppf(0.975)

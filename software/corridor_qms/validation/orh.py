@@ -33,10 +33,23 @@ from scipy import stats
 
 from corridor_qms.validation.fom import FomEstimate
 
-__all__ = ["Comparison", "DbmResult", "ModalityEstimate", "OrResult", "VarianceComponents",
-           "dbm_analysis", "or_analysis"]
+__all__ = ["RELATIVE_ZERO", "Comparison", "DbmResult", "ModalityEstimate", "OrResult",
+           "VarianceComponents", "dbm_analysis", "hillis_df", "or_analysis"]
 
 FloatArray = NDArray[np.float64]
+
+
+RELATIVE_ZERO = 1e-12
+"""A mean square below this fraction of its denominator is rounding noise of an exact zero
+(readers identical): Hillis's degrees of freedom are then infinite, whatever the noise."""
+
+
+def hillis_df(denominator: float, mean_square: float, df: float) -> float:
+    """Hillis's (Satterthwaite) ``denominator^2 / (mean_square^2 / df)``; infinite when the
+    mean square is zero up to rounding."""
+    if not mean_square > RELATIVE_ZERO * abs(denominator):
+        return math.inf
+    return denominator ** 2 / (mean_square ** 2 / df)
 
 
 def _r(value: float) -> float | None:
@@ -302,7 +315,9 @@ def or_analysis(estimate: FomEstimate, modalities: tuple[str, ...],
 
     # Random readers, random cases.
     den = ms_tr + r * w * max(cov2 - cov3, 0.0) if t > 1 else math.nan
-    ddf = den ** 2 / (ms_tr ** 2 / ((t - 1) * (r - 1))) if t > 1 and ms_tr > 0 else math.inf
+    if t > 1 and den <= RELATIVE_ZERO * max(abs(ms_t), abs(ms_tr), abs(var_error)):
+        den = 0.0  # rounding noise of an exact zero: the test is undefined, not huge
+    ddf = hillis_df(den, ms_tr, (t - 1) * (r - 1)) if t > 1 else math.inf
     f = ms_t / den if t > 1 and den > 0 else math.nan
     rrrc_global = GlobalTest(f, t - 1, ddf, float(stats.f.sf(f, t - 1, ddf))
                              if math.isfinite(f) else math.nan, "F (Hillis ddf)")
@@ -319,7 +334,7 @@ def or_analysis(estimate: FomEstimate, modalities: tuple[str, ...],
         cov2_i = float(block[off].mean()) if off.any() else 0.0
         var_i = float(np.diag(block).mean())
         den_i = ms_r_i + r * w * max(cov2_i, 0.0)
-        df_i = den_i ** 2 / (ms_r_i ** 2 / (r - 1)) if ms_r_i > 0 else math.inf
+        df_i = hillis_df(den_i, ms_r_i, r - 1)
         rrrc_single.append(_modality_ci(modalities[i], float(modality_means[i]),
                                         math.sqrt(den_i / r), df_i))
         frrc_single.append(_modality_ci(modalities[i], float(modality_means[i]),

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from corridor_qms.validation.fom import FomEstimate
+from corridor_qms.validation.orh import hillis_df
 
 __all__ = ["ModelVsReaders", "model_vs_readers"]
 
@@ -84,7 +85,7 @@ def model_vs_readers(estimate: FomEstimate, model_row: int) -> ModelVsReaders:
     ms_r = float(np.sum((d - mean) ** 2) / (r - 1))
     den = ms_r + r * max(cov2, 0.0)
     se = math.sqrt(den / r)
-    ddf = den ** 2 / (ms_r ** 2 / (r - 1)) if ms_r > 0 else math.inf
+    ddf = hillis_df(den, ms_r, r - 1)
     quantile = float(stats.t.ppf(0.975, ddf)) if math.isfinite(ddf) else float(
         stats.norm.ppf(0.975))
     t = mean / se if se > 0 else math.nan
