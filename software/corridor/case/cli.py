@@ -24,10 +24,10 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from corridor.audit import verify_log
-from corridor.case.job import STAGES, CaseRequest, run_case
+from corridor.case.job import STAGES, CaseOutcome, CaseRequest, run_case
 from corridor.errors import CorridorError
 from corridor.planning import Side, Verdict, load_landmarks
-from corridor.planning.cli import _landmark_option
+from corridor.planning.cli import landmark_option
 
 __all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NO_SAFE", "EXIT_REJECTED", "EXIT_SAFE",
            "add_audit_parser", "add_parser", "reference_model"]
@@ -40,9 +40,8 @@ def reference_model() -> Path:
     return Path(str(files("corridor.inference") / "models" / "reference-bone-vessel"))
 
 
-def _summary(console: Console, outcome: object, out: Path) -> None:
-    plan = getattr(outcome, "plan", {})
-    record = getattr(outcome, "record", {})
+def _summary(console: Console, outcome: CaseOutcome, out: Path) -> None:
+    plan, record = outcome.plan, outcome.record
     console.print(f"{plan.get('procedure')} ({plan.get('side') or 'unsided'}): "
                   f"{plan.get('verdict')}", style="bold", markup=False)
     implant = plan.get("trajectory") or plan.get("best_candidate")
@@ -59,7 +58,7 @@ def _summary(console: Console, outcome: object, out: Path) -> None:
         console.print(f"  review flag [{flag['code']}]: {flag['message']}", highlight=False,
                       markup=False)
     console.print("  stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in
-                                                getattr(outcome, "timings", {}).items()))
+                                                outcome.timings.items()))
     console.print(f"case folder: {out}", markup=False, highlight=False)
 
 
@@ -129,7 +128,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--series", metavar="UID", help="Series Instance UID, if several")
     parser.add_argument("--side", choices=[s.value for s in Side])
     parser.add_argument("--landmarks", type=Path, metavar="FILE")
-    parser.add_argument("--landmark", type=_landmark_option, action="append",
+    parser.add_argument("--landmark", type=landmark_option, action="append",
                         metavar="NAME=X,Y,Z[,R]")
     parser.add_argument("--audit-log", type=Path, metavar="FILE",
                         help="hash-chained audit log (default: corridor-audit.jsonl beside the "

@@ -28,12 +28,13 @@ from corridor.planning.regions import Landmark, load_landmarks
 from corridor.staging import check_output_folder
 
 __all__ = ["EXIT_INPUT", "EXIT_NO_SAFE", "EXIT_REJECTED", "EXIT_SAFE", "EXIT_STALE",
-           "add_check_parser", "add_parser"]
+           "add_check_parser", "add_parser", "landmark_option"]
 
 EXIT_SAFE, EXIT_STALE, EXIT_INPUT, EXIT_NO_SAFE, EXIT_REJECTED = 0, 1, 2, 3, 4
 
 
-def _landmark_option(text: str) -> Landmark:
+def landmark_option(text: str) -> Landmark:
+    """Parse ``NAME=X,Y,Z[,R]`` (LPS mm) for ``--landmark`` (also used by ``corridor plan``)."""
     try:
         name, values = text.split("=", 1)
         numbers = [float(v) for v in values.split(",")]
@@ -123,7 +124,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="patient side (required by sided procedures)")
     parser.add_argument("--landmarks", type=Path, metavar="FILE",
                         help='JSON {"landmarks": [{"name", "centre_lps_mm", "radius_mm"?}]}')
-    parser.add_argument("--landmark", type=_landmark_option, action="append",
+    parser.add_argument("--landmark", type=landmark_option, action="append",
                         metavar="NAME=X,Y,Z[,R]", help="one landmark (LPS mm; repeatable; "
                         "overrides --landmarks)")
     parser.add_argument("--label-names", metavar="NAME,NAME,...",

@@ -426,7 +426,7 @@ def dbm_analysis(estimate: FomEstimate) -> DbmResult:
     ms = {name: ss[name] / df[name] if df[name] else math.nan for name in ss}
     den = ms["TR"] + max(ms["TC"] - ms["TRC"], 0.0)
     f = ms["T"] / den if den > 0 else math.nan
-    ddf = den ** 2 / (ms["TR"] ** 2 / df["TR"]) if ms["TR"] > 0 else math.inf
+    ddf = hillis_df(den, ms["TR"], df["TR"])
     components = {
         "var_r": (ms["R"] - ms["TR"] - ms["RC"] + ms["TRC"]) / (t * c),
         "var_c": (ms["C"] - ms["TC"] - ms["RC"] + ms["TRC"]) / (t * r),
