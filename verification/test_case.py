@@ -23,7 +23,7 @@ from corridor.audit import append_record
 from corridor.cli import main as corridor_main
 from corridor_phantoms import make_phantom, write_series
 
-scenarios("case")
+scenarios("case/plan.feature")
 
 
 @dataclass

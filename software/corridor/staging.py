@@ -1,17 +1,20 @@
-"""Write a folder of outputs all or nothing: into a temporary sibling, then rename into place."""
+"""Write outputs all or nothing: a folder or a file goes to a temporary sibling, then is renamed
+into place, so a failure part-way leaves the previous one (or none), never a half-written one."""
 
 from __future__ import annotations
 
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from corridor.errors import CorridorError
 
-__all__ = ["OutputFolderError", "check_output_folder", "staged_folder"]
+__all__ = ["OutputFolderError", "check_output_folder", "staged_folder", "write_bytes_atomic",
+           "write_text_atomic"]
 
 
 class OutputFolderError(CorridorError, FileExistsError):
@@ -58,3 +61,23 @@ def staged_folder(out: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, creating parent folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically (``\\n`` line ends)."""
+    write_bytes_atomic(path, text.encode("utf-8"))

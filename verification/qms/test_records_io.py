@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from corridor_qms.atomic import write_text_atomic
+from corridor.staging import write_text_atomic
 from corridor_qms.records.io import load_record, load_yaml
 from corridor_qms.records.model import UserNeed
 

@@ -24,16 +24,24 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from corridor.audit import verify_log
-from corridor.case.job import STAGES, CaseOutcome, CaseRequest, run_case
+from corridor.case.job import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_NO_SAFE,
+    EXIT_REJECTED,
+    EXIT_SAFE,
+    STAGES,
+    VERDICT_EXIT,
+    CaseOutcome,
+    CaseRequest,
+    run_case,
+)
 from corridor.errors import CorridorError
-from corridor.planning import Side, Verdict, load_landmarks
+from corridor.planning import Side, load_landmarks
 from corridor.planning.cli import landmark_option
 
 __all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NO_SAFE", "EXIT_REJECTED", "EXIT_SAFE",
            "add_audit_parser", "add_parser", "reference_model"]
-
-EXIT_SAFE, EXIT_INPUT, EXIT_NO_SAFE, EXIT_REJECTED, EXIT_INTERNAL = 0, 2, 3, 4, 70
-
 
 def reference_model() -> Path:
     """The shipped reference model package's folder."""
@@ -96,9 +104,7 @@ def _plan(args: argparse.Namespace) -> int:
         traceback.print_exc(file=sys.stderr)
         return EXIT_INTERNAL
     _summary(Console(soft_wrap=True), outcome, args.out)
-    codes = {Verdict.SAFE: EXIT_SAFE, Verdict.NO_SAFE_TRAJECTORY: EXIT_NO_SAFE,
-             Verdict.REJECTED_BY_RECHECK: EXIT_REJECTED}
-    return codes[outcome.verdict] if outcome.verdict is not None else EXIT_INTERNAL
+    return VERDICT_EXIT[outcome.verdict] if outcome.verdict is not None else EXIT_INTERNAL
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -30,18 +30,27 @@ from corridor.inference.runner import InferenceOptions, infer
 from corridor.ingest.api import ingest
 from corridor.meshing.api import MeshOptions, mesh_label_map, write_meshes
 from corridor.meshing.files import Frame, MeshFormat
-from corridor.planning import Side, Verdict, plan_trajectory, risk_map
+from corridor.planning import Side, Verdict, check_case_inputs, plan_trajectory, risk_map
 from corridor.planning.outputs import implant_surface, sha256_of, write_plan
 from corridor.planning.procedure import load_procedure
 from corridor.planning.regions import Landmark
 from corridor.staging import staged_folder
 
-__all__ = ["STAGES", "CaseOutcome", "CaseRequest", "run_case"]
+__all__ = ["CASE_RECORD", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NO_SAFE", "EXIT_REJECTED",
+           "EXIT_SAFE", "STAGES", "VERDICT_EXIT", "CaseOutcome", "CaseRequest", "audit_header",
+           "run_case", "software_identity", "verify_case_folder"]
 
 STAGES = ("ingest", "inference", "meshing", "planning", "outputs")
 """The stages, in order, as progress and the audit record name them."""
 
 CASE_RECORD = "case.json"
+
+EXIT_SAFE, EXIT_INPUT, EXIT_NO_SAFE, EXIT_REJECTED, EXIT_INTERNAL = 0, 2, 3, 4, 70
+"""Exit statuses of ``corridor plan``: safe plan, bad input, no safe trajectory, plan
+rejected by its re-check, internal error (a defect)."""
+
+VERDICT_EXIT = {Verdict.SAFE: EXIT_SAFE, Verdict.NO_SAFE_TRAJECTORY: EXIT_NO_SAFE,
+                Verdict.REJECTED_BY_RECHECK: EXIT_REJECTED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +65,8 @@ class CaseRequest:
     landmarks: Mapping[str, Landmark]
     audit_log: Path
     series: str | None = None
+    threads: int | None = None
+    """ONNX Runtime CPU threads (default: its own choice; a batch shares the cores)."""
 
 
 @dataclass(slots=True)
@@ -77,9 +88,38 @@ def _commit() -> str | None:
     return done.stdout.strip() or None
 
 
+def software_identity() -> dict[str, str | None]:
+    """This installation's name, version and commit (as audit records name it)."""
+    return {"name": "corridor", "version": __version__, "commit": _commit()}
+
+
+def audit_header(event: str) -> dict[str, Any]:
+    """The fields every audit record of a run starts with: what ran, by whom, where, when."""
+    return {"event": event, "software": software_identity(), "user": getpass.getuser(),
+            "host": socket.gethostname(), "platform": platform.platform(),
+            "started_unix": round(time.time(), 3)}
+
+
 def _outputs(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): sha256_of(p)
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def verify_case_folder(folder: Path) -> dict[str, Any] | None:
+    """The folder's ``case.json`` if the folder is a complete case, else ``None``.
+
+    Complete: ``case.json`` reads as a case record and lists exactly the folder's other
+    files with their SHA-256 (no file added, removed or changed since the run).
+    """
+    try:
+        record = json.loads((folder / CASE_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("format") != "corridor-case/1":
+        return None
+    files = _outputs(folder)
+    files.pop(CASE_RECORD, None)
+    return record if record.get("outputs") == files else None
 
 
 def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None) -> CaseOutcome:
@@ -94,16 +134,10 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
         written but the audit record of the failed run.
     """
     outcome = CaseOutcome()
-    audit: dict[str, Any] = {
-        "event": "corridor plan", "software": {"name": "corridor", "version": __version__,
-                                               "commit": _commit()},
-        "user": getpass.getuser(), "host": socket.gethostname(),
-        "platform": platform.platform(),
-        "parameters": {"procedure": request.procedure,
-                       "side": None if request.side is None else request.side.value,
-                       "landmarks": sorted(request.landmarks)},
-        "started_unix": round(time.time(), 3),
-    }
+    audit = audit_header("corridor plan")
+    audit["parameters"] = {"procedure": request.procedure,
+                           "side": None if request.side is None else request.side.value,
+                           "landmarks": sorted(request.landmarks)}
 
     @contextmanager
     def stage(name: str) -> Iterator[None]:
@@ -114,6 +148,9 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
         outcome.timings[name] = round(time.perf_counter() - clock, 3)
 
     try:
+        loaded = load_procedure(request.procedure)  # bad input fails here, before any stage
+        audit["parameters"]["procedure_sha256"] = loaded.sha256
+        check_case_inputs(loaded, side=request.side, landmarks=request.landmarks)
         with staged_folder(request.out) as staging:
             with stage("ingest"):
                 volume = ingest(request.dicom, request.series).volume
@@ -125,7 +162,7 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                 audit["model"] = {"name": package.manifest.name,
                                   "version": package.manifest.version,
                                   "sha256": package.sha256}
-                result = infer(volume, package, InferenceOptions())
+                result = infer(volume, package, InferenceOptions(threads=request.threads))
                 inference_record = write_outputs(result, volume, package.manifest,
                                                  staging / "segmentation")
                 audit["execution"] = inference_record.get("execution")
@@ -137,8 +174,6 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                                      "geometry": result.label_map.geometry.to_json()},
                              options=options)
             with stage("planning"):
-                loaded = load_procedure(request.procedure)
-                audit["parameters"]["procedure_sha256"] = loaded.sha256
                 plan, prepared = plan_trajectory(result.label_map, loaded, side=request.side,
                                                  landmarks=request.landmarks)
                 riskmap = (risk_map(prepared.problem, plan.trajectory)

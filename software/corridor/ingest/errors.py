@@ -45,7 +45,7 @@ class NoSeriesError(IngestError):
         self.requested = requested
         self.available = list(available)
         listing = "; ".join(f"{uid} ({modality}, {n} images)" for uid, modality, n in available)
-        wanted = f"series {requested}" if requested else "a CT series"
+        wanted = f"series {requested}" if requested else "CT series"
         super().__init__(
             f"{path}: found no {wanted}; series found: {listing or 'none'}"
         )

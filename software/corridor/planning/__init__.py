@@ -2,7 +2,13 @@
 
 from corridor.planning.errors import PlanningError, StalePlanError
 from corridor.planning.model import Clearance, Plan, Trajectory, Verdict
-from corridor.planning.planner import PreparedCase, RiskMap, plan_trajectory, risk_map
+from corridor.planning.planner import (
+    PreparedCase,
+    RiskMap,
+    check_case_inputs,
+    plan_trajectory,
+    risk_map,
+)
 from corridor.planning.procedure import (
     SHIPPED_PROCEDURES,
     LoadedProcedure,
@@ -30,6 +36,7 @@ __all__ = [
     "StalePlanError",
     "Trajectory",
     "Verdict",
+    "check_case_inputs",
     "load_landmarks",
     "load_procedure",
     "plan_trajectory",

@@ -53,7 +53,7 @@ from corridor.planning.search import (
 )
 
 __all__ = ["CLEARANCE_BAND_MM", "CORTEX", "TIP_TO_CORTEX", "PreparedCase", "RiskMap",
-           "plan_trajectory", "prepare_case", "risk_map"]
+           "check_case_inputs", "plan_trajectory", "prepare_case", "risk_map"]
 
 _log = logging.getLogger(__name__)
 
@@ -137,6 +137,32 @@ def _laterality(loaded: LoadedProcedure, side: Side | None,
     return Laterality(check, side), {"check": check.value}
 
 
+def check_case_inputs(loaded: LoadedProcedure, *, side: Side | None,
+                      landmarks: Mapping[str, Landmark]) -> None:
+    """The checks of a case's inputs that need no image: run them before any stage.
+
+    Raises
+    ------
+    PlanningError
+        Side given for an unsided template or missing for a sided one, a landmark the
+        template names (with the side's prefix) missing, or the wrong-side check's landmark
+        pair missing or swapped.
+    """
+    procedure = loaded.procedure
+    if procedure.sided and side is None:
+        raise PlanningError("side", None, f"left or right: {procedure.name} is sided")
+    if not procedure.sided and side is not None:
+        raise PlanningError("side", side.value, f"no side: {procedure.name} is not sided")
+    prefix = "" if side is None else f"{side.value}-"
+    missing = sorted(f"{prefix}{name}" for name in procedure.landmarks()
+                     if f"{prefix}{name}" not in landmarks)
+    if missing:
+        raise PlanningError("landmarks", ", ".join(missing) + " missing",
+                            f"every landmark {procedure.name} names; given: "
+                            + (", ".join(sorted(landmarks)) or "none"))
+    _laterality(loaded, side, landmarks)
+
+
 def prepare_case(label_map: LabelMap, loaded: LoadedProcedure, *, side: Side | None,
                  landmarks: Mapping[str, Landmark], lead_in_mm: float = 3.0) -> PreparedCase:
     """Resolve the template for a case and build the distance fields on the ROI.
@@ -150,10 +176,7 @@ def prepare_case(label_map: LabelMap, loaded: LoadedProcedure, *, side: Side | N
     """
     procedure = loaded.procedure
     clock = time.perf_counter()
-    if procedure.sided and side is None:
-        raise PlanningError("side", None, f"left or right: {procedure.name} is sided")
-    if not procedure.sided and side is not None:
-        raise PlanningError("side", side.value, f"no side: {procedure.name} is not sided")
+    check_case_inputs(loaded, side=side, landmarks=landmarks)
     names = label_map.names
     counts = _label_counts(label_map)
     corridor_values = label_values(procedure.corridor.labels, names, "corridor")

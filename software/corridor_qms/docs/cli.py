@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from corridor.errors import CorridorError
 from corridor.inference.package import load_model_package
-from corridor_qms.atomic import write_text_atomic
+from corridor.staging import write_text_atomic
 from corridor_qms.docs.dhf import DHF_NAME, build_dhf_context, render_dhf
 from corridor_qms.docs.modelcard import build_model_card
 from corridor_qms.records import WorkingTree, find_root, load_records

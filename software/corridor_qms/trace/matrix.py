@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from corridor_qms.atomic import write_text_atomic
+from corridor.staging import write_text_atomic
 from corridor_qms.findings import Finding
 from corridor_qms.trace.index import TraceIndex, Verification
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from corridor_qms.atomic import write_text_atomic
+from corridor.staging import write_text_atomic
 from corridor_qms.errors import QmsError
 from corridor_qms.records.model import TRACE_ID
 from corridor_qms.records.project import LAYOUT

@@ -33,7 +33,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from corridor_qms.atomic import write_text_atomic
+from corridor.staging import write_text_atomic
 from corridor_qms.validation.fom import Covariance, FigureOfMerit, estimate
 from corridor_qms.validation.orh import dbm_analysis, or_analysis
 from corridor_qms.validation.study import (
