@@ -510,8 +510,10 @@ def cuda_request(case: Case) -> None:
         assert case.out is not None
         assert not case.out.exists()
     elif case.status == 0:
-        assert case.record()["execution"]["provider"] in ("TensorrtExecutionProvider",
-                                                          "CUDAExecutionProvider")
+        execution = case.record()["execution"]
+        assert execution["provider"] in ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+        if execution["provider"] == "CUDAExecutionProvider":  # full float32, read back
+            assert execution["provider_options"]["use_tf32"] == "0", execution
     else:  # a GPU without CUDA libraries: still a refusal, never a silent CPU run
         assert "requested 'cuda'" in case.stderr
 
@@ -522,6 +524,7 @@ def record_provider(case: Case) -> None:
     execution = case.record()["execution"]
     assert execution["provider"] in ort.get_available_providers()
     assert execution["requested"] == "auto"
+    assert isinstance(execution["provider_options"], dict)
     gpu_offered = {"TensorrtExecutionProvider", "CUDAExecutionProvider"} & set(
         execution["available"])
     if execution["provider"] == "CPUExecutionProvider" and gpu_offered:

@@ -136,6 +136,9 @@ def _benchmark(args: argparse.Namespace, base: Path) -> bool:
     device = Device(args.device)
     session = open_session(package, device, threads=threads)
     torch_device = "cuda" if session.on_gpu else "cpu"
+    # Like for like with Corridor's CUDA provider, which runs full float32 (no TF32)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
 
     grid = model_grid(volume.geometry, manifest.input_spacing_mm, manifest.grid)
     image = to_model_grid(volume.hu, volume.geometry, grid, manifest.intensity.clip_hu[0])

@@ -302,7 +302,7 @@ def _record(volume: Volume, package: ModelPackage, session: ModelSession,
         },
         "execution": {"requested": session.requested.value, "provider": session.provider,
                       "available": list(session.available), "attempts": list(session.attempts),
-                      "threads": options.threads},
+                      "provider_options": session.provider_options, "threads": options.threads},
         "parameters": {"overlap": options.overlap, "batch_size": options.batch_size,
                        "weighting": options.weighting.value,
                        "sigma_scale": SIGMA_SCALE if options.weighting is Weighting.GAUSSIAN

@@ -9,6 +9,10 @@ different numbers.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -64,6 +68,11 @@ class ModelSession:
     """What was tried before this provider, and why it was not used."""
 
     @property
+    def provider_options(self) -> dict[str, str]:
+        """The running provider's options as ONNX Runtime reports them (read back)."""
+        return dict(self.session.get_provider_options().get(self.provider, {}))
+
+    @property
     def on_gpu(self) -> bool:
         """Whether a GPU provider runs the graph."""
         return self.provider in GPU_PROVIDERS
@@ -100,8 +109,11 @@ def _options(*, quiet: bool, threads: int | None) -> ort.SessionOptions:
 
 def _provider_options(name: str) -> tuple[str, dict[str, Any]] | str:
     if name == CUDA:
+        # Full float32: TF32 convolutions (ONNX Runtime's default on Ampere and later) changed
+        # 4 label voxels in 4.4 million against the CPU on an H100; with use_tf32 off none
+        # changed, at the same speed (verification/benchmarks/RESULTS.md, GPU).
         return (CUDA, {"cudnn_conv_algo_search": "HEURISTIC",
-                       "do_copy_in_default_stream": True})
+                       "do_copy_in_default_stream": True, "use_tf32": 0})
     if name == TENSORRT:
         return (TENSORRT, {"trt_engine_cache_enable": False})
     return name
@@ -112,6 +124,36 @@ def _session(package: ModelPackage, providers: Sequence[str], *, quiet: bool,
     return ort.InferenceSession(package.onnx_bytes, sess_options=_options(quiet=quiet,
                                                                          threads=threads),
                                 providers=[_provider_options(p) for p in providers])
+
+
+@functools.cache
+def _load_gpu_libraries() -> str:
+    """Load the CUDA and cuDNN libraries of NVIDIA's pip packages; what could not be loaded.
+
+    ONNX Runtime's CUDA provider library finds CUDA and cuDNN only on the loader's
+    search path, where NVIDIA's pip packages (``nvidia-cublas``, ``nvidia-cudnn-cu13``,
+    ..., installed beside PyTorch for instance) are not: unless something has loaded
+    them first (``import torch`` does), the provider does not start.
+    ``onnxruntime.preload_dlls`` loads them from those packages, else from the default
+    search path.  It prints what it could not load; that text is returned, for the
+    session's attempts.  Once per process.
+    """
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:  # an ONNX Runtime older than 1.21
+        return ""
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            preload()
+    except Exception as exc:  # reported in attempts, like a provider that fails to start
+        return f"{type(exc).__name__}: {exc}"
+    return " ".join(printed.getvalue().split())
+
+
+def _fallback_reason(printed: str) -> str:
+    """The error in ONNX Runtime's printed fallback notice (``EP Error ... when using``), if any."""
+    match = re.search(r"^EP Error:? (.*?)(?: when using | using \[|$)", printed, re.MULTILINE)
+    return " ".join(match.group(1).split()) if match else ""
 
 
 def _gpu_present() -> bool:
@@ -150,20 +192,29 @@ def open_session(package: ModelPackage, device: Device | str = Device.AUTO, *,
         attempts.append("no NVIDIA GPU reported by the driver (/proc/driver/nvidia)")
         gpu_providers = []
     if wanted is not Device.CPU:
+        preload_report = _load_gpu_libraries() if gpu_providers else ""
         ort.set_default_logger_severity(_QUIET)  # a failed attempt is reported in attempts
         try:
             for provider in gpu_providers:
+                printed = io.StringIO()
                 try:
-                    candidate = _session(package, [provider, CPU], quiet=True, threads=threads)
+                    # ONNX Runtime prints its own fallback ("EP Error ...") to stdout
+                    with contextlib.redirect_stdout(printed):
+                        candidate = _session(package, [provider, CPU], quiet=True,
+                                             threads=threads)
                 except Exception as exc:  # a provider that fails to start is reported
                     attempts.append(f"{provider}: {type(exc).__name__}: {exc}")
                     continue
                 if candidate.get_providers()[0] == provider:
                     session = candidate
                     break
-                attempts.append(f"{provider}: did not start (GPU libraries missing or unusable)")
+                reason = _fallback_reason(printed.getvalue())
+                attempts.append(f"{provider}: did not start "
+                                f"({reason or 'GPU libraries missing or unusable'})")
         finally:
             ort.set_default_logger_severity(_DEFAULT_SEVERITY)
+        if session is None and preload_report:
+            attempts.append(f"GPU library preload: {preload_report}")
         if session is None and wanted is Device.CUDA:
             raise ProviderUnavailableError(
                 wanted.value, [CPU], available,
