@@ -26,6 +26,7 @@ import cloudpickle
 import dask
 import planted_runners
 import pytest
+from command_run import run_corridor
 from distributed import Client, LocalCluster
 from pytest_bdd import given, parsers, scenarios, then, when
 
@@ -214,10 +215,8 @@ def planted_crash() -> None:
 
 def _run(batch: Batch, *options: str) -> None:
     argv = ["plan-batch", str(batch.csv), "--out", str(batch.out), *options]
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        batch.status = corridor_main(argv)
-    batch.stdout, batch.stderr = out.getvalue(), err.getvalue()
+    done = run_corridor(argv)
+    batch.status, batch.stdout, batch.stderr = done.status, done.stdout, done.stderr
 
 
 @when(parsers.parse('corridor plan-batch is run on it with "{options}"'))

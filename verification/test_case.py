@@ -17,6 +17,7 @@ from typing import Any
 
 import pydicom
 import pytest
+from command_run import run_corridor
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from corridor.audit import append_record
@@ -86,10 +87,8 @@ def run_plan(case: Case) -> None:
             "--out", str(case.out), "--audit-log", str(case.log)]
     if case.landmarks is not None:
         argv += ["--landmarks", str(case.landmarks)]
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        case.status = corridor_main(argv)
-    case.stdout, case.stderr = out.getvalue(), err.getvalue()
+    done = run_corridor(argv)
+    case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
 
 
 @then("it exits with status 0 and the case folder holds the segmentation, SEG, uncertainty map, "

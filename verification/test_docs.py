@@ -7,10 +7,8 @@ browser would see as elements.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html.parser
-import io
 import json
 import re
 import shlex
@@ -21,9 +19,8 @@ from typing import Any
 
 import pytest
 import yaml
+from command_run import run_corridor
 from pytest_bdd import given, parsers, scenarios, then, when
-
-from corridor.cli import main as corridor_main
 
 scenarios("docs")
 
@@ -52,10 +49,8 @@ def case(tmp_path: Path) -> Case:
 
 
 def _command(case: Case, argv: list[str]) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        case.status = corridor_main(argv)
-    case.stdout, case.stderr = out.getvalue(), err.getvalue()
+    done = run_corridor(argv)
+    case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
 
 
 def _card(case: Case, options: str, project: Path | None = None) -> None:

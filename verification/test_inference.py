@@ -8,10 +8,8 @@ here, hashes and DICOM attributes read back with hashlib and pydicom.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
-import io
 import json
 import math
 import shlex
@@ -26,11 +24,11 @@ import onnx
 import onnxruntime as ort
 import pydicom
 import pytest
+from command_run import run_corridor
 from numpy.typing import NDArray
 from pytest_bdd import given, parsers, scenarios, then, when
 from scipy import ndimage
 
-from corridor.cli import main as corridor_main
 from corridor.inference import REFERENCE_MODEL, ModelPackageError, load_model_package
 from corridor.inference import cli as inference_cli
 from corridor.inference.window import sliding_window
@@ -280,10 +278,8 @@ def load_package(case: Case) -> None:
 
 
 def _command(case: Case, argv: list[str]) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        case.status = corridor_main(argv)
-    case.stdout, case.stderr = out.getvalue(), err.getvalue()
+    done = run_corridor(argv)
+    case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
 
 
 @when("I run corridor model inspect on the reference model")

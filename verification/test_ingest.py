@@ -9,9 +9,7 @@ the code under test.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import itertools
 import json
 import shlex
@@ -25,13 +23,13 @@ import nrrd
 import numpy as np
 import pydicom
 import pytest
+from command_run import run_corridor
 from numpy.typing import NDArray
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.tag import Tag
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from corridor.cli import main as corridor_main
 from corridor.ingest import io as ingest_io
 from corridor.ingest.api import IngestResult, ingest
 from corridor.ingest.errors import IngestError, UnsafeSeriesError
@@ -266,10 +264,8 @@ def run_command_plain(case: Case) -> None:
 def run_command(case: Case, options: str) -> None:
     """Run the real `corridor ingest` command in-process."""
     argv = ["ingest", str(case.dicom), *shlex.split(options.replace("out/", f"{case.root}/out/"))]
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        case.status = corridor_main(argv)
-    case.stdout, case.stderr = out.getvalue(), err.getvalue()
+    done = run_corridor(argv)
+    case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
 
 
 # Then -------------------------------------------------------------------------------

@@ -8,9 +8,7 @@ what was written, hashlib for the record.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import math
 import shlex
@@ -21,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from command_run import run_corridor
 from numpy.typing import NDArray
 from pytest_bdd import given, parsers, scenarios, then, when
 from scipy import special
@@ -31,7 +30,6 @@ from vtkmodules.vtkIOGeometry import vtkOBJReader, vtkSTLReader
 from vtkmodules.vtkIOPLY import vtkPLYReader
 from vtkmodules.vtkIOXML import vtkXMLPolyDataReader
 
-from corridor.cli import main as corridor_main
 from corridor.geometry import ImageGeometry
 from corridor.inference.model import LabelMap
 from corridor.ingest import export_volume
@@ -256,10 +254,8 @@ def check_quality(case: Case) -> None:
 
 
 def _command(case: Case, argv: list[str]) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        case.status = corridor_main(argv)
-    case.stdout, case.stderr = out.getvalue(), err.getvalue()
+    done = run_corridor(argv)
+    case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
 
 
 def _mesh(case: Case, source: Path, options: str, name: str) -> Path:

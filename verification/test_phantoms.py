@@ -6,8 +6,6 @@ closed forms; nothing here calls the phantom code except through its command.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import shlex
@@ -17,9 +15,8 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
+from command_run import run_corridor
 from pytest_bdd import parsers, scenarios, then, when
-
-from corridor.cli import main as corridor_main
 
 scenarios("phantoms")
 
@@ -37,13 +34,8 @@ def run_command(run: dict[str, Any], command: str) -> None:
     """Run a `corridor` command line in-process; `{tmp}` is the scenario's folder."""
     argv = shlex.split(command.replace("{tmp}", str(run["tmp"])))
     assert argv[0] == "corridor"
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            run["status"] = corridor_main(argv[1:])
-        except SystemExit as exc:
-            run["status"] = int(exc.code or 0)
-    run["stdout"], run["stderr"] = out.getvalue(), err.getvalue()
+    done = run_corridor(argv[1:])
+    run["status"], run["stdout"], run["stderr"] = done.status, done.stdout, done.stderr
 
 
 def _datasets(folder: Path) -> list[tuple[Path, pydicom.Dataset | None]]:

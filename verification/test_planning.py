@@ -9,8 +9,6 @@ transform, and VTK's STL reader for the written implant.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import shlex
@@ -23,6 +21,7 @@ import nrrd
 import numpy as np
 import pytest
 import yaml
+from command_run import run_corridor
 from hypothesis import HealthCheck, settings
 from hypothesis import given as hypothesis_given
 from hypothesis import strategies as st
@@ -32,7 +31,6 @@ from scipy import ndimage
 from scipy.optimize import brentq
 from vtkmodules.vtkIOGeometry import vtkSTLReader
 
-from corridor.cli import main as corridor_main
 from corridor.geometry import ImageGeometry
 from corridor.inference.model import LabelMap
 from corridor.planning import (
@@ -93,10 +91,8 @@ def case(tmp_path: Path) -> Case:
 
 
 def _command(case: Case, argv: list[str]) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        case.status = corridor_main(argv)
-    case.stdout, case.stderr = out.getvalue(), err.getvalue()
+    done = run_corridor(argv)
+    case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
 
 
 def _plan_document(out: Path) -> dict[str, Any]:

@@ -9,9 +9,7 @@ are written in the feature files by hand, never derived from the checker.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 import re
@@ -27,22 +25,13 @@ from typing import Any
 
 import pytest
 import yaml
+from command_run import Run, run_corridor
 from pytest_bdd import given, parsers, scenarios, then, when
-
-from corridor.cli import main as corridor_main
 
 scenarios("trace")
 
 FIXTURE = Path(__file__).parent / "fixtures" / "minimal"
 
-
-@dataclass
-class Run:
-    """Outcome of one command: exit status and captured streams."""
-
-    status: int
-    stdout: str
-    stderr: str
 
 
 @dataclass
@@ -71,16 +60,6 @@ class Project:
 
 def _unescape(text: str) -> str:
     return text.replace("\\n", "\n").replace('\\"', '"')
-
-
-def _run_corridor(argv: list[str]) -> Run:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = corridor_main(argv)
-        except SystemExit as exc:  # argparse's --help and usage errors
-            status = int(exc.code or 0)
-    return Run(status, out.getvalue(), err.getvalue())
 
 
 def _set_field(data: Any, dotted: str, value: Any, *, remove: bool = False) -> None:
@@ -175,7 +154,7 @@ def delete_file(project: Project, name: str) -> None:
 @given(parsers.parse('the links to "{item_id}" are reviewed'))
 def review_links(project: Project, item_id: str) -> None:
     """A person reviewed the scenario links to the item: record it with the real command."""
-    run = _run_corridor(["trace", "review", "--root", str(project.root), item_id])
+    run = run_corridor(["trace", "review", "--root", str(project.root), item_id])
     assert run.status == 0, run.stderr
 
 
@@ -201,19 +180,19 @@ def git_commit(project: Project) -> None:
 @when("the trace check runs")
 def run_check(project: Project) -> None:
     """Run `corridor trace check` on the project."""
-    project.run = _run_corridor(["trace", "check", "--root", str(project.root)])
+    project.run = run_corridor(["trace", "check", "--root", str(project.root)])
 
 
 @when(parsers.parse('the trace check runs with "{option}"'))
 def run_check_with(project: Project, option: str) -> None:
     """Run `corridor trace check` with one more option."""
-    project.run = _run_corridor(["trace", "check", "--root", str(project.root), option])
+    project.run = run_corridor(["trace", "check", "--root", str(project.root), option])
 
 
 @when(parsers.parse('the trace check runs with the results "{results}"'))
 def run_check_results(project: Project, results: str) -> None:
     """Run `corridor trace check --results` on the project."""
-    project.run = _run_corridor(
+    project.run = run_corridor(
         ["trace", "check", "--root", str(project.root), "--results", str(project.root / results)]
     )
 
@@ -223,7 +202,7 @@ def run_command(project: Project, command: str) -> None:
     """Run a `corridor` command line; `{root}` stands for the project folder."""
     argv = shlex.split(command.replace("{root}", str(project.root)))
     assert argv[0] == "corridor"
-    project.run = _run_corridor(argv[1:])
+    project.run = run_corridor(argv[1:])
 
 
 def _pytest(project: Project, extra: list[str]) -> None:
@@ -250,7 +229,7 @@ def run_pytest_with(project: Project, options: str) -> None:
 @when(parsers.parse('the traceability matrix is written as "{fmt}" to "{out}"'))
 def write_matrix(project: Project, fmt: str, out: str) -> None:
     """Run `corridor trace matrix` without results."""
-    project.run = _run_corridor(["trace", "matrix", "--root", str(project.root), "--format", fmt,
+    project.run = run_corridor(["trace", "matrix", "--root", str(project.root), "--format", fmt,
                                  "--out", str(project.root / out)])
     assert project.run.status == 0, project.run.stderr
 
@@ -259,7 +238,7 @@ def write_matrix(project: Project, fmt: str, out: str) -> None:
                     '"{results}"'))
 def write_matrix_results(project: Project, fmt: str, out: str, results: str) -> None:
     """Run `corridor trace matrix` with results."""
-    project.run = _run_corridor(["trace", "matrix", "--root", str(project.root), "--format", fmt,
+    project.run = run_corridor(["trace", "matrix", "--root", str(project.root), "--format", fmt,
                                  "--out", str(project.root / out),
                                  "--results", str(project.root / results)])
     assert project.run.status == 0, project.run.stderr

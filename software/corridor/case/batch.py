@@ -133,7 +133,7 @@ class _Checks:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.procedures: dict[str, LoadedProcedure] = {}
-        self.models: dict[Path, None] = {}
+        self.models: set[Path] = set()
 
     def path(self, text: str) -> Path:
         path = Path(text).expanduser()
@@ -148,12 +148,12 @@ class _Checks:
     def model(self, path: Path) -> Path:
         if path not in self.models:
             load_model_package(path)
-            self.models[path] = None
+            self.models.add(path)
         return path
 
 
 def _row_case(row: dict[str, str], number: int, checks: _Checks, *, out: Path,
-              model: Path, audit_log: Path, threads: int | None) -> BatchCase:
+              model: Path, audit_log: Path) -> BatchCase:
     """One row to a checked case; raises CorridorError naming the column."""
     def column(name: str, error: CorridorError) -> CorridorError:
         return CorridorError(f"column {name}: {error}")
@@ -192,12 +192,11 @@ def _row_case(row: dict[str, str], number: int, checks: _Checks, *, out: Path,
         raise column("model", exc) from exc
     request = CaseRequest(dicom=dicom, procedure=source, model=package, out=out / case_id,
                           side=side, landmarks=landmarks, audit_log=audit_log,
-                          series=row.get("series") or None, threads=threads)
+                          series=row.get("series") or None)
     return BatchCase(case_id, number, request)
 
 
-def read_cases(path: Path, *, out: Path, model: Path, audit_log: Path,
-               threads: int | None = None) -> list[BatchCase]:
+def read_cases(path: Path, *, out: Path, model: Path, audit_log: Path) -> list[BatchCase]:
     """Read and check every row of CASES.csv.
 
     Columns (header row, any order): ``case_id``, ``dicom`` and ``procedure`` required;
@@ -245,8 +244,7 @@ def read_cases(path: Path, *, out: Path, model: Path, audit_log: Path,
         seen[row["case_id"]] = number
         try:
             cases.append(_row_case(row, number, checks, out=out.resolve(),
-                                   model=model.resolve(), audit_log=audit_log.resolve(),
-                                   threads=threads))
+                                   model=model.resolve(), audit_log=audit_log.resolve()))
         except CorridorError as exc:
             problems.append(f"row {number}: {exc}")
     if problems:
@@ -282,9 +280,14 @@ def run_one(case: BatchCase) -> CaseResult:
     if verdict is None:  # run_case returns only with a verdict
         return replace(base, status=CaseStatus.INTERNAL_ERROR, exit_code=EXIT_INTERNAL,
                        message="internal error (the job returned no verdict)")
-    return replace(base, status=CaseStatus(verdict.value), exit_code=VERDICT_EXIT[verdict],
-                   case_record_sha256=sha256_of(case.request.out / CASE_RECORD),
+    return replace(_planned(case, verdict), attempts=1, worker=base.worker,
                    seconds=round(time.perf_counter() - clock, 3))
+
+
+def _planned(case: BatchCase, verdict: Verdict) -> CaseResult:
+    """A case that ran to ``verdict``, with the SHA-256 of the case.json it wrote."""
+    return CaseResult(case.case_id, case.row, CaseStatus(verdict.value), VERDICT_EXIT[verdict],
+                      case_record_sha256=sha256_of(case.request.out / CASE_RECORD))
 
 
 def _lost(case: BatchCase, attempts: int, why: str) -> CaseResult:
@@ -362,10 +365,7 @@ def resumed_result(case: BatchCase) -> CaseResult | None:
     record = verify_case_folder(case.request.out)
     if record is None:
         return None
-    verdict = Verdict(record["verdict"])
-    return CaseResult(case.case_id, case.row, CaseStatus(verdict.value), VERDICT_EXIT[verdict],
-                      case_record_sha256=sha256_of(case.request.out / CASE_RECORD),
-                      resumed=True)
+    return replace(_planned(case, Verdict(record["verdict"])), resumed=True)
 
 
 # --- executors -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from corridor.errors import CorridorError
 from corridor.inference.package import load_model_package
-from corridor.staging import write_text_atomic
+from corridor.staging import write_bytes_atomic, write_text_atomic
 from corridor_qms.docs.dhf import DHF_NAME, build_dhf_context, render_dhf
 from corridor_qms.docs.modelcard import build_model_card
 from corridor_qms.records import WorkingTree, find_root, load_records
@@ -113,9 +113,7 @@ def _dhf(args: argparse.Namespace) -> int:
               "tox -e dhf installs it")
     else:
         pdf = args.out / DHF_NAME.replace(".html", ".pdf")
-        temporary = pdf.with_name(f".{pdf.name}.partial")
-        HTML(string=html, base_url=str(args.out)).write_pdf(temporary)
-        temporary.replace(pdf)
+        write_bytes_atomic(pdf, HTML(string=html, base_url=str(args.out)).write_pdf())
         print(f"wrote {pdf}")
     return EXIT_OK
 
