@@ -31,8 +31,7 @@ from vtkmodules.vtkIOPLY import vtkPLYReader
 from vtkmodules.vtkIOXML import vtkXMLPolyDataReader
 
 from corridor.geometry import ImageGeometry
-from corridor.inference.model import LabelMap
-from corridor.ingest import export_volume
+from corridor.images import LabelMap, export_volume
 from corridor.meshing import (
     Extractor,
     MeshOptions,

@@ -32,7 +32,7 @@ from scipy.optimize import brentq
 from vtkmodules.vtkIOGeometry import vtkSTLReader
 
 from corridor.geometry import ImageGeometry
-from corridor.inference.model import LabelMap
+from corridor.images import LabelMap
 from corridor.planning import (
     SHIPPED_PROCEDURES,
     Plan,
@@ -820,7 +820,7 @@ def rejected(case: Case, verdict: str, name: str) -> None:
 @then("truth/labels.seg.nrrd reads back as labels.npy with the phantom's geometry and label names")
 def truth_nrrd(case: Case) -> None:
     """Read by corridor's reader; compared with the .npy truth and the manifest."""
-    from corridor.meshing import read_label_map
+    from corridor.images import read_label_map
 
     truth = case.written.out_dir / "truth"
     label_map = read_label_map(truth / "labels.seg.nrrd")

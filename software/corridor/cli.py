@@ -7,6 +7,12 @@ callable taking the parsed namespace and returning an exit status.  Discovery by
 entry point keeps the dependency direction of the architecture: the device
 package never imports the quality tooling, yet ``corridor trace`` works when the
 tooling is installed.
+
+Start-up: only the chosen subcommand's module is imported (``corridor ingest`` never loads
+ONNX Runtime or VTK); ``corridor --version`` imports none, and ``corridor --help`` all of them
+to list them.  Every command maps failures to the same exit statuses
+(:class:`corridor.errors.ExitStatus`): an input error 2, a safety refusal 4, an internal
+defect 70 with its traceback, an interrupt 130.
 """
 
 from __future__ import annotations
@@ -14,27 +20,46 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Sequence
-from importlib.metadata import entry_points
 
 from corridor import __version__
-from corridor.errors import CorridorError
+from corridor.errors import CorridorError, ExitStatus, exit_status_of
+from corridor.provenance import software_identity
 
 __all__ = ["EXIT_ERROR", "EXIT_USAGE", "build_parser", "main"]
 
-EXIT_ERROR = 2
+EXIT_ERROR = ExitStatus.INPUT_ERROR
 """Exit status for an input or environment error reported in one line."""
 
-EXIT_USAGE = 64
+EXIT_USAGE = ExitStatus.USAGE
 """Exit status for a command line that names no subcommand (``EX_USAGE``)."""
 
 _log = logging.getLogger(__name__)
 
 Handler = Callable[[argparse.Namespace], int]
+_GLOBAL_OPTIONS = frozenset({"-v", "--verbose", "-vv"})
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every registered subcommand.
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (its first word that is not an option)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+        if word not in _GLOBAL_OPTIONS and not word.startswith("-v"):
+            return None  # --help, --version or an unknown option: decided by the parser
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Build the top-level parser with the subcommands ``argv`` needs.
+
+    Parameters
+    ----------
+    argv
+        The arguments to be parsed: only the subcommand they name is registered (imported);
+        none for ``--version``; every subcommand when ``argv`` is ``None``, names none, or
+        names one that does not exist (so the parser lists them).
 
     Returns
     -------
@@ -50,7 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more log output (repeatable)"
     )
     subparsers = parser.add_subparsers(title="subcommands", metavar="COMMAND")
-    for entry_point in sorted(entry_points(group="corridor.commands"), key=lambda e: e.name):
+    words = () if argv is None else tuple(argv)
+    if "--version" in words and _chosen(words) is None:
+        return parser
+    from importlib.metadata import entry_points  # only when a subcommand is needed
+
+    commands = sorted(entry_points(group="corridor.commands"), key=lambda e: e.name)
+    chosen = _chosen(words)
+    if chosen in {e.name for e in commands}:
+        commands = [e for e in commands if e.name == chosen]
+    for entry_point in commands:
         add_parser: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]
         add_parser = entry_point.load()
         add_parser(subparsers)
@@ -68,11 +102,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 success, 1 a check that found problems, 2 an input
-        error, 64 a usage error.
+        The exit status (:class:`corridor.errors.ExitStatus`): 0 success, 1 a check that
+        found problems, 2 an input error, 3 no safe trajectory, 4 a safety refusal, 64 a
+        usage error, 70 an internal defect, 130 interrupted.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words)
+    args = parser.parse_args(words)
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
@@ -82,10 +118,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
+        software_identity()  # a release build without its commit refuses to run
         return handler(args)
     except CorridorError as exc:
         print(f"corridor: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return exit_status_of(exc)
+    except KeyboardInterrupt:
+        print("corridor: interrupted", file=sys.stderr)
+        return ExitStatus.INTERRUPTED
+    except Exception as exc:  # a defect: say so and keep the traceback
+        print(f"corridor: internal error ({type(exc).__name__}); please report it with the "
+              "traceback below.", file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)
+        return ExitStatus.INTERNAL_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

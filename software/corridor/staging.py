@@ -1,23 +1,28 @@
 """Write outputs all or nothing: a folder or a file goes to a temporary sibling, then is renamed
-into place, so a failure part-way leaves the previous one (or none), never a half-written one."""
+into place, so a failure part-way leaves the previous one (or none), never a half-written one.
+
+Everything written here gets the permissions the user's umask gives any new file or folder
+(``0o666`` or ``0o777`` less the umask), so a case folder or a report on a shared drive is as
+readable as a file the user saved by hand; the temporary names start with a dot.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
-from corridor.errors import CorridorError
+from corridor.errors import InputError
 
-__all__ = ["OutputFolderError", "check_output_folder", "staged_folder", "write_bytes_atomic",
-           "write_text_atomic"]
+__all__ = ["OutputFolderError", "atomic_binary", "check_output_folder", "staged_folder",
+           "write_bytes_atomic", "write_text_atomic"]
 
 
-class OutputFolderError(CorridorError, FileExistsError):
+class OutputFolderError(InputError, FileExistsError):
     """The output folder exists and is not empty (nothing was written).
 
     Attributes
@@ -63,19 +68,33 @@ def staged_folder(out: Path) -> Iterator[Path]:
         raise
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, creating parent folders."""
+@contextmanager
+def atomic_binary(path: Path) -> Iterator[BinaryIO]:
+    """Yield a binary stream whose content replaces ``path`` only if the block succeeds.
+
+    The temporary file is created beside ``path`` (same file system, so the rename is
+    atomic) with ``O_EXCL`` and mode ``0o666`` less the umask, so the final file gets the
+    permissions a plain ``open`` would give it.  Parent folders are created.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(temp, flags, 0o666)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+        with os.fdopen(descriptor, "wb") as stream:
+            yield stream
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, creating parent folders."""
+    with atomic_binary(path) as stream:
+        stream.write(data)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -50,7 +50,7 @@ from vtkmodules.vtkFiltersCore import vtkImplicitPolyDataDistance
 from _common import cpu_model, run_main
 from corridor import __version__
 from corridor.cli import main as corridor_main
-from corridor.meshing import read_label_map
+from corridor.images import read_label_map
 from corridor.planning import Side, load_landmarks, load_procedure
 from corridor.planning import search as search_module
 from corridor.planning.planner import prepare_case

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from corridor.errors import CorridorError
 from corridor.geometry import ImageGeometry
-from corridor.ingest.export import (
+from corridor.images import (
     QFORM_DIRECTION_LIMIT,
     ExportError,
     export_volume,

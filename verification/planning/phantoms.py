@@ -20,7 +20,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from corridor.geometry import ImageGeometry
-from corridor.inference.model import LabelMap
+from corridor.images import LabelMap
 from corridor.planning import LoadedProcedure, Procedure, Trajectory
 
 FloatArray = NDArray[np.float64]

@@ -42,10 +42,9 @@ from corridor.case.job import (
     VERDICT_EXIT,
     CaseRequest,
     run_case,
-    software_identity,
     verify_case_folder,
 )
-from corridor.errors import CorridorError
+from corridor.errors import CorridorError, ExitStatus, InputError, SafetyRefusalError
 from corridor.inference.package import load_model_package
 from corridor.planning import (
     Landmark,
@@ -57,8 +56,8 @@ from corridor.planning import (
     load_procedure,
 )
 from corridor.planning.errors import PlanningError
-from corridor.planning.outputs import sha256_of
 from corridor.planning.procedure import SHIPPED_PROCEDURES
+from corridor.provenance import sha256_file, software_identity
 from corridor.staging import write_text_atomic
 
 __all__ = ["COLUMNS", "LEDGER_CSV", "LEDGER_JSON", "REQUIRED_COLUMNS", "BatchCase", "BatchError",
@@ -73,7 +72,7 @@ CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 LEDGER_JSON, LEDGER_CSV = "batch.json", "batch-results.csv"
 
 
-class BatchError(CorridorError):
+class BatchError(InputError):
     """CASES.csv or the batch's options cannot be used; nothing was run."""
 
 
@@ -84,6 +83,8 @@ class CaseStatus(StrEnum):
     NO_SAFE_TRAJECTORY = "no-safe-trajectory"
     REJECTED_BY_RECHECK = "rejected-by-recheck"
     INPUT_ERROR = "input-error"
+    REFUSED = "refused"
+    """The software declined (a safety refusal: mesh QA, non-finite model output)."""
     INTERNAL_ERROR = "internal-error"
     WORKER_LOST = "worker-lost"
     NOT_RUN = "not-run"
@@ -155,18 +156,18 @@ class _Checks:
 def _row_case(row: dict[str, str], number: int, checks: _Checks, *, out: Path,
               model: Path, audit_log: Path) -> BatchCase:
     """One row to a checked case; raises CorridorError naming the column."""
-    def column(name: str, error: CorridorError) -> CorridorError:
-        return CorridorError(f"column {name}: {error}")
+    def column(name: str, error: CorridorError) -> InputError:
+        return InputError(f"column {name}: {error}")
 
     case_id = row["case_id"]
     if not CASE_ID.fullmatch(case_id):
-        raise CorridorError(f"column case_id: found {case_id!r}, expected 1 to 64 letters, "
+        raise InputError(f"column case_id: found {case_id!r}, expected 1 to 64 letters, "
                             "digits, '.', '_' or '-', starting with a letter or digit (it "
                             "names the case folder; use a study code, never a patient name "
                             "or ID)")
     dicom = checks.path(row["dicom"])
     if not row["dicom"] or not dicom.exists():
-        raise CorridorError(f"column dicom: {dicom} does not exist; expected a DICOM file or "
+        raise InputError(f"column dicom: {dicom} does not exist; expected a DICOM file or "
                             "folder")
     try:
         source, loaded = checks.procedure(row["procedure"])
@@ -174,7 +175,7 @@ def _row_case(row: dict[str, str], number: int, checks: _Checks, *, out: Path,
         raise column("procedure", exc) from exc
     side_text = row.get("side") or ""
     if side_text and side_text not in {s.value for s in Side}:
-        raise CorridorError(f"column side: found {side_text!r}, expected left, right or empty")
+        raise InputError(f"column side: found {side_text!r}, expected left, right or empty")
     side = Side(side_text) if side_text else None
     landmarks: dict[str, Landmark] = {}
     if row.get("landmarks"):
@@ -268,7 +269,10 @@ def run_one(case: BatchCase) -> CaseResult:
     base = CaseResult(case.case_id, case.row, CaseStatus.NOT_RUN, attempts=1, worker=_worker())
     try:
         outcome = run_case(case.request)
-    except CorridorError as exc:
+    except SafetyRefusalError as exc:
+        return replace(base, status=CaseStatus.REFUSED, exit_code=ExitStatus.SAFETY_REFUSAL,
+                       message=str(exc), seconds=round(time.perf_counter() - clock, 3))
+    except InputError as exc:
         return replace(base, status=CaseStatus.INPUT_ERROR, exit_code=EXIT_INPUT,
                        message=str(exc), seconds=round(time.perf_counter() - clock, 3))
     except Exception as exc:  # a defect: keep the traceback in the ledger
@@ -287,7 +291,12 @@ def run_one(case: BatchCase) -> CaseResult:
 def _planned(case: BatchCase, verdict: Verdict) -> CaseResult:
     """A case that ran to ``verdict``, with the SHA-256 of the case.json it wrote."""
     return CaseResult(case.case_id, case.row, CaseStatus(verdict.value), VERDICT_EXIT[verdict],
-                      case_record_sha256=sha256_of(case.request.out / CASE_RECORD))
+                      case_record_sha256=sha256_file(case.request.out / CASE_RECORD))
+
+
+def _software() -> dict[str, Any]:
+    """This installation's identity (asked of every cluster worker too)."""
+    return software_identity().to_json()
 
 
 def _lost(case: BatchCase, attempts: int, why: str) -> CaseResult:
@@ -447,8 +456,8 @@ def run_on_cluster(cases: Sequence[BatchCase], ledger: Ledger, *, address: str,
                          "expected the address of a running scheduler, e.g. "
                          "tcp://host:8786") from exc
     with client:
-        identities = client.run(software_identity)
-        mine = software_identity()
+        identities = client.run(_software)
+        mine = _software()
         others = {w: i for w, i in identities.items() if i != mine}
         if not identities or others:
             raise BatchError(f"--scheduler {address}: " + (

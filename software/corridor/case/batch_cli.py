@@ -44,7 +44,7 @@ from corridor.case.batch import (
 from corridor.case.cli import reference_model
 from corridor.case.job import EXIT_INPUT, EXIT_NO_SAFE, EXIT_SAFE, audit_header
 from corridor.errors import CorridorError
-from corridor.planning.outputs import sha256_of
+from corridor.provenance import sha256_file
 from corridor.staging import check_output_folder
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "add_parser"]
@@ -117,7 +117,7 @@ def _plan_batch(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     about: dict[str, Any] = {
         "software": audit["software"],
-        "cases_csv": {"file": args.cases.name, "sha256": sha256_of(args.cases)},
+        "cases_csv": {"file": args.cases.name, "sha256": sha256_file(args.cases)},
         "executor": ({"kind": "dask-distributed", "scheduler": args.scheduler}
                      if args.scheduler else {"kind": "process-pool", "workers": workers})}
     audit.update(inputs={"cases_csv_sha256": about["cases_csv"]["sha256"], "cases": len(cases)},
@@ -151,7 +151,7 @@ def _plan_batch(args: argparse.Namespace) -> int:
             audit.update(counts=ledger.counts(),
                          outcome="interrupted" if interrupted else
                          "refused" if refused else "complete",
-                         outputs_sha256={name: sha256_of(args.out / name)
+                         outputs_sha256={name: sha256_file(args.out / name)
                                          for name in (LEDGER_JSON, LEDGER_CSV)})
             append_record(audit_log, audit)
     if refused is not None:

@@ -36,7 +36,7 @@ from corridor.case.job import (
     CaseRequest,
     run_case,
 )
-from corridor.errors import CorridorError
+from corridor.errors import CorridorError, exit_status_of
 from corridor.planning import Side, load_landmarks
 from corridor.planning.cli import landmark_option
 
@@ -97,7 +97,7 @@ def _plan(args: argparse.Namespace) -> int:
                 progress.update(tasks[current[-1]], completed=1)
     except CorridorError as exc:
         console.print(f"corridor plan: error: {exc}", highlight=False, markup=False)
-        return EXIT_INPUT
+        return exit_status_of(exc)
     except Exception as exc:  # a defect: say so, keep the traceback, nothing half-written
         console.print(f"corridor plan: internal error ({type(exc).__name__}); nothing was "
                       "written. Please report it with the traceback below.", markup=False)

@@ -13,7 +13,6 @@ import hashlib
 import json
 import platform
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corridor import __version__
 from corridor.audit import append_record
 from corridor.case.report import REPORT_NAME, write_case_report
 from corridor.inference.outputs import write_outputs
@@ -31,14 +29,15 @@ from corridor.ingest.api import ingest
 from corridor.meshing.api import MeshOptions, mesh_label_map, write_meshes
 from corridor.meshing.files import Frame, MeshFormat
 from corridor.planning import Side, Verdict, check_case_inputs, plan_trajectory, risk_map
-from corridor.planning.outputs import implant_surface, sha256_of, write_plan
+from corridor.planning.outputs import implant_surface, write_plan
 from corridor.planning.procedure import load_procedure
 from corridor.planning.regions import Landmark
+from corridor.provenance import sha256_file, software_identity
 from corridor.staging import staged_folder
 
 __all__ = ["CASE_RECORD", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NO_SAFE", "EXIT_REJECTED",
            "EXIT_SAFE", "STAGES", "VERDICT_EXIT", "CaseOutcome", "CaseRequest", "audit_header",
-           "run_case", "software_identity", "verify_case_folder"]
+           "run_case", "verify_case_folder"]
 
 STAGES = ("ingest", "inference", "meshing", "planning", "outputs")
 """The stages, in order, as progress and the audit record name them."""
@@ -79,29 +78,15 @@ class CaseOutcome:
     plan: dict[str, Any] = field(default_factory=dict)
 
 
-def _commit() -> str | None:
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                              capture_output=True, text=True, check=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None
-
-
-def software_identity() -> dict[str, str | None]:
-    """This installation's name, version and commit (as audit records name it)."""
-    return {"name": "corridor", "version": __version__, "commit": _commit()}
-
-
 def audit_header(event: str) -> dict[str, Any]:
     """The fields every audit record of a run starts with: what ran, by whom, where, when."""
-    return {"event": event, "software": software_identity(), "user": getpass.getuser(),
+    return {"event": event, "software": software_identity().to_json(), "user": getpass.getuser(),
             "host": socket.gethostname(), "platform": platform.platform(),
             "started_unix": round(time.time(), 3)}
 
 
 def _outputs(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): sha256_of(p)
+    return {p.relative_to(folder).as_posix(): sha256_file(p)
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
@@ -180,9 +165,9 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                            if plan.trajectory is not None else None)
                 labels_file = staging / "segmentation" / "labels.nii.gz"
                 plan.record.update({
-                    "software": {"name": "corridor", "version": __version__},
+                    "software": software_identity().to_json(),
                     "inputs": {"label_map": {"file": "segmentation/labels.nii.gz",
-                                             "sha256": sha256_of(labels_file),
+                                             "sha256": sha256_file(labels_file),
                                              "names": list(result.label_map.names),
                                              "geometry": result.label_map.geometry.to_json()},
                                "procedure": {"source": loaded.source, "sha256": loaded.sha256,
@@ -210,7 +195,7 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                     encoding="utf-8")
         audit["outcome"] = outcome.verdict.value if outcome.verdict else "error"
         audit["outputs_sha256"] = {**outcome.record.get("outputs", {}),
-                                   CASE_RECORD: sha256_of(request.out / CASE_RECORD)}
+                                   CASE_RECORD: sha256_file(request.out / CASE_RECORD)}
         return outcome
     except BaseException as exc:
         audit["outcome"] = "failed"

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from corridor.errors import CorridorError
+from corridor.errors import FieldError
 
 __all__ = ["AFFINE_TOLERANCE_MM", "DIRECTION_TOLERANCE", "GeometryError", "ImageGeometry"]
 
@@ -33,7 +33,7 @@ DIRECTION_TOLERANCE = 1e-4
 ``D.T @ D - I``) for the geometry to count as orthonormal (highdicom's orthogonality tolerance)."""
 
 
-class GeometryError(CorridorError, ValueError):
+class GeometryError(FieldError):
     """An affine or shape that cannot place an image in the patient.
 
     Attributes
@@ -47,10 +47,11 @@ class GeometryError(CorridorError, ValueError):
     """
 
     def __init__(self, field: str, found: object, expected: str) -> None:
-        self.field = field
-        self.found = found
-        self.expected = expected
-        super().__init__(f"image geometry {field}: found {found!r}, expected {expected}")
+        super().__init__(field, found, expected, where="image geometry")
+
+
+_RAS_FLIP = np.diag([-1.0, -1.0, 1.0, 1.0])
+"""LPS to RAS and back: x and y negated (its own inverse)."""
 
 
 def _readonly(array: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -197,12 +198,19 @@ class ImageGeometry:
         """Whether the two place every voxel within ``tolerance_mm`` of each other."""
         return self.max_distance_mm(other) <= tolerance_mm
 
+    @classmethod
+    def from_ras_affine(cls, affine_ras: ArrayLike, shape: Sequence[int]) -> ImageGeometry:
+        """Build from an affine to RAS mm (NIfTI, 3D Slicer): x and y negated into LPS."""
+        return cls(_RAS_FLIP @ np.asarray(affine_ras, dtype=np.float64),
+                   (int(shape[0]), int(shape[1]), int(shape[2])))
+
     def affine_ras(self) -> NDArray[np.float64]:
         """The affine to RAS mm (x, y negated), as NIfTI and 3D Slicer expect.
 
-        The only place Corridor converts out of LPS; exporters say so in their names.
+        With :meth:`from_ras_affine`, the only place Corridor converts between LPS and RAS
+        for images; exporters say so in their names.
         """
-        return _readonly(np.diag([-1.0, -1.0, 1.0, 1.0]) @ self.affine)
+        return _readonly(_RAS_FLIP @ self.affine)
 
     def to_json(self) -> dict[str, Any]:
         """Plain, JSON-ready description (affine rows, shape, spacing, frame of reference)."""

@@ -9,14 +9,7 @@ from corridor.inference.manifest import (
     ModelManifest,
     OutputKind,
 )
-from corridor.inference.model import (
-    FlagCode,
-    InferenceFlag,
-    InferenceResult,
-    LabelMap,
-    LabelStatistics,
-    ScalarMap,
-)
+from corridor.inference.model import FlagCode, InferenceFlag, InferenceResult, LabelStatistics
 from corridor.inference.outputs import ImageFormat, write_outputs
 from corridor.inference.package import ModelPackage, load_model_package
 from corridor.inference.runner import InferenceOptions, infer
@@ -38,14 +31,12 @@ __all__ = [
     "InferenceOptions",
     "InferenceResult",
     "LabelEntry",
-    "LabelMap",
     "LabelStatistics",
     "ModelManifest",
     "ModelPackage",
     "ModelPackageError",
     "OutputKind",
     "ProviderUnavailableError",
-    "ScalarMap",
     "Weighting",
     "infer",
     "load_model_package",

@@ -5,21 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from corridor.errors import CorridorError
+from corridor.errors import FieldError, InputError, SafetyRefusalError
 
-__all__ = ["InferenceError", "ModelPackageError", "ProviderUnavailableError"]
+__all__ = ["InferenceError", "InferenceInputError", "ModelPackageError", "ProviderUnavailableError"]
 
 
-class InferenceError(CorridorError, RuntimeError):
-    """Inference cannot run, or its input or output is unsafe to use.
-
-    Attributes
-    ----------
-    check
-        Short name of the check that failed (``input-range``, ``output``, ...).
-    found, expected
-        The value found and what was expected.
-    """
+class _CheckFailureError(Exception):
+    """A named check failed: ``check``, ``found`` and ``expected`` as attributes."""
 
     def __init__(self, check: str, message: str, *, found: object = None,
                  expected: str = "") -> None:
@@ -29,13 +21,37 @@ class InferenceError(CorridorError, RuntimeError):
         super().__init__(f"{check}: {message}{detail}")
 
 
-class ModelPackageError(CorridorError, ValueError):
+class InferenceError(_CheckFailureError, SafetyRefusalError):
+    """The model's output, or a file made from it, is unsafe to use: nothing is written.
+
+    Attributes
+    ----------
+    check
+        Short name of the check that failed (``output``, ``seg``, ...).
+    found, expected
+        The value found and what was expected.
+    """
+
+
+class InferenceInputError(_CheckFailureError, InputError):
+    """The input is not one the model is intended for (``input-range``: not a CT in HU).
+
+    Attributes
+    ----------
+    check
+        Short name of the check that failed.
+    found, expected
+        The value found and what was expected.
+    """
+
+
+class ModelPackageError(FieldError):
     """A model package is incomplete, altered or inconsistent with its manifest.
 
     Attributes
     ----------
-    path
-        The file concerned (manifest or ONNX file).
+    where
+        The file concerned (manifest or ONNX file); also as ``path``.
     field
         The manifest field or graph property that failed.
     found, expected
@@ -43,11 +59,11 @@ class ModelPackageError(CorridorError, ValueError):
     """
 
     def __init__(self, path: Path, field: str, found: object, expected: str) -> None:
-        self.path, self.field, self.found, self.expected = path, field, found, expected
-        super().__init__(f"{path}: {field}: found {found!r}, expected {expected}")
+        self.path = path
+        super().__init__(field, found, expected, where=path)
 
 
-class ProviderUnavailableError(CorridorError, RuntimeError):
+class ProviderUnavailableError(InputError, RuntimeError):
     """The requested execution provider did not become active.
 
     Attributes

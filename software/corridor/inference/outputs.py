@@ -8,17 +8,17 @@ file with its SHA-256.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from corridor.images import export_volume
 from corridor.inference.manifest import ModelManifest
 from corridor.inference.model import InferenceResult
 from corridor.inference.seg import segmentation_dataset, write_segmentation
-from corridor.ingest.export import export_volume
 from corridor.ingest.model import Volume
+from corridor.provenance import sha256_file
 from corridor.staging import staged_folder
 
 __all__ = ["ImageFormat", "write_outputs"]
@@ -33,14 +33,6 @@ class ImageFormat(StrEnum):
     """NIfTI-1, gzip-compressed, RAS affine (nibabel, 3D Slicer, ITK)."""
     NRRD = "nrrd"
     """NRRD, LPS space (3D Slicer, ITK)."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_outputs(result: InferenceResult, volume: Volume, manifest: ModelManifest, out: Path,
@@ -81,7 +73,7 @@ def write_outputs(result: InferenceResult, volume: Volume, manifest: ModelManife
                                staging / "seg.dcm")
             described.append(("seg.dcm", "DICOM Segmentation referencing the source series"))
         record = dict(result.record)
-        record["outputs"] = [{"file": name, "sha256": _sha256(staging / name),
+        record["outputs"] = [{"file": name, "sha256": sha256_file(staging / name),
                               "content": content} for name, content in described]
         (staging / RECORD_NAME).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n",
                                            encoding="utf-8")

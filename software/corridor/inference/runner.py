@@ -26,22 +26,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from corridor import __version__
-from corridor.inference.errors import InferenceError
+from corridor.images import LabelMap, ScalarMap
+from corridor.inference.errors import InferenceError, InferenceInputError
 from corridor.inference.manifest import ModelManifest, OutputKind
-from corridor.inference.model import (
-    FlagCode,
-    InferenceFlag,
-    InferenceResult,
-    LabelMap,
-    LabelStatistics,
-    ScalarMap,
-)
+from corridor.inference.model import FlagCode, InferenceFlag, InferenceResult, LabelStatistics
 from corridor.inference.package import ModelPackage
 from corridor.inference.resample import BackResampler, model_grid, to_model_grid
 from corridor.inference.session import Device, ModelSession, open_session
 from corridor.inference.window import SIGMA_SCALE, Weighting, stream_windows
 from corridor.ingest.model import Volume
+from corridor.provenance import software_identity
 
 __all__ = ["RISK_ENTROPY_LIMIT", "RISK_LOW_CONFIDENCE_LIMIT", "InferenceOptions", "infer"]
 
@@ -86,7 +80,7 @@ def _check_input(volume: Volume, manifest: ModelManifest) -> None:
         outside += int(np.count_nonzero((values < low) | (values > high)))
     fraction = outside / counted if counted else 1.0
     if fraction > manifest.intensity.max_fraction_outside:
-        raise InferenceError(
+        raise InferenceInputError(
             "input-range", f"{fraction:.1%} of the voxels lie outside the HU range the model "
             f"{manifest.name} is intended for; the input is probably not a CT in HU",
             found=f"{outside} of {counted} voxels outside [{low:g}, {high:g}] HU",
@@ -290,7 +284,7 @@ def _record(volume: Volume, package: ModelPackage, session: ModelSession,
     manifest = package.manifest
     return {
         "format": RECORD_FORMAT,
-        "software": {"name": "corridor", "version": __version__},
+        "software": software_identity().to_json(),
         "model": {"name": manifest.name, "version": manifest.version,
                   "sha256": package.sha256, "onnx_file": manifest.onnx_file,
                   "opset": manifest.opset, "output_kind": manifest.output_kind.value},

@@ -16,11 +16,11 @@ from highdicom.sr.coding import CodedConcept as HighdicomConcept
 from pydicom.sr.codedict import codes
 from pydicom.uid import ExplicitVRLittleEndian
 
-from corridor import __version__
+from corridor.images import LabelMap
 from corridor.inference.errors import InferenceError
 from corridor.inference.manifest import CodedConcept, ModelManifest
-from corridor.inference.model import LabelMap
 from corridor.ingest.model import Volume
+from corridor.provenance import software_identity
 
 __all__ = ["segmentation_dataset", "write_segmentation"]
 
@@ -74,7 +74,7 @@ def segmentation_dataset(label_map: LabelMap, volume: Volume,
         series_instance_uid=highdicom.UID(), series_number=_SERIES_NUMBER,
         sop_instance_uid=highdicom.UID(), instance_number=1,
         manufacturer=_MANUFACTURER, manufacturer_model_name="corridor infer",
-        software_versions=f"corridor {__version__}", device_serial_number="none",
+        software_versions=f"corridor {software_identity().version}", device_serial_number="none",
         series_description=f"{manifest.name} {manifest.version}"[:64],
         transfer_syntax_uid=ExplicitVRLittleEndian,
         content_label="CORRIDOR", content_description="automatic segmentation"[:64])

@@ -9,12 +9,10 @@ from corridor.ingest.errors import (
     UnreadableInputError,
     UnsafeSeriesError,
 )
-from corridor.ingest.export import ExportError, export_volume, write_nifti_ras, write_nrrd_lps
 from corridor.ingest.model import IngestWarning, SeriesSummary, SkippedFile, SourceFile, Volume
 
 __all__ = [
     "AmbiguousSeriesError",
-    "ExportError",
     "IngestError",
     "IngestResult",
     "IngestWarning",
@@ -27,9 +25,6 @@ __all__ = [
     "UnsafeSeriesError",
     "Volume",
     "WarningCode",
-    "export_volume",
     "ingest",
     "scan",
-    "write_nifti_ras",
-    "write_nrrd_lps",
 ]

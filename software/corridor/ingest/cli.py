@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from corridor.images import export_volume
 from corridor.ingest.api import IngestResult, ingest
-from corridor.ingest.export import export_volume
 
 __all__ = ["add_parser", "render_json", "render_text"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from corridor.errors import CorridorError
+from corridor.errors import InputError
 
 __all__ = [
     "AmbiguousSeriesError",
@@ -15,7 +15,7 @@ __all__ = [
 ]
 
 
-class IngestError(CorridorError, ValueError):
+class IngestError(InputError):
     """Base class of ingest errors."""
 
 

@@ -6,7 +6,6 @@ from corridor.meshing.extract import Extractor, extract_surface
 from corridor.meshing.files import Frame, MeshFormat, read_back, write_surface
 from corridor.meshing.model import MeshQuality, Surface
 from corridor.meshing.quality import mesh_quality
-from corridor.meshing.readers import read_label_map
 
 __all__ = [
     "Extractor",
@@ -22,7 +21,6 @@ __all__ = [
     "mesh_label_map",
     "mesh_quality",
     "read_back",
-    "read_label_map",
     "write_meshes",
     "write_surface",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -12,13 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from corridor import __version__
-from corridor.inference.model import LabelMap
+from corridor.images import LabelMap
 from corridor.meshing.errors import MeshingError, MeshQualityError
 from corridor.meshing.extract import Extractor, extract_surface
 from corridor.meshing.files import Frame, MeshFormat, read_back, write_surface
 from corridor.meshing.model import MeshQuality, Surface
 from corridor.meshing.quality import edge_counts, mesh_quality
+from corridor.provenance import sha256_file, software_identity
 from corridor.staging import staged_folder
 
 __all__ = ["MeshOptions", "MeshedLabel", "mesh_label_map", "write_meshes"]
@@ -123,7 +122,7 @@ def write_meshes(meshed: Sequence[MeshedLabel], out: Path, *, fmt: MeshFormat, f
                     f"{name} as written: {boundary} boundary, {non_manifold} non-manifold, "
                     f"{inconsistent} inconsistent edges (expected 0)"])
             entries.append({
-                "file": name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "file": name, "sha256": sha256_file(path),
                 "label": surface.label, "name": surface.name,
                 "points": len(points), "triangles": len(triangles),
                 "read_back": {"boundary_edges": boundary, "non_manifold_edges": non_manifold,
@@ -132,7 +131,7 @@ def write_meshes(meshed: Sequence[MeshedLabel], out: Path, *, fmt: MeshFormat, f
             })
         record = {
             "format": "corridor-mesh-record/1",
-            "software": {"name": "corridor", "version": __version__},
+            "software": software_identity().to_json(),
             "frame": frame.value, "units": "mm", "file_format": fmt.value,
             "source": source,
             "parameters": {"extractor": options.extractor.value, "smoothing": options.smoothing,

@@ -10,13 +10,13 @@ written).
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
+from corridor.images import read_label_map
 from corridor.meshing.api import MeshOptions, mesh_label_map, write_meshes
 from corridor.meshing.extract import Extractor
 from corridor.meshing.files import Frame, MeshFormat
-from corridor.meshing.readers import read_label_map
+from corridor.provenance import sha256_file
 from corridor.staging import check_output_folder
 
 __all__ = ["add_parser"]
@@ -29,7 +29,7 @@ def _run(args: argparse.Namespace) -> int:
                           decimation=args.decimate)
     meshed = mesh_label_map(label_map, args.labels, options)
     source = {"file": args.label_map.name,
-              "sha256": hashlib.sha256(args.label_map.read_bytes()).hexdigest(),
+              "sha256": sha256_file(args.label_map),
               "geometry": label_map.geometry.to_json()}
     record = write_meshes(meshed, args.out, fmt=MeshFormat(args.format),
                           frame=Frame.RAS if args.ras else Frame.LPS, source=source,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corridor.errors import CorridorError, FieldError
+from corridor.errors import FieldError, SafetyRefusalError
 
 __all__ = ["MeshQualityError", "MeshingError"]
 
@@ -17,7 +17,7 @@ class MeshingError(FieldError):
     """
 
 
-class MeshQualityError(CorridorError, RuntimeError):
+class MeshQualityError(SafetyRefusalError):
     """A surface failed QA and was not written.
 
     Attributes

@@ -21,10 +21,14 @@ from vtkmodules.vtkCommonCore import vtkPoints, vtkStringArray
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkIOXML import vtkXMLPolyDataReader, vtkXMLPolyDataWriter
 
-from corridor import __version__
 from corridor.meshing.errors import MeshingError
+from corridor.provenance import software_identity
 
 __all__ = ["Frame", "MeshFormat", "read_back", "write_surface"]
+
+
+def _version() -> str:
+    return software_identity().version
 
 
 class MeshFormat(StrEnum):
@@ -55,7 +59,7 @@ def _in_frame(points: NDArray[np.float64], frame: Frame) -> NDArray[np.float64]:
 
 def _stl(path: Path, points: NDArray[np.float64], triangles: NDArray[np.int64],
          frame: Frame, name: str) -> None:
-    header = f"corridor {__version__} {name} SPACE={frame.value} UNITS=mm".encode("ascii",
+    header = f"corridor {_version()} {name} SPACE={frame.value} UNITS=mm".encode("ascii",
                                                                                   "replace")
     corners = points[triangles].astype(np.float32)  # (m, 3, 3)
     normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
@@ -74,7 +78,7 @@ def _ply(path: Path, points: NDArray[np.float64], triangles: NDArray[np.int64],
          frame: Frame, name: str) -> None:
     header = "\n".join([
         "ply", "format binary_little_endian 1.0",
-        f"comment corridor {__version__} {name}", f"comment SPACE={frame.value} UNITS=mm",
+        f"comment corridor {_version()} {name}", f"comment SPACE={frame.value} UNITS=mm",
         f"element vertex {len(points)}", "property double x", "property double y",
         "property double z", f"element face {len(triangles)}",
         "property list uchar int vertex_indices", "end_header", ""]).encode("ascii", "replace")
@@ -88,7 +92,7 @@ def _ply(path: Path, points: NDArray[np.float64], triangles: NDArray[np.int64],
 
 def _obj(path: Path, points: NDArray[np.float64], triangles: NDArray[np.int64],
          frame: Frame, name: str) -> None:
-    lines = [f"# corridor {__version__} {name}", f"# SPACE={frame.value} UNITS=mm", f"o {name}"]
+    lines = [f"# corridor {_version()} {name}", f"# SPACE={frame.value} UNITS=mm", f"o {name}"]
     lines += [f"v {x!r} {y!r} {z!r}" for x, y, z in points.tolist()]
     lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in triangles.tolist()]
     path.write_text("\n".join(lines) + "\n", encoding="ascii", errors="replace")
@@ -107,7 +111,7 @@ def _vtp(path: Path, points: NDArray[np.float64], triangles: NDArray[np.int64],
     cells.SetData(offsets, connectivity)
     polydata.SetPolys(cells)
     for key, value in (("SPACE", frame.value), ("UNITS", "mm"), ("name", name),
-                       ("software", f"corridor {__version__}")):
+                       ("software", f"corridor {_version()}")):
         array = vtkStringArray()
         array.SetName(key)
         array.InsertNextValue(value)

@@ -16,15 +16,14 @@ import sys
 import time
 from pathlib import Path
 
-from corridor import __version__
-from corridor.inference.model import LabelMap
-from corridor.meshing.readers import read_label_map
+from corridor.images import LabelMap, read_label_map
 from corridor.planning.errors import PlanningError, StalePlanError
 from corridor.planning.model import Verdict
-from corridor.planning.outputs import check_plan_current, sha256_of, write_plan
+from corridor.planning.outputs import check_plan_current, write_plan
 from corridor.planning.planner import plan_trajectory, risk_map
 from corridor.planning.procedure import SHIPPED_PROCEDURES, Side, load_procedure
 from corridor.planning.regions import Landmark, load_landmarks
+from corridor.provenance import sha256_file, software_identity
 from corridor.staging import check_output_folder
 
 __all__ = ["EXIT_INPUT", "EXIT_NO_SAFE", "EXIT_REJECTED", "EXIT_SAFE", "EXIT_STALE",
@@ -70,9 +69,9 @@ def _run(args: argparse.Namespace) -> int:
     riskmap = (risk_map(prepared.problem, plan.trajectory)
                if plan.trajectory is not None else None)
     plan.record.update({
-        "software": {"name": "corridor", "version": __version__},
+        "software": software_identity().to_json(),
         "inputs": {
-            "label_map": {"file": args.label_map.name, "sha256": sha256_of(args.label_map),
+            "label_map": {"file": args.label_map.name, "sha256": sha256_file(args.label_map),
                           "names": list(label_map.names),
                           "geometry": label_map.geometry.to_json()},
             "procedure": {"source": loaded.source, "sha256": loaded.sha256,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corridor.errors import CorridorError, FieldError
+from corridor.errors import FieldError, SafetyRefusalError
 
 __all__ = ["PlanningError", "StalePlanError"]
 
@@ -16,7 +16,8 @@ class PlanningError(FieldError):
         What was wrong, the value found and what was expected.
     """
 
-class StalePlanError(CorridorError, RuntimeError):
+
+class StalePlanError(SafetyRefusalError):
     """A plan no longer matches its inputs (label map or procedure changed since planning).
 
     Attributes

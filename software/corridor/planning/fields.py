@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from corridor.geometry import ImageGeometry
-from corridor.inference.model import LabelMap
+from corridor.images import LabelMap
 from corridor.planning.errors import PlanningError
 
 __all__ = ["ORTHOGONALITY_TOLERANCE", "DistanceField", "Roi", "corridor_field",

@@ -7,7 +7,6 @@ surface a navigation system could load.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from pathlib import Path
@@ -25,10 +24,11 @@ from corridor.meshing.files import Frame, MeshFormat, write_surface
 from corridor.planning.errors import PlanningError, StalePlanError
 from corridor.planning.model import Plan, Trajectory, Verdict
 from corridor.planning.planner import RiskMap
+from corridor.provenance import sha256_file
 from corridor.staging import staged_folder
 
 __all__ = ["IMPLANT_NAME", "PLAN_NAME", "RISK_MAP_NAME", "check_plan_current", "implant_surface",
-           "sha256_of", "write_plan"]
+           "write_plan"]
 
 PLAN_NAME = "plan.json"
 IMPLANT_NAME = "implant.stl"
@@ -120,15 +120,6 @@ def write_plan(plan: Plan, out: Path, *, risk_map: RiskMap | None) -> dict[str, 
     return document
 
 
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_plan_current(plan_folder: Path, label_map: Path, procedure_sha256: str | None = None
                        ) -> dict[str, Any]:
     """Confirm a plan was made on this label map (and template): the plan's inputs' SHA-256.
@@ -153,7 +144,7 @@ def check_plan_current(plan_folder: Path, label_map: Path, procedure_sha256: str
         raise PlanningError("plan", f"{path}: {type(exc).__name__}: {exc}",
                             "a plan.json written by corridor plan-trajectory") from exc
     differences = []
-    found = sha256_of(label_map)
+    found = sha256_file(label_map)
     if found != planned_map:
         differences.append(f"label map {label_map.name} has SHA-256 {found[:16]}..., the plan "
                            f"was made on {planned_map[:16]}...")

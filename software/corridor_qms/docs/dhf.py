@@ -13,7 +13,6 @@ repository state and results give the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 from collections import Counter
@@ -24,6 +23,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from corridor.provenance import sha256_file
 from corridor_qms.findings import Finding
 from corridor_qms.trace.index import TraceIndex
 
@@ -51,8 +51,8 @@ def _artefacts(root: Path, extra: list[Path]) -> list[dict[str, str]]:
     paths = sorted(p for folder in folders for p in (root / folder).rglob("*")
                    if p.is_file() and p.suffix in (".yaml", ".md", ".feature"))
     rows = [{"file": p.relative_to(root).as_posix(),
-             "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in paths]
-    rows += [{"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+             "sha256": sha256_file(p)} for p in paths]
+    rows += [{"file": p.name, "sha256": sha256_file(p)}
              for p in extra]
     return rows
 

@@ -16,7 +16,6 @@ Obuchowski-Rockette analysis, and writes, all or nothing:
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 import math
@@ -33,6 +32,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
+from corridor.provenance import sha256_file
 from corridor.staging import write_text_atomic
 from corridor_qms.validation.fom import Covariance, FigureOfMerit, estimate
 from corridor_qms.validation.orh import dbm_analysis, or_analysis
@@ -53,10 +53,6 @@ RESULTS_NAME = "results.json"
 REPORT_NAME = "report.html"
 ONE_SIDED_ALPHA = 0.025
 """One-sided significance level of every endpoint's conclusion (two-sided 0.05)."""
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _endpoint(readings: Readings, endpoint: Any) -> dict[str, Any]:
@@ -126,9 +122,9 @@ def run_study(definition_path: Path) -> tuple[dict[str, Any], Readings, StudyDef
                   "negative_cases": int((~readings.truth).sum()),
                   "rating_range": [definition.rating_min, definition.rating_max]},
         "inputs": {"definition": {"file": definition_path.name,
-                                  "sha256": _sha256(definition_path)},
-                   "protocol": {"file": definition.protocol, "sha256": _sha256(protocol)},
-                   "data": {"file": definition.data, "sha256": _sha256(data)}},
+                                  "sha256": sha256_file(definition_path)},
+                   "protocol": {"file": definition.protocol, "sha256": sha256_file(protocol)},
+                   "data": {"file": definition.data, "sha256": sha256_file(data)}},
         "endpoints": [_endpoint(readings, e) for e in definition.endpoints],
         "method": {
             "analysis": "Obuchowski-Rockette, random readers and random cases, Hillis (2007) "

@@ -1,7 +1,8 @@
-"""Write a CT volume to NIfTI-1 (RAS) or NRRD (LPS) for research tools and 3D Slicer.
+"""Write a gridded image (CT volume, label map, uncertainty map) to NIfTI-1 (RAS) or NRRD (LPS)
+for research tools and 3D Slicer.
 
-The writers are implemented here with NumPy and the standard library only; no imaging
-library is a runtime dependency of the device software.
+The writers are implemented here with NumPy and the standard library only (the readers in
+:mod:`corridor.images.readers` use nibabel and pynrrd, so writing and reading share no code).
 
 Frames
 ------
@@ -42,20 +43,17 @@ Precision and limitations
 Atomic output
 -------------
 Each file is written to a temporary file beside the target and renamed over it with
-:func:`os.replace`, so a failure part-way leaves the previous file (or none) in place,
-never a half-written one.  The helper is private here because the device package must
-not import :mod:`corridor_qms` (whose ``atomic`` module does the same); it belongs in a
-shared device module once a second device writer needs it.
+:func:`os.replace` (:func:`corridor.staging.atomic_binary`, the one atomic writer of the
+device software), so a failure part-way leaves the previous file (or none) in place,
+never a half-written one, and the file gets the permissions the umask gives.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
-import secrets
 import struct
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -63,13 +61,14 @@ from typing import BinaryIO, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from corridor import __version__
-from corridor.errors import CorridorError
-from corridor.geometry import DIRECTION_TOLERANCE, ImageGeometry
+from corridor.geometry import DIRECTION_TOLERANCE
+from corridor.images.errors import ExportError
+from corridor.images.model import GriddedImage
+from corridor.provenance import software_identity
+from corridor.staging import atomic_binary
 
 __all__ = [
     "QFORM_DIRECTION_LIMIT",
-    "ExportError",
     "ExportFormat",
     "export_volume",
     "write_nifti_ras",
@@ -84,17 +83,6 @@ to float32."""
 
 PathLike = str | os.PathLike[str]
 """A file system path, as a string or a path object."""
-
-
-class GriddedImage(Protocol):
-    """Anything with voxels ``[i, j, k]`` placed by an :class:`~corridor.geometry.ImageGeometry`:
-    a CT :class:`~corridor.ingest.Volume`, a label map, an uncertainty map."""
-
-    @property
-    def geometry(self) -> ImageGeometry: ...
-
-    @property
-    def voxels(self) -> NDArray[np.generic]: ...
 
 
 class _ByteSink(Protocol):
@@ -122,34 +110,6 @@ class ExportFormat(Enum):
             if name.endswith(member.value) and len(name) > len(member.value):
                 return member
         return None
-
-
-class ExportError(CorridorError, ValueError):
-    """A volume cannot be written to the requested file.
-
-    Attributes
-    ----------
-    path
-        The file asked for.
-    field
-        What is wrong: ``suffix`` (the file name selects no supported format) or
-        ``dtype`` (the voxel type has no counterpart in the format).
-    found
-        The value found (the file name, or the voxel data type).
-    expected
-        The values accepted.
-    """
-
-    def __init__(self, path: PathLike, field: str, found: str,
-                 expected: tuple[str, ...]) -> None:
-        self.path = os.fspath(path)
-        self.field = field
-        self.found = found
-        self.expected = expected
-        super().__init__(
-            f"{self.path}: cannot export, {field} {found!r}; expected one of: "
-            f"{', '.join(expected)}"
-        )
 
 
 def _expect_format(path: Path, accepted: tuple[ExportFormat, ...]) -> ExportFormat:
@@ -184,30 +144,7 @@ def _write_voxels(stream: _ByteSink, hu: NDArray[np.generic], type_name: str) ->
         stream.write(np.asarray(hu[:, :, k], dtype=little).tobytes(order="F"))
 
 
-# --- atomic output -----------------------------------------------------------------------
-
-@contextmanager
-def _atomic_binary(path: Path) -> Iterator[BinaryIO]:
-    """Yield a binary stream whose content replaces ``path`` only if the block succeeds.
-
-    The temporary file is created beside ``path`` (same file system, so the rename is
-    atomic) with ``O_EXCL`` and mode ``0o666`` less the umask, so the final file gets the
-    same permissions a plain ``open`` would give it.  Parent folders are created.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    descriptor = os.open(temp, flags, 0o666)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
+# --- compressed output ----------------------------------------------------------------
 
 _GZIP_LEVEL = 1
 """Fastest zlib level.  On noisy CT-like int16 data (512 x 512 x 300) it compresses to 44 %
@@ -226,7 +163,7 @@ def _gzip_writer(stream: BinaryIO) -> gzip.GzipFile:
 
 def _write_atomic(path: Path, write: Callable[[_ByteSink], None], *, compress: bool) -> None:
     """Run ``write`` on a stream to ``path``, through gzip when ``compress``, atomically."""
-    with _atomic_binary(path) as stream:
+    with atomic_binary(path) as stream:
         if compress:
             with _gzip_writer(stream) as zipped:
                 write(zipped)
@@ -235,7 +172,7 @@ def _write_atomic(path: Path, write: Callable[[_ByteSink], None], *, compress: b
 
 
 def _software() -> str:
-    return f"Corridor {__version__}"
+    return f"Corridor {software_identity().version}"
 
 
 # --- NIfTI-1 -----------------------------------------------------------------------------
@@ -477,7 +414,7 @@ def write_nrrd_lps(volume: GriddedImage, path: PathLike) -> Path:
     type_name = _voxel_type(volume, target)
     header = _nrrd_header(volume, type_name)
 
-    with _atomic_binary(target) as stream:
+    with atomic_binary(target) as stream:
         stream.write(header)
         # The header is plain text; only the data after its blank line is gzip-encoded.
         with _gzip_writer(stream) as zipped:

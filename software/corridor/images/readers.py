@@ -5,19 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import highdicom
-import nibabel
-import nrrd
 import numpy as np
 from numpy.typing import NDArray
 
 from corridor.geometry import ImageGeometry
-from corridor.inference.model import LabelMap
-from corridor.meshing.errors import MeshingError
+from corridor.images.errors import ImageFileError
+from corridor.images.model import LabelMap
 
 __all__ = ["read_label_map"]
 
-_RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 _NRRD_SPACES = {"left-posterior-superior": np.diag([1.0, 1.0, 1.0]),
                 "right-anterior-superior": np.diag([-1.0, -1.0, 1.0]),
                 "LPS": np.diag([1.0, 1.0, 1.0]), "RAS": np.diag([-1.0, -1.0, 1.0])}
@@ -25,13 +21,13 @@ _NRRD_SPACES = {"left-posterior-superior": np.diag([1.0, 1.0, 1.0]),
 
 def _labels(path: Path, data: NDArray[np.generic]) -> NDArray[np.uint8]:
     if data.ndim != 3:
-        raise MeshingError("dimensions", f"{path}: {data.shape}", "a 3-D label map")
+        raise ImageFileError("dimensions", f"{path}: {data.shape}", "a 3-D label map")
     values = np.asarray(data)
     if not np.issubdtype(values.dtype, np.integer) and (
             not np.all(np.isfinite(values)) or not np.array_equal(values, np.round(values))):
-        raise MeshingError("voxel values", f"{path}: non-integer values", "integer labels")
+        raise ImageFileError("voxel values", f"{path}: non-integer values", "integer labels")
     if values.min() < 0 or values.max() > 255:
-        raise MeshingError("voxel values", f"{path}: {values.min()}..{values.max()}",
+        raise ImageFileError("voxel values", f"{path}: {values.min()}..{values.max()}",
                            "labels from 0 to 255")
     return np.asarray(values, dtype=np.uint8)
 
@@ -70,22 +66,28 @@ def read_label_map(path: Path) -> LabelMap:
 
     Raises
     ------
-    MeshingError
+    ImageFileError
         Unknown suffix, unreadable file, missing geometry, not 3-D, or values that
         are not labels from 0 to 255.
     """
+    # The readers' libraries load only when a file is read (start-up of every command).
+    import highdicom
+    import nibabel
+    import nrrd
+
     name = path.name.lower()
     try:
         if name.endswith((".nii", ".nii.gz")):
             image: Any = nibabel.load(path)  # a NIfTI image: dataobj and affine
             labels = _labels(path, np.asanyarray(image.dataobj))
-            affine = _RAS_TO_LPS @ np.asarray(image.affine, dtype=np.float64)
-            return LabelMap(labels, ImageGeometry(affine, labels.shape), _names(labels))
+            geometry = ImageGeometry.from_ras_affine(np.asarray(image.affine, np.float64),
+                                                     labels.shape)
+            return LabelMap(labels, geometry, _names(labels))
         if name.endswith(".nrrd"):
             data, header = nrrd.read(str(path))
             space = header.get("space")
             if space not in _NRRD_SPACES or "space directions" not in header:
-                raise MeshingError("space", f"{path}: {space!r}",
+                raise ImageFileError("space", f"{path}: {space!r}",
                                    "an LPS or RAS space with space directions and origin")
             flip = _NRRD_SPACES[space]
             affine = np.eye(4)
@@ -102,9 +104,9 @@ def read_label_map(path: Path) -> LabelMap:
                                       for item in segmentation.SegmentSequence]
             return LabelMap(labels, ImageGeometry(np.asarray(volume.affine, float),
                                                   labels.shape), tuple(names))
-    except MeshingError:
+    except ImageFileError:
         raise
     except Exception as exc:  # any reader failure: one clear error naming the file
-        raise MeshingError("file", f"{path}: {type(exc).__name__}: {exc}",
+        raise ImageFileError("file", f"{path}: {type(exc).__name__}: {exc}",
                            "a readable NIfTI, NRRD or DICOM SEG label map") from exc
-    raise MeshingError("suffix", path.name, ".nii, .nii.gz, .nrrd or .dcm (DICOM SEG)")
+    raise ImageFileError("suffix", path.name, ".nii, .nii.gz, .nrrd or .dcm (DICOM SEG)")
