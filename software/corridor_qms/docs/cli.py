@@ -16,11 +16,11 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from corridor.errors import CorridorError
 from corridor.inference.package import load_model_package
 from corridor.staging import write_bytes_atomic, write_text_atomic
 from corridor_qms.docs.dhf import DHF_NAME, build_dhf_context, render_dhf
 from corridor_qms.docs.modelcard import build_model_card
+from corridor_qms.errors import QmsError
 from corridor_qms.records import WorkingTree, find_root, load_records
 from corridor_qms.trace.index import build_index
 from corridor_qms.trace.results import load_results
@@ -58,7 +58,7 @@ def _model_card(args: argparse.Namespace) -> int:
         outcomes = load_results(args.results, records.scenarios) if args.results else None
         card = build_model_card(package, build_index(records, outcomes), root,
                                 validation=args.validation)
-    except (CorridorError, OSError, ValueError) as exc:
+    except (QmsError, OSError, ValueError) as exc:
         print(f"corridor docs model-card: {exc}", file=sys.stderr)
         return EXIT_INPUT
     environment = _environment()
@@ -90,7 +90,7 @@ def _dhf(args: argparse.Namespace) -> int:
         if args.model is not None:
             card = build_model_card(load_model_package(args.model), index, root,
                                     validation=args.validation).to_json()
-    except (CorridorError, OSError, ValueError) as exc:
+    except (QmsError, OSError, ValueError) as exc:
         print(f"corridor docs dhf: {exc}", file=sys.stderr)
         return EXIT_INPUT
     if findings and not args.draft:

@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from corridor.errors import FieldError
 from corridor.inference.model import FlagCode
 from corridor.inference.package import ModelPackage
+from corridor_qms.errors import QmsError
 from corridor_qms.trace.index import TraceIndex
 
 __all__ = ["INTENDED_USE", "MODEL_SOFTWARE_ITEM", "ModelCard", "ModelCardError", "Section",
@@ -38,8 +38,18 @@ _INTENDED_USE_FIELDS = ("intended_use", "intended_users", "indications", "contra
                         "monitoring_and_updates")
 
 
-class ModelCardError(FieldError):
-    """A model card that cannot be made honestly (e.g. validated another model)."""
+class ModelCardError(QmsError, ValueError):
+    """A model card that cannot be made honestly (e.g. validated another model).
+
+    Attributes
+    ----------
+    field, found, expected
+        What was wrong, the value found and what was expected.
+    """
+
+    def __init__(self, field: str, found: object, expected: str) -> None:
+        self.field, self.found, self.expected = field, found, expected
+        super().__init__(f"{field}: found {found!r}, expected {expected}")
 
 
 @dataclass(frozen=True, slots=True)

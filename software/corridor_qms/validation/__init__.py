@@ -3,6 +3,7 @@
 from corridor_qms.validation.fom import Covariance, FigureOfMerit, FomEstimate, estimate
 from corridor_qms.validation.orh import DbmResult, OrResult, dbm_analysis, or_analysis
 from corridor_qms.validation.study import (
+    AnalysisError,
     Design,
     Readings,
     StudyDataError,
@@ -13,6 +14,7 @@ from corridor_qms.validation.study import (
 )
 
 __all__ = [
+    "AnalysisError",
     "Covariance",
     "DbmResult",
     "Design",

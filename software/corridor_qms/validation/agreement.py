@@ -21,7 +21,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from corridor_qms.validation.study import DataFinding, StudyDataError, read_csv_rows
+from corridor_qms.validation.study import (
+    AnalysisError,
+    DataFinding,
+    StudyDataError,
+    read_csv_rows,
+)
 
 __all__ = ["BlandAltman", "Icc", "Kappa", "RatingTable", "bland_altman", "cohen_kappa",
            "fleiss_kappa", "icc", "load_rating_table"]
@@ -54,12 +59,12 @@ def icc(table: FloatArray, alpha: float = 0.05) -> tuple[Icc, ...]:
 
     Raises
     ------
-    ValueError
+    AnalysisError
         Fewer than two targets or raters, or a missing value.
     """
     x = np.asarray(table, dtype=np.float64)
     if x.ndim != 2 or min(x.shape) < 2 or not np.all(np.isfinite(x)):
-        raise ValueError("ICC needs a complete table of at least 2 targets x 2 raters")
+        raise AnalysisError("ICC needs a complete table of at least 2 targets x 2 raters")
     n, k = x.shape
     grand = x.mean()
     ss_rows = k * float(np.sum((x.mean(axis=1) - grand) ** 2))
@@ -142,12 +147,12 @@ def bland_altman(first: FloatArray, second: FloatArray) -> BlandAltman:
 
     Raises
     ------
-    ValueError
+    AnalysisError
         Unequal lengths, fewer than three pairs or non-finite values.
     """
     a, b = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1 or len(a) < 3 or not np.all(np.isfinite(a - b)):
-        raise ValueError("Bland-Altman needs two equal-length series of at least 3 finite pairs")
+        raise AnalysisError("Bland-Altman needs two equal-length series of at least 3 finite pairs")
     d = a - b
     n = len(d)
     bias, sd = float(d.mean()), float(d.std(ddof=1))
@@ -182,14 +187,14 @@ def cohen_kappa(first: NDArray[Any], second: NDArray[Any]) -> Kappa:
     """Cohen's kappa of two raters' categorical ratings of the same subjects."""
     a, b = np.asarray(first), np.asarray(second)
     if a.shape != b.shape or a.ndim != 1 or not len(a):
-        raise ValueError("Cohen's kappa needs two equal-length rating series")
+        raise AnalysisError("Cohen's kappa needs two equal-length rating series")
     categories = np.unique(np.concatenate([a, b]))
     table = np.array([[np.sum((a == x) & (b == y)) for y in categories] for x in categories],
                      dtype=np.float64) / len(a)
     observed = float(np.trace(table))
     expected = float(table.sum(axis=1) @ table.sum(axis=0))
     if expected >= 1.0:
-        raise ValueError("Cohen's kappa is undefined: both raters use one category only")
+        raise AnalysisError("Cohen's kappa is undefined: both raters use one category only")
     value = (observed - expected) / (1 - expected)
     se = math.sqrt(observed * (1 - observed) / (len(a) * (1 - expected) ** 2))
     return Kappa("Cohen's kappa", value, observed, expected, se,
@@ -202,13 +207,13 @@ def fleiss_kappa(counts: NDArray[Any]) -> Kappa:
     x = np.asarray(counts, dtype=np.float64)
     raters = x.sum(axis=1)
     if x.ndim != 2 or not np.all(raters == raters[0]) or raters[0] < 2:
-        raise ValueError("Fleiss' kappa needs the same number (>= 2) of raters per subject")
+        raise AnalysisError("Fleiss' kappa needs the same number (>= 2) of raters per subject")
     m = raters[0]
     p_j = x.sum(axis=0) / x.sum()
     p_i = (np.sum(x * x, axis=1) - m) / (m * (m - 1))
     observed, expected = float(p_i.mean()), float(np.sum(p_j ** 2))
     if expected >= 1.0:
-        raise ValueError("Fleiss' kappa is undefined: every rating is in one category")
+        raise AnalysisError("Fleiss' kappa is undefined: every rating is in one category")
     return Kappa("Fleiss' kappa", (observed - expected) / (1 - expected), observed, expected,
                  None, None)
 

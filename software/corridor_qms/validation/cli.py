@@ -6,7 +6,8 @@ Reads the long CSV (``reader, modality, case, truth, rating``; ``treatment`` is 
 for ``modality``), checks the design, and runs the Obuchowski-Rockette analysis with
 Hillis's degrees of freedom (random readers and cases; fixed readers; fixed cases) and
 the DBM cross-check.  Exit status: 0 analysed; 2 bad data (every problem listed with its
-row number).
+row number) or data and options that cannot be analysed as asked; any other error is a defect
+(exit status 70 from ``corridor``, with its traceback).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from corridor_qms.validation.report import (
 from corridor_qms.validation.sizing import power, smallest_cases
 from corridor_qms.validation.standalone import model_vs_readers
 from corridor_qms.validation.study import (
+    AnalysisError,
     Design,
     StudyDataError,
     finite_json,
@@ -170,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
         for finding in exc.findings[10:]:
             print(f"  {finding}", file=sys.stderr)
         return EXIT_DATA
-    except ValueError as exc:
+    except AnalysisError as exc:
         print(f"corridor validate: {args.data}: {exc}", file=sys.stderr)
         return EXIT_DATA
     if args.json:
@@ -186,25 +188,26 @@ def _size(args: argparse.Namespace) -> int:
         if args.modalities:
             readings = readings.select(args.modalities)
         pilot = or_analysis(estimate(readings), readings.modalities, readings.readers)
-    except (StudyDataError, ValueError) as exc:
+        effect = (args.effect if args.effect is not None
+                  else pilot.random_readers_random_cases.comparisons[0].difference)
+        rows: list[dict[str, Any]] = []
+        for readers in args.readers:
+            if args.power is not None:
+                found = smallest_cases(pilot.components, len(readings.cases), readers=readers,
+                                       effect=effect, target=args.power, alpha=args.alpha,
+                                       analysis=args.analysis)
+                rows.append(found.to_json() if found else
+                            {"analysis": args.analysis, "readers": readers, "cases": None,
+                             "power": None, "note": f"power {args.power} not reached with "
+                             f"{readers} readers at any number of cases (reader variance "
+                             "bounds it)"})
+            for cases in args.cases or ():
+                rows.append(power(pilot.components, len(readings.cases), readers=readers,
+                                  cases=cases, effect=effect, alpha=args.alpha,
+                                  analysis=args.analysis).to_json())
+    except (StudyDataError, AnalysisError) as exc:
         print(f"corridor validate size: {exc}", file=sys.stderr)
         return EXIT_DATA
-    effect = (args.effect if args.effect is not None
-              else pilot.random_readers_random_cases.comparisons[0].difference)
-    rows: list[dict[str, Any]] = []
-    for readers in args.readers:
-        if args.power is not None:
-            found = smallest_cases(pilot.components, len(readings.cases), readers=readers,
-                                   effect=effect, target=args.power, alpha=args.alpha,
-                                   analysis=args.analysis)
-            rows.append(found.to_json() if found else
-                        {"analysis": args.analysis, "readers": readers, "cases": None,
-                         "power": None, "note": f"power {args.power} not reached with "
-                         f"{readers} readers at any number of cases (reader variance bounds it)"})
-        for cases in args.cases or ():
-            rows.append(power(pilot.components, len(readings.cases), readers=readers,
-                              cases=cases, effect=effect, alpha=args.alpha,
-                              analysis=args.analysis).to_json())
     document = {"pilot": {"source": readings.source, "readers": len(readings.readers),
                           "cases": len(readings.cases),
                           "variance_components": pilot.components.to_json(),
@@ -233,14 +236,14 @@ def _model(args: argparse.Namespace) -> int:
         readings = load_readings(args.data)
         modality = args.modality or readings.modalities[0]
         if modality not in readings.modalities:
-            raise ValueError(f"modality {modality!r} not in the data "
-                             f"({', '.join(readings.modalities)})")
+            raise AnalysisError(f"modality {modality!r} not in the data "
+                                f"({', '.join(readings.modalities)})")
         if args.model_reader not in readings.readers:
-            raise ValueError(f"model reader {args.model_reader!r} not in the data "
-                             f"({', '.join(readings.readers)})")
+            raise AnalysisError(f"model reader {args.model_reader!r} not in the data "
+                                f"({', '.join(readings.readers)})")
         one = readings.select([modality])
         result = model_vs_readers(estimate(one), one.readers.index(args.model_reader))
-    except (StudyDataError, ValueError) as exc:
+    except (StudyDataError, AnalysisError) as exc:
         print(f"corridor validate model-vs-readers: {exc}", file=sys.stderr)
         return EXIT_DATA
     document: dict[str, Any] = {
@@ -275,15 +278,15 @@ def _agreement(args: argparse.Namespace) -> int:
             document["icc"] = [item.to_json() for item in icc(table.numbers())]
         elif args.statistic == "bland-altman":
             if len(table.raters) != 2:
-                raise ValueError(f"Bland-Altman compares two methods; the data have "
-                                 f"{len(table.raters)}")
+                raise AnalysisError(f"Bland-Altman compares two methods; the data have "
+                                    f"{len(table.raters)}")
             values = table.numbers()
             document["difference"] = f"{table.raters[0]} - {table.raters[1]}"
             document["bland_altman"] = bland_altman(values[:, 0], values[:, 1]).to_json()
         elif args.statistic == "cohen-kappa":
             if len(table.raters) != 2:
-                raise ValueError(f"Cohen's kappa compares two raters; the data have "
-                                 f"{len(table.raters)} (use fleiss-kappa)")
+                raise AnalysisError(f"Cohen's kappa compares two raters; the data have "
+                                    f"{len(table.raters)} (use fleiss-kappa)")
             document["kappa"] = cohen_kappa(table.values[:, 0], table.values[:, 1]).to_json()
         else:
             categories = sorted(set(table.values.ravel().tolist()))
@@ -291,7 +294,7 @@ def _agreement(args: argparse.Namespace) -> int:
                                for row in table.values])
             document["categories"] = categories
             document["kappa"] = fleiss_kappa(counts).to_json()
-    except (StudyDataError, ValueError) as exc:
+    except (StudyDataError, AnalysisError) as exc:
         print(f"corridor validate agreement: {exc}", file=sys.stderr)
         return EXIT_DATA
     if args.json:
@@ -319,7 +322,7 @@ def _continuous(args: argparse.Namespace) -> int:
         data = load_measurements(args.data)
         result = fit_continuous(data, test=args.test, reference=args.reference,
                                 lower_is_better=not args.higher_is_better, margin=args.margin)
-    except (StudyDataError, ValueError) as exc:
+    except (StudyDataError, AnalysisError) as exc:
         print(f"corridor validate continuous: {exc}", file=sys.stderr)
         return EXIT_DATA
     document = {"source": data.source, "readers": len(data.readers), "cases": len(data.cases),
@@ -342,7 +345,7 @@ def _continuous(args: argparse.Namespace) -> int:
 def _study(args: argparse.Namespace) -> int:
     try:
         results, readings, _ = run_study(args.definition)
-    except (StudyDataError, ValueError) as exc:
+    except (StudyDataError, AnalysisError) as exc:
         print(f"corridor validate study: {exc}", file=sys.stderr)
         return EXIT_DATA
     write_study_report(results, readings, args.out)

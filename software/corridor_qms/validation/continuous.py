@@ -27,7 +27,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from corridor_qms.validation.study import DataFinding, StudyDataError, read_csv_rows
+from corridor_qms.validation.study import (
+    AnalysisError,
+    DataFinding,
+    StudyDataError,
+    read_csv_rows,
+)
 
 __all__ = ["ContinuousResult", "Measurements", "fit_continuous", "load_measurements"]
 
@@ -134,17 +139,17 @@ def fit_continuous(data: Measurements, *, test: str, reference: str,
 
     Raises
     ------
-    ValueError
+    AnalysisError
         Unknown modalities, or fewer than two readers or cases.
     """
     import pandas as pd
     import statsmodels.formula.api as smf
 
     if test not in data.modalities or reference not in data.modalities or test == reference:
-        raise ValueError(f"test and reference must be two modalities of the data "
-                         f"({', '.join(data.modalities)})")
+        raise AnalysisError(f"test and reference must be two modalities of the data "
+                            f"({', '.join(data.modalities)})")
     if len(data.readers) < 2 or len(data.cases) < 2:
-        raise ValueError("the model needs at least two readers and two cases")
+        raise AnalysisError("the model needs at least two readers and two cases")
     frame = pd.DataFrame(data.rows, columns=["reader", "modality", "case", "value"])
     frame = frame[frame["modality"].isin([test, reference])].copy()
     frame["treat"] = (frame["modality"] == test).astype(float)
@@ -167,7 +172,7 @@ def fit_continuous(data: Measurements, *, test: str, reference: str,
             except (ValueError, np.linalg.LinAlgError):
                 continue
     if not fits:
-        raise ValueError("the mixed model could not be fitted by any optimiser")
+        raise AnalysisError("the mixed model could not be fitted by any optimiser")
     fit = max(fits, key=_likelihood)
     # The surface is also flat near its top: Powell stopped 0.02 below the maximum on another
     # balanced example (SE 2 % off). A gradient fit started from the best one climbs the rest.

@@ -23,7 +23,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from corridor_qms.validation.study import Design, Readings
+from corridor_qms.validation.study import AnalysisError, Design, Readings
 
 __all__ = ["Covariance", "FigureOfMerit", "FomEstimate", "estimate", "structural_components"]
 
@@ -162,8 +162,8 @@ def _partially_paired(readings: Readings, fom: FigureOfMerit, threshold: float |
                             readings.truth[read], readings.ratings[i:i + 1, j:j + 1, read],
                             Design.FULLY_CROSSED, np.zeros(1, dtype=np.int64), readings.source)
             if cell.truth.all() or not cell.truth.any():
-                raise ValueError(f"reader {readings.readers[j]} in {readings.modalities[i]} "
-                                 "read cases of one truth class only")
+                raise AnalysisError(f"reader {readings.readers[j]} in {readings.modalities[i]} "
+                                    "read cases of one truth class only")
             found = estimate(cell, fom, Covariance.JACKKNIFE, threshold=threshold)
             assert found.jackknife is not None
             values[i, j] = found.values[0, 0]
@@ -198,8 +198,8 @@ def _split_plot(readings: Readings, fom: FigureOfMerit, covariance: Covariance,
                         readings.design, np.zeros(len(members), dtype=np.int64),
                         readings.source)
         if part.truth.all() or not part.truth.any():
-            raise ValueError(f"reader group of {', '.join(part.readers)}: its cases are all of "
-                             "one truth class")
+            raise AnalysisError(f"reader group of {', '.join(part.readers)}: its cases are all of "
+                                "one truth class")
         found = estimate(part, fom, covariance, threshold=threshold, resamples=resamples,
                          seed=seed + int(group))
         values[:, members] = found.values
@@ -215,20 +215,26 @@ def estimate(readings: Readings, fom: FigureOfMerit = FigureOfMerit.AUC,
 
     Raises
     ------
-    ValueError
+    AnalysisError
         A binary figure of merit without a threshold, DeLong for a binary figure of merit,
-        or a split-plot group whose cases are all of one truth class.  Split-plot readings
+        bootstrap with fewer than two resamples or a negative seed, or a split-plot group
+        whose cases are all of one truth class.  Split-plot readings
         are estimated per reader group (block-diagonal covariance, no pooled jackknife).
     """
     if fom is not FigureOfMerit.AUC and threshold is None:
-        raise ValueError(f"{fom.value} needs a rating threshold (positive call: rating >= it)")
+        raise AnalysisError(f"{fom.value} needs a rating threshold (positive call: rating >= it)")
     if covariance is Covariance.DELONG and fom is not FigureOfMerit.AUC:
-        raise ValueError("DeLong covariance is defined for the empirical AUC only; use "
-                         "jackknife or bootstrap")
+        raise AnalysisError("DeLong covariance is defined for the empirical AUC only; use "
+                            "jackknife or bootstrap")
+    if covariance is Covariance.BOOTSTRAP and resamples < 2:
+        raise AnalysisError(f"bootstrap covariance needs at least two resamples (found "
+                            f"{resamples})")
+    if covariance is Covariance.BOOTSTRAP and seed < 0:
+        raise AnalysisError(f"the bootstrap seed must be a non-negative integer (found {seed})")
     if readings.design is Design.PARTIALLY_PAIRED:
         if covariance is not Covariance.JACKKNIFE:
-            raise ValueError("a partially paired design is analysed with jackknife covariance "
-                             "only")
+            raise AnalysisError("a partially paired design is analysed with jackknife covariance "
+                                "only")
         return _partially_paired(readings, fom, threshold)
     if np.isnan(readings.ratings).any():
         return _split_plot(readings, fom, covariance, threshold, resamples, seed)

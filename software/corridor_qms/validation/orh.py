@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from corridor_qms.validation.fom import FomEstimate
+from corridor_qms.validation.study import AnalysisError
 
 __all__ = ["RELATIVE_ZERO", "Comparison", "DbmResult", "ModalityEstimate", "OrResult",
            "VarianceComponents", "dbm_analysis", "hillis_df", "or_analysis"]
@@ -277,7 +278,7 @@ def or_analysis(estimate: FomEstimate, modalities: tuple[str, ...],
     theta = estimate.values
     t, r = theta.shape
     if r < 2:
-        raise ValueError("an MRMC analysis needs at least two readers")
+        raise AnalysisError("an MRMC analysis needs at least two readers")
     groups = np.zeros(r, dtype=np.int64) if groups is None else np.asarray(groups)
     sizes = np.bincount(groups)
     w = float(np.sum(sizes * (sizes - 1)) / (r * (r - 1)))
@@ -399,11 +400,11 @@ def dbm_analysis(estimate: FomEstimate) -> DbmResult:
 
     Raises
     ------
-    ValueError
+    AnalysisError
         The estimate has no jackknife values (another covariance method was used).
     """
     if estimate.jackknife is None:
-        raise ValueError("DBM needs the jackknife leave-one-out values")
+        raise AnalysisError("DBM needs the jackknife leave-one-out values")
     k = estimate.cases_left_out
     y = k * estimate.values[:, :, None] - (k - 1) * estimate.jackknife
     t, r, c = y.shape

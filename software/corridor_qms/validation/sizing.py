@@ -23,6 +23,7 @@ from typing import Any
 from scipy import stats
 
 from corridor_qms.validation.orh import VarianceComponents
+from corridor_qms.validation.study import AnalysisError
 
 __all__ = ["Power", "power", "smallest_cases"]
 
@@ -53,7 +54,7 @@ def power(components: VarianceComponents, pilot_cases: int, *, readers: int, cas
           effect: float, alpha: float = 0.05, analysis: str = "rrrc") -> Power:
     """Predicted power of a two-modality study (``analysis``: rrrc, frrc or rrfc)."""
     if readers < 2 or cases < 2:
-        raise ValueError("sizing needs at least two readers and two cases")
+        raise AnalysisError("sizing needs at least two readers and two cases")
     scale = pilot_cases / cases
     var_tr = max(components.var_tr, 0.0)
     error = components.var_error - components.cov1
@@ -75,7 +76,7 @@ def power(components: VarianceComponents, pilot_cases: int, *, readers: int, cas
         ddf = readers - 1
         value = float(stats.ncf.sf(stats.f.isf(alpha, 1, ddf), 1, ddf, lam))
     else:
-        raise ValueError(f"analysis {analysis!r}: expected rrrc, frrc or rrfc")
+        raise AnalysisError(f"analysis {analysis!r}: expected rrrc, frrc or rrfc")
     return Power(analysis, readers, cases, effect, alpha, value, lam, ddf)
 
 

@@ -21,6 +21,7 @@ from scipy import stats
 
 from corridor_qms.validation.fom import FomEstimate
 from corridor_qms.validation.orh import hillis_df
+from corridor_qms.validation.study import AnalysisError
 
 __all__ = ["ModelVsReaders", "model_vs_readers"]
 
@@ -61,17 +62,17 @@ def model_vs_readers(estimate: FomEstimate, model_row: int) -> ModelVsReaders:
 
     Raises
     ------
-    ValueError
+    AnalysisError
         No jackknife values, more than one modality, or fewer than two readers besides the model.
     """
     if estimate.jackknife is None:
-        raise ValueError("model against readers needs jackknife covariance")
+        raise AnalysisError("model against readers needs jackknife covariance")
     values, jackknife = estimate.values, estimate.jackknife
     if values.shape[0] != 1:
-        raise ValueError("model against readers uses one modality")
+        raise AnalysisError("model against readers uses one modality")
     readers = [j for j in range(values.shape[1]) if j != model_row]
     if len(readers) < 2:
-        raise ValueError("model against readers needs at least two readers")
+        raise AnalysisError("model against readers needs at least two readers")
     r = len(readers)
     d = values[0, model_row] - values[0, readers]
     d_jack = jackknife[0, model_row][None, :] - jackknife[0, readers]

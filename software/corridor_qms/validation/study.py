@@ -24,10 +24,10 @@ import yaml
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from corridor.errors import CorridorError
+from corridor_qms.errors import QmsError
 
-__all__ = ["COLUMNS", "DataFinding", "Design", "Readings", "StudyDataError", "StudyDefinition",
-           "finite_json", "load_definition", "load_readings", "read_csv_rows",
+__all__ = ["COLUMNS", "AnalysisError", "DataFinding", "Design", "Readings", "StudyDataError",
+           "StudyDefinition", "finite_json", "load_definition", "load_readings", "read_csv_rows",
            "readings_from_arrays"]
 
 COLUMNS = ("reader", "modality", "case", "truth", "rating")
@@ -59,7 +59,7 @@ class DataFinding:
         return f"row {self.row}: {self.message}" if self.row else self.message
 
 
-class StudyDataError(CorridorError, ValueError):
+class StudyDataError(QmsError, ValueError):
     """Reader data the analyses cannot use; every finding is listed.
 
     Attributes
@@ -76,6 +76,16 @@ class StudyDataError(CorridorError, ValueError):
         more = f" (and {len(self.findings) - 10} more)" if len(self.findings) > 10 else ""
         super().__init__(f"{source}: {len(self.findings)} problem(s) in the reader data: "
                          f"{shown}{more}")
+
+
+class AnalysisError(QmsError, ValueError):
+    """The data or options cannot be analysed as asked (e.g. a figure of merit without its
+    threshold, one reader, cases of one truth class); the message says why.
+
+    Raised on purpose for degenerate or unusable data and options, so that the CLI reports
+    it as a data error (exit status 2) while any other exception, a ``ValueError`` of NumPy
+    or SciPy included, stays a defect (exit status 70, with its traceback).
+    """
 
 
 class _Strict(BaseModel):
@@ -186,7 +196,17 @@ class Readings:
     source: str
 
     def select(self, modalities: Sequence[str]) -> Readings:
-        """The same readings restricted to (and ordered as) the given modalities."""
+        """The same readings restricted to (and ordered as) the given modalities.
+
+        Raises
+        ------
+        AnalysisError
+            A modality not in the readings.
+        """
+        unknown = [m for m in modalities if m not in self.modalities]
+        if unknown:
+            raise AnalysisError(f"modality {unknown[0]!r} not in the data "
+                                f"({', '.join(self.modalities)})")
         index = [self.modalities.index(m) for m in modalities]
         return Readings(tuple(modalities), self.readers, self.cases, self.truth,
                         self.ratings[index], self.design, self.groups, self.source)
