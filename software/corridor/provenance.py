@@ -134,6 +134,10 @@ class FileRecord:
         """``{"file": ..., "sha256": ...}``."""
         return {"file": self.file, "sha256": self.sha256}
 
+    def under(self, folder: str) -> FileRecord:
+        """The same file named from one folder up (``folder/file``)."""
+        return FileRecord(f"{folder}/{self.file}", self.sha256)
+
 
 def describe_file(path: Path, relative_to: Path | None = None) -> FileRecord:
     """The record of one file: its path (relative to ``relative_to`` when given) and SHA-256."""

@@ -262,7 +262,8 @@ def test_unsupported_suffix_names_path_and_expected_suffixes(
 def test_unsupported_voxel_type_names_found_and_expected(tmp_path: Path) -> None:
     volume = _volume(GEOMETRIES["axial"], "float32")
     doubles = _with_voxels(volume.geometry, volume.hu.astype(np.float64, order="F"))
-    with pytest.raises(ExportError, match=r"dtype 'float64'.*uint8, int16, float32") as raised:
+    with pytest.raises(ExportError,
+                       match=r"dtype: found 'float64'.*uint8, int16, float32") as raised:
         export_volume(doubles, tmp_path / "ct.nrrd")
     assert (raised.value.field, raised.value.found) == ("dtype", "float64")
     assert list(tmp_path.iterdir()) == []

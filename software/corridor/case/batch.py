@@ -96,6 +96,12 @@ class CaseStatus(StrEnum):
                         CaseStatus.REJECTED_BY_RECHECK)
 
 
+_VERDICT_STATUS = {Verdict.SAFE: CaseStatus.SAFE,
+                   Verdict.NO_SAFE_TRAJECTORY: CaseStatus.NO_SAFE_TRAJECTORY,
+                   Verdict.REJECTED_BY_RECHECK: CaseStatus.REJECTED_BY_RECHECK}
+"""The ledger status of each verdict."""
+
+
 @dataclass(frozen=True, slots=True)
 class BatchCase:
     """One row of CASES.csv, checked, as the worker runs it."""
@@ -280,17 +286,13 @@ def run_one(case: BatchCase) -> CaseResult:
                        message=f"internal error ({type(exc).__name__}: {exc})",
                        detail=traceback.format_exc(),
                        seconds=round(time.perf_counter() - clock, 3))
-    verdict = outcome.verdict
-    if verdict is None:  # run_case returns only with a verdict
-        return replace(base, status=CaseStatus.INTERNAL_ERROR, exit_code=EXIT_INTERNAL,
-                       message="internal error (the job returned no verdict)")
-    return replace(_planned(case, verdict), attempts=1, worker=base.worker,
+    return replace(_planned(case, outcome.verdict), attempts=1, worker=base.worker,
                    seconds=round(time.perf_counter() - clock, 3))
 
 
 def _planned(case: BatchCase, verdict: Verdict) -> CaseResult:
     """A case that ran to ``verdict``, with the SHA-256 of the case.json it wrote."""
-    return CaseResult(case.case_id, case.row, CaseStatus(verdict.value), VERDICT_EXIT[verdict],
+    return CaseResult(case.case_id, case.row, _VERDICT_STATUS[verdict], VERDICT_EXIT[verdict],
                       case_record_sha256=sha256_file(case.request.out / CASE_RECORD))
 
 

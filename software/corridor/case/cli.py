@@ -49,7 +49,7 @@ def reference_model() -> Path:
 
 
 def _summary(console: Console, outcome: CaseOutcome, out: Path) -> None:
-    plan, record = outcome.plan, outcome.record
+    plan = outcome.planned.plan.to_json()
     console.print(f"{plan.get('procedure')} ({plan.get('side') or 'unsided'}): "
                   f"{plan.get('verdict')}", style="bold", markup=False)
     implant = plan.get("trajectory") or plan.get("best_candidate")
@@ -62,7 +62,7 @@ def _summary(console: Console, outcome: CaseOutcome, out: Path) -> None:
         console.print(f"  {item['structure']:<18} {item['clearance_mm']:7.2f} mm (guaranteed "
                       f"{item['guaranteed_min_mm']:.2f}, required {item['required_mm']:.2f})"
                       + ("" if item["met"] else "  NOT MET"), highlight=False, markup=False)
-    for flag in record.get("flags", []):
+    for flag in outcome.record.flags:
         console.print(f"  review flag [{flag['code']}]: {flag['message']}", highlight=False,
                       markup=False)
     console.print("  stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in
@@ -104,7 +104,7 @@ def _plan(args: argparse.Namespace) -> int:
         traceback.print_exc(file=sys.stderr)
         return EXIT_INTERNAL
     _summary(Console(soft_wrap=True), outcome, args.out)
-    return VERDICT_EXIT[outcome.verdict] if outcome.verdict is not None else EXIT_INTERNAL
+    return VERDICT_EXIT[outcome.verdict]
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -1,52 +1,64 @@
 """The planning job, one case: ingest -> inference -> meshing -> planning -> outputs.
 
-Every stage takes the previous stage's value and returns a new one; they are wired here and
-nowhere else.  The case folder is written all or nothing (a temporary sibling renamed into
-place): a run that fails leaves no folder that looks complete.  Whatever the outcome, one
-record is appended to the audit trail.
+Every stage takes the previous stage's value and returns one frozen result that carries its
+own provenance and writes its own folder; :func:`run_case` only wires them, in this order,
+and nowhere else.  The case folder is written all or nothing (a temporary sibling renamed
+into place): a run that fails leaves no folder that looks complete.  Whatever the outcome,
+one record is appended to the audit trail.
 """
 
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import platform
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from corridor.audit import append_record
 from corridor.case.report import REPORT_NAME, write_case_report
+from corridor.errors import ExitStatus
+from corridor.inference.model import ModelIdentity
 from corridor.inference.outputs import write_outputs
 from corridor.inference.package import load_model_package
 from corridor.inference.runner import InferenceOptions, infer
 from corridor.ingest.api import ingest
-from corridor.meshing.api import MeshOptions, mesh_label_map, write_meshes
-from corridor.meshing.files import Frame, MeshFormat
-from corridor.planning import Side, Verdict, check_case_inputs, plan_trajectory, risk_map
-from corridor.planning.outputs import implant_surface, write_plan
-from corridor.planning.procedure import load_procedure
-from corridor.planning.regions import Landmark
-from corridor.provenance import sha256_file, software_identity
+from corridor.ingest.model import Volume
+from corridor.meshing.api import mesh_label_map, write_meshes
+from corridor.planning import (
+    Landmark,
+    PlanResult,
+    Side,
+    Verdict,
+    check_case_inputs,
+    load_procedure,
+    plan_trajectory,
+)
+from corridor.provenance import sha256_bytes, sha256_file, software_identity
 from corridor.staging import staged_folder
 
-__all__ = ["CASE_RECORD", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NO_SAFE", "EXIT_REJECTED",
-           "EXIT_SAFE", "STAGES", "VERDICT_EXIT", "CaseOutcome", "CaseRequest", "audit_header",
-           "run_case", "verify_case_folder"]
+__all__ = ["CASE_RECORD", "CASE_RECORD_FORMAT", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NO_SAFE",
+           "EXIT_REJECTED", "EXIT_SAFE", "STAGES", "VERDICT_EXIT", "CaseOutcome", "CaseRecord",
+           "CaseRequest", "audit_header", "run_case", "verify_case_folder"]
 
 STAGES = ("ingest", "inference", "meshing", "planning", "outputs")
 """The stages, in order, as progress and the audit record name them."""
 
 CASE_RECORD = "case.json"
+CASE_RECORD_FORMAT = "corridor-case/1"
 
-EXIT_SAFE, EXIT_INPUT, EXIT_NO_SAFE, EXIT_REJECTED, EXIT_INTERNAL = 0, 2, 3, 4, 70
+EXIT_SAFE = ExitStatus.OK
+EXIT_INPUT = ExitStatus.INPUT_ERROR
+EXIT_NO_SAFE = ExitStatus.NO_SAFE_TRAJECTORY
+EXIT_REJECTED = ExitStatus.SAFETY_REFUSAL
+EXIT_INTERNAL = ExitStatus.INTERNAL_ERROR
 """Exit statuses of ``corridor plan``: safe plan, bad input, no safe trajectory, plan
-rejected by its re-check, internal error (a defect)."""
+rejected by its re-check (a safety refusal), internal error (a defect)."""
 
 VERDICT_EXIT = {Verdict.SAFE: EXIT_SAFE, Verdict.NO_SAFE_TRAJECTORY: EXIT_NO_SAFE,
                 Verdict.REJECTED_BY_RECHECK: EXIT_REJECTED}
@@ -68,21 +80,67 @@ class CaseRequest:
     """ONNX Runtime CPU threads (default: its own choice; a batch shares the cores)."""
 
 
-@dataclass(slots=True)
-class CaseOutcome:
-    """How the run ended: the verdict (if planning ran), timings, the case record."""
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    """``case.json``: the verdict, what made it (software, model, inputs) and every output file
+    with its SHA-256 (``case.json`` itself excluded).
 
-    verdict: Verdict | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    record: dict[str, Any] = field(default_factory=dict)
-    plan: dict[str, Any] = field(default_factory=dict)
+    Attributes
+    ----------
+    verdict
+        The plan's verdict.
+    model
+        The model that segmented the CT.
+    dicom_files, dicom_sha256
+        How many DICOM files were used and the SHA-256 over their SHA-256s in slice order.
+    flags
+        The segmentation's review flags (``code``, ``message``).
+    timings_s
+        Seconds per stage.
+    outputs
+        Every file of the case folder but ``case.json``, POSIX path to SHA-256.
+    """
+
+    verdict: Verdict
+    model: ModelIdentity
+    dicom_files: int
+    dicom_sha256: str
+    flags: tuple[dict[str, str], ...]
+    timings_s: Mapping[str, float]
+    outputs: Mapping[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document, with the software identity of this installation."""
+        return {"format": CASE_RECORD_FORMAT, "software": software_identity().to_json(),
+                "verdict": self.verdict.value, "model": self.model.to_json(),
+                "inputs": _inputs_json(self.dicom_files, self.dicom_sha256),
+                "flags": list(self.flags), "timings_s": dict(self.timings_s),
+                "outputs": dict(self.outputs)}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CaseOutcome:
+    """How a completed run ended: the plan result, the case record, seconds per stage."""
+
+    planned: PlanResult
+    record: CaseRecord
+    timings: Mapping[str, float]
+
+    @property
+    def verdict(self) -> Verdict:
+        """The plan's verdict."""
+        return self.planned.plan.verdict
+
+
+def _inputs_json(files: int, digest: str) -> dict[str, Any]:
+    return {"dicom_files": files, "dicom_sha256": digest}
 
 
 def audit_header(event: str) -> dict[str, Any]:
     """The fields every audit record of a run starts with: what ran, by whom, where, when."""
-    return {"event": event, "software": software_identity().to_json(), "user": getpass.getuser(),
-            "host": socket.gethostname(), "platform": platform.platform(),
-            "started_unix": round(time.time(), 3)}
+    return {"event": event, "software": software_identity().to_json(),
+            "user": getpass.getuser(), "host": socket.gethostname(),
+            "platform": platform.platform(), "started_unix": round(time.time(), 3)}
 
 
 def _outputs(folder: Path) -> dict[str, str]:
@@ -100,11 +158,16 @@ def verify_case_folder(folder: Path) -> dict[str, Any] | None:
         record = json.loads((folder / CASE_RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or record.get("format") != "corridor-case/1":
+    if not isinstance(record, dict) or record.get("format") != CASE_RECORD_FORMAT:
         return None
     files = _outputs(folder)
     files.pop(CASE_RECORD, None)
     return record if record.get("outputs") == files else None
+
+
+def _dicom_digest(volume: Volume) -> str:
+    """One SHA-256 for the series: over the files' SHA-256s in slice order."""
+    return sha256_bytes("".join(s.sha256 for s in volume.sources).encode("ascii"))
 
 
 def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None) -> CaseOutcome:
@@ -114,11 +177,14 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
 
     Raises
     ------
-    CorridorError
+    InputError
         Bad input (the series, the model package, the procedure, landmarks); nothing is
         written but the audit record of the failed run.
+    SafetyRefusalError
+        A stage declined (mesh QA, non-finite model output); nothing is written but the
+        audit record.
     """
-    outcome = CaseOutcome()
+    timings: dict[str, float] = {}
     audit = audit_header("corridor plan")
     audit["parameters"] = {"procedure": request.procedure,
                            "side": None if request.side is None else request.side.value,
@@ -130,77 +196,50 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
             progress(name)
         clock = time.perf_counter()
         yield
-        outcome.timings[name] = round(time.perf_counter() - clock, 3)
+        timings[name] = round(time.perf_counter() - clock, 3)
 
     try:
-        loaded = load_procedure(request.procedure)  # bad input fails here, before any stage
-        audit["parameters"]["procedure_sha256"] = loaded.sha256
-        check_case_inputs(loaded, side=request.side, landmarks=request.landmarks)
+        procedure = load_procedure(request.procedure)  # bad input fails here, before any stage
+        audit["parameters"]["procedure_sha256"] = procedure.sha256
+        check_case_inputs(procedure, side=request.side, landmarks=request.landmarks)
         with staged_folder(request.out) as staging:
             with stage("ingest"):
                 volume = ingest(request.dicom, request.series).volume
-                audit["inputs"] = {"dicom_files": len(volume.sources),
-                                   "dicom_sha256": hashlib.sha256("".join(
-                                       s.sha256 for s in volume.sources).encode()).hexdigest()}
+                audit["inputs"] = _inputs_json(len(volume.sources), _dicom_digest(volume))
             with stage("inference"):
                 package = load_model_package(request.model)
-                audit["model"] = {"name": package.manifest.name,
-                                  "version": package.manifest.version,
-                                  "sha256": package.sha256}
-                result = infer(volume, package, InferenceOptions(threads=request.threads))
-                inference_record = write_outputs(result, volume, package.manifest,
-                                                 staging / "segmentation")
-                audit["execution"] = inference_record.get("execution")
+                audit["model"] = ModelIdentity(package.manifest.name, package.manifest.version,
+                                               package.sha256).to_json()
+                inferred = infer(volume, package, InferenceOptions(threads=request.threads))
+                segmentation = write_outputs(inferred, volume, staging / "segmentation")
+                audit["execution"] = inferred.execution
+                label_map_file = segmentation.label_map.under("segmentation")
             with stage("meshing"):
-                options = MeshOptions()
-                meshed = mesh_label_map(result.label_map, None, options)
-                write_meshes(meshed, staging / "meshes", fmt=MeshFormat.STL, frame=Frame.LPS,
-                             source={"stage": "inference", "model_sha256": package.sha256,
-                                     "geometry": result.label_map.geometry.to_json()},
-                             options=options)
+                meshes = mesh_label_map(inferred.label_map, source=label_map_file)
+                write_meshes(meshes, staging / "meshes")
             with stage("planning"):
-                plan, prepared = plan_trajectory(result.label_map, loaded, side=request.side,
-                                                 landmarks=request.landmarks)
-                riskmap = (risk_map(prepared.problem, plan.trajectory)
-                           if plan.trajectory is not None else None)
-                labels_file = staging / "segmentation" / "labels.nii.gz"
-                plan.record.update({
-                    "software": software_identity().to_json(),
-                    "inputs": {"label_map": {"file": "segmentation/labels.nii.gz",
-                                             "sha256": sha256_file(labels_file),
-                                             "names": list(result.label_map.names),
-                                             "geometry": result.label_map.geometry.to_json()},
-                               "procedure": {"source": loaded.source, "sha256": loaded.sha256,
-                                             "template": loaded.procedure.model_dump(
-                                                 mode="json")},
-                               "landmarks": [request.landmarks[n].to_json()
-                                             for n in sorted(request.landmarks)]}})
-                outcome.plan = write_plan(plan, staging / "plan", risk_map=riskmap)
-                outcome.verdict = plan.verdict
+                planned = plan_trajectory(inferred.label_map, procedure, side=request.side,
+                                          landmarks=request.landmarks,
+                                          label_map_file=label_map_file)
+                planned.write(staging / "plan")
             with stage("outputs"):
-                write_case_report(staging / REPORT_NAME, volume=volume, result=result,
-                                  meshed=meshed, plan=outcome.plan,
-                                  implant=(implant_surface(plan.trajectory)
-                                           if plan.verdict is Verdict.SAFE
-                                           and plan.trajectory is not None else None),
-                                  model=audit["model"])
-                outcome.record = {
-                    "format": "corridor-case/1", "verdict": plan.verdict.value,
-                    "model": audit["model"], "inputs": audit["inputs"],
-                    "flags": [f.to_json() for f in result.flags],
-                    "timings_s": dict(outcome.timings), "outputs": _outputs(staging),
-                }
+                write_case_report(staging / REPORT_NAME, volume=volume, inferred=inferred,
+                                  meshes=meshes, planned=planned)
+                record = CaseRecord(planned.plan.verdict, inferred.model, len(volume.sources),
+                                    _dicom_digest(volume),
+                                    tuple(f.to_json() for f in inferred.flags), dict(timings),
+                                    _outputs(staging))
                 (staging / CASE_RECORD).write_text(
-                    json.dumps(outcome.record, indent=2, sort_keys=True) + "\n",
+                    json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n",
                     encoding="utf-8")
-        audit["outcome"] = outcome.verdict.value if outcome.verdict else "error"
-        audit["outputs_sha256"] = {**outcome.record.get("outputs", {}),
+        audit["outcome"] = record.verdict.value
+        audit["outputs_sha256"] = {**record.outputs,
                                    CASE_RECORD: sha256_file(request.out / CASE_RECORD)}
-        return outcome
+        return CaseOutcome(planned, record, dict(timings))
     except BaseException as exc:
         audit["outcome"] = "failed"
         audit["error"] = type(exc).__name__
         raise
     finally:
-        audit["timings_s"] = dict(outcome.timings)
+        audit["timings_s"] = dict(timings)
         append_record(request.audit_log, audit)

@@ -22,7 +22,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np
-import pydicom
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
@@ -34,7 +33,9 @@ from vtkmodules.vtkFiltersCore import vtkQuadricDecimation
 
 from corridor.inference.model import InferenceResult
 from corridor.ingest.model import Volume
-from corridor.meshing.api import MeshedLabel
+from corridor.meshing.api import MeshedLabel, MeshResult
+from corridor.planning import PlanResult, Verdict
+from corridor.planning.outputs import implant_surface
 
 __all__ = ["REPORT_NAME", "write_case_report"]
 
@@ -154,34 +155,33 @@ def _scene(meshed: Sequence[MeshedLabel], implant: tuple[NDArray[np.float64],
 
 
 def _patient(volume: Volume) -> dict[str, str]:
-    try:
-        header = pydicom.dcmread(volume.sources[0].path, stop_before_pixels=True)
-    except Exception:  # the report must not fail on a header it only displays
-        return {}
-    return {"name": str(header.get("PatientName", "")), "id": str(header.get("PatientID", "")),
-            "study_date": str(header.get("StudyDate", "")),
-            "series": str(header.get("SeriesDescription", ""))}
+    """The patient fields ingest kept for display (never re-read from the files)."""
+    shown = volume.display
+    return {"name": shown.patient_name, "id": shown.patient_id,
+            "study_date": shown.study_date, "series": shown.series_description}
 
 
-def write_case_report(path: Path, *, volume: Volume, result: InferenceResult,
-                      meshed: Sequence[MeshedLabel], plan: dict[str, Any],
-                      implant: tuple[NDArray[np.float64], NDArray[np.int64]] | None,
-                      model: dict[str, Any]) -> None:
-    """Write ``report.html`` for one case."""
-    trajectory = plan.get("trajectory") or plan.get("best_candidate")
-    safe = plan.get("verdict") == "safe"
-    if trajectory is not None:
-        centre = 0.5 * (np.asarray(trajectory["entry_lps_mm"])
-                        + np.asarray(trajectory["tip_lps_mm"]))
+def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
+                      meshes: MeshResult, planned: PlanResult) -> None:
+    """Write ``report.html`` for one case from the stages' results."""
+    plan = planned.plan
+    document = plan.to_json()
+    trajectory = document.get("trajectory") or document.get("best_candidate")
+    safe = plan.verdict is Verdict.SAFE
+    implant = (implant_surface(plan.trajectory)
+               if safe and plan.trajectory is not None else None)
+    if plan.trajectory is not None:
+        centre = plan.trajectory.entry + 0.5 * plan.trajectory.length_mm * (
+            plan.trajectory.direction)
     else:
         shape = np.asarray(volume.geometry.shape, dtype=np.float64)
         centre = volume.geometry.index_to_lps((shape - 1) / 2)
-    slices = {name: _slice_figure(name, volume, result, centre, trajectory, safe)
+    slices = {name: _slice_figure(name, volume, inferred, centre, trajectory, safe)
               for name in _PLANES}
     environment = Environment(loader=PackageLoader("corridor.case", "templates"),
                               autoescape=True, undefined=StrictUndefined)
     html = environment.get_template("case_report.html.j2").render(
-        plan=plan, slices=slices, scene=_scene(meshed, implant, safe), model=model,
-        flags=[f.to_json() for f in result.flags], patient=_patient(volume),
-        series=volume.series_instance_uid)
+        plan=document, slices=slices, scene=_scene(meshes.surfaces, implant, safe),
+        model=inferred.model.to_json(), flags=[f.to_json() for f in inferred.flags],
+        patient=_patient(volume), series=volume.series_instance_uid)
     path.write_text(html, encoding="utf-8")

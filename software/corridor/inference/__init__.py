@@ -9,8 +9,14 @@ from corridor.inference.manifest import (
     ModelManifest,
     OutputKind,
 )
-from corridor.inference.model import FlagCode, InferenceFlag, InferenceResult, LabelStatistics
-from corridor.inference.outputs import ImageFormat, write_outputs
+from corridor.inference.model import (
+    FlagCode,
+    InferenceFlag,
+    InferenceResult,
+    LabelStatistics,
+    ModelIdentity,
+)
+from corridor.inference.outputs import ImageFormat, InferenceOutput, write_outputs
 from corridor.inference.package import ModelPackage, load_model_package
 from corridor.inference.runner import InferenceOptions, infer
 from corridor.inference.session import Device, open_session
@@ -29,9 +35,11 @@ __all__ = [
     "InferenceError",
     "InferenceFlag",
     "InferenceOptions",
+    "InferenceOutput",
     "InferenceResult",
     "LabelEntry",
     "LabelStatistics",
+    "ModelIdentity",
     "ModelManifest",
     "ModelPackage",
     "ModelPackageError",

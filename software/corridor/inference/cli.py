@@ -36,10 +36,10 @@ def _infer(args: argparse.Namespace) -> int:
                                batch_size=args.batch_size, weighting=Weighting(args.weighting),
                                tta=args.tta, threads=args.threads)
     result = infer(volume, package, options)
-    record = write_outputs(result, volume, package.manifest, args.out,
-                           image_format=ImageFormat(args.format), seg=not args.no_seg)
-    print(f"model {package.manifest.name} {package.manifest.version} "
-          f"(sha256 {package.sha256[:12]}...) ran on {record['execution']['provider']}")
+    write_outputs(result, volume, args.out, image_format=ImageFormat(args.format),
+                  seg=not args.no_seg)
+    print(f"model {result.model.name} {result.model.version} "
+          f"(sha256 {result.model.sha256[:12]}...) ran on {result.execution['provider']}")
     for row in result.statistics:
         print(f"  {row.name:<12} {row.volume_ml:10.1f} ml  mean probability "
               f"{row.mean_probability:.3f}  mean entropy {row.mean_entropy:.3f} nats")

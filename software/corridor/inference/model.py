@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from corridor.images import LabelMap, ScalarMap
+from corridor.inference.manifest import ModelManifest
 
-__all__ = ["FlagCode", "InferenceFlag", "InferenceResult", "LabelStatistics"]
+__all__ = ["FlagCode", "InferenceFlag", "InferenceResult", "LabelStatistics", "ModelIdentity"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +64,51 @@ class InferenceFlag:
         return {"code": self.code.value, "message": self.message}
 
 
+@dataclass(frozen=True, slots=True)
+class ModelIdentity:
+    """Which model ran: the manifest's name and version and the ONNX file's SHA-256."""
+
+    name: str
+    version: str
+    sha256: str
+
+    def to_json(self) -> dict[str, str]:
+        """``{"name": ..., "version": ..., "sha256": ...}`` (records and the audit trail)."""
+        return {"name": self.name, "version": self.version, "sha256": self.sha256}
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class InferenceResult:
-    """Everything one inference run produced, on the CT's grid, and how it was produced."""
+    """Everything one inference run produced, on the CT's grid, and how it was produced.
+
+    The stage's result: :func:`~corridor.inference.outputs.write_outputs` writes its folder
+    from it and nothing else.
+
+    Attributes
+    ----------
+    label_map, entropy, tta_variance
+        The label map and uncertainty maps, on the CT's own geometry.
+    statistics, flags
+        Per-label statistics and the review flags.
+    manifest
+        The model package's manifest (label codes for the DICOM SEG).
+    model
+        Which model ran.
+    record
+        The run record (``run.json`` without its ``outputs``): software, model, input,
+        execution provider, parameters, spatial operations, statistics, flags, timings.
+    """
 
     label_map: LabelMap
     entropy: ScalarMap
     tta_variance: ScalarMap | None
     statistics: tuple[LabelStatistics, ...]
     flags: tuple[InferenceFlag, ...]
-    record: dict[str, Any] = field(default_factory=dict)
-    """The run record: software, model, input, provider, parameters, spatial operations."""
+    manifest: ModelManifest
+    model: ModelIdentity
+    record: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def execution(self) -> dict[str, Any]:
+        """The execution provider requested, used and available, with its options."""
+        return dict(self.record.get("execution", {}))

@@ -9,19 +9,20 @@ file with its SHA-256.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from corridor.images import export_volume
-from corridor.inference.manifest import ModelManifest
 from corridor.inference.model import InferenceResult
 from corridor.inference.seg import segmentation_dataset, write_segmentation
 from corridor.ingest.model import Volume
-from corridor.provenance import sha256_file
-from corridor.staging import staged_folder
+from corridor.provenance import FileRecord, describe_file
+from corridor.staging import staged_folder, write_text_atomic
 
-__all__ = ["ImageFormat", "write_outputs"]
+__all__ = ["RECORD_NAME", "ImageFormat", "InferenceOutput", "write_outputs"]
 
 RECORD_NAME = "run.json"
 
@@ -35,19 +36,50 @@ class ImageFormat(StrEnum):
     """NRRD, LPS space (3D Slicer, ITK)."""
 
 
-def write_outputs(result: InferenceResult, volume: Volume, manifest: ModelManifest, out: Path,
-                  *, image_format: ImageFormat = ImageFormat.NIFTI,
-                  seg: bool = True) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class InferenceOutput:
+    """What :func:`write_outputs` wrote: the folder, each file with its SHA-256, the record.
+
+    Attributes
+    ----------
+    folder
+        The output folder.
+    files
+        Every output file (paths relative to ``folder``), ``run.json`` excluded.
+    label_map
+        The label map's file among ``files``.
+    record
+        The run record as written in ``run.json``.
+    """
+
+    folder: Path
+    files: tuple[FileRecord, ...]
+    label_map: FileRecord
+    record: Mapping[str, Any]
+
+
+def write_outputs(result: InferenceResult, volume: Volume, out: Path, *,
+                  image_format: ImageFormat = ImageFormat.NIFTI,
+                  seg: bool = True) -> InferenceOutput:
     """Write the label map, uncertainty maps, DICOM SEG and run record into ``out``.
 
     Files: ``labels.<fmt>`` (uint8, CT grid), ``entropy.<fmt>`` (float32, nats),
     ``tta_variance.<fmt>`` (with TTA), ``seg.dcm`` (unless ``seg`` is false) and
     ``run.json`` (the run record plus ``outputs``: name, SHA-256, what it holds).
 
+    Parameters
+    ----------
+    result
+        The inference result.
+    volume
+        The CT it was inferred from (the SEG references its files).
+    out
+        The output folder, new or empty.
+
     Returns
     -------
-    dict
-        The run record as written.
+    InferenceOutput
+        What was written (paths relative to ``out``).
 
     Raises
     ------
@@ -69,12 +101,14 @@ def write_outputs(result: InferenceResult, volume: Volume, manifest: ModelManife
             export_volume(result.tta_variance, staging / name)
             described.append((name, result.tta_variance.quantity))
         if seg:
-            write_segmentation(segmentation_dataset(result.label_map, volume, manifest),
+            write_segmentation(segmentation_dataset(result.label_map, volume, result.manifest),
                                staging / "seg.dcm")
             described.append(("seg.dcm", "DICOM Segmentation referencing the source series"))
+        files = tuple(describe_file(staging / name, relative_to=staging)
+                      for name, _ in described)
         record = dict(result.record)
-        record["outputs"] = [{"file": name, "sha256": sha256_file(staging / name),
-                              "content": content} for name, content in described]
-        (staging / RECORD_NAME).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n",
-                                           encoding="utf-8")
-    return record
+        record["outputs"] = [{**entry.to_json(), "content": content}
+                             for entry, (_, content) in zip(files, described, strict=True)]
+        write_text_atomic(staging / RECORD_NAME, json.dumps(record, indent=2, sort_keys=True)
+                          + "\n")
+    return InferenceOutput(out, files, files[0], record)

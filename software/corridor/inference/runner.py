@@ -29,7 +29,13 @@ from numpy.typing import NDArray
 from corridor.images import LabelMap, ScalarMap
 from corridor.inference.errors import InferenceError, InferenceInputError
 from corridor.inference.manifest import ModelManifest, OutputKind
-from corridor.inference.model import FlagCode, InferenceFlag, InferenceResult, LabelStatistics
+from corridor.inference.model import (
+    FlagCode,
+    InferenceFlag,
+    InferenceResult,
+    LabelStatistics,
+    ModelIdentity,
+)
 from corridor.inference.package import ModelPackage
 from corridor.inference.resample import BackResampler, model_grid, to_model_grid
 from corridor.inference.session import Device, ModelSession, open_session
@@ -274,7 +280,8 @@ def infer(volume: Volume, package: ModelPackage,
     return InferenceResult(
         label_map=LabelMap(labels.T, volume.geometry, manifest.label_names),
         entropy=ScalarMap(entropy.T, volume.geometry, "predictive entropy (nats)"),
-        tta_variance=tta_map, statistics=statistics, flags=flags, record=record)
+        tta_variance=tta_map, statistics=statistics, flags=flags, manifest=manifest,
+        model=ModelIdentity(manifest.name, manifest.version, package.sha256), record=record)
 
 
 def _record(volume: Volume, package: ModelPackage, session: ModelSession,

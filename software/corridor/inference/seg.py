@@ -17,7 +17,7 @@ from pydicom.sr.codedict import codes
 from pydicom.uid import ExplicitVRLittleEndian
 
 from corridor.images import LabelMap
-from corridor.inference.errors import InferenceError
+from corridor.inference.errors import InferenceError, InferenceInputError
 from corridor.inference.manifest import CodedConcept, ModelManifest
 from corridor.ingest.model import Volume
 from corridor.provenance import software_identity
@@ -39,9 +39,10 @@ def segmentation_dataset(label_map: LabelMap, volume: Volume,
 
     Raises
     ------
+    InferenceInputError
+        The source files cannot be read again (moved or deleted during the run).
     InferenceError
-        The source files cannot be read again, or the label map is not on the grid of
-        ``volume`` (``seg``).
+        The label map is not on the grid of ``volume`` (``seg``).
     """
     if not label_map.geometry.same_as(volume.geometry):
         raise InferenceError("seg", "the label map is not on the CT's grid",
@@ -51,8 +52,9 @@ def segmentation_dataset(label_map: LabelMap, volume: Volume,
         try:
             sources.append(pydicom.dcmread(source.path, stop_before_pixels=True))
         except (OSError, pydicom.errors.InvalidDicomError) as exc:
-            raise InferenceError("seg", f"cannot read the source image {source.path} again: "
-                                 f"{exc}", expected="the files ingest used") from exc
+            raise InferenceInputError("seg", f"cannot read the source image {source.path} "
+                                      f"again: {exc}", expected="the files ingest used, "
+                                      "unchanged until the run ends") from exc
     algorithm = highdicom.AlgorithmIdentificationSequence(
         name=manifest.name, version=manifest.version,
         family=codes.cid7162.ArtificialIntelligence,

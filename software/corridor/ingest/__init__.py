@@ -9,7 +9,14 @@ from corridor.ingest.errors import (
     UnreadableInputError,
     UnsafeSeriesError,
 )
-from corridor.ingest.model import IngestWarning, SeriesSummary, SkippedFile, SourceFile, Volume
+from corridor.ingest.model import (
+    IngestWarning,
+    SeriesDisplay,
+    SeriesSummary,
+    SkippedFile,
+    SourceFile,
+    Volume,
+)
 
 __all__ = [
     "AmbiguousSeriesError",
@@ -17,6 +24,7 @@ __all__ = [
     "IngestResult",
     "IngestWarning",
     "NoSeriesError",
+    "SeriesDisplay",
     "SeriesSummary",
     "SkipReason",
     "SkippedFile",

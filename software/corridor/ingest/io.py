@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from pydicom.errors import InvalidDicomError
 from corridor.ingest.enum import SkipReason
 from corridor.ingest.errors import UnreadableInputError
 from corridor.ingest.lean import LEAN_PREFIX_BYTES, read_lean
-from corridor.ingest.model import SkippedFile
+from corridor.ingest.model import SeriesDisplay, SkippedFile
 
 __all__ = ["ENHANCED_CT_STORAGE", "SliceHeader", "advise_will_need", "find_files", "read_headers"]
 
@@ -66,6 +66,8 @@ class SliceHeader:
     """``(byte offset, numpy dtype)`` of the pixel values in the file when they are stored
     natively as one frame of 16-bit little-endian words with all 16 bits used, so that the
     loader may take them from the file's bytes without parsing it again; ``None`` otherwise."""
+    display: SeriesDisplay = field(default_factory=SeriesDisplay)
+    """Patient and study fields for display only (empty where the file has none)."""
 
 
 def find_files(path: Path) -> list[Path]:
@@ -213,6 +215,10 @@ def _header(path: Path, ds: Dataset | Mapping[str, Any], frame: int, values: dic
         transfer_syntax_uid=syntax,
         pixel_data_complete=complete,
         native_pixels=native,
+        display=SeriesDisplay(patient_name=str(ds.get("PatientName", "") or ""),
+                              patient_id=str(ds.get("PatientID", "") or ""),
+                              study_date=str(ds.get("StudyDate", "") or ""),
+                              series_description=str(ds.get("SeriesDescription", "") or "")),
     )
 
 

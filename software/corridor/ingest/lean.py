@@ -62,6 +62,11 @@ _WANTED: dict[int, tuple[str, frozenset[bytes]]] = {
 }
 """Tags kept, with their keyword and the explicit VRs accepted for them."""
 
+_DISPLAY: dict[int, str] = {0x00080020: "StudyDate", 0x00100010: "PatientName",
+                            0x00100020: "PatientID"}
+"""Tags kept for display to the clinician only (the case report), empty allowed; never used
+for geometry or intensity, never logged."""
+
 _REFUSED = frozenset({0x52009229, 0x52009230})
 """Shared and Per-frame Functional Groups: multi-frame images go to pydicom."""
 
@@ -167,7 +172,11 @@ def _walk(data: bytes, pos: int, values: dict[str, Any] | None,
                 raise _NeedsPydicomError
             pos = _skip_undefined_sequence(data, pos)
             continue
-        if values is not None and tag in _WANTED:
+        if values is not None and tag in _DISPLAY:
+            if pos + length > end:
+                raise _NeedsPydicomError
+            values[_DISPLAY[tag]] = "\\".join(_text(data[pos:pos + length])) if length else ""
+        elif values is not None and tag in _WANTED:
             keyword, vrs = _WANTED[tag]
             if vr not in vrs or pos + length > end:
                 raise _NeedsPydicomError

@@ -240,4 +240,5 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
         sources=tuple(sources[k] for k in range(len(slices))),
         warnings=tuple(warnings),
         padding_packed=packed,
+        display=slices[0].display,
     )

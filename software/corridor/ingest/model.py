@@ -11,7 +11,26 @@ from numpy.typing import NDArray
 from corridor.geometry import GeometryError, ImageGeometry
 from corridor.ingest.enum import SkipReason, WarningCode
 
-__all__ = ["IngestWarning", "SeriesSummary", "SkippedFile", "SourceFile", "Volume"]
+__all__ = ["IngestWarning", "SeriesDisplay", "SeriesSummary", "SkippedFile", "SourceFile",
+           "Volume"]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesDisplay:
+    """Patient and study fields of a series, for display to the clinician only.
+
+    Shown in the case report so the surgeon can confirm the patient; never logged, never
+    written into a record (the ``repr`` hides them).  Empty strings where the files have
+    none (anonymised series).
+    """
+
+    patient_name: str = ""
+    patient_id: str = ""
+    study_date: str = ""
+    series_description: str = ""
+
+    def __repr__(self) -> str:
+        return "SeriesDisplay(<patient fields not shown>)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +105,8 @@ class Volume:
         The files used, in slice order (k = 0 first).
     warnings
         Tolerable deviations found while loading.
+    display
+        Patient and study fields for the clinician's eyes only (:class:`SeriesDisplay`).
     padding_packed
         Bit-packed mask (``numpy.packbits`` over the voxels in memory order) of the
         voxels whose stored value was the Pixel Padding Value, or ``None`` when the
@@ -99,6 +120,8 @@ class Volume:
     sources: tuple[SourceFile, ...]
     warnings: tuple[IngestWarning, ...] = field(default=())
     padding_packed: NDArray[np.uint8] | None = None
+    display: SeriesDisplay = field(default_factory=SeriesDisplay)
+    """Patient and study fields for display only (from the first image; never logged)."""
 
     def __post_init__(self) -> None:
         if self.hu.ndim != 3 or tuple(self.hu.shape) != self.geometry.shape:

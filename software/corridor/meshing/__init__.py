@@ -1,6 +1,12 @@
 """Meshing: one closed, QA-checked surface per label, in patient LPS millimetres."""
 
-from corridor.meshing.api import MeshedLabel, MeshOptions, mesh_label_map, write_meshes
+from corridor.meshing.api import (
+    MeshedLabel,
+    MeshOptions,
+    MeshResult,
+    mesh_label_map,
+    write_meshes,
+)
 from corridor.meshing.errors import MeshingError, MeshQualityError
 from corridor.meshing.extract import Extractor, extract_surface
 from corridor.meshing.files import Frame, MeshFormat, read_back, write_surface
@@ -14,6 +20,7 @@ __all__ = [
     "MeshOptions",
     "MeshQuality",
     "MeshQualityError",
+    "MeshResult",
     "MeshedLabel",
     "MeshingError",
     "Surface",

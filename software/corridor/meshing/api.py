@@ -11,16 +11,17 @@ from typing import Any
 
 import numpy as np
 
+from corridor.geometry import ImageGeometry
 from corridor.images import LabelMap
 from corridor.meshing.errors import MeshingError, MeshQualityError
 from corridor.meshing.extract import Extractor, extract_surface
 from corridor.meshing.files import Frame, MeshFormat, read_back, write_surface
 from corridor.meshing.model import MeshQuality, Surface
 from corridor.meshing.quality import edge_counts, mesh_quality
-from corridor.provenance import sha256_file, software_identity
+from corridor.provenance import FileRecord, sha256_file, software_identity
 from corridor.staging import staged_folder
 
-__all__ = ["MeshOptions", "MeshedLabel", "mesh_label_map", "write_meshes"]
+__all__ = ["MeshOptions", "MeshResult", "MeshedLabel", "mesh_label_map", "write_meshes"]
 
 RECORD_NAME = "meshes.json"
 
@@ -47,6 +48,35 @@ class MeshedLabel:
     quality: MeshQuality
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class MeshResult:
+    """The meshing stage's result: every surface with its QA, and what it was made from.
+
+    :func:`write_meshes` writes its folder from it and nothing else.
+
+    Attributes
+    ----------
+    surfaces
+        One QA-checked closed surface per label, LPS mm.
+    options
+        How the surfaces were made.
+    geometry
+        The label map's geometry.
+    source
+        The label map's file (name and SHA-256), or ``None`` when it was never a file.
+    """
+
+    surfaces: tuple[MeshedLabel, ...]
+    options: MeshOptions
+    geometry: ImageGeometry
+    source: FileRecord | None = None
+
+    def source_json(self) -> dict[str, Any]:
+        """The ``source`` block of ``meshes.json``: the file, its SHA-256, the geometry."""
+        described = {} if self.source is None else self.source.to_json()
+        return {**described, "geometry": self.geometry.to_json()}
+
+
 def _select(label_map: LabelMap, labels: Sequence[str] | None) -> list[int]:
     present = [int(v) for v in np.unique(label_map.labels) if v != 0]
     if not labels:
@@ -63,8 +93,11 @@ def _select(label_map: LabelMap, labels: Sequence[str] | None) -> list[int]:
 
 
 def mesh_label_map(label_map: LabelMap, labels: Sequence[str] | None = None,
-                   options: MeshOptions | None = None) -> tuple[MeshedLabel, ...]:
+                   options: MeshOptions | None = None, *,
+                   source: FileRecord | None = None) -> MeshResult:
     """Surfaces of the chosen labels (default: every non-empty label), QA checked.
+
+    ``source`` names the label map's file in the result's record.
 
     Raises
     ------
@@ -86,7 +119,7 @@ def mesh_label_map(label_map: LabelMap, labels: Sequence[str] | None = None,
         if not quality.passed:
             raise MeshQualityError(name, quality.failures())
         meshed.append(MeshedLabel(Surface(name, value, points, triangles), quality))
-    return tuple(meshed)
+    return MeshResult(tuple(meshed), opts, label_map.geometry, source)
 
 
 def _file_name(name: str, fmt: MeshFormat, frame: Frame) -> str:
@@ -94,9 +127,9 @@ def _file_name(name: str, fmt: MeshFormat, frame: Frame) -> str:
     return f"{safe}.{frame.value.lower()}.{fmt.value}"
 
 
-def write_meshes(meshed: Sequence[MeshedLabel], out: Path, *, fmt: MeshFormat, frame: Frame,
-                 source: dict[str, Any], options: MeshOptions) -> dict[str, Any]:
-    """Write every surface and ``meshes.json`` into ``out``, all or nothing.
+def write_meshes(result: MeshResult, out: Path, *, fmt: MeshFormat = MeshFormat.STL,
+                 frame: Frame = Frame.LPS) -> dict[str, Any]:
+    """Write every surface and ``meshes.json`` into ``out``, all or nothing; return the record.
 
     Each written file is read back and must be closed and manifold as stored.
 
@@ -109,7 +142,7 @@ def write_meshes(meshed: Sequence[MeshedLabel], out: Path, *, fmt: MeshFormat, f
     """
     with staged_folder(out) as staging:
         entries = []
-        for item in meshed:
+        for item in result.surfaces:
             surface = item.surface
             name = _file_name(surface.name, fmt, frame)
             path = staging / name
@@ -133,9 +166,10 @@ def write_meshes(meshed: Sequence[MeshedLabel], out: Path, *, fmt: MeshFormat, f
             "format": "corridor-mesh-record/1",
             "software": software_identity().to_json(),
             "frame": frame.value, "units": "mm", "file_format": fmt.value,
-            "source": source,
-            "parameters": {"extractor": options.extractor.value, "smoothing": options.smoothing,
-                           "decimation": options.decimation},
+            "source": result.source_json(),
+            "parameters": {"extractor": result.options.extractor.value,
+                           "smoothing": result.options.smoothing,
+                           "decimation": result.options.decimation},
             "surfaces": entries,
         }
         (staging / RECORD_NAME).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n",

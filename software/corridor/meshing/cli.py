@@ -16,7 +16,7 @@ from corridor.images import read_label_map
 from corridor.meshing.api import MeshOptions, mesh_label_map, write_meshes
 from corridor.meshing.extract import Extractor
 from corridor.meshing.files import Frame, MeshFormat
-from corridor.provenance import sha256_file
+from corridor.provenance import describe_file
 from corridor.staging import check_output_folder
 
 __all__ = ["add_parser"]
@@ -27,13 +27,10 @@ def _run(args: argparse.Namespace) -> int:
     label_map = read_label_map(args.label_map)
     options = MeshOptions(extractor=Extractor(args.extractor), smoothing=args.smoothing,
                           decimation=args.decimate)
-    meshed = mesh_label_map(label_map, args.labels, options)
-    source = {"file": args.label_map.name,
-              "sha256": sha256_file(args.label_map),
-              "geometry": label_map.geometry.to_json()}
+    meshed = mesh_label_map(label_map, args.labels, options,
+                            source=describe_file(args.label_map, args.label_map.parent))
     record = write_meshes(meshed, args.out, fmt=MeshFormat(args.format),
-                          frame=Frame.RAS if args.ras else Frame.LPS, source=source,
-                          options=options)
+                          frame=Frame.RAS if args.ras else Frame.LPS)
     for entry in record["surfaces"]:
         quality = entry["quality"]
         print(f"  {entry['name']:<16} {entry['triangles']:8d} triangles  "

@@ -15,11 +15,11 @@ Feature: Every surface passes QA, or nothing is written
     When its quality is checked
     Then QA reports 3 inconsistent edges and fails
 
-  @SRS-MSH-003 @RC-028
+  @SRS-MSH-003 @RC-028 @SRS-FND-001 @RC-047
   Scenario: Over-smoothing a thin plate is refused and nothing is written
     Given a label map holding a plate 3 voxels thick, saved as NIfTI
     When I run corridor mesh on it with "--smoothing 1.0"
-    Then the command exits with status 2
+    Then the command exits with status 4
     And it prints "mesh QA"
     And no output folder exists
 
