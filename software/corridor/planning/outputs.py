@@ -24,6 +24,7 @@ from corridor.meshing.files import Frame, MeshFormat, write_surface
 from corridor.planning.errors import PlanningError, StalePlanError
 from corridor.planning.model import Plan, Trajectory, Verdict
 from corridor.planning.planner import RiskMap
+from corridor.planning.vectors import perpendicular_basis
 from corridor.provenance import sha256_file
 from corridor.staging import staged_folder
 
@@ -44,11 +45,7 @@ def implant_surface(trajectory: Trajectory) -> tuple[NDArray[np.float64], NDArra
     The cross-section is a regular polygon *circumscribing* the circle of the implant's
     radius, so the surface holds the whole implant.
     """
-    direction = trajectory.direction
-    helper = np.array([1.0, 0.0, 0.0]) if abs(direction[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    u = np.cross(direction, helper)
-    u /= np.linalg.norm(u)
-    v = np.cross(direction, u)
+    u, v = perpendicular_basis(trajectory.direction)
     radius = 0.5 * trajectory.diameter_mm / math.cos(math.pi / _SEGMENTS)
     angles = 2.0 * math.pi * np.arange(_SEGMENTS) / _SEGMENTS
     ring = radius * (np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v)

@@ -43,7 +43,6 @@ from corridor.planning.recheck import RecheckResult, StructureMask, recheck_plan
 from corridor.planning.regions import Landmark, ResolvedRegion, label_values, resolve_region
 from corridor.planning.search import (
     Constraint,
-    Evaluation,
     Laterality,
     Problem,
     SearchOptions,
@@ -51,18 +50,16 @@ from corridor.planning.search import (
     inward_normals,
     search,
 )
+from corridor.planning.vectors import angle_deg, projected_basis, unit
 
-__all__ = ["CLEARANCE_BAND_MM", "CORTEX", "TIP_TO_CORTEX", "PreparedCase", "RiskMap",
-           "check_case_inputs", "plan_trajectory", "prepare_case", "risk_map"]
+__all__ = ["CLEARANCE_BAND_MM", "PreparedCase", "RiskMap", "check_case_inputs",
+           "plan_trajectory", "prepare_case", "risk_map"]
 
 _log = logging.getLogger(__name__)
 
 CLEARANCE_BAND_MM = 10.0
 """Distance fields are exact up to the largest required clearance plus the implant radius
 plus this band; farther structures are reported as "at least" that (``capped``)."""
-
-CORTEX = "cortex"
-TIP_TO_CORTEX = "tip-to-cortex"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -130,10 +127,8 @@ def _laterality(loaded: LoadedProcedure, side: Side | None,
             raise PlanningError("landmarks", f"{pair[0]} x {left:.1f} mm, {pair[1]} x "
                                 f"{right:.1f} mm", f"{pair[0]} to the patient's left (larger "
                                 f"LPS x) of {pair[1]}: are the landmarks swapped?")
-        midline = 0.5 * (left + right)
-        return (Laterality(check, side, midline),
-                {"check": check.value, "midline_x_mm": round(float(midline), 3),
-                 "from_landmarks": pair})
+        laterality = Laterality(check, side, 0.5 * (left + right), (pair[0], pair[1]))
+        return laterality, laterality.to_json()
     return Laterality(check, side), {"check": check.value}
 
 
@@ -144,11 +139,18 @@ def check_case_inputs(loaded: LoadedProcedure, *, side: Side | None,
     Raises
     ------
     PlanningError
-        Side given for an unsided template or missing for a sided one, a landmark the
-        template names (with the side's prefix) missing, or the wrong-side check's landmark
-        pair missing or swapped.
+        A risk structure named ``cortex`` or ``tip-to-cortex`` (the names of the corridor's
+        clearances), side given for an unsided template or missing for a sided one, a
+        landmark the template names (with the side's prefix) missing, or the wrong-side
+        check's landmark pair missing or swapped.
     """
     procedure = loaded.procedure
+    reserved = (Constraint.CORTEX.value, Constraint.TIP_TO_CORTEX.value)
+    for risk in procedure.risk_structures:
+        if risk.name in reserved:
+            raise PlanningError(f"risk structure {risk.name}", risk.name,
+                                f"a name other than {' and '.join(reserved)}, which name the "
+                                "corridor's own clearances in the plan")
     if procedure.sided and side is None:
         raise PlanningError("side", None, f"left or right: {procedure.name} is sided")
     if not procedure.sided and side is not None:
@@ -236,8 +238,7 @@ def prepare_case(label_map: LabelMap, loaded: LoadedProcedure, *, side: Side | N
     target_mask = corridor_mask & target_region.mask(roi.labels, roi.geometry)
     if len(seeds) and target_mask.any():
         target_centre = roi.geometry.index_to_lps(np.argwhere(target_mask).mean(axis=0))
-        reference = target_centre - seeds.mean(axis=0)
-        reference = reference / max(float(np.linalg.norm(reference)), 1e-9)
+        reference = unit(target_centre - seeds.mean(axis=0))
     else:
         reference = np.array([0.0, 0.0, 1.0])
     problem = Problem(
@@ -274,29 +275,19 @@ def _clearances(problem: Problem, trajectory: Trajectory, step_mm: float,
     depth = problem.corridor.sample(index, order=1).astype(np.float64)
     deep = t >= min(problem.entry_zone_mm, length)
     n = int(np.flatnonzero(deep)[np.argmin(depth[deep])])
-    found.append(Clearance(CORTEX, problem.corridor_clearance_mm, float(depth[n]) - radius,
-                           float(depth[n]) - radius - unc, axis[n], float(t[n]),
+    found.append(Clearance(Constraint.CORTEX.value, problem.corridor_clearance_mm,
+                           float(depth[n]) - radius, float(depth[n]) - radius - unc, axis[n],
+                           float(t[n]),
                            bool(depth[n] >= cap - 1e-3)))
     beyond_t = length + np.linspace(0.0, problem.tip_to_cortex_mm,
                                     math.ceil(problem.tip_to_cortex_mm / step_mm) + 1)
     beyond = trajectory.entry + beyond_t[:, None] * trajectory.direction
     ahead = problem.corridor.sample(roi.index_of(beyond), order=1).astype(np.float64)
     n = int(np.argmin(ahead))
-    found.append(Clearance(TIP_TO_CORTEX, 0.0, float(ahead[n]), float(ahead[n]) - unc,
-                           beyond[n], float(beyond_t[n]), bool(ahead[n] >= cap - 1e-3)))
+    found.append(Clearance(Constraint.TIP_TO_CORTEX.value, 0.0, float(ahead[n]),
+                           float(ahead[n]) - unc, beyond[n], float(beyond_t[n]),
+                           bool(ahead[n] >= cap - 1e-3)))
     return tuple(found)
-
-
-_GEOMETRIC = (Constraint.ENTRY, Constraint.ENTRY_REGION, Constraint.ENTRY_ANGLE,
-              Constraint.DEVIATION, Constraint.TARGET_REGION, Constraint.LATERALITY)
-
-
-def _failed(evaluation: Evaluation, line: int, length: int,
-            names: list[str]) -> tuple[str, ...]:
-    failed = [c.value for c in _GEOMETRIC if not evaluation.checks[c][line, length]]
-    failed += [names[n] for n in range(len(names))
-               if evaluation.margins[line, length, n] < 0.0]
-    return tuple(failed)
 
 
 _DIRECTION_NAMES = (("left", "right"), ("posterior", "anterior"), ("superior", "inferior"))
@@ -313,9 +304,7 @@ def _azimuth_axes(reference: NDArray[np.float64]) -> tuple[NDArray[np.float64],
     """Azimuth 0 towards the patient's head (superior, +z LPS) seen along the reference
     direction, or towards the left (+x) when the reference is nearly head to foot."""
     toward = np.array([0.0, 0.0, 1.0]) if abs(reference[2]) < 0.95 else np.array([1.0, 0, 0])
-    u = toward - (toward @ reference) * reference
-    u /= np.linalg.norm(u)
-    return u, np.cross(reference, u)
+    return projected_basis(reference, toward)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -352,7 +341,7 @@ def risk_map(problem: Problem, trajectory: Trajectory, *, polar_steps: int = 24,
     evaluation = evaluate(single, anchors, directions, step_mm=step_mm)
     values = np.where(evaluation.admissible[:, 0], evaluation.worst()[:, 0], np.nan)
     d = trajectory.direction
-    planned_polar = math.degrees(math.acos(float(np.clip(d @ reference, -1.0, 1.0))))
+    planned_polar = float(angle_deg(d, reference))
     planned_azimuth = math.degrees(math.atan2(float(d @ v), float(d @ u))) % 360.0
     return RiskMap(polar, azimuth, values.reshape(p.shape), (planned_polar, planned_azimuth),
                    (direction_name(u), direction_name(v)))
@@ -379,7 +368,6 @@ def plan_trajectory(label_map: LabelMap, loaded: LoadedProcedure, *, side: Side 
     prepared = prepare_case(label_map, loaded, side=side, landmarks=landmarks)
     problem = prepared.problem
     timings = dict(prepared.timings)
-    names = [f.name for f, _ in problem.risks] + [CORTEX, TIP_TO_CORTEX]
     search_record: dict[str, Any] = {"options": {k: getattr(options, k) for k in
                                                  SearchOptions.__dataclass_fields__},
                                      "roi_shape_ijk": list(problem.roi.labels.shape),
@@ -422,7 +410,7 @@ def plan_trajectory(label_map: LabelMap, loaded: LoadedProcedure, *, side: Side 
     index, value = final.choice()
     best = int(np.argmax(value))
     length_index = int(index[best])
-    failed = _failed(final, best, length_index, names)
+    failed = final.failed(best, length_index)
     if not np.isfinite(value[best]) or not np.all(np.isfinite(final.entry[best])):
         timings["final_s"] = time.perf_counter() - clock
         return plan(Verdict.NO_SAFE_TRAJECTORY, failed=failed or (Constraint.ENTRY.value,))
@@ -433,8 +421,7 @@ def plan_trajectory(label_map: LabelMap, loaded: LoadedProcedure, *, side: Side 
     checks = {
         "entry_angle_deg": round(_entry_angle(problem, trajectory), 3),
         "max_entry_angle_deg": procedure.angles.max_entry_angle_deg,
-        "deviation_deg": round(math.degrees(math.acos(float(np.clip(
-            trajectory.direction @ problem.reference, -1.0, 1.0)))), 3),
+        "deviation_deg": round(float(angle_deg(trajectory.direction, problem.reference)), 3),
         "max_deviation_deg": procedure.angles.max_deviation_deg,
         "laterality": {**prepared.laterality,
                        "passed": bool(final.checks[Constraint.LATERALITY][best, length_index])},
@@ -450,7 +437,7 @@ def plan_trajectory(label_map: LabelMap, loaded: LoadedProcedure, *, side: Side 
                     shortfall=-smallest if smallest < 0 else None)
 
     clock = time.perf_counter()
-    corridor_mask = StructureMask(CORTEX, prepared.corridor_mask,
+    corridor_mask = StructureMask(Constraint.CORTEX.value, prepared.corridor_mask,
                                   procedure.corridor.clearance_mm)
     result = recheck_plan(geometry=problem.roi.geometry, corridor=corridor_mask,
                           risks=prepared.risk_masks,
@@ -470,4 +457,4 @@ def plan_trajectory(label_map: LabelMap, loaded: LoadedProcedure, *, side: Side 
 
 def _entry_angle(problem: Problem, trajectory: Trajectory) -> float:
     normal = inward_normals(problem.corridor, problem.roi, trajectory.entry[None, :])[0]
-    return math.degrees(math.acos(float(np.clip(normal @ trajectory.direction, -1.0, 1.0))))
+    return float(angle_deg(normal, trajectory.direction))
