@@ -147,7 +147,7 @@ def blind_search(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
               cap_mm: float) -> Any:
         return original(name, np.zeros_like(mask), geometry, cap_mm)
 
-    monkeypatch.setattr("corridor.planning.planner.risk_field", blind)
+    monkeypatch.setattr("corridor.planning.prepare.risk_field", blind)
 
 
 @given("a bone cylinder tilted 10 degrees towards +x with a vessel far away, and the analytic "

@@ -1,14 +1,10 @@
 """Trajectory planning: the implant path with the most clearance, re-checked independently."""
 
 from corridor.planning.errors import PlanningError, StalePlanError
+from corridor.planning.inputs import check_case_inputs
 from corridor.planning.model import Clearance, Plan, Trajectory, Verdict
-from corridor.planning.planner import (
-    PreparedCase,
-    RiskMap,
-    check_case_inputs,
-    plan_trajectory,
-    risk_map,
-)
+from corridor.planning.planner import plan_trajectory
+from corridor.planning.prepare import PreparedCase
 from corridor.planning.procedure import (
     SHIPPED_PROCEDURES,
     LoadedProcedure,
@@ -18,6 +14,7 @@ from corridor.planning.procedure import (
 )
 from corridor.planning.recheck import RecheckResult
 from corridor.planning.regions import Landmark, load_landmarks
+from corridor.planning.riskmap import RiskMap, risk_map
 from corridor.planning.search import SearchOptions
 
 __all__ = [

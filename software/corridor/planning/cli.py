@@ -20,9 +20,10 @@ from corridor.images import LabelMap, read_label_map
 from corridor.planning.errors import PlanningError, StalePlanError
 from corridor.planning.model import Verdict
 from corridor.planning.outputs import check_plan_current, write_plan
-from corridor.planning.planner import plan_trajectory, risk_map
+from corridor.planning.planner import plan_trajectory
 from corridor.planning.procedure import SHIPPED_PROCEDURES, Side, load_procedure
 from corridor.planning.regions import Landmark, load_landmarks
+from corridor.planning.riskmap import risk_map
 from corridor.provenance import sha256_file, software_identity
 from corridor.staging import check_output_folder
 

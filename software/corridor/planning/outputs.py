@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from corridor.meshing.files import Frame, MeshFormat, write_surface
 from corridor.planning.errors import PlanningError, StalePlanError
 from corridor.planning.model import Plan, Trajectory, Verdict
-from corridor.planning.planner import RiskMap
+from corridor.planning.riskmap import RiskMap
 from corridor.planning.vectors import perpendicular_basis
 from corridor.provenance import sha256_file
 from corridor.staging import staged_folder
@@ -101,16 +101,7 @@ def write_plan(plan: Plan, out: Path, *, risk_map: RiskMap | None) -> dict[str, 
                                                      metadata={"Software": "corridor"})
             files.append({"name": RISK_MAP_NAME,
                           "holds": "clearance margin over the cone of directions (PNG)"})
-            document["risk_map"] = {
-                "file": RISK_MAP_NAME, "polar_steps": len(risk_map.polar_deg),
-                "azimuth_steps": len(risk_map.azimuth_deg),
-                "admissible_fraction": round(float(np.mean(np.isfinite(risk_map.values))), 4),
-                "best_margin_mm": (None if not np.isfinite(risk_map.values).any()
-                                   else round(float(np.nanmax(risk_map.values)), 4)),
-                "planned_polar_deg": round(risk_map.planned[0], 4),
-                "planned_azimuth_deg": round(risk_map.planned[1], 4),
-                "azimuth_0_deg_towards": risk_map.azimuth_names[0],
-                "azimuth_90_deg_towards": risk_map.azimuth_names[1]}
+            document["risk_map"] = {"file": RISK_MAP_NAME, **risk_map.to_json()}
         document["files"] = files
         (staging / PLAN_NAME).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n",
                                          encoding="utf-8")
