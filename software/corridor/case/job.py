@@ -28,11 +28,11 @@ from corridor.inference.runner import InferenceOptions, infer
 from corridor.ingest.api import ingest
 from corridor.meshing.api import MeshOptions, mesh_label_map, write_meshes
 from corridor.meshing.files import Frame, MeshFormat
-from corridor.planning import Side, Verdict, check_case_inputs, plan_trajectory, risk_map
-from corridor.planning.outputs import implant_surface, write_plan
+from corridor.planning import Side, Verdict, check_case_inputs, plan_trajectory
+from corridor.planning.outputs import implant_surface
 from corridor.planning.procedure import load_procedure
 from corridor.planning.regions import Landmark
-from corridor.provenance import sha256_file, software_identity
+from corridor.provenance import describe_file, sha256_file, software_identity
 from corridor.staging import staged_folder
 
 __all__ = ["CASE_RECORD", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NO_SAFE", "EXIT_REJECTED",
@@ -159,23 +159,12 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                                      "geometry": result.label_map.geometry.to_json()},
                              options=options)
             with stage("planning"):
-                plan, prepared = plan_trajectory(result.label_map, loaded, side=request.side,
-                                                 landmarks=request.landmarks)
-                riskmap = (risk_map(prepared.problem, plan.trajectory)
-                           if plan.trajectory is not None else None)
-                labels_file = staging / "segmentation" / "labels.nii.gz"
-                plan.record.update({
-                    "software": software_identity().to_json(),
-                    "inputs": {"label_map": {"file": "segmentation/labels.nii.gz",
-                                             "sha256": sha256_file(labels_file),
-                                             "names": list(result.label_map.names),
-                                             "geometry": result.label_map.geometry.to_json()},
-                               "procedure": {"source": loaded.source, "sha256": loaded.sha256,
-                                             "template": loaded.procedure.model_dump(
-                                                 mode="json")},
-                               "landmarks": [request.landmarks[n].to_json()
-                                             for n in sorted(request.landmarks)]}})
-                outcome.plan = write_plan(plan, staging / "plan", risk_map=riskmap)
+                planned = plan_trajectory(
+                    result.label_map, loaded, side=request.side, landmarks=request.landmarks,
+                    label_map_file=describe_file(staging / "segmentation" / "labels.nii.gz",
+                                                 relative_to=staging))
+                plan = planned.plan
+                outcome.plan = planned.write(staging / "plan")
                 outcome.verdict = plan.verdict
             with stage("outputs"):
                 write_case_report(staging / REPORT_NAME, volume=volume, result=result,

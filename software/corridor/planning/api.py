@@ -1,4 +1,4 @@
-"""Plan one trajectory: check the case, prepare it, search, judge the best line, re-check it.
+"""The planning stage's entry: plan one trajectory on a label map and return one complete result.
 
 Steps (each in its own module):
 
@@ -11,6 +11,11 @@ Steps (each in its own module):
 4. Judge the best line again at the final step and measure its clearances
    (:mod:`~corridor.planning.clearance`); a line that meets every constraint is re-checked by
    VTK surface distances (:mod:`~corridor.planning.recheck`), and disagreement rejects it.
+5. Map the clearance margin over the cone of directions at the entry
+   (:mod:`~corridor.planning.riskmap`).
+
+The result (:class:`~corridor.planning.result.PlanResult`) carries the plan with its inputs'
+identities and the software's, and the risk map; it writes its own folder.
 """
 
 from __future__ import annotations
@@ -27,11 +32,13 @@ import numpy as np
 from corridor.images import LabelMap
 from corridor.planning.clearance import measure_clearances
 from corridor.planning.fields import uncertainty_mm
-from corridor.planning.model import Clearance, Plan, Trajectory, Verdict
+from corridor.planning.model import Clearance, Plan, PlanInputs, Trajectory, Verdict
 from corridor.planning.prepare import PreparedCase, prepare_case
 from corridor.planning.procedure import LoadedProcedure, Side
 from corridor.planning.recheck import RecheckResult, StructureMask, recheck_plan
 from corridor.planning.regions import Landmark
+from corridor.planning.result import PlanResult
+from corridor.planning.riskmap import risk_map
 from corridor.planning.search import (
     Constraint,
     Problem,
@@ -42,6 +49,7 @@ from corridor.planning.search import (
     search,
 )
 from corridor.planning.vectors import angle_deg
+from corridor.provenance import FileRecord, software_identity
 
 __all__ = ["plan_trajectory"]
 
@@ -153,8 +161,8 @@ def _shortfall_mm(clearances: tuple[Clearance, ...]) -> float | None:
 
 
 def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side | None,
-                    landmarks: Mapping[str, Landmark], options: SearchOptions | None = None
-                    ) -> tuple[Plan, PreparedCase]:
+                    landmarks: Mapping[str, Landmark], label_map_file: FileRecord,
+                    options: SearchOptions | None = None) -> PlanResult:
     """Plan one trajectory on a label map (see the module docstring for the steps).
 
     Parameters
@@ -167,21 +175,27 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
         The side planned (``None`` for an unsided template).
     landmarks
         The case's landmarks by name (LPS mm).
+    label_map_file
+        The file ``label_map`` was read from, as the plan's record names it, and its SHA-256.
     options
         Search resolution (default :class:`~corridor.planning.search.SearchOptions`).
 
     Returns
     -------
-    tuple
+    PlanResult
         The plan (verdict ``safe`` only when the search and the re-check agree it meets
-        every constraint) and the prepared case (for the risk map and the outputs).
+        every constraint), complete with its inputs' and the software's identity, and the
+        risk map around its trajectory (``None`` when no line entered the corridor).
 
     Raises
     ------
     PlanningError
         Inputs the planner cannot use (see :func:`~corridor.planning.prepare.prepare_case`).
     """
+    software = software_identity()
     options = options or SearchOptions()
+    inputs = PlanInputs.from_case(label_map, label_map_file=label_map_file, procedure=procedure,
+                                  landmarks=landmarks)
     prepared = prepare_case(label_map, procedure, side=side, landmarks=landmarks)
     timings = dict(prepared.timings)
     if not len(prepared.seeds):
@@ -210,7 +224,9 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
         recheck = _recheck(prepared, procedure, best, best.trajectory)
         timings["recheck_s"] = time.perf_counter() - clock
         verdict = Verdict.SAFE if recheck.passed else Verdict.REJECTED_BY_RECHECK
-    plan = Plan(procedure.procedure.name, None if side is None else side.value, verdict,
-                best.trajectory, best.clearances, best.checks, best.failed, shortfall, recheck,
-                _search_record(prepared, options, statistics, timings))
-    return plan, prepared
+    plan = Plan(side, verdict, best.trajectory, best.clearances, best.checks, best.failed,
+                shortfall, recheck,
+                _search_record(prepared, options, statistics, timings), inputs, software)
+    riskmap = (None if plan.trajectory is None
+               else risk_map(prepared.problem, plan.trajectory))
+    return PlanResult(plan, riskmap)
