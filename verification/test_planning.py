@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).parent / "planning"))
 from phantoms import (
     Cylinder,
     implant_volume_points,
+    in_memory,
     loaded,
     phantom,
     procedure_document,
@@ -147,7 +148,7 @@ def blind_search(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
               cap_mm: float) -> Any:
         return original(name, np.zeros_like(mask), geometry, cap_mm)
 
-    monkeypatch.setattr("corridor.planning.planner.risk_field", blind)
+    monkeypatch.setattr("corridor.planning.prepare.risk_field", blind)
 
 
 @given("a bone cylinder tilted 10 degrees towards +x with a vessel far away, and the analytic "
@@ -167,8 +168,8 @@ def tilted_phantom(case: Case) -> None:
 def _plan_in_process(case: Case, side: Side | None) -> None:
     assert case.label_map is not None
     try:
-        case.plan, _ = plan_trajectory(case.label_map, loaded(case.document), side=side,
-                                       landmarks={})
+        case.plan = plan_trajectory(case.label_map, loaded(case.document), side=side,
+                                    landmarks={}, label_map_file=in_memory(case.label_map)).plan
     except PlanningError as exc:
         case.error = exc
 
@@ -381,8 +382,8 @@ def safe_plans_hold(random_cases: Any) -> None:
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @hypothesis_given(random_cases)
     def check(drawn: dict[str, Any]) -> None:
-        plan, _ = plan_trajectory(drawn["label_map"], loaded(drawn["document"]), side=None,
-                                  landmarks={})
+        plan = plan_trajectory(drawn["label_map"], loaded(drawn["document"]), side=None,
+                               landmarks={}, label_map_file=in_memory(drawn["label_map"])).plan
         seen.append(plan.verdict.value)
         if plan.verdict.value == "safe":
             _check_brute_force(drawn["label_map"], plan)
@@ -398,8 +399,8 @@ def constructed_safe_found(random_cases: Any) -> None:
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @hypothesis_given(random_cases)
     def check(drawn: dict[str, Any]) -> None:
-        plan, _ = plan_trajectory(drawn["label_map"], loaded(drawn["document"]), side=None,
-                                  landmarks={})
+        plan = plan_trajectory(drawn["label_map"], loaded(drawn["document"]), side=None,
+                               landmarks={}, label_map_file=in_memory(drawn["label_map"])).plan
         assert plan.verdict.value == "safe", plan.to_json()
         assert plan.recheck is not None
         assert plan.recheck.passed

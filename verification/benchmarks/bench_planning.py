@@ -53,7 +53,7 @@ from corridor.cli import main as corridor_main
 from corridor.images import read_label_map
 from corridor.planning import Side, load_landmarks, load_procedure
 from corridor.planning import search as search_module
-from corridor.planning.planner import prepare_case
+from corridor.planning.prepare import prepare_case
 from corridor.planning.recheck import structure_surface
 from corridor.planning.search import Problem, SearchOptions, evaluate
 from corridor_phantoms import make_phantom, write_series

@@ -22,6 +22,7 @@ from scipy.spatial import cKDTree
 from corridor.geometry import ImageGeometry
 from corridor.images import LabelMap
 from corridor.planning import LoadedProcedure, Procedure, Trajectory
+from corridor.provenance import FileRecord, sha256_bytes
 
 FloatArray = NDArray[np.float64]
 NAMES = ("background", "bone", "vessel")
@@ -62,6 +63,11 @@ def phantom(bone: Cylinder, vessels: Sequence[Cylinder], spacing: Sequence[float
     for vessel in vessels:
         labels[vessel.inside(points)] = 2
     return LabelMap(labels.reshape(shape), geometry, NAMES)
+
+
+def in_memory(label_map: LabelMap) -> FileRecord:
+    """The record of a label map planned on in memory: no file, the SHA-256 of its voxels."""
+    return FileRecord("(in memory)", sha256_bytes(np.ascontiguousarray(label_map.labels).tobytes()))
 
 
 def procedure_document(*, axis: Sequence[float] = (0.0, 0.0, 1.0), top: float = 100.0,

@@ -1,14 +1,9 @@
 """Trajectory planning: the implant path with the most clearance, re-checked independently."""
 
+from corridor.planning.api import plan_trajectory
 from corridor.planning.errors import PlanningError, StalePlanError
-from corridor.planning.model import Clearance, Plan, Trajectory, Verdict
-from corridor.planning.planner import (
-    PreparedCase,
-    RiskMap,
-    check_case_inputs,
-    plan_trajectory,
-    risk_map,
-)
+from corridor.planning.inputs import check_case_inputs
+from corridor.planning.model import Clearance, Plan, PlanInputs, Trajectory, Verdict
 from corridor.planning.procedure import (
     SHIPPED_PROCEDURES,
     LoadedProcedure,
@@ -18,6 +13,8 @@ from corridor.planning.procedure import (
 )
 from corridor.planning.recheck import RecheckResult
 from corridor.planning.regions import Landmark, load_landmarks
+from corridor.planning.result import PlanResult
+from corridor.planning.riskmap import RiskMap
 from corridor.planning.search import SearchOptions
 
 __all__ = [
@@ -26,8 +23,9 @@ __all__ = [
     "Landmark",
     "LoadedProcedure",
     "Plan",
+    "PlanInputs",
+    "PlanResult",
     "PlanningError",
-    "PreparedCase",
     "Procedure",
     "RecheckResult",
     "RiskMap",
@@ -40,5 +38,4 @@ __all__ = [
     "load_landmarks",
     "load_procedure",
     "plan_trajectory",
-    "risk_map",
 ]

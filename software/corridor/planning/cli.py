@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 
 from corridor.images import LabelMap, read_label_map
+from corridor.planning.api import plan_trajectory
 from corridor.planning.errors import PlanningError, StalePlanError
 from corridor.planning.model import Verdict
-from corridor.planning.outputs import check_plan_current, write_plan
-from corridor.planning.planner import plan_trajectory, risk_map
+from corridor.planning.outputs import check_plan_current
 from corridor.planning.procedure import SHIPPED_PROCEDURES, Side, load_procedure
 from corridor.planning.regions import Landmark, load_landmarks
-from corridor.provenance import sha256_file, software_identity
+from corridor.provenance import describe_file
 from corridor.staging import check_output_folder
 
 __all__ = ["EXIT_INPUT", "EXIT_NO_SAFE", "EXIT_REJECTED", "EXIT_SAFE", "EXIT_STALE",
@@ -49,11 +49,12 @@ def landmark_option(text: str) -> Landmark:
 def _run(args: argparse.Namespace) -> int:
     check_output_folder(args.out)
     clock = time.perf_counter()
-    loaded = load_procedure(args.procedure)
+    procedure = load_procedure(args.procedure)
     landmarks = load_landmarks(args.landmarks) if args.landmarks else {}
     for mark in args.landmark or ():
         landmarks[mark.name] = mark
     label_map = read_label_map(args.label_map)
+    label_map_file = describe_file(args.label_map, relative_to=args.label_map.parent)
     if args.label_names:
         names = tuple(n.strip() for n in args.label_names.split(","))
         if len(names) <= int(label_map.labels.max()) or len(set(names)) != len(names):
@@ -64,30 +65,17 @@ def _run(args: argparse.Namespace) -> int:
     read_s = time.perf_counter() - clock
     side = Side(args.side) if args.side else None
     clock = time.perf_counter()
-    plan, prepared = plan_trajectory(label_map, loaded, side=side, landmarks=landmarks)
+    result = plan_trajectory(label_map, procedure, side=side, landmarks=landmarks,
+                             label_map_file=label_map_file)
     plan_s = time.perf_counter() - clock
-    riskmap = (risk_map(prepared.problem, plan.trajectory)
-               if plan.trajectory is not None else None)
-    plan.record.update({
-        "software": software_identity().to_json(),
-        "inputs": {
-            "label_map": {"file": args.label_map.name, "sha256": sha256_file(args.label_map),
-                          "names": list(label_map.names),
-                          "geometry": label_map.geometry.to_json()},
-            "procedure": {"source": loaded.source, "sha256": loaded.sha256,
-                          "template": loaded.procedure.model_dump(mode="json")},
-            "landmarks": [landmarks[name].to_json() for name in sorted(landmarks)],
-        },
-        "timings_s": {"read_s": round(read_s, 4), "plan_s": round(plan_s, 4)},
-    })
-    document = write_plan(plan, args.out, risk_map=riskmap)
+    document = result.write(args.out, timings_s={"read_s": read_s, "plan_s": plan_s})
     if args.json:
         json.dump(document, sys.stdout, indent=2, sort_keys=True)
         print()
     else:
         _summary(document, args.out)
     return {Verdict.SAFE: EXIT_SAFE, Verdict.NO_SAFE_TRAJECTORY: EXIT_NO_SAFE,
-            Verdict.REJECTED_BY_RECHECK: EXIT_REJECTED}[plan.verdict]
+            Verdict.REJECTED_BY_RECHECK: EXIT_REJECTED}[result.plan.verdict]
 
 
 def _summary(document: dict[str, object], out: Path) -> None:

@@ -1,17 +1,24 @@
-"""Value objects the planning stage returns: a trajectory, its clearances, the plan, its verdict."""
+"""Value objects the planning stage returns: a trajectory, its clearances, the plan, its verdict,
+and what the plan was made from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from corridor.geometry import ImageGeometry
+from corridor.images import LabelMap
+from corridor.planning.procedure import LoadedProcedure, Side
 from corridor.planning.recheck import RecheckResult
+from corridor.planning.regions import Landmark
+from corridor.provenance import FileRecord, SoftwareIdentity
 
-__all__ = ["Clearance", "Plan", "Trajectory", "Verdict"]
+__all__ = ["Clearance", "Plan", "PlanInputs", "Trajectory", "Verdict"]
 
 FloatArray = NDArray[np.float64]
 
@@ -99,15 +106,99 @@ class Clearance:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class PlanInputs:
+    """What a plan was made from: the label map, the template and the landmarks.
+
+    Attributes
+    ----------
+    label_map
+        The label map's file as the plan's record names it, and its SHA-256 (a plan is
+        stale once the file's bytes change: :func:`~corridor.planning.outputs.check_plan_current`).
+    label_names
+        The label map's names by value (0: background).
+    geometry
+        The label map's geometry (LPS mm).
+    procedure
+        The template, where it came from and the SHA-256 of its bytes.
+    landmarks
+        The case's landmarks (LPS mm), in name order.
+    """
+
+    label_map: FileRecord
+    label_names: tuple[str, ...]
+    geometry: ImageGeometry
+    procedure: LoadedProcedure
+    landmarks: tuple[Landmark, ...]
+
+    def __post_init__(self) -> None:
+        names = [m.name for m in self.landmarks]
+        if names != sorted(set(names)):
+            raise ValueError(f"landmarks {names}: expected unique names in name order")
+        if not self.label_names:
+            raise ValueError("label_names: expected the label map's names, found none")
+
+    @classmethod
+    def from_case(cls, label_map: LabelMap, *, label_map_file: FileRecord,
+                  procedure: LoadedProcedure, landmarks: Mapping[str, Landmark]) -> PlanInputs:
+        """The inputs of a plan made on ``label_map`` (read from ``label_map_file``)."""
+        return cls(label_map_file, tuple(label_map.names), label_map.geometry, procedure,
+                   tuple(landmarks[name] for name in sorted(landmarks)))
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``inputs`` block of ``plan.json``: label map (file, SHA-256, names, geometry),
+        procedure (source, SHA-256, template) and landmarks."""
+        return {
+            "label_map": {**self.label_map.to_json(), "names": list(self.label_names),
+                          "geometry": self.geometry.to_json()},
+            "procedure": {"source": self.procedure.source, "sha256": self.procedure.sha256,
+                          "template": self.procedure.procedure.model_dump(mode="json")},
+            "landmarks": [m.to_json() for m in self.landmarks],
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Plan:
-    """The planner's answer for one case and procedure.
+    """The planner's answer for one case and procedure, with what it was made from and by.
 
     ``trajectory`` is the proposed implant when the verdict is ``safe``; otherwise it
     is the best candidate found (never to be used), with ``failed`` naming what it lacks.
+
+    Attributes
+    ----------
+    side
+        The side planned (``None`` for an unsided template).
+    verdict
+        ``safe`` only when the search and the independent re-check agree that the trajectory
+        meets every constraint.
+    trajectory
+        The proposed implant (``safe``) or the best candidate (LPS mm); ``None`` when no
+        line entered the corridor.
+    clearances
+        Each risk structure's clearance, then ``cortex`` and ``tip-to-cortex``.
+    checks
+        The geometric checks of the trajectory (angles in degrees, laterality, regions).
+    failed
+        The constraints the best candidate fails (empty for ``safe``).
+    shortfall_mm
+        How far the smallest clearance falls short of its requirement (mm), if it does.
+    recheck
+        The independent re-check (run only on a trajectory the search found safe).
+    search
+        How the search ran: options, region of interest, candidates, timings, laterality.
+    inputs
+        The label map, template and landmarks planned on.
+    software
+        The software that made the plan.
+
+    Raises
+    ------
+    ValueError
+        A verdict its fields contradict: ``safe`` without a trajectory, failed constraints or
+        a passed re-check; ``rejected-by-recheck`` without a failed re-check;
+        ``no-safe-trajectory`` without a failed constraint.
     """
 
-    procedure: str
-    side: str | None
+    side: Side | None
     verdict: Verdict
     trajectory: Trajectory | None
     clearances: tuple[Clearance, ...]
@@ -116,16 +207,34 @@ class Plan:
     shortfall_mm: float | None
     recheck: RecheckResult | None
     search: dict[str, Any]
-    record: dict[str, Any] = field(default_factory=dict)
-    """Provenance: software, inputs and their SHA-256, template, landmarks, parameters."""
+    inputs: PlanInputs
+    software: SoftwareIdentity
+
+    def __post_init__(self) -> None:
+        rechecked = None if self.recheck is None else self.recheck.passed
+        consistent = {
+            Verdict.SAFE: self.trajectory is not None and not self.failed and rechecked is True,
+            Verdict.REJECTED_BY_RECHECK: self.trajectory is not None and rechecked is False,
+            Verdict.NO_SAFE_TRAJECTORY: bool(self.failed),
+        }[self.verdict]
+        if not consistent:
+            raise ValueError(f"verdict {self.verdict.value} with trajectory "
+                             f"{self.trajectory is not None}, failed {self.failed} and re-check "
+                             f"passed {rechecked}: a plan its own fields contradict")
+
+    @property
+    def procedure(self) -> str:
+        """The template's name."""
+        return self.inputs.procedure.procedure.name
 
     def to_json(self) -> dict[str, Any]:
-        """The plan document (``plan.json``)."""
+        """The plan document (``plan.json``, less the written files and the risk map's
+        summary, which :meth:`~corridor.planning.result.PlanResult.write` adds)."""
         implant_key = "trajectory" if self.verdict is Verdict.SAFE else "best_candidate"
         return {
             "format": "corridor-plan/1",
             "procedure": self.procedure,
-            "side": self.side,
+            "side": None if self.side is None else self.side.value,
             "verdict": self.verdict.value,
             implant_key: None if self.trajectory is None else self.trajectory.to_json(),
             "failed_constraints": list(self.failed),
@@ -134,5 +243,6 @@ class Plan:
             "checks": self.checks,
             "recheck": None if self.recheck is None else self.recheck.to_json(),
             "search": self.search,
-            **self.record,
+            "software": self.software.to_json(),
+            "inputs": self.inputs.to_json(),
         }

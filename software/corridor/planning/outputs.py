@@ -1,8 +1,8 @@
-"""A plan folder, written all or nothing: ``plan.json``, ``implant.stl``, ``risk-map.png``.
+"""The plan folder's files: their names, the implant surface, the risk-map figure, and whether a
+plan written earlier is still current.
 
-The implant surface is written only for a ``safe`` plan: a best candidate that failed
-a constraint (or the re-check) is described in ``plan.json`` but never handed out as a
-surface a navigation system could load.
+A plan folder holds ``plan.json``, ``implant.stl`` (a ``safe`` plan only) and ``risk-map.png``;
+:meth:`~corridor.planning.result.PlanResult.write` writes it all or nothing.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from numpy.typing import NDArray
 from corridor.meshing.files import Frame, MeshFormat, write_surface
 from corridor.planning.errors import PlanningError, StalePlanError
 from corridor.planning.model import Plan, Trajectory, Verdict
-from corridor.planning.planner import RiskMap
+from corridor.planning.riskmap import RiskMap
+from corridor.planning.vectors import perpendicular_basis
 from corridor.provenance import sha256_file
-from corridor.staging import staged_folder
 
 __all__ = ["IMPLANT_NAME", "PLAN_NAME", "RISK_MAP_NAME", "check_plan_current", "implant_surface",
-           "write_plan"]
+           "risk_map_figure", "write_implant", "write_risk_map"]
 
 PLAN_NAME = "plan.json"
 IMPLANT_NAME = "implant.stl"
@@ -44,11 +44,7 @@ def implant_surface(trajectory: Trajectory) -> tuple[NDArray[np.float64], NDArra
     The cross-section is a regular polygon *circumscribing* the circle of the implant's
     radius, so the surface holds the whole implant.
     """
-    direction = trajectory.direction
-    helper = np.array([1.0, 0.0, 0.0]) if abs(direction[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    u = np.cross(direction, helper)
-    u /= np.linalg.norm(u)
-    v = np.cross(direction, u)
+    u, v = perpendicular_basis(trajectory.direction)
     radius = 0.5 * trajectory.diameter_mm / math.cos(math.pi / _SEGMENTS)
     angles = 2.0 * math.pi * np.arange(_SEGMENTS) / _SEGMENTS
     ring = radius * (np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v)
@@ -64,7 +60,9 @@ def implant_surface(trajectory: Trajectory) -> tuple[NDArray[np.float64], NDArra
     return points, np.asarray(triangles, dtype=np.int64)
 
 
-def _risk_map_figure(risk_map: RiskMap, plan: Plan) -> Figure:
+def risk_map_figure(risk_map: RiskMap, plan: Plan) -> Figure:
+    """The risk map as a polar plot: radius the polar angle from the reference direction
+    (degrees), angle the azimuth, colour the margin (mm), the plan's direction marked."""
     figure = Figure(figsize=(6.4, 5.6), dpi=100)
     axes = figure.add_subplot(projection="polar")
     azimuth = np.radians(np.append(risk_map.azimuth_deg, 360.0))
@@ -80,7 +78,8 @@ def _risk_map_figure(risk_map: RiskMap, plan: Plan) -> Figure:
                   else "best candidate (not safe)")
         axes.legend(loc="lower left", bbox_to_anchor=(-0.12, -0.12), fontsize=8)
     zero, quarter = risk_map.azimuth_names
-    axes.set_title(f"{plan.procedure} ({plan.side or 'unsided'}): smallest clearance margin, mm, "
+    side = "unsided" if plan.side is None else plan.side.value
+    axes.set_title(f"{plan.procedure} ({side}): smallest clearance margin, mm, "
                    "over directions through the entry point\n(radius: degrees from the reference "
                    f"direction; 0\N{DEGREE SIGN} tilts {zero}, 90\N{DEGREE SIGN} {quarter}; "
                    "grey: not admissible)", fontsize=8)
@@ -89,35 +88,16 @@ def _risk_map_figure(risk_map: RiskMap, plan: Plan) -> Figure:
     return figure
 
 
-def write_plan(plan: Plan, out: Path, *, risk_map: RiskMap | None) -> dict[str, Any]:
-    """Write the plan folder (new or empty) atomically; return the plan document written."""
-    document = plan.to_json()
-    files: list[dict[str, str]] = [{"name": PLAN_NAME, "holds": "the plan"}]
-    with staged_folder(out) as staging:
-        if plan.verdict is Verdict.SAFE and plan.trajectory is not None:
-            points, triangles = implant_surface(plan.trajectory)
-            write_surface(staging / IMPLANT_NAME, points, triangles, fmt=MeshFormat.STL,
-                          frame=Frame.LPS, name=f"implant {plan.trajectory.diameter_mm} mm")
-            files.append({"name": IMPLANT_NAME, "holds": "implant surface, LPS mm (binary STL)"})
-        if risk_map is not None:
-            _risk_map_figure(risk_map, plan).savefig(staging / RISK_MAP_NAME,
-                                                     metadata={"Software": "corridor"})
-            files.append({"name": RISK_MAP_NAME,
-                          "holds": "clearance margin over the cone of directions (PNG)"})
-            document["risk_map"] = {
-                "file": RISK_MAP_NAME, "polar_steps": len(risk_map.polar_deg),
-                "azimuth_steps": len(risk_map.azimuth_deg),
-                "admissible_fraction": round(float(np.mean(np.isfinite(risk_map.values))), 4),
-                "best_margin_mm": (None if not np.isfinite(risk_map.values).any()
-                                   else round(float(np.nanmax(risk_map.values)), 4)),
-                "planned_polar_deg": round(risk_map.planned[0], 4),
-                "planned_azimuth_deg": round(risk_map.planned[1], 4),
-                "azimuth_0_deg_towards": risk_map.azimuth_names[0],
-                "azimuth_90_deg_towards": risk_map.azimuth_names[1]}
-        document["files"] = files
-        (staging / PLAN_NAME).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n",
-                                         encoding="utf-8")
-    return document
+def write_implant(path: Path, trajectory: Trajectory) -> None:
+    """Write the implant's surface (:func:`implant_surface`) as binary STL, LPS mm."""
+    points, triangles = implant_surface(trajectory)
+    write_surface(path, points, triangles, fmt=MeshFormat.STL, frame=Frame.LPS,
+                  name=f"implant {trajectory.diameter_mm} mm")
+
+
+def write_risk_map(path: Path, risk_map: RiskMap, plan: Plan) -> None:
+    """Draw the risk map (:func:`risk_map_figure`) into a PNG file."""
+    risk_map_figure(risk_map, plan).savefig(path, metadata={"Software": "corridor"})
 
 
 def check_plan_current(plan_folder: Path, label_map: Path, procedure_sha256: str | None = None

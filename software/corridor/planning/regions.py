@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from corridor.geometry import ImageGeometry
 from corridor.planning.errors import PlanningError
 from corridor.planning.procedure import Region, Side
+from corridor.planning.vectors import unit
 
 __all__ = ["Landmark", "ResolvedRegion", "label_values", "load_landmarks", "resolve_region"]
 
@@ -232,6 +233,6 @@ def resolve_region(region: Region, *, landmarks: Mapping[str, Landmark], side: S
             assert half.point_lps_mm is not None  # validated
             point = np.asarray(half.point_lps_mm, dtype=np.float64)
         normal = _mirror(half.normal_lps, side)
-        half_spaces.append((point.astype(np.float64), normal / np.linalg.norm(normal),
+        half_spaces.append((point.astype(np.float64), unit(normal),
                             float(half.offset_mm)))
     return ResolvedRegion(labels, sphere, tuple(half_spaces))

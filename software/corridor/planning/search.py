@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,9 +21,11 @@ from numpy.typing import NDArray
 from corridor.planning.fields import DistanceField, Roi, uncertainty_mm
 from corridor.planning.procedure import LateralityCheck, Side
 from corridor.planning.regions import ResolvedRegion
+from corridor.planning.vectors import angle_deg, perpendicular_basis, unit
 
-__all__ = ["Constraint", "Evaluation", "Laterality", "Problem", "SearchOptions", "SearchResult",
-           "cone_directions", "evaluate", "inward_normals", "search"]
+__all__ = ["GEOMETRIC_CONSTRAINTS", "Constraint", "Evaluation", "Laterality", "Problem",
+           "SearchOptions", "SearchResult", "cone_directions", "evaluate", "inward_normals",
+           "margin_columns", "search"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -41,21 +44,61 @@ class Constraint(StrEnum):
     ENTRY = "entry"
     """The line does not pass into the corridor from outside."""
     ENTRY_REGION = "entry-region"
+    """The entry point lies outside the template's entry region."""
     ENTRY_ANGLE = "entry-angle"
+    """The line meets the corridor surface more steeply than the template allows."""
     DEVIATION = "deviation"
+    """The line deviates from the reference direction more than the template allows."""
     TARGET_REGION = "target-region"
+    """The tip lies outside the template's target region."""
     LATERALITY = "laterality"
+    """The entry or the tip lies on the wrong side (:class:`Laterality`)."""
     CORTEX = "cortex"
+    """The implant surface comes closer to the corridor surface than required (beyond the
+    entry zone)."""
     TIP_TO_CORTEX = "tip-to-cortex"
+    """The corridor does not continue the template's allowance beyond the tip."""
+
+
+GEOMETRIC_CONSTRAINTS = (Constraint.ENTRY, Constraint.ENTRY_REGION, Constraint.ENTRY_ANGLE,
+                         Constraint.DEVIATION, Constraint.TARGET_REGION, Constraint.LATERALITY)
+"""The constraints judged as pass or fail (:attr:`Evaluation.checks`), in reporting order;
+the others are clearance margins (:attr:`Evaluation.margins`)."""
+
+_DISTINCT_DIRECTION_DEG = 3.0
+"""Two coarse candidates closer than twice the seed spacing are refined both only when their
+directions differ by at least this (one coarse direction step)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Laterality:
-    """The wrong-side check for one case."""
+    """The wrong-side check for one case.
+
+    Attributes
+    ----------
+    check
+        The template's check.
+    side
+        The side planned (``None`` for an unsided template).
+    midline_x_mm
+        For the ``midline`` check: LPS x of the patient's sagittal midline (mm).
+    midline_landmarks
+        For the ``midline`` check: the left and right landmark it was taken from.
+    """
 
     check: LateralityCheck
     side: Side | None
     midline_x_mm: float | None = None
+    midline_landmarks: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        midline = self.check is LateralityCheck.MIDLINE
+        if midline != (self.midline_x_mm is not None) or midline != (
+                self.midline_landmarks is not None):
+            raise ValueError(f"laterality check {self.check.value}: midline_x_mm "
+                             f"{self.midline_x_mm} and midline_landmarks "
+                             f"{self.midline_landmarks} given; expected both for, and only "
+                             "for, the midline check")
 
     def allows(self, entry: FloatArray, tip: FloatArray) -> BoolArray:
         """Whether entry and tip points (``(..., 3)``, LPS) are on the requested side."""
@@ -63,11 +106,17 @@ class Laterality:
             shape = np.broadcast_shapes(entry.shape, tip.shape)[:-1]
             return np.ones(shape, dtype=bool)
         sign = 1.0 if self.side is Side.LEFT else -1.0  # LPS +x is the patient's left
-        if self.check is LateralityCheck.MIDLINE:
-            assert self.midline_x_mm is not None
+        if self.midline_x_mm is not None:  # the midline check (see __post_init__)
             return np.asarray((sign * (entry[..., 0] - self.midline_x_mm) > 0)
                               & (sign * (tip[..., 0] - self.midline_x_mm) > 0))
         return np.asarray(sign * (tip[..., 0] - entry[..., 0]) < 0)  # tip medial to entry
+
+    def to_json(self) -> dict[str, Any]:
+        """The check, and for ``midline`` the midline's LPS x (mm) and its landmarks."""
+        if self.midline_x_mm is None or self.midline_landmarks is None:
+            return {"check": self.check.value}
+        return {"check": self.check.value, "midline_x_mm": round(float(self.midline_x_mm), 3),
+                "from_landmarks": list(self.midline_landmarks)}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -94,22 +143,69 @@ class Problem:
     """How far before its anchor a line is sampled, to see it pass into the corridor."""
 
 
+def margin_columns(problem: Problem) -> tuple[str, ...]:
+    """The clearances every candidate is measured for, in the order of the margin columns.
+
+    Each risk structure by name, then ``cortex`` and ``tip-to-cortex``
+    (:attr:`Constraint.CORTEX`, :attr:`Constraint.TIP_TO_CORTEX`); the template refuses risk
+    structures with those two names, so every column's name is unique.
+    """
+    return (*(field.name for field, _ in problem.risks), Constraint.CORTEX.value,
+            Constraint.TIP_TO_CORTEX.value)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Evaluation:
-    """A batch of candidates, judged at every length (``n`` lines, ``m`` lengths)."""
+    """A batch of candidates, judged at every length (``n`` lines, ``m`` lengths).
+
+    The clearances are the ``c`` columns of :attr:`margins` and :attr:`estimates`, named by
+    :attr:`columns` (:func:`margin_columns`); read one with :meth:`margin` or :meth:`estimate`.
+    """
 
     anchors: FloatArray
     directions: FloatArray
     entry: FloatArray
     """``(n, 3)`` entry points (NaN where the line does not pass into the corridor)."""
     checks: dict[Constraint, BoolArray]
-    """Geometric checks, each ``(n, m)``: True where met."""
+    """Geometric checks (:data:`GEOMETRIC_CONSTRAINTS`), each ``(n, m)``: True where met."""
+    columns: tuple[str, ...]
+    """Name of each clearance column: each risk structure, ``cortex``, ``tip-to-cortex``."""
     margins: NDArray[np.float64]
-    """``(n, m, c)``: guaranteed clearance less required for each risk structure, then the
-    cortex, then the tip-to-cortex depth (mm; >= 0 met)."""
+    """``(n, m, c)``: guaranteed clearance less required, per column (mm; >= 0 met)."""
     estimates: NDArray[np.float64]
     """``(n, m, c)``: the clearance estimates (mm) the margins come from."""
     uncertainty_mm: float
+
+    def __post_init__(self) -> None:
+        if (self.columns[-2:] != (Constraint.CORTEX.value, Constraint.TIP_TO_CORTEX.value)
+                or len(set(self.columns)) != len(self.columns)
+                or self.margins.shape[2:] != (len(self.columns),)
+                or self.estimates.shape != self.margins.shape):
+            raise ValueError(f"clearance columns {self.columns} for margins of shape "
+                             f"{self.margins.shape} and estimates of shape "
+                             f"{self.estimates.shape}; expected unique names ending in cortex, "
+                             "tip-to-cortex, one per column of both")
+
+    def _column(self, name: str) -> int:
+        try:
+            return self.columns.index(name)
+        except ValueError:
+            raise KeyError(f"{name!r}: no such clearance; expected one of "
+                           f"{', '.join(self.columns)}") from None
+
+    def margin(self, name: str) -> NDArray[np.float64]:
+        """``(n, m)``: one clearance's margin, guaranteed less required (mm; >= 0 met).
+
+        Raises
+        ------
+        KeyError
+            ``name`` is not one of :attr:`columns`.
+        """
+        return np.asarray(self.margins[:, :, self._column(name)])
+
+    def estimate(self, name: str) -> NDArray[np.float64]:
+        """``(n, m)``: one clearance's estimate (mm), as :meth:`margin`."""
+        return np.asarray(self.estimates[:, :, self._column(name)])
 
     @property
     def admissible(self) -> BoolArray:
@@ -125,8 +221,30 @@ class Evaluation:
         return np.asarray(self.admissible & np.all(self.margins >= 0.0, axis=2), dtype=bool)
 
     def worst(self) -> NDArray[np.float64]:
-        """``(n, m)``: smallest clearance margin (risk structures and cortex; mm)."""
-        return np.asarray(np.min(self.margins[:, :, :-1], axis=2))
+        """``(n, m)``: smallest clearance margin (risk structures and cortex; mm).
+
+        The tip-to-cortex depth is left out: it decides whether a length is safe, not how far
+        the implant keeps from what it must avoid.
+        """
+        # The last column is tip-to-cortex (checked in __post_init__): a slice, not a copy.
+        return np.asarray(np.min(self.margins[:, :, :self._column(Constraint.TIP_TO_CORTEX)],
+                                 axis=2))
+
+    def failed(self, line: int, length: int) -> tuple[str, ...]:
+        """What one line at one length (indices) fails: geometric checks, then clearances.
+
+        Returns
+        -------
+        tuple of str
+            :class:`Constraint` values in :data:`GEOMETRIC_CONSTRAINTS` order, then the
+            :attr:`columns` whose margin is negative (risk structure names, ``cortex``,
+            ``tip-to-cortex``); empty when the line is safe at that length.
+        """
+        failed = [c.value for c in GEOMETRIC_CONSTRAINTS if not self.checks[c][line, length]]
+        margins = self.margins[line, length]
+        failed += [name for name, margin in zip(self.columns, margins, strict=True)
+                   if margin < 0.0]
+        return tuple(failed)
 
     def choice(self) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
         """Per line: the length chosen and the rank value.
@@ -137,7 +255,7 @@ class Evaluation:
         """
         safe, admissible = self.safe, self.admissible
         worst = self.worst()
-        overall = np.minimum(worst, self.margins[:, :, -1])
+        overall = np.minimum(worst, self.margin(Constraint.TIP_TO_CORTEX))
         m = safe.shape[1]
         longest = m - 1 - np.argmax(safe[:, ::-1], axis=1)
         fallback = np.argmax(np.where(admissible, overall, -np.inf), axis=1)
@@ -165,11 +283,6 @@ def _forward_window_min(values: NDArray[np.float32], width: int) -> NDArray[np.f
     return result
 
 
-def _angle_deg(a: FloatArray, b: FloatArray) -> FloatArray:
-    cosine = np.clip(np.sum(a * b, axis=-1), -1.0, 1.0)
-    return np.asarray(np.degrees(np.arccos(cosine)))
-
-
 def inward_normals(field: DistanceField, roi: Roi, points: FloatArray) -> FloatArray:
     """Unit gradient of the corridor depth at LPS points (zero vector where flat)."""
     delta = 0.5 * min(roi.geometry.spacing)
@@ -185,7 +298,7 @@ def _evaluate_batch(problem: Problem, anchors: FloatArray, directions: FloatArra
                     step_mm: float, order: int) -> Evaluation:
     roi, lengths = problem.roi, problem.lengths_mm
     radius = problem.radius_mm
-    unc = uncertainty_mm(roi.geometry.spacing, step_mm)
+    uncertainty = uncertainty_mm(roi.geometry.spacing, step_mm)
     reach = problem.lead_in_mm + float(lengths[-1]) + problem.tip_to_cortex_mm + 2 * step_mm
     samples = math.ceil(reach / step_mm) + 1
     t = -problem.lead_in_mm + step_mm * np.arange(samples)
@@ -210,23 +323,27 @@ def _evaluate_batch(problem: Problem, anchors: FloatArray, directions: FloatArra
                   0, samples - 1).astype(np.intp)
     zone = np.floor((t_entry + problem.entry_zone_mm - t[0]) / step_mm).astype(np.intp)
 
-    estimates = np.empty((n, len(lengths), len(problem.risks) + 2))
+    columns = margin_columns(problem)
+    estimates = np.empty((n, len(lengths), len(columns)))
     margins = np.empty_like(estimates)
-    for number, (field, required) in enumerate(problem.risks):
+
+    def put(name: str, estimate: FloatArray, required: float) -> None:
+        column = columns.index(name)
+        estimates[:, :, column] = estimate
+        margins[:, :, column] = estimate - uncertainty - required
+
+    for field, required in problem.risks:
         distance = field.sample(index, order=order).reshape(n, samples)
         running = _running_min_from(distance, last_outside)
         nearest = np.take_along_axis(running, end, axis=1).astype(np.float64)
-        estimates[:, :, number] = nearest - radius
-        margins[:, :, number] = nearest - radius - unc - required
+        put(field.name, nearest - radius, required)
     running = _running_min_from(depth, zone)
     deepest = np.take_along_axis(running, end, axis=1).astype(np.float64)
     deepest = np.where(zone[:, None] > end, np.inf, deepest)
-    estimates[:, :, -2] = deepest - radius
-    margins[:, :, -2] = deepest - radius - unc - problem.corridor_clearance_mm
+    put(Constraint.CORTEX.value, deepest - radius, problem.corridor_clearance_mm)
     ahead = math.ceil(problem.tip_to_cortex_mm / step_mm)
     window = np.take_along_axis(_forward_window_min(depth, ahead), end, axis=1).astype(np.float64)
-    estimates[:, :, -1] = window
-    margins[:, :, -1] = window - unc
+    put(Constraint.TIP_TO_CORTEX.value, window, 0.0)
 
     tips = entry[:, None, :] + lengths[None, :, None] * directions[:, None, :]
     flat_tips = np.nan_to_num(tips.reshape(-1, 3))
@@ -236,8 +353,8 @@ def _evaluate_batch(problem: Problem, anchors: FloatArray, directions: FloatArra
     in_entry = problem.entry_region.contains(
         safe_entry, roi.labels_at(safe_entry) if problem.entry_region.labels else None) & entered
     normals = inward_normals(problem.corridor, roi, safe_entry)
-    angle = _angle_deg(directions, normals)
-    deviation = _angle_deg(directions, problem.reference[None, :])
+    angle = angle_deg(directions, normals)
+    deviation = angle_deg(directions, problem.reference[None, :])
     m = len(lengths)
 
     def per_length(values: BoolArray) -> BoolArray:
@@ -252,7 +369,8 @@ def _evaluate_batch(problem: Problem, anchors: FloatArray, directions: FloatArra
         Constraint.LATERALITY: problem.laterality.allows(safe_entry[:, None, :], tips)
         & entered[:, None],
     }
-    return Evaluation(anchors, directions, entry, checks, margins, estimates, unc)
+    return Evaluation(anchors, directions, entry, checks, columns, margins, estimates,
+                      uncertainty)
 
 
 def evaluate(problem: Problem, anchors: FloatArray, directions: FloatArray, *,
@@ -272,8 +390,8 @@ def evaluate(problem: Problem, anchors: FloatArray, directions: FloatArray, *,
     return Evaluation(
         anchors, directions, np.concatenate([p.entry for p in parts]),
         {key: np.concatenate([p.checks[key] for p in parts]) for key in parts[0].checks},
-        np.concatenate([p.margins for p in parts]), np.concatenate([p.estimates for p in parts]),
-        parts[0].uncertainty_mm)
+        parts[0].columns, np.concatenate([p.margins for p in parts]),
+        np.concatenate([p.estimates for p in parts]), parts[0].uncertainty_mm)
 
 
 def cone_directions(axis: FloatArray, half_angle_deg: float, step_deg: float) -> FloatArray:
@@ -288,15 +406,8 @@ def cone_directions(axis: FloatArray, half_angle_deg: float, step_deg: float) ->
     phi = golden * k
     local = np.column_stack([ring * np.cos(phi), ring * np.sin(phi), z])
     local = np.vstack([[0.0, 0.0, 1.0], local])
-    u, v = _perpendiculars(axis)
+    u, v = perpendicular_basis(axis)
     return np.asarray(local @ np.vstack([u, v, axis]))
-
-
-def _perpendiculars(axis: FloatArray) -> tuple[FloatArray, FloatArray]:
-    helper = np.array([1.0, 0.0, 0.0]) if abs(axis[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    u = np.cross(axis, helper)
-    u /= np.linalg.norm(u)
-    return u, np.cross(axis, u)
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +463,8 @@ def _distinct_best(evaluation: Evaluation, value: FloatArray, count: int,
             break
         point = evaluation.entry[index]
         if all(np.linalg.norm(point - evaluation.entry[c]) >= min_distance_mm
-               or _angle_deg(evaluation.directions[index], evaluation.directions[c]) >= 3.0
+               or angle_deg(evaluation.directions[index], evaluation.directions[c])
+               >= _DISTINCT_DIRECTION_DEG
                for c in chosen):
             chosen.append(int(index))
     return chosen
@@ -390,7 +502,7 @@ def _refine(problem: Problem, anchors: FloatArray, directions: FloatArray,
     lines = k
     iterations = 0
     for iterations in range(1, options.refine_max_iterations + 1):  # noqa: B007
-        basis = [_perpendiculars(d) for d in directions]
+        basis = [perpendicular_basis(d) for d in directions]
         u = np.asarray([b[0] for b in basis])
         v = np.asarray([b[1] for b in basis])
         new_anchor = (anchors[:, None, :]
@@ -398,8 +510,7 @@ def _refine(problem: Problem, anchors: FloatArray, directions: FloatArray,
                          + moves[None, :, 1, None] * v[:, None, :]) * shift[:, None, None])
         tilt_vector = (moves[None, :, 2, None] * u[:, None, :]
                        + moves[None, :, 3, None] * v[:, None, :])
-        new_direction = directions[:, None, :] + tilt_vector * np.tan(tilt)[:, None, None]
-        new_direction /= np.linalg.norm(new_direction, axis=2, keepdims=True)
+        new_direction = unit(directions[:, None, :] + tilt_vector * np.tan(tilt)[:, None, None])
         trial = evaluate(problem, new_anchor.reshape(-1, 3), new_direction.reshape(-1, 3),
                          step_mm=options.refine_step_mm)
         lines += trial.anchors.shape[0]
