@@ -37,9 +37,6 @@ from typing import Any
 
 from corridor.case.job import (
     CASE_RECORD,
-    EXIT_INPUT,
-    EXIT_INTERNAL,
-    VERDICT_EXIT,
     CaseRequest,
     run_case,
     verify_case_folder,
@@ -279,10 +276,10 @@ def run_one(case: BatchCase) -> CaseResult:
         return replace(base, status=CaseStatus.REFUSED, exit_code=ExitStatus.SAFETY_REFUSAL,
                        message=str(exc), seconds=round(time.perf_counter() - clock, 3))
     except InputError as exc:
-        return replace(base, status=CaseStatus.INPUT_ERROR, exit_code=EXIT_INPUT,
+        return replace(base, status=CaseStatus.INPUT_ERROR, exit_code=ExitStatus.INPUT_ERROR,
                        message=str(exc), seconds=round(time.perf_counter() - clock, 3))
     except Exception as exc:  # a defect: keep the traceback in the ledger
-        return replace(base, status=CaseStatus.INTERNAL_ERROR, exit_code=EXIT_INTERNAL,
+        return replace(base, status=CaseStatus.INTERNAL_ERROR, exit_code=ExitStatus.INTERNAL_ERROR,
                        message=f"internal error ({type(exc).__name__}: {exc})",
                        detail=traceback.format_exc(),
                        seconds=round(time.perf_counter() - clock, 3))
@@ -292,7 +289,7 @@ def run_one(case: BatchCase) -> CaseResult:
 
 def _planned(case: BatchCase, verdict: Verdict) -> CaseResult:
     """A case that ran to ``verdict``, with the SHA-256 of the case.json it wrote."""
-    return CaseResult(case.case_id, case.row, _VERDICT_STATUS[verdict], VERDICT_EXIT[verdict],
+    return CaseResult(case.case_id, case.row, _VERDICT_STATUS[verdict], verdict.exit_status,
                       case_record_sha256=sha256_file(case.request.out / CASE_RECORD))
 
 
@@ -307,7 +304,7 @@ def _lost(case: BatchCase, attempts: int, why: str) -> CaseResult:
 
 
 def _failed(case: BatchCase, exc: BaseException) -> CaseResult:
-    return CaseResult(case.case_id, case.row, CaseStatus.INTERNAL_ERROR, EXIT_INTERNAL,
+    return CaseResult(case.case_id, case.row, CaseStatus.INTERNAL_ERROR, ExitStatus.INTERNAL_ERROR,
                       message=f"the case could not be run ({type(exc).__name__}: {exc})",
                       attempts=1)
 

@@ -42,23 +42,22 @@ from corridor.case.batch import (
     run_on_cluster,
 )
 from corridor.case.cli import reference_model
-from corridor.case.job import EXIT_INPUT, EXIT_NO_SAFE, EXIT_SAFE, audit_header
-from corridor.errors import CorridorError
+from corridor.case.job import audit_header
+from corridor.errors import CorridorError, ExitStatus
 from corridor.provenance import sha256_file
 from corridor.staging import check_output_folder
 
-__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "add_parser"]
-
-EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
+__all__ = ["add_parser"]
 
 
 def _exit_status(ledger: Ledger, interrupted: bool) -> int:
     statuses = {r.status for r in ledger.results.values()}
     if interrupted:
-        return EXIT_INTERRUPTED
+        return ExitStatus.INTERRUPTED
     if not all(s.planned for s in statuses):
-        return EXIT_FAILED
-    return EXIT_SAFE if statuses == {CaseStatus.SAFE} else EXIT_NO_SAFE
+        return ExitStatus.FINDINGS
+    return (ExitStatus.OK if statuses == {CaseStatus.SAFE}
+            else ExitStatus.NO_SAFE_TRAJECTORY)
 
 
 def _cases(args: argparse.Namespace, audit_log: Path) -> tuple[list[BatchCase], int]:
@@ -114,7 +113,7 @@ def _plan_batch(args: argparse.Namespace) -> int:
         cases, workers = _cases(args, audit_log)
     except CorridorError as exc:
         console.print(f"corridor plan-batch: error: {exc}", markup=False, highlight=False)
-        return EXIT_INPUT
+        return ExitStatus.INPUT_ERROR
     about: dict[str, Any] = {
         "software": audit["software"],
         "cases_csv": {"file": args.cases.name, "sha256": sha256_file(args.cases)},
@@ -156,7 +155,7 @@ def _plan_batch(args: argparse.Namespace) -> int:
             append_record(audit_log, audit)
     if refused is not None:
         console.print(f"corridor plan-batch: error: {refused}", markup=False, highlight=False)
-        return EXIT_INPUT
+        return ExitStatus.INPUT_ERROR
     _summary(ledger, args.out)
     return _exit_status(ledger, interrupted)
 

@@ -24,24 +24,12 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from corridor.audit import verify_log
-from corridor.case.job import (
-    EXIT_INPUT,
-    EXIT_INTERNAL,
-    EXIT_NO_SAFE,
-    EXIT_REJECTED,
-    EXIT_SAFE,
-    STAGES,
-    VERDICT_EXIT,
-    CaseOutcome,
-    CaseRequest,
-    run_case,
-)
-from corridor.errors import CorridorError, exit_status_of
+from corridor.case.job import STAGES, CaseOutcome, CaseRequest, run_case
+from corridor.errors import CorridorError, ExitStatus, exit_status_of
 from corridor.planning import Side, load_landmarks
 from corridor.planning.cli import landmark_option
 
-__all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NO_SAFE", "EXIT_REJECTED", "EXIT_SAFE",
-           "add_audit_parser", "add_parser", "reference_model"]
+__all__ = ["add_audit_parser", "add_parser", "reference_model"]
 
 def reference_model() -> Path:
     """The shipped reference model package's folder."""
@@ -102,9 +90,9 @@ def _plan(args: argparse.Namespace) -> int:
         console.print(f"corridor plan: internal error ({type(exc).__name__}); nothing was "
                       "written. Please report it with the traceback below.", markup=False)
         traceback.print_exc(file=sys.stderr)
-        return EXIT_INTERNAL
+        return ExitStatus.INTERNAL_ERROR
     _summary(Console(soft_wrap=True), outcome, args.out)
-    return VERDICT_EXIT[outcome.verdict]
+    return outcome.verdict.exit_status
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -112,7 +100,7 @@ def _verify(args: argparse.Namespace) -> int:
         count, breaks = verify_log(args.log)
     except OSError as exc:
         print(f"corridor audit verify: {args.log}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_INPUT
+        return ExitStatus.INPUT_ERROR
     for item in breaks:
         print(f"{args.log}: {item}")
     print(f"audit log {args.log}: {count} record(s), "

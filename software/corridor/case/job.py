@@ -22,11 +22,10 @@ from typing import Any
 
 from corridor.audit import append_record
 from corridor.case.report import REPORT_NAME, write_case_report
-from corridor.errors import ExitStatus
 from corridor.inference.model import ModelIdentity
 from corridor.inference.outputs import write_outputs
 from corridor.inference.package import load_model_package
-from corridor.inference.runner import InferenceOptions, infer
+from corridor.inference.api import InferenceOptions, infer
 from corridor.ingest.api import ingest
 from corridor.ingest.model import Volume
 from corridor.meshing.api import mesh_label_map, write_meshes
@@ -42,8 +41,7 @@ from corridor.planning import (
 from corridor.provenance import sha256_bytes, sha256_file, software_identity
 from corridor.staging import staged_folder
 
-__all__ = ["CASE_RECORD", "CASE_RECORD_FORMAT", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NO_SAFE",
-           "EXIT_REJECTED", "EXIT_SAFE", "STAGES", "VERDICT_EXIT", "CaseOutcome", "CaseRecord",
+__all__ = ["CASE_RECORD", "CASE_RECORD_FORMAT", "STAGES", "CaseOutcome", "CaseRecord",
            "CaseRequest", "audit_header", "run_case", "verify_case_folder"]
 
 STAGES = ("ingest", "inference", "meshing", "planning", "outputs")
@@ -52,16 +50,6 @@ STAGES = ("ingest", "inference", "meshing", "planning", "outputs")
 CASE_RECORD = "case.json"
 CASE_RECORD_FORMAT = "corridor-case/1"
 
-EXIT_SAFE = ExitStatus.OK
-EXIT_INPUT = ExitStatus.INPUT_ERROR
-EXIT_NO_SAFE = ExitStatus.NO_SAFE_TRAJECTORY
-EXIT_REJECTED = ExitStatus.SAFETY_REFUSAL
-EXIT_INTERNAL = ExitStatus.INTERNAL_ERROR
-"""Exit statuses of ``corridor plan``: safe plan, bad input, no safe trajectory, plan
-rejected by its re-check (a safety refusal), internal error (a defect)."""
-
-VERDICT_EXIT = {Verdict.SAFE: EXIT_SAFE, Verdict.NO_SAFE_TRAJECTORY: EXIT_NO_SAFE,
-                Verdict.REJECTED_BY_RECHECK: EXIT_REJECTED}
 
 
 @dataclass(frozen=True, slots=True)

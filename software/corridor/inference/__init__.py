@@ -18,7 +18,7 @@ from corridor.inference.model import (
 )
 from corridor.inference.outputs import ImageFormat, InferenceOutput, write_outputs
 from corridor.inference.package import ModelPackage, load_model_package
-from corridor.inference.runner import InferenceOptions, infer
+from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.session import Device, open_session
 from corridor.inference.window import Weighting
 

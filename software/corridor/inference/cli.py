@@ -19,7 +19,7 @@ from pathlib import Path
 from corridor.inference.errors import ModelPackageError
 from corridor.inference.outputs import ImageFormat, write_outputs
 from corridor.inference.package import MANIFEST_NAME, load_model_package
-from corridor.inference.runner import InferenceOptions, infer
+from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.session import Device
 from corridor.inference.window import Weighting
 from corridor.ingest.api import ingest

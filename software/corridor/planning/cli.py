@@ -16,20 +16,17 @@ import sys
 import time
 from pathlib import Path
 
+from corridor.errors import ExitStatus, exit_status_of
 from corridor.images import LabelMap, read_label_map
 from corridor.planning.api import plan_trajectory
 from corridor.planning.errors import PlanningError, StalePlanError
-from corridor.planning.model import Verdict
 from corridor.planning.outputs import check_plan_current
 from corridor.planning.procedure import SHIPPED_PROCEDURES, Side, load_procedure
 from corridor.planning.regions import Landmark, load_landmarks
 from corridor.provenance import describe_file
 from corridor.staging import check_output_folder
 
-__all__ = ["EXIT_INPUT", "EXIT_NO_SAFE", "EXIT_REJECTED", "EXIT_SAFE", "EXIT_STALE",
-           "add_check_parser", "add_parser", "landmark_option"]
-
-EXIT_SAFE, EXIT_STALE, EXIT_INPUT, EXIT_NO_SAFE, EXIT_REJECTED = 0, 1, 2, 3, 4
+__all__ = ["add_check_parser", "add_parser", "landmark_option"]
 
 
 def landmark_option(text: str) -> Landmark:
@@ -74,8 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         print()
     else:
         _summary(document, args.out)
-    return {Verdict.SAFE: EXIT_SAFE, Verdict.NO_SAFE_TRAJECTORY: EXIT_NO_SAFE,
-            Verdict.REJECTED_BY_RECHECK: EXIT_REJECTED}[result.plan.verdict]
+    return result.plan.verdict.exit_status
 
 
 def _summary(document: dict[str, object], out: Path) -> None:
@@ -127,11 +123,11 @@ def _check(args: argparse.Namespace) -> int:
         document = check_plan_current(args.plan, args.label_map, procedure)
     except StalePlanError as exc:
         print(f"corridor plan-check: {exc}", file=sys.stderr)
-        return EXIT_STALE
+        return exit_status_of(exc)
     print(f"current: {args.plan} was planned on {args.label_map.name}"
           + (" with this template" if procedure else "")
           + f" (verdict {document.get('verdict')})")
-    return EXIT_SAFE
+    return ExitStatus.OK
 
 
 def add_check_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -139,8 +135,8 @@ def add_check_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser = subparsers.add_parser(
         "plan-check", help="check a plan was made on this label map (and template)",
         description="Exit 0 when PLAN_DIR's plan.json records this label map's (and "
-        "template's) SHA-256; 1 when either changed since planning (a stale plan: "
-        "re-plan); 2 bad input.")
+        "template's) SHA-256; 4 when either changed since planning (a stale plan, a safety "
+        "refusal: re-plan); 2 bad input.")
     parser.add_argument("plan", type=Path, metavar="PLAN_DIR", help="folder with plan.json")
     parser.add_argument("--label-map", type=Path, required=True, metavar="FILE",
                         help="the label map the plan is about to be used with")

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from corridor.errors import ExitStatus
 from corridor.geometry import ImageGeometry
 from corridor.images import LabelMap
 from corridor.planning.procedure import LoadedProcedure, Side
@@ -36,6 +37,14 @@ class Verdict(StrEnum):
     """No candidate meets every constraint; the best one and what it lacks are reported."""
     REJECTED_BY_RECHECK = "rejected-by-recheck"
     """The search found a trajectory but the independent re-check does not confirm it."""
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """The exit status of a command that planned to this verdict: 0, 3, or 4 (the
+        re-check's rejection is a safety refusal)."""
+        return {Verdict.SAFE: ExitStatus.OK,
+                Verdict.NO_SAFE_TRAJECTORY: ExitStatus.NO_SAFE_TRAJECTORY,
+                Verdict.REJECTED_BY_RECHECK: ExitStatus.SAFETY_REFUSAL}[self]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -65,7 +65,7 @@ Feature: The planner refuses what it cannot plan safely
     When the analytic procedure is planned on it
     Then the verdict is "rejected-by-recheck" and the re-check names "vessel"
 
-  @SRS-PLN-011 @RC-035
+  @SRS-PLN-011 @RC-035 @SRS-FND-001 @RC-047
   Scenario: A plan is stale after a re-segmentation
     Given the "femur" phantom written with its ground truth
     When corridor plan-trajectory is run on its truth labels with "--procedure femoral-neck-screw --side left"
@@ -73,4 +73,4 @@ Feature: The planner refuses what it cannot plan safely
     Then it exits with status 0
     When one voxel of the label map is relabelled and saved again
     And corridor plan-check is run on the plan with the same label map and template
-    Then it exits with status 1, naming "label map"
+    Then it exits with status 4, naming "label map"
