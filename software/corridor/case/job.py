@@ -22,10 +22,10 @@ from typing import Any
 
 from corridor.audit import append_record
 from corridor.case.report import REPORT_NAME, write_case_report
+from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.model import ModelIdentity
 from corridor.inference.outputs import write_outputs
 from corridor.inference.package import load_model_package
-from corridor.inference.api import InferenceOptions, infer
 from corridor.ingest.api import ingest
 from corridor.ingest.model import Volume
 from corridor.meshing.api import mesh_label_map, write_meshes

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.errors import InferenceError, ModelPackageError, ProviderUnavailableError
 from corridor.inference.manifest import (
     GridOrientation,
@@ -18,7 +19,6 @@ from corridor.inference.model import (
 )
 from corridor.inference.outputs import ImageFormat, InferenceOutput, write_outputs
 from corridor.inference.package import ModelPackage, load_model_package
-from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.session import Device, open_session
 from corridor.inference.window import Weighting
 

@@ -16,10 +16,10 @@ import json
 import sys
 from pathlib import Path
 
+from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.errors import ModelPackageError
 from corridor.inference.outputs import ImageFormat, write_outputs
 from corridor.inference.package import MANIFEST_NAME, load_model_package
-from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.session import Device
 from corridor.inference.window import Weighting
 from corridor.ingest.api import ingest
