@@ -18,14 +18,11 @@ defect 70 with its traceback, an interrupt 130.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 
 from corridor import __version__
 from corridor.errors import CorridorError, ExitStatus, exit_status_of
-from corridor.provenance import software_identity
 
 __all__ = ["EXIT_ERROR", "EXIT_USAGE", "build_parser", "main"]
 
@@ -34,8 +31,6 @@ EXIT_ERROR = ExitStatus.INPUT_ERROR
 
 EXIT_USAGE = ExitStatus.USAGE
 """Exit status for a command line that names no subcommand (``EX_USAGE``)."""
-
-_log = logging.getLogger(__name__)
 
 Handler = Callable[[argparse.Namespace], int]
 _GLOBAL_OPTIONS = frozenset({"-v", "--verbose", "-vv"})
@@ -109,6 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(words)
     args = parser.parse_args(words)
+    # Imported here, not at the top: `corridor --version` and `--help` exit inside parse_args
+    # and need none of this (start-up, verification/benchmarks/bench_startup.py).
+    import logging
+
+    from corridor.provenance import software_identity
+
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
@@ -127,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("corridor: interrupted", file=sys.stderr)
         return ExitStatus.INTERRUPTED
     except Exception as exc:  # a defect: say so and keep the traceback
+        import traceback
+
         print(f"corridor: internal error ({type(exc).__name__}); please report it with the "
               "traceback below.", file=sys.stderr)
         traceback.print_exc(file=sys.stderr)
