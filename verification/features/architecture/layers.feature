@@ -25,7 +25,7 @@ Feature: The device's layers, checked on every change
       | corridor/planning/regions.py | import corridor.inference                | label-map-consumers    | corridor.planning.regions | corridor.inference     |
       | corridor/meshing/api.py      | from corridor.ingest.model import Volume | label-map-consumers    | corridor.meshing.api     | corridor.ingest.model   |
       | corridor/staging.py          | import corridor_qms                      | device-without-tooling | corridor.staging         | corridor_qms            |
-      | corridor/inference/runner.py | import corridor_phantoms                 | device-without-tooling | corridor.inference.runner | corridor_phantoms      |
+      | corridor/inference/api.py    | import corridor_phantoms                 | device-without-tooling | corridor.inference.api   | corridor_phantoms       |
       | corridor/images/model.py     | import training.train_reference          | device-without-tooling | corridor.images.model    | training                |
 
   @SRS-ARC-001
