@@ -43,7 +43,7 @@ from corridor.case.batch import (
 )
 from corridor.case.cli import reference_model
 from corridor.case.job import audit_header
-from corridor.errors import CorridorError, ExitStatus
+from corridor.errors import CorridorError, ExitStatus, exit_status_of
 from corridor.provenance import sha256_file
 from corridor.staging import check_output_folder
 
@@ -113,7 +113,7 @@ def _plan_batch(args: argparse.Namespace) -> int:
         cases, workers = _cases(args, audit_log)
     except CorridorError as exc:
         console.print(f"corridor plan-batch: error: {exc}", markup=False, highlight=False)
-        return ExitStatus.INPUT_ERROR
+        return exit_status_of(exc)
     about: dict[str, Any] = {
         "software": audit["software"],
         "cases_csv": {"file": args.cases.name, "sha256": sha256_file(args.cases)},

@@ -105,7 +105,7 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"{args.log}: {item}")
     print(f"audit log {args.log}: {count} record(s), "
           + ("chain intact" if not breaks else f"{len(breaks)} break(s)"))
-    return 1 if breaks else 0
+    return ExitStatus.FINDINGS if breaks else ExitStatus.OK
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from corridor.errors import ExitStatus
 from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.errors import ModelPackageError
 from corridor.inference.outputs import ImageFormat, write_outputs
@@ -57,7 +58,7 @@ def _inspect(args: argparse.Namespace) -> int:
         if manifest_path.is_file():
             print(manifest_path.read_text(encoding="utf-8", errors="replace").rstrip())
         print(f"verdict: REFUSED: {exc}", file=sys.stderr)
-        return 2
+        return ExitStatus.INPUT_ERROR
     print(json.dumps(package.manifest.model_dump(mode="json"), indent=2))
     signature = package.signature
     print(f"graph: input {signature.input_name} {list(signature.input_shape)}, output "
