@@ -12,7 +12,6 @@ import json
 import sys
 from pathlib import Path
 
-from corridor.images import export_volume
 from corridor.ingest.api import IngestResult, ingest
 
 __all__ = ["add_parser", "render_json", "render_text"]
@@ -55,6 +54,8 @@ def _run(args: argparse.Namespace) -> int:
     result = ingest(args.path, args.series)
     print(render_json(result) if args.json else render_text(result))
     if args.export is not None:
+        from corridor.images import export_volume  # only when asked: start-up (SRS-CLI-002)
+
         export_volume(result.volume, args.export)
         print(f"wrote {args.export}", file=sys.stderr)
     return 0
