@@ -4,7 +4,10 @@ Every build (wheel, editable install, sdist) first writes the stamp that
 :func:`corridor.provenance.software_identity` reads at run time: name, version (from
 ``pyproject.toml``), the git commit of *this* repository (only when the project root is the
 top of its git work tree, so a copy inside another repository records no commit rather than
-the wrong one), whether tracked files differed from it, and the build kind.
+the wrong one), whether tracked files differed from it, and the build kind.  It also holds
+the ``corridor.commands`` entry points of ``pyproject.toml`` (subcommand name to
+``module:function``), so the command finds its subcommands without importing
+:mod:`importlib.metadata` at start-up.
 
 Release build: ``CORRIDOR_RELEASE=1`` in the build's environment.  It refuses to build unless
 the commit is known and the tree is clean; the stamp then says ``release`` and the software
@@ -62,11 +65,12 @@ def write_stamp(kind: str) -> None:
     if release and (commit is None or dirty is not False):
         raise SystemExit("corridor release build refused: expected a clean git checkout of "
                          f"this repository (commit {commit or 'unknown'}, dirty {dirty})")
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
-        "project"]["version"]
-    text = (f'"""Software identity, written by the build ({Path(__file__).name}); not in git."""'
-            f"\n\nNAME = 'corridor'\nVERSION = {version!r}\nCOMMIT = {commit!r}\n"
-            f"DIRTY = {dirty!r}\nBUILD = {'release' if release else kind!r}\n")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    commands = dict(sorted(project.get("entry-points", {}).get("corridor.commands", {}).items()))
+    text = (f'"""Software identity and subcommands, written by the build ({Path(__file__).name}); '
+            f'not in git."""\n\nNAME = \'corridor\'\nVERSION = {project["version"]!r}\n'
+            f"COMMIT = {commit!r}\nDIRTY = {dirty!r}\nBUILD = {'release' if release else kind!r}\n"
+            f"COMMANDS = {commands!r}\n")
     temp = STAMP.with_name(f".{STAMP.name}.{os.getpid()}.tmp")
     temp.write_text(text, encoding="utf-8")
     os.replace(temp, STAMP)

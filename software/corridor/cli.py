@@ -1,12 +1,12 @@
 """The one ``corridor`` command.
 
-Subcommands are small modules that register themselves through the
-``corridor.commands`` entry-point group: each entry point names a function
-``add_parser(subparsers)`` that adds its sub-parser and sets ``handler`` to a
-callable taking the parsed namespace and returning an exit status.  Discovery by
-entry point keeps the dependency direction of the architecture: the device
-package never imports the quality tooling, yet ``corridor trace`` works when the
-tooling is installed.
+Subcommands are small modules registered in the ``corridor.commands`` entry-point group of
+``pyproject.toml``: each entry names a function ``add_parser(subparsers)`` that adds its
+sub-parser and sets ``handler`` to a callable taking the parsed namespace and returning an exit
+status.  The build stamps that table into the package (``corridor._stamp.COMMANDS``, see
+``software/corridor_build.py``), so the command reads it without :mod:`importlib.metadata`.
+Registration by name keeps the dependency direction of the architecture: the device package
+never imports the quality tooling, yet ``corridor trace`` works when the tooling is installed.
 
 Start-up: only the chosen subcommand's module is imported (``corridor ingest`` never loads
 ONNX Runtime or VTK); ``corridor --version`` imports none, and ``corridor --help`` all of them
@@ -18,10 +18,11 @@ defect 70 with its traceback, an interrupt 130.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from corridor import __version__
+from corridor import __version__, _stamp
 from corridor.errors import CorridorError, ExitStatus, exit_status_of
 
 __all__ = ["EXIT_ERROR", "EXIT_USAGE", "build_parser", "main"]
@@ -73,15 +74,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     words = () if argv is None else tuple(argv)
     if "--version" in words and _chosen(words) is None:
         return parser
-    from importlib.metadata import entry_points  # only when a subcommand is needed
-
-    commands = sorted(entry_points(group="corridor.commands"), key=lambda e: e.name)
+    commands: dict[str, str] = dict(sorted(_stamp.COMMANDS.items()))
     chosen = _chosen(words)
-    if chosen in {e.name for e in commands}:
-        commands = [e for e in commands if e.name == chosen]
-    for entry_point in commands:
+    if chosen in commands:
+        commands = {chosen: commands[chosen]}
+    for target in commands.values():
+        module, _, function = target.partition(":")
         add_parser: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]
-        add_parser = entry_point.load()
+        add_parser = getattr(importlib.import_module(module), function)
         add_parser(subparsers)
     return parser
 

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 
 import pytest
 from pytest_bdd import parsers, scenarios, then, when
@@ -35,6 +36,7 @@ class Case:
 
     stdout: str = ""
     modules: list[str] = field(default_factory=list)
+    commands: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -72,3 +74,19 @@ def none_of(case: Case, names: str) -> None:
     assert "corridor.ingest.cli" in case.modules  # the chosen command did load
     for name in (n.strip() for n in names.split(",")):
         assert not [m for m in case.modules if m == name or m.startswith(f"{name}.")], name
+
+
+@when("the command's subcommand table is read")
+def subcommand_table(case: Case) -> None:
+    """The table the build stamped into the package."""
+    from corridor import _stamp
+
+    case.commands = dict(_stamp.COMMANDS)
+
+
+@then("it equals the corridor.commands entry points of the installed corridor distribution")
+def table_is_entry_points(case: Case) -> None:
+    """Read through importlib.metadata, which the command itself no longer imports."""
+    declared = {e.name: e.value for e in entry_points(group="corridor.commands")}
+    assert len(declared) >= 10
+    assert case.commands == declared

@@ -12,3 +12,8 @@ Feature: A subcommand's libraries load only when that subcommand runs
   Scenario: corridor ingest --help imports neither inference, planning, VTK nor the tooling
     When "corridor ingest --help" runs in a fresh interpreter
     Then none of onnxruntime, vtkmodules, corridor_qms, corridor.inference, corridor.planning, corridor.meshing was imported
+
+  @SRS-CLI-002
+  Scenario: The subcommands the command finds are the entry points the installed distribution declares
+    When the command's subcommand table is read
+    Then it equals the corridor.commands entry points of the installed corridor distribution
