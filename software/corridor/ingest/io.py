@@ -13,16 +13,15 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pydicom
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from typing import TYPE_CHECKING, Any
 
 from corridor.ingest.enum import SkipReason
 from corridor.ingest.errors import UnreadableInputError
 from corridor.ingest.lean import LEAN_PREFIX_BYTES, read_lean
 from corridor.ingest.model import SeriesDisplay, SkippedFile
+
+if TYPE_CHECKING:  # pydicom loads only when a file needs it (start-up, SRS-CLI-002)
+    from pydicom.dataset import Dataset
 
 __all__ = ["ENHANCED_CT_STORAGE", "SliceHeader", "advise_will_need", "find_files", "read_headers"]
 
@@ -286,6 +285,9 @@ def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile
         if lean is not None:
             headers.extend(lean)
             continue
+        import pydicom  # only for a file the lean reader leaves to it
+        from pydicom.errors import InvalidDicomError
+
         try:
             ds = pydicom.dcmread(path, stop_before_pixels=False, defer_size=256)
         except InvalidDicomError:

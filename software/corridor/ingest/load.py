@@ -24,9 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pydicom
 from numpy.typing import NDArray
-from pydicom.pixels.utils import pixel_array
 
 from corridor.ingest.enum import WarningCode
 from corridor.ingest.errors import UnsafeSeriesError
@@ -150,6 +148,9 @@ def _decode(raw: bytes, path: str, header: SliceHeader,
             pixels = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
             return pixels.astype(dtype[1:], copy=True).reshape(1, *rows_columns)
     try:
+        import pydicom  # only for pixels not stored natively (start-up, SRS-CLI-002)
+        from pydicom.pixels.utils import pixel_array
+
         frames = pixel_array(pydicom.dcmread(io.BytesIO(raw)))
     except Exception as exc:  # any decoder failure refuses the series
         raise UnsafeSeriesError(
