@@ -24,9 +24,7 @@ from typing import Any
 
 import cloudpickle
 import dask
-import planted_runners
 import pytest
-from command_run import run_corridor
 from distributed import Client, LocalCluster
 from pytest_bdd import given, parsers, scenarios, then, when
 
@@ -36,6 +34,8 @@ from corridor.case.cli import reference_model
 from corridor.cli import main as corridor_main
 from corridor_phantoms import make_phantom, write_series
 from corridor_phantoms.anatomy import PhantomKind, build_anatomy
+from verification import planted_runners
+from verification.command_run import run_corridor
 
 scenarios("case/batch.feature")
 

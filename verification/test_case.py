@@ -17,12 +17,12 @@ from typing import Any
 
 import pydicom
 import pytest
-from command_run import run_corridor
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from corridor.audit import append_record
 from corridor.cli import main as corridor_main
 from corridor_phantoms import make_phantom, write_series
+from verification.command_run import run_corridor
 
 scenarios("case/plan.feature")
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import math
 import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ import onnx
 import onnxruntime as ort
 import pydicom
 import pytest
-from command_run import run_corridor
 from numpy.typing import NDArray
 from pytest_bdd import given, parsers, scenarios, then, when
 from scipy import ndimage
@@ -34,9 +32,8 @@ from corridor.inference import cli as inference_cli
 from corridor.inference.window import sliding_window
 from corridor.ingest import ingest
 from corridor_phantoms import Label, make_phantom, write_series
-
-sys.path.insert(0, str(Path(__file__).parent / "inference"))
-from graphs import (
+from verification.command_run import run_corridor
+from verification.inference.graphs import (
     LABELS,
     box_filter_model,
     linear_model,

@@ -23,7 +23,6 @@ import nrrd
 import numpy as np
 import pydicom
 import pytest
-from command_run import run_corridor
 from numpy.typing import NDArray
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement
@@ -36,6 +35,7 @@ from corridor.ingest.errors import IngestError, UnsafeSeriesError
 from corridor.ingest.io import find_files, read_headers
 from corridor.ingest.lean import read_lean
 from corridor_phantoms import make_phantom, write_series
+from verification.command_run import run_corridor
 
 scenarios("ingest")
 

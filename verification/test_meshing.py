@@ -12,14 +12,12 @@ import hashlib
 import json
 import math
 import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from command_run import run_corridor
 from numpy.typing import NDArray
 from pytest_bdd import given, parsers, scenarios, then, when
 from scipy import special
@@ -40,9 +38,8 @@ from corridor.meshing import (
     mesh_quality,
 )
 from corridor_phantoms import Label, make_phantom, write_series
-
-sys.path.insert(0, str(Path(__file__).parent / "inference"))
-from graphs import threshold_model, write_package
+from verification.command_run import run_corridor
+from verification.inference.graphs import threshold_model, write_package
 
 scenarios("meshing")
 

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from command_run import run_corridor
 from pytest_bdd import parsers, scenarios, then, when
+
+from verification.command_run import run_corridor
 
 scenarios("phantoms")
 

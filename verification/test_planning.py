@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ import nrrd
 import numpy as np
 import pytest
 import yaml
-from command_run import run_corridor
 from hypothesis import HealthCheck, settings
 from hypothesis import given as hypothesis_given
 from hypothesis import strategies as st
@@ -47,9 +45,8 @@ from corridor.planning.fields import corridor_field, risk_field, uncertainty_mm
 from corridor_phantoms import make_phantom, write_series
 from corridor_phantoms.anatomy import build_anatomy
 from corridor_phantoms.enum import PhantomKind
-
-sys.path.insert(0, str(Path(__file__).parent / "planning"))
-from phantoms import (
+from verification.command_run import run_corridor
+from verification.planning.phantoms import (
     Cylinder,
     implant_volume_points,
     loaded,

@@ -25,8 +25,9 @@ from typing import Any
 
 import pytest
 import yaml
-from command_run import Run, run_corridor
 from pytest_bdd import given, parsers, scenarios, then, when
+
+from verification.command_run import Run, run_corridor
 
 scenarios("trace")
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import math
 import shlex
-import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from command_run import run_corridor
 from hypothesis import HealthCheck, assume, example, settings
 from hypothesis import given as hypothesis_given
 from hypothesis import strategies as st
@@ -35,9 +33,8 @@ from corridor_qms.validation import (
     or_analysis,
     readings_from_arrays,
 )
-
-sys.path.insert(0, str(Path(__file__).parent / "validation"))
-from roemetz import (
+from verification.command_run import run_corridor
+from verification.validation.roemetz import (
     NullConfiguration,
     expected_auc,
     simulate_model_and_readers,
@@ -1131,7 +1128,7 @@ def same_bytes(case: Case) -> None:
 def split_plot_null(count: int, groups: int, readers: int, positives: int,
                     negatives: int) -> np.ndarray:
     """Each group an independent crossed study of its own cases."""
-    from roemetz import simulate_split_plot_null
+    from verification.validation.roemetz import simulate_split_plot_null
 
     config = NullConfiguration(readers=readers, positives=positives, negatives=negatives)
 
@@ -1171,7 +1168,7 @@ def split_design(case: Case, design: str, weight: str) -> None:
 def partially_paired_null(count: int, readers: int, positives: int, negatives: int,
                           percent: int) -> np.ndarray:
     """Each reading dropped independently."""
-    from roemetz import drop_readings
+    from verification.validation.roemetz import drop_readings
 
     config = NullConfiguration(readers=readers, positives=positives, negatives=negatives)
 
