@@ -1,6 +1,7 @@
-"""Helpers shared by the meshing step modules: the scenario context, the analytic label maps,
-the in-process ``corridor mesh`` runs, and the closed-form volume and area of the phantoms'
-shapes (elliptic integrals for the ellipsoid), taken from their manifests, never from a mesh.
+"""Helpers shared by the meshing step modules: the scenario context, the analytic label maps
+and their NIfTI and NRRD files (written with nibabel and pynrrd, independently of Corridor's
+writers), the in-process ``corridor mesh`` runs, and the closed-form volume and area of the
+phantoms' shapes (elliptic integrals for the ellipsoid), taken from their manifests.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nibabel
+import nrrd
 import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from corridor.images import LabelMap, export_volume
+from corridor.images import LabelMap
 from corridor_phantoms import make_phantom
 from verification.command_run import run_corridor
 
@@ -54,10 +57,33 @@ def analytic_map(case: Case, shape_name: str, grid: str, spacing: str, orientati
 
 
 def save_label_map(case: Case, suffix: str) -> Path:
-    """Write the label map to ``map<suffix>``."""
+    """Write the label map to ``map<suffix>`` with nibabel (NIfTI) or pynrrd (NRRD) directly.
+
+    Not with Corridor's own writers, so that ``corridor mesh`` is given files that its
+    reader did not make for itself.  NIfTI stores RAS: its affine is the label map's LPS
+    affine with the x and y rows negated, as sform and qform with code 1 (scanner), in mm.
+    NRRD states ``space: left-posterior-superior``, the LPS step of one voxel along i, j
+    and k as ``space directions`` (one row per axis) and the LPS centre of voxel (0, 0, 0)
+    as ``space origin``.  Both hold the uint8 labels indexed i, j, k.
+    """
     assert case.label_map is not None
+    labels = np.asarray(case.label_map.labels, dtype=np.uint8)
+    lps = np.asarray(case.label_map.geometry.affine, dtype=np.float64)
     path = case.root / f"map{suffix}"
-    export_volume(case.label_map, path)
+    if suffix == ".nrrd":
+        nrrd.write(str(path), labels, {"space": "left-posterior-superior",
+                                       "space directions": lps[:3, :3].T,
+                                       "space origin": lps[:3, 3],
+                                       "kinds": ["domain", "domain", "domain"],
+                                       "encoding": "gzip"})
+    else:
+        assert suffix == ".nii.gz", suffix
+        ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+        image = nibabel.Nifti1Image(labels, ras)
+        image.set_sform(ras, code=1)
+        image.set_qform(ras, code=1)
+        image.header.set_xyzt_units("mm")
+        nibabel.save(image, path)
     case.files[suffix] = path
     return path
 

@@ -6,7 +6,9 @@ SEG meshed in place, refused inputs, the record's hashes, a used folder refused,
 reproducible output.
 
 Oracles: VTK's own file readers and ``vtkFeatureEdges`` for what was written, the analytic
-sphere of the phantom's manifest, and hashlib for the record.
+sphere of the phantom's manifest, and hashlib for the record.  The NIfTI and NRRD inputs are
+written with nibabel and pynrrd directly (``helpers.save_label_map``), never with Corridor's
+own writers, so that NIfTI and NRRD giving the same surface is checked on independent files.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ scenarios("meshing/files.feature")
                      '{spacing} in orientation "{orientation}", saved as NIfTI'))
 def analytic_nifti(case: Case, shape_name: str, grid: str, spacing: str,
                    orientation: str) -> None:
-    """The label map written as NIfTI (RAS affine) by the export the pipeline uses."""
+    """The label map written as NIfTI (RAS affine) with nibabel, not Corridor's writer."""
     analytic_map(case, shape_name, grid, spacing, orientation)
     save_label_map(case, ".nii.gz")
 
@@ -45,7 +47,7 @@ def analytic_nifti(case: Case, shape_name: str, grid: str, spacing: str,
                      '{spacing} in orientation "{orientation}", saved as NIfTI and as NRRD'))
 def analytic_nifti_nrrd(case: Case, shape_name: str, grid: str, spacing: str,
                         orientation: str) -> None:
-    """The label map written in both formats."""
+    """The label map written in both formats, with nibabel and pynrrd directly."""
     analytic_map(case, shape_name, grid, spacing, orientation)
     save_label_map(case, ".nii.gz")
     save_label_map(case, ".nrrd")
