@@ -1,4 +1,8 @@
-"""Step definitions of the planning-job scenarios (``verification/features/case``).
+"""Step definitions of ``verification/features/case/plan.feature``: the planning job, one case.
+
+Verifies ``corridor plan`` end to end on the pelvis phantom: the complete case folder and its
+hashes, the plan made on the case's own label map, the audit record of a run (and of a failed
+one), no patient data in the log, a tamper-evident audit chain, and the case report.
 
 Oracles: the files of the case folder (hashed here), the phantom's DICOM headers (the patient
 values that must not reach the log), a recomputation of the audit chain's hashes in the
@@ -7,9 +11,7 @@ scenario, and the exit statuses the command documents.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,6 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from corridor.audit import append_record
-from corridor.cli import main as corridor_main
 from corridor_phantoms import make_phantom, write_series
 from verification.command_run import run_corridor
 
@@ -126,10 +127,8 @@ def _records(case: Case) -> list[dict[str, Any]]:
 
 
 def _verify(case: Case) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        status = corridor_main(["audit", "verify", str(case.log)])
-    return status, out.getvalue()
+    done = run_corridor(["audit", "verify", str(case.log)])
+    return done.status, done.stdout
 
 
 @then("the audit log holds one intact record of the run with the model's SHA-256 and the "
@@ -140,7 +139,7 @@ def audited(case: Case) -> None:
     assert len(records) == 1
     record = records[0]
     assert record["outcome"] == "safe"
-    model = Path(__file__).parents[1] / "software" / "corridor" / "inference" / "models"
+    model = Path(__file__).parents[2] / "software" / "corridor" / "inference" / "models"
     onnx = model / "reference-bone-vessel" / "model.onnx"
     assert record["model"]["sha256"] == hashlib.sha256(onnx.read_bytes()).hexdigest()
     case_json = (case.out / "case.json").read_bytes()
