@@ -1,6 +1,7 @@
 """Run the real ``corridor`` command in the test process, capturing what it prints.
 
-Shared by the step modules (a plain module beside them, like ``planted_runners``).
+Shared by every step module that runs a command (``from verification.command_run import
+run_corridor``), so that no module keeps its own copy of the redirection.
 """
 
 from __future__ import annotations

@@ -1,21 +1,20 @@
 """Step definitions of ``features/foundation/permissions.feature``: outputs get umask modes.
 
-Oracle: ``os.stat`` of every file and folder written, against 0644/0755 (umask 022 set by the
-scenario itself).
+Oracle: ``os.stat`` of every file and folder written (``helpers.file_modes``), against
+0644/0755 (the umask 022 the scenario sets).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import stat
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from command_run import run_corridor
 from pytest_bdd import given, scenarios, then, when
+
+from verification.command_run import run_corridor
+from verification.foundation.helpers import file_modes
 
 scenarios("foundation/permissions.feature")
 
@@ -35,21 +34,6 @@ class Case:
 def case(tmp_path: Path) -> Case:
     """A fresh scenario context."""
     return Case(tmp_path)
-
-
-@pytest.fixture
-def restore_umask() -> Iterator[None]:
-    """The umask as it was before the scenario."""
-    before = os.umask(0o022)
-    os.umask(before)
-    yield
-    os.umask(before)
-
-
-@given("the process umask is 022")
-def umask_022(restore_umask: None) -> None:
-    """Group and others may read."""
-    os.umask(0o022)
 
 
 @given("a copy of the minimal project")
@@ -83,11 +67,10 @@ def dhf(case: Case) -> None:
 
 @then("every file written is mode 0644 and every folder 0755")
 def modes(case: Case) -> None:
-    """Each output folder, and everything in it."""
+    """Each output folder, and everything in it (the umask 022 the scenario set)."""
     assert len(case.written) == 2
     for top in case.written:
-        paths = [top, *top.rglob("*")]
-        assert len(paths) > 1, top
-        for path in paths:
-            mode = stat.S_IMODE(path.stat().st_mode)
-            assert mode == (0o755 if path.is_dir() else 0o644), (path, oct(mode))
+        files, folders = file_modes(top)
+        assert files, top
+        assert set(files.values()) == {0o644}, files
+        assert set(folders.values()) == {0o755}, folders

@@ -7,7 +7,6 @@ with :func:`ast.literal_eval`, not imported through the product).
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import shutil
 import subprocess
@@ -17,11 +16,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from command_run import run_corridor
 from pytest_bdd import given, parsers, scenarios, then, when
 
 import corridor
 from corridor.provenance import SoftwareIdentity, software_identity
+from verification.command_run import run_corridor
+from verification.foundation.helpers import stamp_of
 
 scenarios("foundation/identity.feature")
 
@@ -56,10 +56,8 @@ def _git(folder: Path, *args: str) -> str:
 
 
 def _stamp(project: Path) -> dict[str, Any]:
-    """The stamp's assignments, parsed as literals."""
-    tree = ast.parse((project / "software" / "corridor" / "_stamp.py").read_text())
-    return {node.targets[0].id: ast.literal_eval(node.value)  # type: ignore[attr-defined]
-            for node in tree.body if isinstance(node, ast.Assign)}
+    """The copy's stamp, parsed as literals."""
+    return stamp_of(project / "software" / "corridor" / "_stamp.py")
 
 
 def _copy_build_files(target: Path) -> Path:

@@ -1,8 +1,8 @@
 """Independent readers of what the phantom generator wrote.
 
 pydicom and NumPy only: geometry is computed from the DICOM tags by the
-standard's definitions, never by calling the code under test.  Imported as a
-sibling module (pytest puts this folder on ``sys.path`` because it is no package).
+standard's definitions, never by calling the code under test.  Imported by its
+package path, ``verification.phantoms.phantom_oracle``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from phantom_oracle import SMALL_SHAPE, SMALL_SPACING
 
 from corridor_phantoms import (
     PADDING_HU,
@@ -29,6 +28,7 @@ from corridor_phantoms import (
     make_phantom,
 )
 from corridor_phantoms.anatomy import build_anatomy
+from verification.phantoms.phantom_oracle import SMALL_SHAPE, SMALL_SPACING
 
 ANALYTIC_KINDS = (PhantomKind.SPHERE, PhantomKind.ELLIPSOID, PhantomKind.CYLINDER)
 

@@ -16,16 +16,6 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from phantom_oracle import (
-    SMALL_SHAPE,
-    SMALL_SPACING,
-    affine_from_tags,
-    enhanced_affine,
-    hu_of,
-    load_truth,
-    read_all,
-    sort_by_position,
-)
 
 from corridor_phantoms import (
     EncoderUnavailableError,
@@ -34,6 +24,16 @@ from corridor_phantoms import (
     TransferSyntax,
     make_phantom,
     write_series,
+)
+from verification.phantoms.phantom_oracle import (
+    SMALL_SHAPE,
+    SMALL_SPACING,
+    affine_from_tags,
+    enhanced_affine,
+    hu_of,
+    load_truth,
+    read_all,
+    sort_by_position,
 )
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"

@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from phantom_oracle import (
+from pydicom.dataset import Dataset
+
+from corridor_phantoms import Fault, SeriesWritten, make_phantom, write_series
+from verification.phantoms.phantom_oracle import (
     affine_from_tags,
     ct_images,
     enhanced_affine,
@@ -23,9 +26,6 @@ from phantom_oracle import (
     read_all,
     sort_by_position,
 )
-from pydicom.dataset import Dataset
-
-from corridor_phantoms import Fault, SeriesWritten, make_phantom, write_series
 
 SHAPE, SPACING = (40, 36, 12), (6.0, 6.0, 8.0)
 

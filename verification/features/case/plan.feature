@@ -1,8 +1,9 @@
 Feature: The planning job, one case, end to end
 
-  @SRS-JOB-001 @SRS-JOB-002 @RC-043 @RC-044
+  @SRS-JOB-001 @SRS-JOB-002 @RC-043 @RC-044 @SRS-FND-002 @RC-048 @SRS-FND-003
   Scenario: corridor plan turns the pelvis phantom CT into a complete case folder with a safe plan
     Given the pelvis phantom written as DICOM with its landmarks
+    And the process umask is 022
     When corridor plan is run on it for a left acetabular screw
     Then it exits with status 0 and the case folder holds the segmentation, SEG, uncertainty map, meshes, plan, implant and risk map
     And case.json records the SHA-256 of every file of the case folder
@@ -11,6 +12,8 @@ Feature: The planning job, one case, end to end
     And no patient name or ID of the CT appears in the audit log
     And report.html shows the verdict, the clearance table, three labelled slices and the review flags
     And in headless Chromium the report's 3-D view draws the scene with no script error
+    And run.json, meshes.json, plan.json, case.json and the audit record all name the software the build stamped
+    And every file of the case folder is mode 0644 and every folder 0755
 
   @SRS-JOB-001 @RC-043 @SRS-JOB-002
   Scenario: Bad input exits 2, writes no case folder, and is still audited
@@ -18,6 +21,16 @@ Feature: The planning job, one case, end to end
     When corridor plan is run on it for a left acetabular screw
     Then it exits with status 2 and there is no case folder
     And the audit log's record of the run says "failed"
+
+  @SRS-JOB-001 @RC-043 @SRS-FND-001 @RC-047
+  Scenario: A surface that fails mesh QA refuses the case: exit 4, no case folder, ledgered refused
+    Given the pelvis phantom written as DICOM with its landmarks
+    And mesh QA allows no difference between a surface's volume and its voxels' volume
+    When corridor plan is run on it for a left acetabular screw
+    Then it exits with status 4 and there is no case folder
+    And standard error names "mesh QA"
+    And the audit log's record of the run says "failed"
+    And the same case run as a batch worker is recorded "refused" with exit code 4
 
   @SRS-JOB-001 @RC-043
   Scenario: A defect in a stage exits 70 and leaves no case folder

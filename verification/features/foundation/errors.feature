@@ -2,22 +2,15 @@ Feature: Input errors, safety refusals and defects are told apart
   A user fixes an input error; a safety refusal is the software declining a result it cannot
   stand behind and must never be "fixed" by changing the input until it passes; a defect is a
   bug to report. Each has its own exit status in every command (2, 4, 70) and its own status
-  in the batch ledger (input-error, refused, internal-error).
+  in the batch ledger (input-error, refused, internal-error). The refusals themselves are
+  verified where they happen: mesh QA in case/plan.feature and meshing/quality.feature, a stale
+  plan in planning/safety.feature, a release stamp without a commit in identity.feature.
 
   @SRS-FND-001 @RC-047
   Scenario: Every error the device raises on purpose is exactly one kind
     Given every module of the installed corridor and corridor_qms packages is imported
     Then every subclass of the device's root error is an input error or a safety refusal, and none is both
     And no error class of the quality tooling derives from the device's root error
-
-  @SRS-FND-001 @RC-047
-  Scenario: A surface that fails mesh QA refuses the case: exit 4, no case folder, ledgered refused
-    Given the pelvis phantom written as DICOM with its landmarks
-    And mesh QA allows no difference between a surface's volume and its voxels' volume
-    When corridor plan is run on it for a left acetabular screw
-    Then it exits with status 4 naming "mesh QA" and there is no case folder
-    And the audit log's record of the run says "failed" with the error "MeshQualityError"
-    And the same case run as a batch worker is recorded "refused" with exit code 4
 
   @SRS-FND-001 @RC-047
   Scenario: A defect in any command exits 70 with its traceback

@@ -1,7 +1,12 @@
-"""Step definitions of the phantom scenarios (features/phantoms/).
+"""Step definitions of ``verification/features/phantoms/phantom.feature``.
+
+Verifies the synthetic CT phantoms every pipeline stage is verified against: real DICOM,
+exact ground truth, reproducible output, and the faults real data shows, made through the
+``corridor phantom`` command.
 
 The checks read the written files with pydicom and numpy directly and compare with
-closed forms; nothing here calls the phantom code except through its command.
+closed forms; nothing here calls the phantom code except through its command.  Like every
+test in this folder, they run with pydicom raising on any invalid value (``conftest.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from command_run import run_corridor
 from pytest_bdd import parsers, scenarios, then, when
 
-scenarios("phantoms")
+from verification.command_run import run_corridor
+
+scenarios("phantoms/phantom.feature")
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 

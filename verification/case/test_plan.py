@@ -1,4 +1,8 @@
-"""Step definitions of the planning-job scenarios (``verification/features/case``).
+"""Step definitions of ``verification/features/case/plan.feature``: the planning job, one case.
+
+Verifies ``corridor plan`` end to end on the pelvis phantom: the complete case folder and its
+hashes, the plan made on the case's own label map, the audit record of a run (and of a failed
+one), no patient data in the log, a tamper-evident audit chain, and the case report.
 
 Oracles: the files of the case folder (hashed here), the phantom's DICOM headers (the patient
 values that must not reach the log), a recomputation of the audit chain's hashes in the
@@ -7,9 +11,7 @@ scenario, and the exit statuses the command documents.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +19,16 @@ from typing import Any
 
 import pydicom
 import pytest
-from command_run import run_corridor
 from pytest_bdd import given, parsers, scenarios, then, when
 
+import corridor
 from corridor.audit import append_record
-from corridor.cli import main as corridor_main
+from corridor.case.batch import BatchCase, run_one
+from corridor.case.job import CaseRequest
+from corridor.planning import Side, load_landmarks
 from corridor_phantoms import make_phantom, write_series
+from verification.command_run import run_corridor
+from verification.foundation.helpers import file_modes, stamp_of
 
 scenarios("case/plan.feature")
 
@@ -79,6 +85,12 @@ def broken_meshing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("corridor.case.job.mesh_label_map", broken)
 
 
+@given("mesh QA allows no difference between a surface's volume and its voxels' volume")
+def strict_mesh_qa(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real QA runs and refuses: a smoothed surface never encloses exactly its voxels."""
+    monkeypatch.setattr("corridor.meshing.quality.VOLUME_ERROR_LIMIT", 0.0)
+
+
 @when("corridor plan is run on it for a left acetabular screw")
 def run_plan(case: Case) -> None:
     """In process; the audit log in the scenario folder."""
@@ -126,10 +138,8 @@ def _records(case: Case) -> list[dict[str, Any]]:
 
 
 def _verify(case: Case) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        status = corridor_main(["audit", "verify", str(case.log)])
-    return status, out.getvalue()
+    done = run_corridor(["audit", "verify", str(case.log)])
+    return done.status, done.stdout
 
 
 @then("the audit log holds one intact record of the run with the model's SHA-256 and the "
@@ -140,7 +150,7 @@ def audited(case: Case) -> None:
     assert len(records) == 1
     record = records[0]
     assert record["outcome"] == "safe"
-    model = Path(__file__).parents[1] / "software" / "corridor" / "inference" / "models"
+    model = Path(__file__).parents[2] / "software" / "corridor" / "inference" / "models"
     onnx = model / "reference-bone-vessel" / "model.onnx"
     assert record["model"]["sha256"] == hashlib.sha256(onnx.read_bytes()).hexdigest()
     case_json = (case.out / "case.json").read_bytes()
@@ -167,6 +177,50 @@ def nothing(case: Case, status: int) -> None:
     assert case.status == status, (case.stdout, case.stderr)
     assert not case.out.exists()
     assert not [p for p in case.root.iterdir() if p.name.startswith(".case.tmp")]
+
+
+@then(parsers.parse('standard error names "{text}"'))
+def names(case: Case, text: str) -> None:
+    """The check named in the one error line."""
+    assert text in case.stderr, case.stderr
+
+
+@then(parsers.parse('the same case run as a batch worker is recorded "{status}" with exit code '
+                    '{code:d}'))
+def ledgered(case: Case, status: str, code: int) -> None:
+    """plan-batch's worker function, in this process (a planted QA limit applies to it)."""
+    assert case.dicom is not None
+    assert case.landmarks is not None
+    model = Path(corridor.__file__).parent / "inference" / "models" / "reference-bone-vessel"
+    request = CaseRequest(dicom=case.dicom, procedure="acetabular-screw", model=model,
+                          out=case.root / "batch" / "one", side=Side.LEFT,
+                          landmarks=load_landmarks(case.landmarks),
+                          audit_log=case.root / "batch-audit.jsonl")
+    result = run_one(BatchCase("one", 2, request))
+    assert (result.status.value, result.exit_code) == (status, code), result.message
+    assert "mesh QA" in (result.message or "")
+    assert not (case.root / "batch" / "one").exists()
+
+
+@then("run.json, meshes.json, plan.json, case.json and the audit record all name the software "
+      "the build stamped")
+def software_named(case: Case) -> None:
+    """Each record's software block equals the stamp file's values (read as text)."""
+    stamp = stamp_of(Path(corridor.__file__).parent / "_stamp.py")
+    expected = {"name": stamp["NAME"], "version": stamp["VERSION"], "commit": stamp["COMMIT"],
+                "dirty": stamp["DIRTY"], "build": stamp["BUILD"]}
+    for name in ("segmentation/run.json", "meshes/meshes.json", "plan/plan.json", "case.json"):
+        assert json.loads((case.out / name).read_text())["software"] == expected, name
+    assert [r["software"] for r in _records(case)] == [expected]
+
+
+@then("every file of the case folder is mode 0644 and every folder 0755")
+def case_modes(case: Case) -> None:
+    """Under the umask 022 the scenario set."""
+    files, folders = file_modes(case.out)
+    assert len(files) > 10
+    assert set(files.values()) == {0o644}, files
+    assert set(folders.values()) == {0o755}, folders
 
 
 @then(parsers.parse('the audit log\'s record of the run says "{outcome}"'))

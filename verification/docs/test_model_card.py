@@ -1,56 +1,34 @@
-"""Step definitions of the audit-document scenarios (``verification/features/docs``).
+"""Step definitions of ``verification/features/docs/model_card.feature``.
 
-Oracles: the model package's own bytes (SHA-256 recomputed here), the validation results file
-the card is given, the records written by the scenario, and Python's HTML parser for what a
-browser would see as elements.
+Verifies model cards generated from the repository: the card's hash of the model, its
+sources, its gaps, the validation results it is given (foreign results refused), the
+performance it reports, escaping of hostile project texts, and reproducible output.
+
+Oracles: the model package's own bytes (SHA-256 recomputed here), the validation results
+file the card is given, the records written by the scenario, and Python's HTML parser for
+what a browser would see as elements.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html.parser
 import json
 import re
 import shlex
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from command_run import run_corridor
 from pytest_bdd import given, parsers, scenarios, then, when
 
-scenarios("docs")
+from verification.docs.helpers import ROOT, Case, Elements, run_command
 
-ROOT = Path(__file__).parents[1]
+scenarios("docs/model_card.feature")
+
+
 REFERENCE_MODEL = ROOT / "software" / "corridor" / "inference" / "models" / "reference-bone-vessel"
 STEM = "reference-bone-vessel-1.0.0"
-
-
-@dataclass
-class Case:
-    """What one scenario built and what the commands did."""
-
-    root: Path
-    status: int | None = None
-    stdout: str = ""
-    stderr: str = ""
-    validation: Path | None = None
-    project: Path | None = None
-    outs: list[Path] = field(default_factory=list)
-
-
-@pytest.fixture
-def case(tmp_path: Path) -> Case:
-    """A fresh scenario context."""
-    return Case(tmp_path)
-
-
-def _command(case: Case, argv: list[str]) -> None:
-    done = run_corridor(argv)
-    case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
 
 
 def _card(case: Case, options: str, project: Path | None = None) -> None:
@@ -60,7 +38,7 @@ def _card(case: Case, options: str, project: Path | None = None) -> None:
             "--root", str(project or ROOT), *shlex.split(options)]
     if case.validation is not None:
         argv += ["--validation", str(case.validation)]
-    _command(case, argv)
+    run_command(case, argv)
 
 
 def _data(case: Case) -> dict[str, Any]:
@@ -155,7 +133,7 @@ def example_results(case: Case) -> None:
     document["model_sha256"] = hashlib.sha256((REFERENCE_MODEL / "model.onnx").read_bytes()
                                               ).hexdigest()
     definition.write_text(yaml.safe_dump(document))
-    _command(case, ["validate", "study", str(definition), "--out", str(case.root / "results")])
+    run_command(case, ["validate", "study", str(definition), "--out", str(case.root / "results")])
     assert case.status == 0, case.stderr
     case.validation = case.root / "results" / "results.json"
 
@@ -204,20 +182,11 @@ def run_twice(case: Case) -> None:
         assert case.status == 0, case.stderr
 
 
-class _Elements(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-
-
 @then("both cards show the markup as text and hold no element from it")
 def escaped(case: Case) -> None:
     """The HTML parser sees only the template's own elements; Markdown escapes < and >."""
     text = (case.outs[-1] / f"{STEM}.html").read_text()
-    parser = _Elements()
+    parser = Elements()
     parser.feed(text)
     assert parser.tags.count("script") == 1  # the embedded data only
     assert "b" not in parser.tags
@@ -242,162 +211,3 @@ def identical(case: Case) -> None:
     first, second = case.outs[-2], case.outs[-1]
     for name in (f"{STEM}.md", f"{STEM}.html"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
-
-
-# --- design-history report ---------------------------------------------------------------------
-
-MINIMAL = ROOT / "verification" / "fixtures" / "minimal"
-
-
-def _minimal(case: Case) -> Path:
-    project = case.root / "project"
-    shutil.copytree(MINIMAL, project)
-    case.project = project
-    return project
-
-
-@given("a copy of the minimal project with a requirement that no scenario verifies")
-def planted_gap(case: Case) -> None:
-    """SRS-DEM-003, tagged by no scenario."""
-    project = _minimal(case)
-    source = (project / "requirements_spec" / "srs" / "SRS-DEM-001.yaml").read_text()
-    (project / "requirements_spec" / "srs" / "SRS-DEM-003.yaml").write_text(
-        source.replace("SRS-DEM-001", "SRS-DEM-003").replace("Greeting", "Farewell"))
-
-
-def _edit_first_requirement(case: Case, old: str, new: str) -> None:
-    project = _minimal(case)
-    path = project / "requirements_spec" / "srs" / "SRS-DEM-001.yaml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
-
-
-@given("a copy of the minimal project whose first requirement's statement was changed after "
-       "review")
-def changed_requirement(case: Case) -> None:
-    """The reviewed stamp no longer matches."""
-    _edit_first_requirement(case, "print a greeting", "print a warm greeting")
-
-
-@given(parsers.parse('a copy of the minimal project whose first requirement\'s title holds '
-                     '"{markup}"'))
-def hostile_title(case: Case, markup: str) -> None:
-    """Markup in a record."""
-    _edit_first_requirement(case, "title: Greeting", f"title: '{markup}'")
-
-
-def _dhf(case: Case, options: str) -> None:
-    assert case.project is not None
-    out = case.root / f"dhf-{len(case.outs)}"
-    case.outs.append(out)
-    _command(case, ["docs", "dhf", "--root", str(case.project), "--out", str(out),
-                    *shlex.split(options)])
-
-
-@when("corridor docs dhf is run on it")
-def run_dhf(case: Case) -> None:
-    """Without --draft."""
-    _dhf(case, "")
-
-
-@when(parsers.parse('corridor docs dhf is run on it with "{options}"'))
-def run_dhf_options(case: Case, options: str) -> None:
-    """With options."""
-    _dhf(case, options)
-
-
-@when(parsers.parse('corridor docs dhf is run on it twice with "{options}"'))
-def run_dhf_twice(case: Case, options: str) -> None:
-    """Two folders."""
-    _dhf(case, options)
-    _dhf(case, options)
-
-
-def _report(case: Case) -> str:
-    assert case.status == 0, (case.stdout, case.stderr)
-    return (case.outs[-1] / "design-history.html").read_text()
-
-
-@then(parsers.parse('it exits with status 1 listing "{rule}" and writes nothing'))
-def dhf_refused(case: Case, rule: str) -> None:
-    """Findings on stderr; no folder."""
-    assert case.status == 1, (case.stdout, case.stderr)
-    assert rule in case.stderr
-    assert not case.outs[-1].exists()
-
-
-@then(parsers.parse('the report is written, titled and bannered DRAFT, and shows the finding '
-                    '"{rule}"'))
-def dhf_draft(case: Case, rule: str) -> None:
-    """Watermark CSS, title and banner."""
-    report = _report(case)
-    assert "<title>DRAFT: " in report
-    assert 'class="draft-banner"' in report
-    assert 'content: "DRAFT"' in report
-    assert rule in report
-
-
-@then(parsers.parse('the report shows the finding "{rule}" for that requirement'))
-def dhf_suspect(case: Case, rule: str) -> None:
-    """The finding line names the requirement."""
-    report = _report(case)
-    assert any(rule in line and "SRS-DEM-001" in line for line in report.splitlines())
-
-
-@then("every in-report link has its target in the report")
-def dhf_links(case: Case) -> None:
-    """href="#X" has id="X"."""
-    report = _report(case)
-    targets = set(re.findall(r'href="#([^"]+)"', report))
-    defined = set(re.findall(r'id="([^"]+)"', report))
-    assert targets
-    assert targets <= defined, targets - defined
-    assert 'href="#SRS-DEM-001"' in report
-
-
-@then("the title's markup is shown as text and makes no element")
-def dhf_escaped(case: Case) -> None:
-    """The HTML parser sees no img element."""
-    report = _report(case)
-    parser = _Elements()
-    parser.feed(report)
-    assert "img" not in parser.tags
-    assert "&lt;img src=x onerror=alert(1)&gt;" in report
-
-
-@then("the two reports are byte for byte equal")
-def dhf_same(case: Case) -> None:
-    """Dates from the commit (none here), no clock."""
-    first, second = case.outs[-2], case.outs[-1]
-    assert ((first / "design-history.html").read_bytes()
-            == (second / "design-history.html").read_bytes())
-
-
-@then("a PDF is written beside each report, byte for byte equal")
-def pdf_written(case: Case) -> None:
-    """WeasyPrint is in the test extra; its absence would fail here, not pass silently."""
-    assert case.status == 0, case.stderr
-    first, second = (out / "design-history.pdf" for out in case.outs[-2:])
-    assert first.read_bytes()[:5] == b"%PDF-"
-    assert first.read_bytes() == second.read_bytes()
-
-
-@then("the PDF's text holds every ID and section heading of the HTML and the word DRAFT")
-def pdf_content(case: Case) -> None:
-    """pypdf's text extraction against the HTML's IDs and headings."""
-    from pypdf import PdfReader
-
-    report = _report(case)
-    reader = PdfReader(case.outs[-1] / "design-history.pdf")
-    text = " ".join(page.extract_text() for page in reader.pages)
-    flat = re.sub(r"-\s+", "-", re.sub(r"\s+", " ", text))  # table cells wrap at hyphens
-    ids = set(re.findall(r'id="((?:UN|SRS|HAZ|RC|SOUP)-[A-Za-z0-9._-]+)"', report))
-    headings = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<h2[^>]*>(.*?)</h2>", report)]
-    assert ids
-    assert headings
-    for item in ids:
-        assert item in flat, item
-    for heading in headings:
-        assert heading in flat, heading
-    assert "DRAFT" in flat

@@ -1,4 +1,9 @@
-"""Step definitions of the batch scenarios (``verification/features/case/batch.feature``).
+"""Step definitions of ``verification/features/case/batch.feature``: many cases from one CSV.
+
+Verifies ``corridor plan-batch``: every CSV row checked first, cases run in a local pool or on
+a Dask cluster, a ledger of every case, a dead worker's cases re-run alone, ``--resume``, an
+interrupted batch, and the audit log of the batch.  Planted faults that kill a worker are in
+:mod:`verification.case.planted_runners`.
 
 Oracles: the case folders' files (hashed here), the audit chain (verified by ``corridor audit
 verify`` and read record by record), the process IDs of the Dask cluster's workers (asked of
@@ -7,10 +12,8 @@ the cluster the scenario started), and the exit statuses the command documents.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
-import io
 import json
 import os
 import signal
@@ -24,18 +27,17 @@ from typing import Any
 
 import cloudpickle
 import dask
-import planted_runners
 import pytest
-from command_run import run_corridor
 from distributed import Client, LocalCluster
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from corridor.audit import verify_log
 from corridor.case.batch import Ledger, read_cases, run_in_pool, run_on_cluster
 from corridor.case.cli import reference_model
-from corridor.cli import main as corridor_main
 from corridor_phantoms import make_phantom, write_series
 from corridor_phantoms.anatomy import PhantomKind, build_anatomy
+from verification.case import planted_runners
+from verification.command_run import run_corridor
 
 scenarios("case/batch.feature")
 
@@ -361,9 +363,8 @@ def no_case_folder(batch: Batch, name: str) -> None:
       "match the ledger")
 def audit_per_case(batch: Batch) -> None:
     """Chain verified by the command; the records since the previous batch record read."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert corridor_main(["audit", "verify", str(batch.log)]) == 0, out.getvalue()
+    done = run_corridor(["audit", "verify", str(batch.log)])
+    assert done.status == 0, done.stdout + done.stderr
     records = batch.records()[batch.audit_lines_before:]
     ledger = batch.ledger()
     run = [r for r in ledger["cases"] if not r["resumed"]]

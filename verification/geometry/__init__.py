@@ -1,0 +1,1 @@
+"""Verification of image geometry (``corridor.geometry``): property tests."""

@@ -1,0 +1,101 @@
+"""Helpers shared by the inference step modules: the scenario context, the phantom step's text,
+writing a model package of a known graph, the in-process ``corridor`` runs, and independent
+readings of the outputs (SHA-256 with hashlib, NIfTI with nibabel, the Dice coefficient).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nibabel
+import numpy as np
+import onnx
+from numpy.typing import NDArray
+
+from corridor_phantoms import make_phantom
+from verification.command_run import run_corridor
+from verification.inference.graphs import write_package
+
+
+@dataclass
+class Case:
+    """What one scenario built and what the commands did."""
+
+    root: Path
+    phantom: Any = None
+    written: Any = None
+    package: Path | None = None
+    error: Exception | None = None
+    status: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    out: Path | None = None
+    outs: list[Path] = field(default_factory=list)
+    arrays: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dicom(self) -> Path:
+        return self.root / "ct" / "dicom"
+
+    def manifest_path(self) -> Path:
+        assert self.package is not None
+        return self.package / "manifest.json"
+
+    def record(self, out: Path | None = None) -> dict[str, Any]:
+        folder = out or self.out
+        assert folder is not None
+        document: dict[str, Any] = json.loads((folder / "run.json").read_text())
+        return document
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (hashlib)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_nifti(path: Path) -> tuple[NDArray[Any], NDArray[np.float64]]:
+    """Voxels and RAS affine of a NIfTI file, read with nibabel."""
+    image = nibabel.load(path)
+    return np.asarray(image.dataobj), np.asarray(image.affine, dtype=np.float64)
+
+
+PHANTOM_STEP = ('a "{kind}" phantom of shape {i:d} {j:d} {k:d} with spacing {si:f} {sj:f} {sk:f} '
+                'in position "{position}" and orientation "{orientation}"')
+"""Text of the step that generates a phantom (with or without a seed after it)."""
+
+
+def make_case_phantom(case: Case, kind: str, shape: tuple[int, int, int],
+                      spacing: tuple[float, float, float], position: str, orientation: str,
+                      seed: int) -> None:
+    """Generate the phantom in memory."""
+    case.phantom = make_phantom(kind, shape=shape, spacing=spacing, orientation=orientation,
+                                patient_position=position, seed=seed)
+
+
+def make_package(case: Case, model: onnx.ModelProto, **overrides: Any) -> None:
+    """Write a model package of this graph into the scenario's ``model`` folder."""
+    case.package = write_package(case.root / "model", model, **overrides)
+
+
+def run_command(case: Case, argv: list[str]) -> None:
+    """``corridor ARGV...`` in process, its outcome kept in the context."""
+    done = run_corridor(argv)
+    case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
+
+
+def infer_into(case: Case, options: str, name: str) -> Path:
+    """``corridor infer`` on the scenario's series into the folder ``name``."""
+    out = case.root / name
+    run_command(case, ["infer", str(case.dicom), "--model", str(case.package), "--out", str(out),
+                       *shlex.split(options)])
+    return out
+
+
+def dice_coefficient(a: NDArray[np.bool_], b: NDArray[np.bool_]) -> float:
+    """Dice overlap of two masks."""
+    return 2.0 * float(np.count_nonzero(a & b)) / float(np.count_nonzero(a) + np.count_nonzero(b))

@@ -1,0 +1,3 @@
+"""Verification of trajectory planning (``corridor.planning``): the step modules of
+``features/planning/`` and the analytic phantoms and brute-force oracle they use.
+"""

@@ -1,0 +1,3 @@
+"""Verification of the trace tool (``corridor_qms.trace``): the step modules of
+``features/trace/``, run on copies of ``fixtures/minimal``.
+"""
