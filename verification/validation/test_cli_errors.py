@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from command_run import run_corridor
+from verification.command_run import run_corridor
 
 import corridor_qms.validation.cli as validation_cli
 from corridor.errors import CorridorError, ExitStatus

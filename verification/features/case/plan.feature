@@ -22,7 +22,7 @@ Feature: The planning job, one case, end to end
     Then it exits with status 2 and there is no case folder
     And the audit log's record of the run says "failed"
 
-  @SRS-JOB-001 @RC-043 @SRS-FND-001 @RC-047
+  @SRS-JOB-001 @RC-043 @SRS-FND-001 @RC-047 @SRS-JOB-004 @RC-046
   Scenario: A surface that fails mesh QA refuses the case: exit 4, no case folder, ledgered refused
     Given the pelvis phantom written as DICOM with its landmarks
     And mesh QA allows no difference between a surface's volume and its voxels' volume
