@@ -1,5 +1,7 @@
-"""One planning case: CT in, reviewed plan out, every stage wired in one place."""
+"""One planning case: CT in, reviewed plan out, every stage wired in one place
+(:mod:`corridor.case.job`).
 
-from corridor.case.job import CaseOutcome, CaseRequest, run_case
-
-__all__ = ["CaseOutcome", "CaseRequest", "run_case"]
+The package itself imports nothing, so that ``corridor audit verify``
+(:mod:`corridor.case.audit_cli`) starts without the stages' libraries; import the job from
+:mod:`corridor.case.job`.
+"""

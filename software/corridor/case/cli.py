@@ -1,15 +1,13 @@
 """``corridor plan DICOM_PATH --procedure NAME|FILE [--model DIR] [--out DIR]
-[--side left|right] [--landmarks FILE] [--landmark NAME=X,Y,Z[,R]] [--audit-log FILE]``
-and ``corridor audit verify LOG``.
+[--side left|right] [--landmarks FILE] [--landmark NAME=X,Y,Z[,R]] [--audit-log FILE]``.
 
 ``corridor plan`` runs the whole job on one CT series: ingest, segmentation (the shipped
 reference model unless ``--model``), meshing, trajectory planning, and writes one case folder
 all or nothing (``segmentation/``, ``meshes/``, ``plan/``, ``case.json``), with a progress line
 per stage and a one-screen summary.  Exit status: 0 a safe plan; 3 no safe trajectory; 4 the
-plan rejected by its independent re-check; 2 bad input (nothing written); 70 internal error.
-Every run appends a record to the hash-chained audit log (default: ``corridor-audit.jsonl``
-beside the case folder); ``corridor audit verify LOG`` exits 1 naming any edited, removed or
-reordered record.
+plan rejected by its independent re-check or another safety refusal; 2 bad input (nothing
+written); 70 internal error.  Every run appends a record to the hash-chained audit log (default:
+``corridor-audit.jsonl`` beside the case folder), which ``corridor audit verify`` checks.
 """
 
 from __future__ import annotations
@@ -23,13 +21,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from corridor.audit import verify_log
 from corridor.case.job import STAGES, CaseOutcome, CaseRequest, run_case
 from corridor.errors import CorridorError, ExitStatus, exit_status_of
 from corridor.planning import Side, load_landmarks
 from corridor.planning.cli import landmark_option
 
-__all__ = ["add_audit_parser", "add_parser", "reference_model"]
+__all__ = ["add_parser", "reference_model"]
 
 def reference_model() -> Path:
     """The shipped reference model package's folder."""
@@ -95,19 +92,6 @@ def _plan(args: argparse.Namespace) -> int:
     return outcome.verdict.exit_status
 
 
-def _verify(args: argparse.Namespace) -> int:
-    try:
-        count, breaks = verify_log(args.log)
-    except OSError as exc:
-        print(f"corridor audit verify: {args.log}: {exc.strerror or exc}", file=sys.stderr)
-        return ExitStatus.INPUT_ERROR
-    for item in breaks:
-        print(f"{args.log}: {item}")
-    print(f"audit log {args.log}: {count} record(s), "
-          + ("chain intact" if not breaks else f"{len(breaks)} break(s)"))
-    return ExitStatus.FINDINGS if breaks else ExitStatus.OK
-
-
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``plan`` to the ``corridor`` parser."""
     parser = subparsers.add_parser("plan", help="the whole planning job on one CT series",
@@ -128,12 +112,3 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="hash-chained audit log (default: corridor-audit.jsonl beside the "
                              "case folder)")
     parser.set_defaults(handler=_plan)
-
-
-def add_audit_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``audit verify`` to the ``corridor`` parser."""
-    audit = subparsers.add_parser("audit", help="the hash-chained audit log")
-    inner = audit.add_subparsers(title="actions", metavar="ACTION", required=True)
-    verify = inner.add_parser("verify", help="check every record's hash and link")
-    verify.add_argument("log", type=Path, metavar="LOG")
-    verify.set_defaults(handler=_verify)
