@@ -14,13 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from verification.command_run import run_corridor
 
 import corridor_qms.validation.cli as validation_cli
 from corridor.errors import CorridorError, ExitStatus
 from corridor_qms.docs import ModelCardError
 from corridor_qms.errors import QmsError
 from corridor_qms.validation import AnalysisError, StudyDataError
+from verification.command_run import run_corridor
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 VANDYKE = FIXTURES / "mrmc" / "vandyke.csv"
