@@ -193,7 +193,8 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
         with staged_folder(request.out) as staging:
             with stage("ingest"):
                 volume = ingest(request.dicom, request.series).volume
-                audit["inputs"] = _inputs_json(len(volume.sources), _dicom_digest(volume))
+                dicom_sha256 = _dicom_digest(volume)
+                audit["inputs"] = _inputs_json(len(volume.sources), dicom_sha256)
             with stage("inference"):
                 package = load_model_package(request.model)
                 audit["model"] = ModelIdentity(package.manifest.name, package.manifest.version,
@@ -214,15 +215,13 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                 write_case_report(staging / REPORT_NAME, volume=volume, inferred=inferred,
                                   meshes=meshes, planned=planned)
                 record = CaseRecord(planned.plan.verdict, inferred.model, len(volume.sources),
-                                    _dicom_digest(volume),
-                                    tuple(f.to_json() for f in inferred.flags), dict(timings),
-                                    _outputs(staging))
-                (staging / CASE_RECORD).write_text(
-                    json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n",
-                    encoding="utf-8")
+                                    dicom_sha256, tuple(f.to_json() for f in inferred.flags),
+                                    dict(timings), _outputs(staging))
+                document = (json.dumps(record.to_json(), indent=2, sort_keys=True)
+                            + "\n").encode("utf-8")
+                (staging / CASE_RECORD).write_bytes(document)
         audit["outcome"] = record.verdict.value
-        audit["outputs_sha256"] = {**record.outputs,
-                                   CASE_RECORD: sha256_file(request.out / CASE_RECORD)}
+        audit["outputs_sha256"] = {**record.outputs, CASE_RECORD: sha256_bytes(document)}
         return CaseOutcome(planned, record, dict(timings))
     except BaseException as exc:
         audit["outcome"] = "failed"

@@ -38,12 +38,10 @@ class ImageFormat(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class InferenceOutput:
-    """What :func:`write_outputs` wrote: the folder, each file with its SHA-256, the record.
+    """What :func:`write_outputs` wrote: each file with its SHA-256, and the run record.
 
     Attributes
     ----------
-    folder
-        The output folder.
     files
         Every output file (paths relative to ``folder``), ``run.json`` excluded.
     label_map
@@ -52,7 +50,6 @@ class InferenceOutput:
         The run record as written in ``run.json``.
     """
 
-    folder: Path
     files: tuple[FileRecord, ...]
     label_map: FileRecord
     record: Mapping[str, Any]
@@ -111,4 +108,4 @@ def write_outputs(result: InferenceResult, volume: Volume, out: Path, *,
                              for entry, (_, content) in zip(files, described, strict=True)]
         write_text_atomic(staging / RECORD_NAME, json.dumps(record, indent=2, sort_keys=True)
                           + "\n")
-    return InferenceOutput(out, files, files[0], record)
+    return InferenceOutput(files, files[0], record)
