@@ -29,6 +29,7 @@ from corridor.planning import Side, load_landmarks
 from corridor_phantoms import make_phantom, write_series
 from verification.command_run import run_corridor
 from verification.foundation.helpers import file_modes, stamp_of
+from verification.ingest.helpers import add_dose_summary, add_scout_series
 
 scenarios("case/plan.feature")
 
@@ -65,6 +66,15 @@ def pelvis(case: Case) -> None:
     written = write_series(make_phantom("pelvis"), case.root / "pelvis")
     case.dicom = written.out_dir / "dicom"
     case.landmarks = written.out_dir / "truth" / "landmarks.json"
+
+
+@given("its folder also holds a scout series and a dose report, as a study export does")
+def study_export(case: Case) -> None:
+    """Scouts and a dose report beside the axial series, so that no --series is needed."""
+    assert case.dicom is not None
+    template = sorted(case.dicom.glob("*.dcm"))[0]
+    add_scout_series(template, case.dicom)
+    add_dose_summary(template, case.dicom)
 
 
 @given("a folder holding no DICOM image")

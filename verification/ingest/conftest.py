@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from corridor.ingest.errors import UnsafeSeriesError
 from corridor_phantoms import make_phantom
 from verification.ingest.helpers import Case, corner_points, fault_names, ingest_case, write_case
 
@@ -69,6 +70,44 @@ def hu_match(case: Case) -> None:
     keep = np.ones(truth.shape, bool) if padding is None else ~padding
     assert volume.hu.shape == truth.shape
     assert np.array_equal(volume.hu[keep], truth[keep])
+
+
+@then(parsers.parse('ingest refuses with the check "{check}"'))
+def refused(case: Case, check: str) -> None:
+    """An UnsafeSeriesError for exactly this check."""
+    assert isinstance(case.error, UnsafeSeriesError), case.error or "loaded"
+    assert case.error.check == check, str(case.error)
+
+
+@then(parsers.parse('the refusal says "{text}"'))
+def refusal_says(case: Case, text: str) -> None:
+    """The message names it."""
+    assert case.error is not None
+    assert text in str(case.error), case.error
+
+
+@then(parsers.parse('ingest refuses saying "{text}"'))
+def refuses_saying(case: Case, text: str) -> None:
+    """Refused, with the text in the message."""
+    assert case.error is not None
+    assert text in str(case.error), case.error
+
+
+@then(parsers.parse('the volume carries the warning "{code}"'))
+def has_warning(case: Case, code: str) -> None:
+    """The warning code is recorded with the volume."""
+    codes = [w.code.value for w in case.loaded().volume.warnings]
+    assert code in codes, codes
+
+
+@then(parsers.parse("ingest refuses listing {count:d} CT series"))
+def refuses_listing(case: Case, count: int) -> None:
+    """An ambiguity refusal listing the candidates."""
+    from corridor.ingest.errors import AmbiguousSeriesError
+
+    assert isinstance(case.error, AmbiguousSeriesError), case.error
+    assert len(case.error.candidates) == count
+    assert case.written.series_instance_uid in str(case.error)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pydicom
 from numpy.typing import NDArray
+from pydicom.uid import generate_uid
 
 from corridor.ingest.api import IngestResult, ingest
 from corridor.ingest.errors import IngestError
@@ -91,3 +92,68 @@ def ingest_case(case: Case, uid: str | None = None) -> None:
         case.result = ingest(case.dicom, uid)
     except IngestError as exc:
         case.error = exc
+
+
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
+
+
+def _derived_object(template: Path, out: Path, *, series_uid: str | None = None,
+                    sop_class_uid: str | None = None, **keywords: Any) -> Path:
+    """Copy of one image of the phantom under a new SOP Instance UID, edited as given.
+
+    A keyword given ``None`` removes the element.
+    """
+    ds = pydicom.dcmread(template)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    if series_uid is not None:
+        ds.SeriesInstanceUID = series_uid
+    if sop_class_uid is not None:
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class_uid
+    for keyword, value in keywords.items():
+        if value is None:
+            if keyword in ds:
+                delattr(ds, keyword)
+        else:
+            setattr(ds, keyword, value)
+    ds.save_as(out, enforce_file_format=True)
+    return out
+
+
+def add_scout_series(template: Path, folder: Path) -> list[Path]:
+    """A two-image scout (topogram) series made from an image of the series, as scanners
+    write before the axial series."""
+    uid = generate_uid()
+    return [_derived_object(template, folder / f"scout{n}.dcm", series_uid=uid,
+                            ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"],
+                            ImageOrientationPatient=orientation, SeriesDescription="Topogram",
+                            SeriesNumber=1, InstanceNumber=n + 1)
+            for n, orientation in enumerate(([1, 0, 0, 0, 0, -1], [0, 1, 0, 0, 0, -1]))]
+
+
+def add_dose_summary(template: Path, folder: Path) -> Path:
+    """A dose report as a captured screen: Secondary Capture, Modality CT, no geometry."""
+    rows, columns = 48, 64
+    screen = (np.arange(rows * columns, dtype=np.uint8) % 251).reshape(rows, columns)
+    return _derived_object(
+        template, folder / "dose_report.dcm", series_uid=generate_uid(),
+        sop_class_uid=SECONDARY_CAPTURE, ImageType=["DERIVED", "SECONDARY"],
+        SeriesDescription="Dose Report", SeriesNumber=999, ImagePositionPatient=None,
+        ImageOrientationPatient=None, PixelSpacing=None, SliceThickness=None,
+        RescaleSlope=None, RescaleIntercept=None, PixelPaddingValue=None, Rows=rows,
+        Columns=columns, BitsAllocated=8, BitsStored=8, HighBit=7, PixelRepresentation=0,
+        PixelData=screen.tobytes())
+
+
+def rewrite_images(case: Case, **keywords: Any) -> None:
+    """Set (or, given ``None``, remove) elements in every image of the phantom's series."""
+    for path, ds in ct_images(case):
+        for keyword, value in keywords.items():
+            if value is None:
+                if keyword in ds:
+                    delattr(ds, keyword)
+            elif keyword == "SOPClassUID":
+                ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = value
+            else:
+                setattr(ds, keyword, value)
+        ds.save_as(path, enforce_file_format=True)

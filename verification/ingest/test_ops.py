@@ -7,30 +7,34 @@ import dataclasses
 import numpy as np
 import pytest
 
+from corridor.ingest.enum import RegularizationReason, SetAsideReason
 from corridor.ingest.errors import AmbiguousSeriesError, NoSeriesError, UnsafeSeriesError
 from corridor.ingest.io import SliceHeader
 from corridor.ingest.ops import (
     GANTRY_TILT_TOLERANCE,
     group_series,
+    intensity_check,
     select_series,
     sort_and_validate,
+    summarize,
 )
 
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
 
 def _slice(k: int, z: float, *, iop: tuple[float, ...] = AXIAL, x: float = 0.0,
-           series: str = "1.2.3", modality: str = "CT", image_type: tuple[str, ...] = ()
-           ) -> SliceHeader:
-    return SliceHeader(
-        path=f"f{k:03d}.dcm", frame=0, sop_instance_uid=f"1.2.3.{k}", sop_class_uid="",
-        series_instance_uid=series, series_description="", modality=modality,
-        image_type=image_type or ("ORIGINAL", "PRIMARY", "AXIAL"), frame_of_reference_uid="9",
-        image_orientation_patient=iop, image_position_patient=(x, 0.0, z),
-        pixel_spacing=(0.8, 0.6), rows=4, columns=5, rescale_slope=1.0, rescale_intercept=0.0,
-        pixel_padding_value=None, pixel_padding_range_limit=None, gantry_detector_tilt=0.0,
-        transfer_syntax_uid="1.2.840.10008.1.2.1",
-    )
+           series: str = "1.2.3", modality: str = "CT", image_type: tuple[str, ...] = (),
+           **fields: object) -> SliceHeader:
+    values: dict[str, object] = {
+        "path": f"f{k:03d}.dcm", "frame": 0, "sop_instance_uid": f"1.2.3.{k}",
+        "sop_class_uid": "", "series_instance_uid": series, "series_description": "",
+        "modality": modality, "image_type": image_type or ("ORIGINAL", "PRIMARY", "AXIAL"),
+        "frame_of_reference_uid": "9", "image_orientation_patient": iop,
+        "image_position_patient": (x, 0.0, z), "pixel_spacing": (0.8, 0.6), "rows": 4,
+        "columns": 5, "rescale_slope": 1.0, "rescale_intercept": 0.0,
+        "pixel_padding_value": None, "pixel_padding_range_limit": None,
+        "gantry_detector_tilt": 0.0, "transfer_syntax_uid": "1.2.840.10008.1.2.1"}
+    return SliceHeader(**{**values, **fields})  # type: ignore[arg-type]
 
 
 def test_order_follows_position_not_input_order_and_k_runs_along_the_normal() -> None:
@@ -48,7 +52,7 @@ def test_a_gap_of_twice_the_spacing_is_a_missing_slice_named_by_its_neighbours()
         sort_and_validate(headers)
     assert caught.value.check == "missing-slice"
     assert caught.value.files == ["f001.dcm", "f002.dcm"]
-    assert "about 1 slice(s) missing" in str(caught.value)
+    assert "About 1 slice(s) are missing" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -95,11 +99,107 @@ def test_localizers_are_left_out_and_duplicates_paired() -> None:
 
 
 def test_selection_refuses_ambiguity_and_unknown_series() -> None:
-    groups = group_series([_slice(0, 0, series="A"), _slice(1, 0, series="B"),
-                           _slice(2, 0, series="C", modality="SR")])
+    headers = [_slice(k, 2.0 * k, series=uid, slice_thickness=t, convolution_kernel=kernel)
+               for uid, t, kernel in (("A", 1.0, "BONE"), ("B", 5.0, "STANDARD"))
+               for k in range(3)]
+    summaries = summarize(group_series([*headers, _slice(9, 0, series="C", modality="SR")]))
     with pytest.raises(AmbiguousSeriesError) as ambiguous:
-        select_series(groups, None, "in")
-    assert [c[0] for c in ambiguous.value.candidates] == ["A", "B"]
-    assert select_series(groups, "B", "in") == "B"
+        select_series(summaries, None, "in")
+    assert [c.series_instance_uid for c in ambiguous.value.candidates] == ["A", "B"]
+    assert "1 mm slices, kernel BONE" in str(ambiguous.value)
+    assert "5 mm slices, kernel STANDARD" in str(ambiguous.value)
+    assert "3 images" in str(ambiguous.value)
+    assert select_series(summaries, "B", "in") == "B"
     with pytest.raises(NoSeriesError, match="found no series Z"):
-        select_series(groups, "Z", "in")
+        select_series(summaries, "Z", "in")
+
+
+def test_scouts_captures_single_images_and_other_modalities_are_set_aside() -> None:
+    capture = "1.2.840.10008.5.1.4.1.1.7"
+    headers = [
+        *[_slice(k, 2.0 * k, series="AX") for k in range(4)],
+        *[_slice(10 + k, 0.0, series="SCOUT", image_type=("ORIGINAL", "PRIMARY", "LOCALIZER"))
+          for k in range(2)],
+        _slice(20, 0.0, series="DOSE", sop_class_uid=capture),
+        *[_slice(30 + k, 0.0, series="SAVE", image_type=("DERIVED", "SECONDARY", "SCREEN SAVE"))
+          for k in range(2)],
+        _slice(40, 0.0, series="ONE"),
+        *[_slice(50 + k, 2.0 * k, series="MR", modality="MR") for k in range(3)],
+        *[dataclasses.replace(_slice(60 + k, 2.0 * k, series="NOGEO"),
+                              image_position_patient=None) for k in range(3)],
+    ]
+    summaries = {s.series_instance_uid: s for s in summarize(group_series(headers))}
+    assert {uid: s.set_aside for uid, s in summaries.items()} == {
+        "AX": None, "SCOUT": SetAsideReason.LOCALIZER,
+        "DOSE": SetAsideReason.SECONDARY_CAPTURE, "SAVE": SetAsideReason.SECONDARY_CAPTURE,
+        "ONE": SetAsideReason.SINGLE_IMAGE, "MR": SetAsideReason.NOT_CT,
+        "NOGEO": SetAsideReason.NO_GEOMETRY}
+    assert select_series(list(summaries.values()), None, "in") == "AX"
+    del summaries["AX"]
+    with pytest.raises(NoSeriesError) as none:
+        select_series(list(summaries.values()), None, "in")
+    assert "no volumetric CT series" in str(none.value)
+    assert "f010.dcm" in str(none.value)
+    assert "scout (localizer) images only" in str(none.value)
+
+
+def test_the_tilt_is_reported_before_a_change_of_spacing_and_both_are_named() -> None:
+    # a GE-like series: 4 mm slices, then 7 mm slices, stacked through an 18.5 degree tilt
+    z = [0.0, 4.0, 8.0, 12.0, 19.0, 26.0, 33.0]
+    thickness = [4.0, 4.0, 4.0, 4.0, 7.0, 7.0, 7.0]
+    shift = np.tan(np.radians(18.5))
+    headers = [_slice(k, zk, x=zk * shift, slice_thickness=t, gantry_detector_tilt=18.5)
+               for k, (zk, t) in enumerate(zip(z, thickness, strict=True))]
+    with pytest.raises(UnsafeSeriesError) as caught:
+        sort_and_validate(headers)
+    text = str(caught.value)
+    assert caught.value.check == "gantry-tilt"
+    assert "tilted by 18.5°" in text
+    assert "Gantry/Detector Tilt (0018,1120) is 18.5°" in text
+    assert "Also: The slices are not equally spaced" in text
+    assert "4.00 mm apart from f000.dcm to f003.dcm" in text
+    assert "7.00 mm apart from f003.dcm to f006.dcm" in text
+    assert "missing" not in text.split("Also:")[1].split(".")[0]
+    assert "f003.dcm" in caught.value.files
+    result = sort_and_validate(headers, regularize=True)
+    assert result.regularize == (RegularizationReason.GANTRY_TILT,
+                                 RegularizationReason.VARIABLE_SPACING)
+
+
+def test_a_tilt_without_its_tag_says_the_tag_is_absent() -> None:
+    shift = np.tan(np.radians(10.0))
+    headers = [_slice(k, 2.0 * k, x=2.0 * k * shift, gantry_detector_tilt=None)
+               for k in range(4)]
+    with pytest.raises(UnsafeSeriesError) as caught:
+        sort_and_validate(headers)
+    assert "tag is absent; the slice positions show the tilt" in str(caught.value)
+    assert "= 0.0" not in str(caught.value)
+
+
+def test_missing_slices_are_refused_even_with_regularize() -> None:
+    headers = [_slice(k, z, slice_thickness=2.0) for k, z in enumerate([0.0, 2.0, 6.0, 8.0])]
+    with pytest.raises(UnsafeSeriesError, match="not even with --regularize") as caught:
+        sort_and_validate(headers, regularize=True)
+    assert caught.value.check == "missing-slice"
+
+
+def test_a_spacing_that_is_no_whole_multiple_is_a_change_of_spacing() -> None:
+    headers = [_slice(k, z) for k, z in enumerate([0.0, 2.0, 4.0, 7.0, 10.0, 13.0])]
+    with pytest.raises(UnsafeSeriesError) as caught:
+        sort_and_validate(headers)
+    assert caught.value.check == "variable-spacing"
+    assert sort_and_validate(headers, regularize=True).regularize == (
+        RegularizationReason.VARIABLE_SPACING,)
+
+
+@pytest.mark.parametrize(("fields", "said"), [
+    ({"modality": "MR"}, "Modality (0008,0060) is 'MR'"),
+    ({"rescale_type": "US"}, "Rescale Type (0028,1054) is 'US'"),
+    ({"image_type": ("DERIVED", "PERFUSION")}, "Image Type (0008,0008) 'DERIVED\\PERFUSION'"),
+    ({"rescale_type": "HU"}, None),
+    ({}, None),
+])
+def test_values_that_are_not_hounsfield_units_are_named(fields: dict[str, object],
+                                                        said: str | None) -> None:
+    found = intensity_check([_slice(0, 0.0, **fields)])  # type: ignore[arg-type]
+    assert (found is None) if said is None else (said in str(found))

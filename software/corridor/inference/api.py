@@ -75,6 +75,13 @@ class InferenceOptions:
 
 
 def _check_input(volume: Volume, manifest: ModelManifest) -> None:
+    if volume.not_hounsfield is not None:
+        raise InferenceInputError(
+            "not-hounsfield", f"the series is not a CT in Hounsfield units: "
+            f"{volume.not_hounsfield}. The model {manifest.name} segments CT in HU only; choose "
+            "the CT series with --series",
+            found=volume.not_hounsfield, expected="Modality CT, Rescale Type HU or absent, "
+            "and no derived map in Image Type")
     low, high = manifest.intensity.expected_hu_range
     outside = 0
     counted = 0
@@ -206,8 +213,12 @@ def infer(volume: Volume, package: ModelPackage,
     Raises
     ------
     InferenceError
-        The input is not a CT the model is meant for (``input-range``), or the model's
+        The model's
         output is not finite or not probabilities as the manifest states (``output``).
+    InferenceInputError
+        The volume is not CT in Hounsfield units (``not-hounsfield``: another modality,
+        Rescale Type or a derived map), or most voxels lie outside the model's HU range
+        (``input-range``).
     ProviderUnavailableError
         ``cuda`` was requested and no GPU provider started.
     """

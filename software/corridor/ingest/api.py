@@ -29,7 +29,8 @@ def scan(path: Path) -> tuple[list[SeriesSummary], list[SkippedFile]]:
     return summarize(group_series(headers)), skipped
 
 
-def ingest(path: Path, series_instance_uid: str | None = None) -> IngestResult:
+def ingest(path: Path, series_instance_uid: str | None = None, *,
+           regularize: bool = False) -> IngestResult:
     """Load one CT series from ``path`` into a :class:`~corridor.ingest.model.Volume`.
 
     Parameters
@@ -37,7 +38,11 @@ def ingest(path: Path, series_instance_uid: str | None = None) -> IngestResult:
     path
         A folder (scanned recursively) or a single file.
     series_instance_uid
-        The series to load; by default the only CT series found.
+        The series to load; by default the only volumetric CT series found (scouts, dose
+        reports, single images and other modalities are set aside, with a warning).
+    regularize
+        Resample a gantry-tilted or unevenly spaced series onto a regular grid instead of
+        refusing it (recorded in :attr:`Volume.regularization` and flagged for review).
 
     Returns
     -------
@@ -52,13 +57,24 @@ def ingest(path: Path, series_instance_uid: str | None = None) -> IngestResult:
     """
     headers, skipped = read_headers(find_files(path))
     groups = group_series(headers)
-    chosen = select_series(groups, series_instance_uid, str(path))
+    summaries = summarize(groups)
+    chosen = select_series(summaries, series_instance_uid, str(path))
     notes = []
+    set_aside = [s for s in summaries if s.set_aside is not None and
+                 s.series_instance_uid != chosen]
+    if set_aside:
+        notes.append(IngestWarning(
+            WarningCode.SERIES_SET_ASIDE,
+            f"{len(set_aside)} other series set aside: " + "; ".join(
+                f"{s.series_instance_uid} ({s.set_aside.words if s.set_aside else ''}, "
+                f"{s.images} image(s): {', '.join(s.files[:3])}"
+                f"{' …' if len(s.files) > 3 else ''})" for s in set_aside),
+        ))
     if skipped:
         notes.append(IngestWarning(
             WarningCode.NON_IMAGE_FILES_SKIPPED,
             f"{len(skipped)} file(s) under the input are not images of any series and were "
             "skipped: " + "; ".join(f"{s.path} ({s.reason.value})" for s in skipped[:10]),
         ))
-    volume = load_volume(sort_and_validate(groups[chosen]), notes)
-    return IngestResult(tuple(summarize(groups)), tuple(skipped), volume)
+    volume = load_volume(sort_and_validate(groups[chosen], regularize=regularize), notes)
+    return IngestResult(tuple(summaries), tuple(skipped), volume)

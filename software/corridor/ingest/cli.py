@@ -32,8 +32,8 @@ def render_text(result: IngestResult) -> str:
     """A short human-readable report."""
     lines = ["series found:"]
     for s in result.series:
-        lines.append(f"  {s.series_instance_uid}  {s.modality}  {s.images} images  "
-                     f"{s.orientation}  {s.description}")
+        aside = f"  (set aside: {s.set_aside.words})" if s.set_aside is not None else ""
+        lines.append(f"  {s.label()}{aside}")
     for skipped in result.skipped:
         lines.append(f"skipped {skipped.path}: {skipped.reason.value} ({skipped.detail})")
     volume = result.volume
@@ -44,7 +44,10 @@ def render_text(result: IngestResult) -> str:
         f"  shape (i, j, k): {geometry.shape}",
         "  spacing (mm): " + ", ".join(f"{v:.4f}" for v in geometry.spacing),
         "  origin (LPS mm): " + ", ".join(f"{v:.3f}" for v in geometry.origin),
-        f"  HU range: {hu_min:.0f} to {hu_max:.0f} ({volume.hu.dtype})",
+        f"  HU range: {hu_min:.0f} to {hu_max:.0f} ({volume.hu.dtype})"
+        if volume.not_hounsfield is None else
+        f"  value range: {hu_min:.0f} to {hu_max:.0f} ({volume.hu.dtype}); NOT Hounsfield "
+        f"units: {volume.not_hounsfield}",
     ]
     lines += [f"  warning [{w.code.value}]: {w.message}" for w in volume.warnings]
     return "\n".join(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["SkipReason", "WarningCode"]
+__all__ = ["RegularizationReason", "SetAsideReason", "SkipReason", "WarningCode"]
 
 
 class SkipReason(StrEnum):
@@ -29,3 +29,47 @@ class WarningCode(StrEnum):
     """A slice lies off the regular grid by more than rounding but within tolerance."""
     DUPLICATE_IDENTICAL_SLICE_DROPPED = "duplicate-identical-slice-dropped"
     """An image repeating another's position and pixels was left out."""
+    SERIES_SET_ASIDE = "series-set-aside"
+    """Series that are not volumetric CT (scouts, dose reports, single images) were set aside
+    when choosing the series to load."""
+    NOT_HOUNSFIELD = "not-hounsfield"
+    """The voxel values are not CT Hounsfield units (another modality, Rescale Type or a
+    derived map): loaded for inspection only; inference refuses the volume."""
+    REGULARIZED = "regularized"
+    """A tilted or unevenly spaced series was resampled onto a regular grid (``--regularize``);
+    the volume is not the acquired grid and is flagged for review."""
+
+
+class SetAsideReason(StrEnum):
+    """Why a series is not a candidate volume when no series is named."""
+
+    LOCALIZER = "localizer"
+    """Every image is a scout (Image Type (0008,0008) LOCALIZER)."""
+    SECONDARY_CAPTURE = "secondary-capture"
+    """Secondary capture or screen save images (dose reports, exam summaries)."""
+    NO_GEOMETRY = "no-geometry"
+    """Images without Image Position/Orientation (Patient): not placed in the patient."""
+    SINGLE_IMAGE = "single-image"
+    """One image only: not a volume."""
+    NOT_CT = "not-ct"
+    """Modality (0008,0060) is not CT."""
+
+    @property
+    def words(self) -> str:
+        """What the reason means, in words for the user."""
+        return {
+            SetAsideReason.LOCALIZER: "scout (localizer) images only",
+            SetAsideReason.SECONDARY_CAPTURE: "a captured screen (dose report or exam summary)",
+            SetAsideReason.NOT_CT: "not CT",
+            SetAsideReason.NO_GEOMETRY: "images without patient position and orientation",
+            SetAsideReason.SINGLE_IMAGE: "a single image, not a volume",
+        }[self]
+
+
+class RegularizationReason(StrEnum):
+    """Why a series was resampled onto a regular grid (``--regularize``)."""
+
+    GANTRY_TILT = "gantry-tilt"
+    """The slices were acquired with the gantry tilted: the stack is sheared."""
+    VARIABLE_SPACING = "variable-spacing"
+    """The slices are not equally spaced (e.g. the slice thickness changes within the series)."""

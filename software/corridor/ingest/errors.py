@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from corridor.errors import InputError
+
+if TYPE_CHECKING:
+    from corridor.ingest.model import SeriesSummary
 
 __all__ = [
     "AmbiguousSeriesError",
@@ -28,40 +32,61 @@ class UnreadableInputError(IngestError, FileNotFoundError):
         super().__init__(f"{path}: {detail}")
 
 
+def _shown(files: Sequence[str], limit: int = 4) -> str:
+    return ", ".join(files[:limit]) + (f" and {len(files) - limit} more" if len(files) > limit
+                                       else "")
+
+
 class NoSeriesError(IngestError):
     """No series fits the request.
 
     Attributes
     ----------
     requested
-        The Series Instance UID asked for, or ``None`` when any CT series would do.
+        The Series Instance UID asked for, or ``None`` when any volumetric CT series would do.
     available
-        ``(series instance UID, modality, images)`` of every series found.
+        Every series found (:class:`~corridor.ingest.model.SeriesSummary`), with why each was
+        set aside.
     """
 
     def __init__(self, path: str, requested: str | None,
-                 available: Sequence[tuple[str, str, int]]) -> None:
+                 available: Sequence[SeriesSummary]) -> None:
         self.path = path
         self.requested = requested
         self.available = list(available)
-        listing = "; ".join(f"{uid} ({modality}, {n} images)" for uid, modality, n in available)
-        wanted = f"series {requested}" if requested else "CT series"
-        super().__init__(
-            f"{path}: found no {wanted}; series found: {listing or 'none'}"
-        )
+        if requested is not None:
+            listing = "; ".join(s.label() for s in available) or "none"
+            text = (f"{path}: found no series {requested}; series found: {listing}. "
+                    "Name one of these with --series, or leave --series out.")
+        elif not available:
+            text = (f"{path}: found no DICOM image. Export the CT series from the scanner or "
+                    "PACS into this folder.")
+        else:
+            listing = "; ".join(
+                f"{s.label()}: {s.set_aside.words if s.set_aside else 'usable'} "
+                f"[files: {_shown(s.files)}]" for s in available)
+            text = (f"{path}: found no volumetric CT series to load; set aside: {listing}. "
+                    "Export the axial CT series itself (not only the scout or the dose report) "
+                    "from the scanner or PACS, or name a series with --series to load it anyway.")
+        super().__init__(text)
 
 
 class AmbiguousSeriesError(IngestError):
-    """Several CT series qualify and none was named with ``--series``."""
+    """Several volumetric CT series qualify and none was named with ``--series``.
 
-    def __init__(self, path: str, candidates: Sequence[tuple[str, str, int]]) -> None:
+    Attributes
+    ----------
+    candidates
+        The series that qualify (:class:`~corridor.ingest.model.SeriesSummary`).
+    """
+
+    def __init__(self, path: str, candidates: Sequence[SeriesSummary]) -> None:
         self.path = path
         self.candidates = list(candidates)
-        listing = "; ".join(f"{uid} ({desc or 'no description'}, {n} images)"
-                            for uid, desc, n in candidates)
+        listing = "; ".join(s.label() for s in candidates)
         super().__init__(
-            f"{path}: {len(candidates)} CT series found, expected one; choose with --series UID: "
-            f"{listing}"
+            f"{path}: {len(candidates)} volumetric CT series found, expected one: {listing}. "
+            "Choose the one to plan on with --series UID."
         )
 
 
@@ -85,10 +110,12 @@ class UnsafeSeriesError(IngestError):
         self.found = found
         self.expected = expected
         text = f"refused ({check}): {message}"
+        sentence = message.endswith(".")
         if found is not None:
-            text += f"; found {found}"
+            text += f" Found {found}" if sentence else f"; found {found}"
         if expected is not None:
-            text += f", expected {expected}"
+            text += (f"; expected {expected}" if found is not None or not sentence
+                     else f" Expected {expected}")
         if files:
             shown = ", ".join(self.files[:4]) + (" …" if len(self.files) > 4 else "")
             text += f" [files: {shown}]"

@@ -9,6 +9,7 @@ or returns a patient-identifying value.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,8 @@ class SliceHeader:
     rescale_intercept: float
     pixel_padding_value: int | None
     pixel_padding_range_limit: int | None
-    gantry_detector_tilt: float
+    gantry_detector_tilt: float | None
+    """Gantry/Detector Tilt (0018,1120) in degrees; ``None`` when the element is absent."""
     transfer_syntax_uid: str
     pixel_data_complete: bool = True
     """False when the file ends before its Pixel Data element does (a truncated file)."""
@@ -67,6 +69,13 @@ class SliceHeader:
     loader may take them from the file's bytes without parsing it again; ``None`` otherwise."""
     display: SeriesDisplay = field(default_factory=SeriesDisplay)
     """Patient and study fields for display only (empty where the file has none)."""
+    rescale_type: str = ""
+    """Rescale Type (0028,1054): the unit of the rescaled values (``HU`` for CT); empty when
+    absent (CT images may leave it out: their Modality LUT output is HU)."""
+    slice_thickness: float | None = None
+    """Slice Thickness (0018,0050), mm; ``None`` when absent or empty."""
+    convolution_kernel: str = ""
+    """Convolution Kernel (0018,1210), values joined with a backslash; empty when absent."""
 
 
 def find_files(path: Path) -> list[Path]:
@@ -144,6 +153,8 @@ def _frames(ds: Dataset) -> Iterator[tuple[int, dict[str, Any]]]:
             "spacing": _floats(measures.get("PixelSpacing")) if measures else None,
             "slope": _number(transform.get("RescaleSlope"), 1.0) if transform else 1.0,
             "intercept": _number(transform.get("RescaleIntercept"), 0.0) if transform else 0.0,
+            "rescale_type": str(transform.get("RescaleType", "") or "") if transform else "",
+            "thickness": _optional_number(measures.get("SliceThickness")) if measures else None,
         }
 
 
@@ -210,7 +221,7 @@ def _header(path: Path, ds: Dataset | Mapping[str, Any], frame: int, values: dic
         rescale_intercept=values["intercept"],
         pixel_padding_value=int(padding) if padding is not None else None,
         pixel_padding_range_limit=int(limit) if limit is not None else None,
-        gantry_detector_tilt=float(ds.get("GantryDetectorTilt", 0) or 0),
+        gantry_detector_tilt=_optional_number(ds.get("GantryDetectorTilt")),
         transfer_syntax_uid=syntax,
         pixel_data_complete=complete,
         native_pixels=native,
@@ -218,7 +229,30 @@ def _header(path: Path, ds: Dataset | Mapping[str, Any], frame: int, values: dic
                               patient_id=str(ds.get("PatientID", "") or ""),
                               study_date=str(ds.get("StudyDate", "") or ""),
                               series_description=str(ds.get("SeriesDescription", "") or "")),
+        rescale_type=values.get("rescale_type", str(ds.get("RescaleType", "") or "")).strip(),
+        slice_thickness=values.get("thickness", _optional_number(ds.get("SliceThickness"))),
+        convolution_kernel=_joined(ds.get("ConvolutionKernel")),
     )
+
+
+def _optional_number(value: Any) -> float | None:
+    """A DS value as a float, ``None`` when absent, empty or not a finite number."""
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _joined(value: Any) -> str:
+    """A possibly multi-valued text element as one string (backslash-separated)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return "\\".join(str(v).strip() for v in value)
 
 
 def _image_type(value: Any) -> tuple[str, ...]:

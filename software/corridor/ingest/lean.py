@@ -42,6 +42,8 @@ _WANTED: dict[int, tuple[str, frozenset[bytes]]] = {
     0x00080018: ("SOPInstanceUID", frozenset({b"UI"})),
     0x00080060: ("Modality", frozenset({b"CS"})),
     0x0008103E: ("SeriesDescription", frozenset({b"LO"})),
+    0x00180050: ("SliceThickness", frozenset({b"DS"})),
+    0x00181210: ("ConvolutionKernel", frozenset({b"SH"})),
     0x00181120: ("GantryDetectorTilt", frozenset({b"DS"})),
     0x0020000E: ("SeriesInstanceUID", frozenset({b"UI"})),
     0x00200032: ("ImagePositionPatient", frozenset({b"DS"})),
@@ -59,6 +61,7 @@ _WANTED: dict[int, tuple[str, frozenset[bytes]]] = {
     0x00280121: ("PixelPaddingRangeLimit", frozenset({b"US", b"SS"})),
     0x00281052: ("RescaleIntercept", frozenset({b"DS"})),
     0x00281053: ("RescaleSlope", frozenset({b"DS"})),
+    0x00281054: ("RescaleType", frozenset({b"LO"})),
 }
 """Tags kept, with their keyword and the explicit VRs accepted for them."""
 

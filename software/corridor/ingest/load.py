@@ -232,6 +232,12 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
             WarningCode.DUPLICATE_IDENTICAL_SLICE_DROPPED,
             f"{dropped.path} repeats the position and pixels of {kept.path}; left out",
         ))
+    if series.not_hounsfield is not None:
+        warnings.append(IngestWarning(
+            WarningCode.NOT_HOUNSFIELD,
+            f"the values are not CT Hounsfield units: {series.not_hounsfield}; loaded for "
+            "inspection only (inference refuses it)",
+        ))
     packed = mask.packed() if mask is not None else None
     del mask
     return Volume(
@@ -242,4 +248,5 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
         warnings=tuple(warnings),
         padding_packed=packed,
         display=slices[0].display,
+        not_hounsfield=series.not_hounsfield,
     )

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corridor.geometry import GeometryError, ImageGeometry
-from corridor.ingest.enum import SkipReason, WarningCode
+from corridor.ingest.enum import SetAsideReason, SkipReason, WarningCode
 
 __all__ = ["IngestWarning", "SeriesDisplay", "SeriesSummary", "SkippedFile", "SourceFile",
            "Volume"]
@@ -76,6 +76,23 @@ class SeriesSummary:
     images: int
     orientation: str
     """Coarse orientation of the first image: axial, coronal, sagittal or oblique."""
+    slice_thickness_mm: float | None = None
+    """Slice Thickness (0018,0050) of the first image, mm (``None`` when absent)."""
+    convolution_kernel: str = ""
+    """Convolution Kernel (0018,1210) of the first image (the reconstruction filter)."""
+    set_aside: SetAsideReason | None = None
+    """Why the series is not a candidate volume, or ``None`` for a volumetric CT series."""
+    files: tuple[str, ...] = ()
+    """The series' files, sorted."""
+
+    def label(self) -> str:
+        """One line a user can choose a series by: description, images, thickness, kernel."""
+        thickness = (f"{self.slice_thickness_mm:g} mm slices"
+                     if self.slice_thickness_mm is not None else "slice thickness not stated")
+        kernel = f"kernel {self.convolution_kernel}" if self.convolution_kernel else "no kernel"
+        return (f"{self.series_instance_uid} ('{self.description or 'no description'}', "
+                f"{self.modality or 'no modality'}, {self.images} images, {self.orientation}, "
+                f"{thickness}, {kernel})")
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -85,6 +102,9 @@ class SeriesSummary:
             "description": self.description,
             "images": self.images,
             "orientation": self.orientation,
+            "slice_thickness_mm": self.slice_thickness_mm,
+            "convolution_kernel": self.convolution_kernel,
+            "set_aside": self.set_aside.value if self.set_aside is not None else None,
         }
 
 
@@ -122,6 +142,9 @@ class Volume:
     padding_packed: NDArray[np.uint8] | None = None
     display: SeriesDisplay = field(default_factory=SeriesDisplay)
     """Patient and study fields for display only (from the first image; never logged)."""
+    not_hounsfield: str | None = None
+    """Why the voxel values are not CT Hounsfield units (the tag and value), or ``None`` when
+    they are.  Such a volume may be inspected and exported but never segmented."""
 
     def __post_init__(self) -> None:
         if self.hu.ndim != 3 or tuple(self.hu.shape) != self.geometry.shape:
@@ -197,6 +220,8 @@ class Volume:
             "hu_min": hu_min,
             "hu_max": hu_max,
             "padding_voxels": int(padding.sum()) if padding is not None else 0,
+            "hounsfield": self.not_hounsfield is None,
+            "not_hounsfield": self.not_hounsfield,
             "warnings": [w.to_json() for w in self.warnings],
             "sources": [
                 {"path": s.path, "sop_instance_uid": s.sop_instance_uid, "sha256": s.sha256}

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corridor.geometry import ImageGeometry
-from corridor.ingest.enum import WarningCode
+from corridor.ingest.enum import RegularizationReason, SetAsideReason, WarningCode
 from corridor.ingest.errors import AmbiguousSeriesError, NoSeriesError, UnsafeSeriesError
 from corridor.ingest.io import SliceHeader
 from corridor.ingest.model import IngestWarning, SeriesSummary
@@ -33,6 +33,7 @@ __all__ = [
     "SortedSeries",
     "coarse_orientation",
     "group_series",
+    "intensity_check",
     "select_series",
     "sort_and_validate",
     "summarize",
@@ -72,6 +73,11 @@ class SortedSeries:
     duplicates: tuple[tuple[SliceHeader, SliceHeader], ...]
     """Pairs (kept, dropped) at the same position; the loader must show their pixels are
     identical, else refuse."""
+    regularize: tuple[RegularizationReason, ...] = ()
+    """Why the loaded stack must be resampled onto a regular grid (only when asked for);
+    empty when :attr:`geometry` is the acquired grid."""
+    not_hounsfield: str | None = None
+    """Why the values are not CT Hounsfield units (:func:`intensity_check`), or ``None``."""
 
 
 def group_series(headers: Sequence[SliceHeader]) -> dict[str, list[SliceHeader]]:
@@ -97,6 +103,36 @@ def _is_localizer(header: SliceHeader) -> bool:
     return "LOCALIZER" in header.image_type
 
 
+_SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
+"""SOP Class UIDs of the Secondary Capture family (dose reports, exam summaries, screen saves)."""
+
+_SCREEN_CAPTURE_TYPES = frozenset({"SCREEN SAVE", "DOSE_INFO", "DOSE INFO", "SECONDARY CAPTURE"})
+"""Image Type values scanners give captured screens (a dose summary saved as CT, for example)."""
+
+_DERIVED_MAP_TYPES = frozenset({"PERFUSION", "CBF", "CBV", "MTT", "TTP", "TMAX", "IODINE",
+                                "ZEFF", "Z_EFFECTIVE", "ELECTRON_DENSITY", "FAT_FRACTION"})
+"""Image Type values of derived parametric maps whose values are not HU (perfusion and
+spectral CT maps), even when Modality is CT."""
+
+
+def _set_aside(headers: Sequence[SliceHeader]) -> SetAsideReason | None:
+    """Why a series is not a candidate volume (checked in this order), or ``None``."""
+    images = [h for h in headers if not _is_localizer(h)]
+    if not images:
+        return SetAsideReason.LOCALIZER
+    if all(h.sop_class_uid.startswith(_SECONDARY_CAPTURE_PREFIX)
+           or _SCREEN_CAPTURE_TYPES & set(h.image_type) for h in images):
+        return SetAsideReason.SECONDARY_CAPTURE
+    if images[0].modality != "CT":
+        return SetAsideReason.NOT_CT
+    if all(h.image_position_patient is None or h.image_orientation_patient is None
+           for h in images):
+        return SetAsideReason.NO_GEOMETRY
+    if len(images) == 1:
+        return SetAsideReason.SINGLE_IMAGE
+    return None
+
+
 def summarize(groups: dict[str, list[SliceHeader]]) -> list[SeriesSummary]:
     """One summary per series, in the order found."""
     summaries = []
@@ -108,31 +144,54 @@ def summarize(groups: dict[str, list[SliceHeader]]) -> list[SeriesSummary]:
             description=headers[0].series_description,
             images=len(headers),
             orientation=coarse_orientation(images[0].image_orientation_patient),
+            slice_thickness_mm=images[0].slice_thickness,
+            convolution_kernel=images[0].convolution_kernel,
+            set_aside=_set_aside(headers),
+            files=tuple(sorted({h.path for h in headers})),
         ))
     return summaries
 
 
-def select_series(
-    groups: dict[str, list[SliceHeader]], requested: str | None, where: str
-) -> str:
+def select_series(summaries: Sequence[SeriesSummary], requested: str | None, where: str) -> str:
     """The Series Instance UID to load.
 
-    The one named, or else the only CT series.  Several candidates are refused
-    with their list; so is a named series that does not exist.
+    The one named; or else the only volumetric CT series, setting aside scouts, captured
+    screens (dose reports), images without patient geometry and single images.  No
+    candidate, several candidates, or a named series that does not exist are refused,
+    listing every series found so that the user can choose.
     """
-    available = [(uid, h[0].modality, len(h)) for uid, h in groups.items()]
     if requested is not None:
-        if requested not in groups:
-            raise NoSeriesError(where, requested, available)
+        if requested not in {s.series_instance_uid for s in summaries}:
+            raise NoSeriesError(where, requested, summaries)
         return requested
-    ct = [uid for uid, headers in groups.items() if headers[0].modality == "CT"]
-    if not ct:
-        raise NoSeriesError(where, None, available)
-    if len(ct) > 1:
-        raise AmbiguousSeriesError(
-            where, [(uid, groups[uid][0].series_description, len(groups[uid])) for uid in ct]
-        )
-    return ct[0]
+    candidates = [s for s in summaries if s.set_aside is None]
+    if not candidates:
+        raise NoSeriesError(where, None, summaries)
+    if len(candidates) > 1:
+        raise AmbiguousSeriesError(where, candidates)
+    return candidates[0].series_instance_uid
+
+
+def intensity_check(headers: Sequence[SliceHeader]) -> str | None:
+    """Why the rescaled values of these images are not CT Hounsfield units, or ``None``.
+
+    HU requires Modality (0008,0060) CT, a Rescale Type (0028,1054) that is absent or
+    ``HU``, and no Image Type (0008,0008) value of a derived parametric map (perfusion,
+    spectral); the first image that fails names the tag and value.
+    """
+    for header in headers:
+        if header.modality != "CT":
+            return (f"Modality (0008,0060) is '{header.modality or 'absent'}', not CT "
+                    f"({header.path})")
+        if header.rescale_type and header.rescale_type.upper() != "HU":
+            return (f"Rescale Type (0028,1054) is '{header.rescale_type}', not HU "
+                    f"({header.path})")
+        derived = sorted(_DERIVED_MAP_TYPES & set(header.image_type))
+        if derived:
+            image_type = "\\".join(header.image_type)
+            return (f"Image Type (0008,0008) '{image_type}' marks a derived "
+                    f"{derived[0].lower()} map, not HU ({header.path})")
+    return None
 
 
 def _require(headers: Sequence[SliceHeader]) -> None:
@@ -146,14 +205,20 @@ def _require(headers: Sequence[SliceHeader]) -> None:
             or not all(math.isfinite(v) for v in value)]
         if missing:
             raise UnsafeSeriesError(
-                "geometry-missing", f"{', '.join(missing)} missing or malformed",
+                "geometry-missing",
+                f"{', '.join(missing)} missing or malformed, so the image cannot be placed in "
+                "the patient. Export the series again from the scanner or PACS (an anonymiser "
+                "may have removed the geometry).",
                 files=[header.path], expected="every image to carry its patient geometry as "
                 "finite numbers",
             )
         slope, intercept = header.rescale_slope, header.rescale_intercept
         if not (math.isfinite(slope) and math.isfinite(intercept)) or slope == 0:
             raise UnsafeSeriesError(
-                "rescale", "Rescale Slope (0028,1053) or Rescale Intercept (0028,1052) unusable",
+                "rescale",
+                "Rescale Slope (0028,1053) or Rescale Intercept (0028,1052) is unusable, so the "
+                "stored values cannot be turned into Hounsfield units. Export the series again "
+                "from the scanner or PACS.",
                 files=[header.path], found=f"slope {slope}, intercept {intercept}",
                 expected="a finite, non-zero slope and a finite intercept",
             )
@@ -166,7 +231,8 @@ def _check_uniform(headers: Sequence[SliceHeader]) -> NDArray[np.float64]:
     for header in headers[1:]:
         if (header.rows, header.columns) != (first.rows, first.columns):
             raise UnsafeSeriesError(
-                "image-size", "images of different sizes in one series",
+                "image-size", "the series mixes images of different sizes, so it is not one "
+                "volume. Choose a single reconstruction, or export the series again.",
                 files=[first.path, header.path],
                 found=f"{header.rows}x{header.columns} rows x columns",
                 expected=f"{first.rows}x{first.columns} as in the first image",
@@ -174,14 +240,20 @@ def _check_uniform(headers: Sequence[SliceHeader]) -> NDArray[np.float64]:
         deviation = float(np.max(np.abs(np.asarray(header.image_orientation_patient) - iop0)))
         if deviation > ORIENTATION_TOLERANCE:
             raise UnsafeSeriesError(
-                "orientation", "Image Orientation (Patient) (0020,0037) differs between images",
-                files=[first.path, header.path], found=f"largest cosine difference {deviation:.6f}",
+                "orientation", "the images are not all in one plane: Image Orientation "
+                "(Patient) (0020,0037) differs between them, so the series mixes planes or is "
+                "damaged. Choose a single reconstruction with --series, or export the series "
+                "again.",
+                files=[first.path, header.path],
+                found=f"direction cosines differing by up to {deviation:.6f}",
                 expected=f"at most {ORIENTATION_TOLERANCE}",
             )
         spacing_deviation = float(np.max(np.abs(np.asarray(header.pixel_spacing) - spacing0)))
         if spacing_deviation > SPACING_TOLERANCE_MM:
             raise UnsafeSeriesError(
-                "pixel-spacing", "Pixel Spacing (0028,0030) differs between images",
+                "pixel-spacing", "the images do not all have one pixel size: Pixel Spacing "
+                "(0028,0030) differs between them. Choose a single reconstruction, or export the "
+                "series again.",
                 files=[first.path, header.path],
                 found=f"{list(header.pixel_spacing or ())} vs {list(spacing0)}",
                 expected=f"equal within {SPACING_TOLERANCE_MM} mm",
@@ -190,19 +262,197 @@ def _check_uniform(headers: Sequence[SliceHeader]) -> NDArray[np.float64]:
     if abs(np.linalg.norm(row) - 1) > 1e-3 or abs(np.linalg.norm(column) - 1) > 1e-3 or abs(
             float(row @ column)) > 1e-3:
         raise UnsafeSeriesError(
-            "orientation", "Image Orientation (Patient) is not two orthogonal unit vectors",
+            "orientation", "Image Orientation (Patient) (0020,0037) is not two perpendicular "
+            "unit directions, so the image plane is undefined. Export the series again.",
             files=[first.path], found=list(iop0), expected="orthonormal row and column cosines",
         )
     return iop0
 
 
-def sort_and_validate(headers: Sequence[SliceHeader]) -> SortedSeries:
+_JUMP_RATIO = 1.25
+"""A gap between neighbouring slices more than this many times the series' regular spacing is
+a jump: missing slices or a change of spacing (smaller deviations are judged on the grid)."""
+
+_WHOLE_MULTIPLE = 0.15
+"""A jump within this fraction of a whole multiple (2 or more) of the regular spacing, in a
+series of one slice thickness, is read as that many slices missing."""
+
+_EXPORT_AGAIN = "Export the full series again from the scanner or PACS"
+_REGULARIZE_HINT = ("or load it with --regularize to resample it onto a regular grid "
+                    "(recorded, and flagged for review in the case report)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Finding:
+    """One fault of the slice stack, in words, with the files concerned."""
+
+    check: str
+    message: str
+    files: tuple[str, ...]
+    found: str
+    expected: str
+    regularizable: RegularizationReason | None = None
+    """The reason ``--regularize`` may resample past this fault, ``None`` if it cannot."""
+
+    def error(self, others: Sequence[_Finding]) -> UnsafeSeriesError:
+        message = self.message
+        if others:
+            message += " Also: " + " ".join(o.message for o in others)
+        files = list(dict.fromkeys([*self.files, *(f for o in others for f in o.files)]))
+        return UnsafeSeriesError(self.check, message, files=files, found=self.found,
+                                 expected=self.expected)
+
+
+def _tilt_finding(slices: Sequence[SliceHeader], positions: NDArray[np.float64],
+                  normal: NDArray[np.float64]) -> _Finding | None:
+    """The gantry tilt shown by the slice positions (first to last), beyond tolerance."""
+    step = positions[-1] - positions[0]
+    cos_tilt = float(step @ normal / np.linalg.norm(step))
+    if 1 - cos_tilt <= GANTRY_TILT_TOLERANCE:
+        return None
+    angle = float(np.degrees(np.arccos(np.clip(cos_tilt, -1, 1))))
+    in_plane = step - (step @ normal) * normal
+    tag = slices[0].gantry_detector_tilt
+    if tag is None:
+        said = ("the Gantry/Detector Tilt (0018,1120) tag is absent; the slice positions show "
+                "the tilt")
+    elif abs(abs(tag) - angle) <= 0.5:
+        said = f"Gantry/Detector Tilt (0018,1120) is {tag:g}°"
+    else:
+        said = (f"Gantry/Detector Tilt (0018,1120) says {tag:g}°, but the slice positions show "
+                f"{angle:.1f}°")
+    return _Finding(
+        "gantry-tilt",
+        f"The slices were acquired with the gantry tilted by {angle:.1f}° ({said}): each slice "
+        f"is shifted sideways against the one before, so a straight stack would shear the "
+        f"anatomy by up to {float(np.linalg.norm(in_plane)):.1f} mm. Reconstruct the series "
+        f"without tilt at the scanner (or send an axial reformat), {_REGULARIZE_HINT}.",
+        (slices[0].path, slices[-1].path), f"a tilt of {angle:.2f}°",
+        f"slices stacked straight (a tilt of at most {_TILT_TOLERANCE_DEG:.1f}°)",
+        RegularizationReason.GANTRY_TILT)
+
+
+_TILT_TOLERANCE_DEG = math.degrees(math.acos(1 - GANTRY_TILT_TOLERANCE))
+
+
+def _runs(gaps: NDArray[np.float64], tolerance: float) -> list[tuple[int, int]]:
+    """``(first gap, last gap)`` of each run of equal gaps (within ``tolerance`` mm)."""
+    runs: list[tuple[int, int]] = []
+    first = 0
+    for index in range(1, len(gaps) + 1):
+        if index == len(gaps) or abs(gaps[index] - gaps[first]) > tolerance:
+            runs.append((first, index - 1))
+            first = index
+    return runs
+
+
+def _spacing_finding(slices: Sequence[SliceHeader],
+                     distance: NDArray[np.float64]) -> _Finding | None:
+    """Missing slices or a change of spacing along the normal (jumps between neighbours)."""
+    gaps = np.diff(distance)
+    smallest = float(gaps.min())
+    regular = float(np.median(gaps[gaps <= _JUMP_RATIO * smallest]))
+    jumps = np.flatnonzero(gaps > _JUMP_RATIO * regular)
+    if not jumps.size:
+        return None
+    stated = sorted({h.slice_thickness for h in slices if h.slice_thickness is not None})
+    thickness_changes = len(stated) > 1 and stated[-1] - stated[0] > 1e-3
+    ratios = gaps[jumps] / regular
+    whole = np.abs(ratios - np.round(ratios)) <= _WHOLE_MULTIPLE
+    if not thickness_changes and bool(whole.all()):
+        pairs = [f"{slices[int(j)].path} and {slices[int(j) + 1].path} "
+                 f"(about {round(float(r)) - 1} missing, a gap of {gaps[int(j)]:.2f} mm)"
+                 for j, r in zip(jumps, ratios, strict=True)]
+        missing = sum(round(float(r)) - 1 for r in ratios)
+        return _Finding(
+            "missing-slice",
+            f"About {missing} slice(s) are missing from the series: the slices are "
+            f"{regular:.2f} mm apart, but there are gaps between " + "; ".join(pairs)
+            + f". {_EXPORT_AGAIN}; a series with missing slices cannot be planned on, not even "
+            "with --regularize.",
+            tuple(f for j in jumps for f in (slices[int(j)].path, slices[int(j) + 1].path)),
+            f"{len(jumps)} gap(s) of whole multiples of the {regular:.2f} mm spacing",
+            "no gap between neighbouring slices")
+    runs = _runs(gaps, max(SLICE_POSITION_TOLERANCE_MM, SLICE_POSITION_WARNING_FRACTION * regular))
+    described = [f"{gaps[a]:.2f} mm apart from {slices[a].path} to {slices[b + 1].path}"
+                 for a, b in runs[:6]]
+    if len(runs) > 6:
+        described.append(f"and {len(runs) - 6} more changes")
+    thickness_words = ""
+    if thickness_changes:
+        thickness_words = (" (Slice Thickness (0018,0050) changes too: "
+                           + ", ".join(f"{t:g}" for t in stated) + " mm)")
+    return _Finding(
+        "variable-spacing",
+        "The slices are not equally spaced: they are " + "; ".join(described) + thickness_words
+        + ". Nothing is missing, but a regular grid would misplace the slices. Reconstruct the "
+        f"series with one slice spacing at the scanner, {_REGULARIZE_HINT}.",
+        tuple(dict.fromkeys(f for a, b in runs for f in (slices[a].path, slices[b + 1].path))),
+        f"{len(runs)} different spacings", "one slice spacing",
+        RegularizationReason.VARIABLE_SPACING)
+
+
+def _grid_finding(slices: Sequence[SliceHeader], positions: NDArray[np.float64],
+                  step: NDArray[np.float64]) -> tuple[_Finding | None, IngestWarning | None]:
+    """Slices off the regular grid by more than rounding: a warning, or beyond 1 % a fault."""
+    expected_positions = positions[0] + np.outer(np.arange(len(slices)), step)
+    deviation = np.linalg.norm(positions - expected_positions, axis=1)
+    worst = int(np.argmax(deviation))
+    spacing = float(np.linalg.norm(step))
+    limit = max(SLICE_POSITION_WARNING_FRACTION * spacing, SLICE_POSITION_TOLERANCE_MM)
+    if deviation[worst] > limit:
+        return _Finding(
+            "slice-spacing",
+            f"Slice {worst} ({slices[worst].path}) lies {deviation[worst]:.3f} mm from its place "
+            f"on the series' regular {spacing:.3f} mm spacing: the slice positions are "
+            f"inconsistent. {_EXPORT_AGAIN}; if the scanner really spaced the slices unevenly, "
+            f"{_REGULARIZE_HINT}.",
+            (slices[worst].path,), f"{deviation[worst]:.4f} mm off the grid",
+            f"at most {limit:.4f} mm ({SLICE_POSITION_WARNING_FRACTION:.0%} of the spacing)",
+            RegularizationReason.VARIABLE_SPACING), None
+    if deviation[worst] > SLICE_POSITION_TOLERANCE_MM:
+        return None, IngestWarning(
+            WarningCode.SPACING_IRREGULAR_WITHIN_TOLERANCE,
+            f"slices lie up to {deviation[worst]:.4f} mm from a regular grid (worst: "
+            f"{slices[worst].path}); loaded on the grid",
+        )
+    return None, None
+
+
+def _few_slices(images: Sequence[SliceHeader], localizers: Sequence[SliceHeader]) -> None:
+    """Refuse a series with fewer than two images that are not scouts."""
+    if len(images) >= 2:
+        return
+    if not images:
+        raise UnsafeSeriesError(
+            "localizer-only",
+            "the series holds only scout (localizer) images, which are not a volume. Choose "
+            "the axial CT series with --series, or export it from the scanner or PACS.",
+            files=sorted(h.path for h in localizers), found="Image Type (0008,0008) LOCALIZER",
+            expected="an axial CT series")
+    raise UnsafeSeriesError(
+        "too-few-slices",
+        "the series holds a single image, which is not a volume. Choose the axial CT series "
+        "with --series, or export it from the scanner or PACS.",
+        files=[h.path for h in images], found="1 image", expected="2 or more slices")
+
+
+def sort_and_validate(headers: Sequence[SliceHeader], *,
+                      regularize: bool = False) -> SortedSeries:
     """Drop localizers, sort by position along the slice normal, and check the geometry.
+
+    Faults are reported most fundamental first: missing or unusable geometry, mixed image
+    sizes, orientations or pixel spacings, then gantry tilt, then a change of slice spacing,
+    then missing slices, then slices off the grid; a refusal names every file concerned and
+    mentions the faults that follow the first.
 
     Parameters
     ----------
     headers
         The images (frames) of one series.
+    regularize
+        Accept a tilted or unevenly spaced series for resampling onto a regular grid
+        (:attr:`SortedSeries.regularize` says why); missing slices are refused still.
 
     Returns
     -------
@@ -225,10 +475,7 @@ def sort_and_validate(headers: Sequence[SliceHeader]) -> SortedSeries:
             f"{len(localizers)} localizer image(s) (ImageType LOCALIZER) left out: "
             + ", ".join(sorted(h.path for h in localizers)),
         ))
-    if len(images) < 2:
-        raise UnsafeSeriesError("too-few-slices", "a volume needs at least 2 slices",
-                                files=[h.path for h in images], found=len(images),
-                                expected="2 or more")
+    _few_slices(images, localizers)
     _require(images)
     truncated = sorted({h.path for h in images if not h.pixel_data_complete})
     if truncated:
@@ -258,51 +505,23 @@ def sort_and_validate(headers: Sequence[SliceHeader]) -> SortedSeries:
         raise UnsafeSeriesError("too-few-slices", "all images lie at one position",
                                 files=[h.path for h in ordered], expected="2 or more positions")
 
-    gaps = np.diff(distance)
-    typical = float(np.median(gaps))
-    ratio = gaps / typical
-    for found in np.flatnonzero(ratio > 1.5):
-        index = int(found)
-        raise UnsafeSeriesError(
-            "missing-slice",
-            f"a gap of {gaps[index]:.4f} mm between two slices is {ratio[index]:.2f} times the "
-            f"typical spacing {typical:.4f} mm: about {round(ratio[index]) - 1} slice(s) missing",
-            files=[slices[index].path, slices[index + 1].path],
-            expected="no gap above 1.5 times the typical spacing",
-        )
-
     step = (positions[-1] - positions[0]) / (len(slices) - 1)
-    cos_tilt = float(step @ normal / np.linalg.norm(step))
-    if 1 - cos_tilt > GANTRY_TILT_TOLERANCE:
-        angle = float(np.degrees(np.arccos(np.clip(cos_tilt, -1, 1))))
-        tilt_tag = slices[0].gantry_detector_tilt
-        raise UnsafeSeriesError(
-            "gantry-tilt",
-            f"slices are stacked {angle:.2f}° away from their normal "
-            f"(Gantry/Detector Tilt (0018,1120) = {tilt_tag})",
-            files=[slices[0].path, slices[-1].path], found=f"1 - cos = {1 - cos_tilt:.5f}",
-            expected=f"at most {GANTRY_TILT_TOLERANCE} (about 2.6°); resample to an orthogonal "
-            "grid before planning",
-        )
-
-    expected_positions = positions[0] + np.outer(np.arange(len(slices)), step)
-    deviation = np.linalg.norm(positions - expected_positions, axis=1)
-    worst = int(np.argmax(deviation))
-    limit = SLICE_POSITION_WARNING_FRACTION * float(np.linalg.norm(step))
-    if deviation[worst] > max(limit, SLICE_POSITION_TOLERANCE_MM):
-        raise UnsafeSeriesError(
-            "slice-spacing",
-            f"slice {worst} lies {deviation[worst]:.4f} mm from its place on a regular grid",
-            files=[slices[worst].path],
-            expected=f"at most {max(limit, SLICE_POSITION_TOLERANCE_MM):.4f} mm "
-            f"({SLICE_POSITION_WARNING_FRACTION:.0%} of the {np.linalg.norm(step):.4f} mm spacing)",
-        )
-    if deviation[worst] > SLICE_POSITION_TOLERANCE_MM:
-        warnings.append(IngestWarning(
-            WarningCode.SPACING_IRREGULAR_WITHIN_TOLERANCE,
-            f"slices lie up to {deviation[worst]:.4f} mm from a regular grid (worst: "
-            f"{slices[worst].path}); loaded on the grid",
-        ))
+    findings = [f for f in (_tilt_finding(slices, positions, normal),
+                            _spacing_finding(slices, distance)) if f is not None]
+    if not findings:
+        grid_fault, grid_warning = _grid_finding(slices, positions, step)
+        if grid_fault is not None:
+            findings.append(grid_fault)
+        if grid_warning is not None:
+            warnings.append(grid_warning)
+    reasons: tuple[RegularizationReason, ...] = ()
+    if findings:
+        if not regularize or any(f.regularizable is None for f in findings):
+            refused = [f for f in findings if f.regularizable is None] if regularize else []
+            first = refused[0] if refused else findings[0]
+            raise first.error([f for f in findings if f is not first])
+        reasons = tuple(dict.fromkeys(f.regularizable for f in findings
+                                      if f.regularizable is not None))
 
     spacing_j, spacing_i = (float(v) for v in (slices[0].pixel_spacing or (0.0, 0.0)))
     affine = np.eye(4)
@@ -312,4 +531,5 @@ def sort_and_validate(headers: Sequence[SliceHeader]) -> SortedSeries:
     affine[:3, 3] = positions[0]
     geometry = ImageGeometry(affine, (slices[0].columns, slices[0].rows, len(slices)),
                              slices[0].frame_of_reference_uid)
-    return SortedSeries(tuple(slices), geometry, tuple(warnings), tuple(duplicates))
+    return SortedSeries(tuple(slices), geometry, tuple(warnings), tuple(duplicates),
+                        regularize=reasons, not_hounsfield=intensity_check(slices))

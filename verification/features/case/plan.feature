@@ -1,8 +1,9 @@
 Feature: The planning job, one case, end to end
 
-  @SRS-JOB-001 @SRS-JOB-002 @RC-043 @RC-044 @SRS-FND-002 @RC-048 @SRS-FND-003
+  @SRS-JOB-001 @SRS-JOB-002 @RC-043 @RC-044 @SRS-FND-002 @RC-048 @SRS-FND-003 @SRS-ING-019
   Scenario: corridor plan turns the pelvis phantom CT into a complete case folder with a safe plan
     Given the pelvis phantom written as DICOM with its landmarks
+    And its folder also holds a scout series and a dose report, as a study export does
     And the process umask is 022
     When corridor plan is run on it for a left acetabular screw
     Then it exits with status 0 and the case folder holds the segmentation, SEG, uncertainty map, meshes, plan, implant and risk map
