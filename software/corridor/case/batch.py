@@ -62,8 +62,11 @@ __all__ = ["COLUMNS", "LEDGER_CSV", "LEDGER_JSON", "REQUIRED_COLUMNS", "BatchCas
            "run_one"]
 
 REQUIRED_COLUMNS = ("case_id", "dicom", "procedure")
-COLUMNS = (*REQUIRED_COLUMNS, "side", "landmarks", "series", "model")
+COLUMNS = (*REQUIRED_COLUMNS, "side", "landmarks", "series", "model", "regularize")
 """The columns of CASES.csv; relative paths are taken from the CSV file's folder."""
+
+_YES, _NO = frozenset({"yes", "true", "1"}), frozenset({"no", "false", "0", ""})
+"""Values of the ``regularize`` column."""
 
 CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 LEDGER_JSON, LEDGER_CSV = "batch.json", "batch-results.csv"
@@ -194,9 +197,14 @@ def _row_case(row: dict[str, str], number: int, checks: _Checks, *, out: Path,
         package = checks.model(checks.path(row["model"]) if row.get("model") else model)
     except CorridorError as exc:
         raise column("model", exc) from exc
+    regularize_text = (row.get("regularize") or "").strip().lower()
+    if regularize_text not in _YES | _NO:
+        raise InputError(f"column regularize: found {row.get('regularize')!r}, expected yes, "
+                         "no or empty (no)")
     request = CaseRequest(dicom=dicom, procedure=source, model=package, out=out / case_id,
                           side=side, landmarks=landmarks, audit_log=audit_log,
-                          series=row.get("series") or None)
+                          series=row.get("series") or None,
+                          regularize=regularize_text in _YES)
     return BatchCase(case_id, number, request)
 
 
@@ -204,8 +212,9 @@ def read_cases(path: Path, *, out: Path, model: Path, audit_log: Path) -> list[B
     """Read and check every row of CASES.csv.
 
     Columns (header row, any order): ``case_id``, ``dicom`` and ``procedure`` required;
-    ``side``, ``landmarks`` (a landmarks JSON file), ``series`` (a Series Instance UID) and
-    ``model`` (a model package folder, default ``model``) optional.  Paths may be relative to
+    ``side``, ``landmarks`` (a landmarks JSON file), ``series`` (a Series Instance UID),
+    ``model`` (a model package folder, default ``model``) and ``regularize`` (``yes`` to
+    resample a tilted or unevenly spaced series, default no) optional.  Paths may be relative to
     the CSV file's folder.
 
     Raises

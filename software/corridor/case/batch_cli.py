@@ -2,12 +2,13 @@
 [--model DIR] [--audit-log FILE] [--resume]``
 
 Runs ``corridor plan`` on every row of CASES.csv (columns ``case_id``, ``dicom``,
-``procedure``; optional ``side``, ``landmarks``, ``series``, ``model``; relative paths from
-the CSV's folder), one process per case: a pool of N processes on this machine (default: one
-per CPU core), or the workers of the Dask distributed cluster whose scheduler is at ADDRESS
-(every worker must run this same software and see the same paths).  Each case writes
-``DIR/CASE_ID/`` all or nothing and its own audit record; ``DIR/batch.json`` and
-``DIR/batch-results.csv`` list every case with its status, rewritten after each one.
+``procedure``; optional ``side``, ``landmarks``, ``series``, ``model``,
+``regularize``; relative paths from the CSV's folder), one process per case: a pool of N
+processes on this machine (default: one per CPU core), or the workers of the Dask
+distributed cluster whose scheduler is at ADDRESS (every worker must run this same software
+and see the same paths).  Each case writes ``DIR/CASE_ID/`` all or nothing and its own audit
+record; ``DIR/batch.json`` and ``DIR/batch-results.csv`` list every case with its status,
+rewritten after each one.
 
 Every row is checked before any case runs.  Exit status: 0 every case has a safe plan; 3
 every case ran, some without a safe plan; 1 a case failed (bad input, internal error, a lost

@@ -64,7 +64,7 @@ def _plan(args: argparse.Namespace) -> int:
                           model=args.model or reference_model(), out=args.out,
                           side=Side(args.side) if args.side else None, landmarks=landmarks,
                           audit_log=args.audit_log or args.out.parent / "corridor-audit.jsonl",
-                          series=args.series)
+                          series=args.series, regularize=args.regularize)
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=console, transient=False) as progress:
@@ -104,6 +104,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--out", type=Path, default=Path("corridor-case"), metavar="DIR",
                         help="case folder, new or empty (default corridor-case)")
     parser.add_argument("--series", metavar="UID", help="Series Instance UID, if several")
+    parser.add_argument("--regularize", action="store_true",
+                        help="resample a gantry-tilted or unevenly spaced series onto a regular "
+                             "grid instead of refusing it (recorded; flagged for review)")
     parser.add_argument("--side", choices=[s.value for s in Side])
     parser.add_argument("--landmarks", type=Path, metavar="FILE")
     parser.add_argument("--landmark", type=landmark_option, action="append",

@@ -64,6 +64,8 @@ class CaseRequest:
     landmarks: Mapping[str, Landmark]
     audit_log: Path
     series: str | None = None
+    regularize: bool = False
+    """Resample a tilted or unevenly spaced series onto a regular grid (a review flag)."""
     threads: int | None = None
     """ONNX Runtime CPU threads (default: its own choice; a batch shares the cores)."""
 
@@ -192,7 +194,7 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
         check_case_inputs(procedure, side=request.side, landmarks=request.landmarks)
         with staged_folder(request.out) as staging:
             with stage("ingest"):
-                volume = ingest(request.dicom, request.series).volume
+                volume = ingest(request.dicom, request.series, regularize=request.regularize).volume
                 dicom_sha256 = _dicom_digest(volume)
                 audit["inputs"] = _inputs_json(len(volume.sources), dicom_sha256)
             with stage("inference"):

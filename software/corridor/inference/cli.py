@@ -32,7 +32,7 @@ __all__ = ["add_infer_parser", "add_model_parser"]
 def _infer(args: argparse.Namespace) -> int:
     check_output_folder(args.out)  # before any work, so nothing runs for nothing
     package = load_model_package(args.model)
-    volume = ingest(args.dicom_path, args.series).volume
+    volume = ingest(args.dicom_path, args.series, regularize=args.regularize).volume
     options = InferenceOptions(device=Device(args.device), overlap=args.overlap,
                                batch_size=args.batch_size, weighting=Weighting(args.weighting),
                                tta=args.tta, threads=args.threads)
@@ -77,6 +77,9 @@ def add_infer_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="output folder (new or empty); written all or nothing")
     parser.add_argument("--series", metavar="UID", help="Series Instance UID to load")
+    parser.add_argument("--regularize", action="store_true",
+                        help="resample a gantry-tilted or unevenly spaced series onto a regular "
+                             "grid instead of refusing it (recorded; flagged for review)")
     parser.add_argument("--device", choices=[d.value for d in Device], default="auto",
                         help="auto: TensorRT, CUDA, else CPU; cuda: GPU or error; cpu")
     parser.add_argument("--tta", action="store_true",

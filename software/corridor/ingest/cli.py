@@ -1,4 +1,4 @@
-"""``corridor ingest PATH [--series UID] [--json] [--export FILE]``.
+"""``corridor ingest PATH [--series UID] [--regularize] [--json] [--export FILE]``.
 
 Lists every series found under PATH, loads one CT series into a volume, prints
 its geometry (or all of it as JSON), and optionally exports it as NIfTI (RAS) or
@@ -54,7 +54,7 @@ def render_text(result: IngestResult) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    result = ingest(args.path, args.series)
+    result = ingest(args.path, args.series, regularize=args.regularize)
     print(render_json(result) if args.json else render_text(result))
     if args.export is not None:
         from corridor.images import export_volume  # only when asked: start-up (SRS-CLI-002)
@@ -70,6 +70,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                                    description=__doc__)
     parser.add_argument("path", type=Path, help="a DICOM file or a folder (scanned recursively)")
     parser.add_argument("--series", metavar="UID", help="Series Instance UID to load")
+    parser.add_argument("--regularize", action="store_true",
+                        help="resample a gantry-tilted or unevenly spaced series onto a regular "
+                             "grid instead of refusing it (recorded; flagged for review)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--export", type=Path, metavar="FILE",
                         help="write the volume as .nii / .nii.gz (RAS) or .nrrd (LPS)")
