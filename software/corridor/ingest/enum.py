@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["SkipReason", "WarningCode"]
+__all__ = ["RegularizationReason", "SkipReason", "WarningCode"]
 
 
 class SkipReason(StrEnum):
@@ -29,3 +29,13 @@ class WarningCode(StrEnum):
     """A slice lies off the regular grid by more than rounding but within tolerance."""
     DUPLICATE_IDENTICAL_SLICE_DROPPED = "duplicate-identical-slice-dropped"
     """An image repeating another's position and pixels was left out."""
+
+
+class RegularizationReason(StrEnum):
+    """Why a series' slices do not lie on a regular grid, so that it was regularised."""
+
+    GANTRY_TILT = "gantry-tilt"
+    """The slices are not stacked along their normal: each lies shifted in its own plane
+    relative to the first (a tilted gantry, the table moving straight)."""
+    VARIABLE_SPACING = "variable-spacing"
+    """The slices' positions along their normal are not evenly spaced (e.g. 4 mm, then 7 mm)."""
