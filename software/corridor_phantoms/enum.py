@@ -81,6 +81,10 @@ class Fault(StrEnum):
     """A second file at one slice's position, new SOP Instance UID, identical pixels."""
     GANTRY_TILT = "gantry-tilt"
     """The image plane is tilted about i; slices step along the table, so the grid is sheared."""
+    VARIABLE_SPACING = "variable-spacing"
+    """The first half of the slices step the phantom's spacing, the rest 1.75 times it (no gap
+    is a multiple of another, unlike ``missing-slice``); the truth grid is finer, so that every
+    written slice is one of its slices."""
     MIXED_SERIES = "mixed-series"
     """A second CT series (thicker slices) of the same study in the same folder."""
     LOCALIZER = "localizer"

@@ -26,8 +26,11 @@ __all__ = [
     "DEFAULT_OBLIQUE_ANGLE_DEG",
     "MAX_GANTRY_TILT_DEG",
     "OBLIQUE_AXIS",
+    "VARIABLE_SPACING_FACTOR",
+    "VARIABLE_SPACING_SUBDIVISION",
     "build_geometry",
     "field_of_view_mask",
+    "variable_spacing_slices",
 ]
 
 OBLIQUE_AXIS = (1.0 / math.sqrt(14.0), 2.0 / math.sqrt(14.0), 3.0 / math.sqrt(14.0))
@@ -41,6 +44,16 @@ DEFAULT_GANTRY_TILT_DEG = 12.0
 
 MAX_GANTRY_TILT_DEG = 30.0
 """Largest gantry tilt accepted (degrees); clinical scanners tilt up to about ±30°."""
+
+VARIABLE_SPACING_FACTOR = 1.75
+"""Slice gap of the second half of a ``variable-spacing`` series, as a multiple of the first
+half's (a GE series going from 4 mm to 7 mm).  Short of 2, so no gap looks like one slice
+missing."""
+
+VARIABLE_SPACING_SUBDIVISION = 4
+"""Truth slices per phantom slice step under ``variable-spacing``: the truth grid steps a quarter
+of the phantom's k spacing, so that both gaps (4 and 7 truth steps) fall on it and every
+written slice is a truth slice."""
 
 _POSITION = {
     PatientPosition.HFS: np.diag([1.0, 1.0, 1.0]),
@@ -129,3 +142,23 @@ def field_of_view_mask(shape: tuple[int, int, int],
     y = (np.arange(nj) - (nj - 1) / 2.0) * spacing[1]
     mask: NDArray[np.bool_] = x[:, None] ** 2 + y[None, :] ** 2 <= radius**2
     return mask
+
+
+def variable_spacing_slices(slices: int) -> tuple[int, ...]:
+    """Truth slice indices of a ``variable-spacing`` series of ``slices`` images.
+
+    The first ``ceil(slices / 2)`` images step one phantom spacing
+    (:data:`VARIABLE_SPACING_SUBDIVISION` truth slices), the rest
+    :data:`VARIABLE_SPACING_FACTOR` times that (7 truth slices); the truth grid has
+    ``result[-1] + 1`` slices.
+
+    Examples
+    --------
+    >>> variable_spacing_slices(6)
+    (0, 4, 8, 15, 22, 29)
+    """
+    first = math.ceil(slices / 2)
+    long_step = round(VARIABLE_SPACING_FACTOR * VARIABLE_SPACING_SUBDIVISION)
+    short = [n * VARIABLE_SPACING_SUBDIVISION for n in range(first)]
+    last = short[-1] if short else 0
+    return (*short, *(last + n * long_step for n in range(1, slices - first + 1)))

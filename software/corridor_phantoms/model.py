@@ -126,10 +126,12 @@ class SeriesWritten:
         SOP Instance UIDs of ``slice_paths``, in the same order.
     slices
         Slice index ``k`` (into the ground truth) of each written slice or frame,
-        in slice order; a ``missing-slice`` fault shows as a gap.
+        in slice order; a ``missing-slice`` fault shows as a gap, ``variable-spacing`` as
+        steps of 4 and then 7.
     phantom
         The phantom written (differs from the one given when ``gantry-tilt``
-        had to tilt it); its arrays are the ground truth.
+        had to tilt it or ``variable-spacing`` made its k grid finer); its arrays
+        are the ground truth.
     manifest
         The manifest written to ``truth/manifest.json``: the phantom's, plus
         ``series`` (UIDs, transfer syntax, files) and ``faults`` (what each did).

@@ -17,6 +17,7 @@ at the end, so a failure leaves no half-written output.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -47,7 +48,12 @@ from corridor_phantoms.dicom import (
 )
 from corridor_phantoms.enum import Fault, TransferSyntax
 from corridor_phantoms.errors import OutputExistsError, PhantomError
-from corridor_phantoms.grid import DEFAULT_GANTRY_TILT_DEG
+from corridor_phantoms.grid import (
+    DEFAULT_GANTRY_TILT_DEG,
+    VARIABLE_SPACING_FACTOR,
+    VARIABLE_SPACING_SUBDIVISION,
+    variable_spacing_slices,
+)
 from corridor_phantoms.model import HU_MAX, HU_MIN, PADDING_HU, Phantom, SeriesWritten
 from corridor_phantoms.phantom import derived_uid, make_phantom, parse_choice
 
@@ -174,7 +180,7 @@ class _SeriesPlan:
     """Decides every file of the output, and what the manifest says about them."""
 
     def __init__(self, phantom: Phantom, faults: tuple[Fault, ...], syntax: TransferSyntax,
-                 enhanced: bool) -> None:
+                 enhanced: bool, nominal: tuple[int, ...] | None = None) -> None:
         manifest = phantom.manifest
         missing = [key for key in _MANIFEST_KEYS if key not in manifest]
         if missing or phantom.geometry.frame_of_reference_uid is None:
@@ -190,9 +196,16 @@ class _SeriesPlan:
         self.files: list[_Planned] = []
         self.fault_report: dict[str, Any] = {}
         geometry = phantom.geometry
+        self.nominal = tuple(range(geometry.shape[2])) if nominal is None else nominal
+        """Truth slices the series holds before ``missing-slice`` (all, unless
+        ``variable-spacing`` chose some)."""
+        self.instance = {k: n + 1 for n, k in enumerate(self.nominal)}
+        """Instance Number of each truth slice written (``k + 1`` unless ``variable-spacing``)."""
         kind = str(manifest["kind"])
         tilt = float(manifest["request"]["gantry_tilt_deg"])
         gap = float(manifest["geometry"]["slice_gap_mm"])
+        if Fault.VARIABLE_SPACING in faults:
+            gap *= VARIABLE_SPACING_SUBDIVISION
         self.header = SeriesHeader(
             study_instance_uid=derived_uid(self.digest, "study"),
             series_instance_uid=derived_uid(self.digest, "series", 1),
@@ -214,11 +227,11 @@ class _SeriesPlan:
         """Distinct interior slices for the faults that need one."""
         wanted = [f for f in (Fault.MISSING_SLICE, Fault.DUPLICATE_SLICE, Fault.TRUNCATED_FILE)
                   if f in self.faults and not (f is Fault.TRUNCATED_FILE and self.enhanced)]
-        nk = self.phantom.geometry.shape[2]
+        nk = len(self.nominal)
         if len(wanted) + 2 > nk:
             raise PhantomError("faults", [f.value for f in self.faults],
                                f"at least {len(wanted) + 2} slices for them (the phantom has {nk})")
-        interior = np.arange(1, nk - 1)
+        interior = np.asarray(self.nominal[1:-1])
         chosen = self.rng.choice(interior, size=len(wanted), replace=False)
         return {fault: int(k) for fault, k in zip(wanted, chosen, strict=True)}
 
@@ -228,17 +241,17 @@ class _SeriesPlan:
         picks = self._pick_slices()
         missing = picks.get(Fault.MISSING_SLICE)
         duplicate = picks.get(Fault.DUPLICATE_SLICE)
-        self.written = tuple(k for k in range(nk) if k != missing)
+        self.written = tuple(k for k in self.nominal if k != missing)
         if self.enhanced:
             self._plan_enhanced(duplicate)
         else:
             for k in self.written:
                 uid = derived_uid(self.digest, "slice", k)
-                self.files.append(self._classic(header, k, k + 1, uid, "slice"))
+                self.files.append(self._classic(header, k, self.instance[k], uid, "slice"))
             if duplicate is not None:
                 uid = derived_uid(self.digest, "duplicate", duplicate)
-                self.files.append(self._classic(header, duplicate, duplicate + 1, uid,
-                                                "duplicate"))
+                self.files.append(self._classic(header, duplicate, self.instance[duplicate],
+                                                uid, "duplicate"))
         if missing is not None:
             self.fault_report[Fault.MISSING_SLICE] = {
                 "k": missing,
@@ -279,6 +292,8 @@ class _SeriesPlan:
                 "what": "image plane turned about i by the tilt; slices step along the table, "
                         "so the truth affine is sheared (k not normal to the image plane)",
             }
+        if Fault.VARIABLE_SPACING in self.faults:
+            self._report_variable_spacing()
         self._name_files()
 
     def _classic(self, header: SeriesHeader, k: int, instance: int, uid: str,
@@ -296,7 +311,7 @@ class _SeriesPlan:
         phantom, syntax = self.phantom, self.syntax
 
         def make() -> bytes:
-            images = [_slice_image(phantom, k, k + 1) for k in frames]
+            images = [_slice_image(phantom, k, self.instance[k]) for k in frames]
             ds = enhanced_ct_image(header, images, uid, (*_IMAGE_TYPE, "NONE"), 1)
             return serialise(ds, np.stack([image.pixels for image in images]), syntax)
 
@@ -310,6 +325,23 @@ class _SeriesPlan:
             frames = [frames[n] for n in self.rng.permutation(len(frames))]
         uid = derived_uid(self.digest, "enhanced", 1)
         self.files.append(self._enhanced_file(self.header, tuple(frames), uid, "slice"))
+
+    def _report_variable_spacing(self) -> None:
+        geometry = self.phantom.geometry
+        normal = np.cross(geometry.direction[:, 0], geometry.direction[:, 1])
+        truth_gap = float(geometry.affine[:3, 2] @ normal)
+        positions = [k * truth_gap for k in self.nominal]
+        self.fault_report[Fault.VARIABLE_SPACING] = {
+            "slices_of_truth": list(self.nominal),
+            "slice_positions_mm": positions,
+            "slice_gaps_mm": [b - a for a, b in itertools.pairwise(positions)],
+            "factor": VARIABLE_SPACING_FACTOR,
+            "truth_slices_per_step": VARIABLE_SPACING_SUBDIVISION,
+            "what": "the first half of the slices step the requested spacing, the rest "
+                    f"{VARIABLE_SPACING_FACTOR} times it; the truth grid steps 1/"
+                    f"{VARIABLE_SPACING_SUBDIVISION} of it, and each written slice is the truth "
+                    "slice in slices_of_truth (positions along the normal from the first)",
+        }
 
     def _plan_truncated(self, k: int | None) -> None:
         target = (self.files[0] if self.enhanced
@@ -349,8 +381,7 @@ class _SeriesPlan:
 
     def _plan_mixed_series(self) -> None:
         header = self.header
-        nk = self.phantom.geometry.shape[2]
-        slices = tuple(range(0, nk, 2))
+        slices = self.nominal[::2]
         other = SeriesHeader(
             study_instance_uid=header.study_instance_uid,
             series_instance_uid=derived_uid(self.digest, "series", 2),
@@ -376,15 +407,17 @@ class _SeriesPlan:
                 self.files.append(self._classic(other, k, number, uid, "mixed-series"))
         affine = np.array(self.phantom.geometry.affine)
         affine[:3, 2] *= 2.0
+        regular = Fault.VARIABLE_SPACING not in self.faults
         self.fault_report[Fault.MIXED_SERIES] = {
             "series_instance_uid": other.series_instance_uid,
             "series_number": 2,
             "slices_of_truth": list(slices),
-            "affine": affine.tolist(),
+            "affine": affine.tolist() if regular else None,
             "shape": [*self.phantom.geometry.shape[:2], len(slices)],
             "sop_instance_uids": uids,
             "what": "a second CT series of the same study and frame of reference in the same "
-                    "folder: every second slice of the truth (truth hu[:, :, ::2])",
+                    "folder: every second slice of the series (truth hu[:, :, ::2] unless "
+                    "variable-spacing, whose second series has no single affine)",
         }
 
     def _plan_non_ct(self) -> None:
@@ -504,6 +537,26 @@ def _tilted(phantom: Phantom) -> Phantom:
     return make_phantom(**request)
 
 
+def _variable_spacing(phantom: Phantom) -> tuple[Phantom, tuple[int, ...]]:
+    """The phantom re-made on a truth grid fine enough for a variable-spacing series.
+
+    Same request, but k spacing divided by
+    :data:`~corridor_phantoms.grid.VARIABLE_SPACING_SUBDIVISION` and as many slices as
+    :func:`~corridor_phantoms.grid.variable_spacing_slices` needs; returns it and the truth
+    slices to write.
+    """
+    request = dict(phantom.manifest.get("request", {}))
+    if not request:
+        raise PhantomError("phantom", "a manifest without request", "a phantom made by "
+                           "make_phantom (variable-spacing re-samples it on a finer grid)")
+    shape, spacing = list(request["shape"]), list(request["spacing"])
+    slices = variable_spacing_slices(int(shape[2]))
+    request["shape"] = [int(shape[0]), int(shape[1]), slices[-1] + 1]
+    request["spacing"] = [float(spacing[0]), float(spacing[1]),
+                          float(spacing[2]) / VARIABLE_SPACING_SUBDIVISION]
+    return make_phantom(**request), slices
+
+
 def _write_label_nrrd(path: Path, phantom: Phantom, labels: dict[str, Any]) -> None:
     """The label map as NRRD in LPS, each label named as 3D Slicer names segments."""
     affine = phantom.geometry.affine
@@ -552,8 +605,11 @@ def write_series(
         Deviations to plant (:class:`~corridor_phantoms.Fault` or their names);
         they combine, and ``truth/manifest.json`` records what each did.  With
         ``gantry-tilt`` a phantom made without tilt is re-made with
-        :data:`~corridor_phantoms.grid.DEFAULT_GANTRY_TILT_DEG` (see
-        :attr:`SeriesWritten.phantom`).
+        :data:`~corridor_phantoms.grid.DEFAULT_GANTRY_TILT_DEG`, and with
+        ``variable-spacing`` on a truth grid 4 times finer along k, of which the
+        series holds the slices
+        :func:`~corridor_phantoms.grid.variable_spacing_slices` names (see
+        :attr:`SeriesWritten.phantom` and :attr:`SeriesWritten.slices`).
     transfer_syntax
         ``explicit-little-endian``, ``rle`` (pydicom's encoder),
         ``jpeg2000-lossless`` (pylibjpeg-openjpeg) or ``jpegls-lossless`` (pyjpegls).
@@ -585,7 +641,10 @@ def write_series(
     _check_target(out, overwrite)
     if Fault.GANTRY_TILT in chosen:
         phantom = _tilted(phantom)
-    plan = _SeriesPlan(phantom, chosen, syntax, bool(enhanced))
+    nominal = None
+    if Fault.VARIABLE_SPACING in chosen:
+        phantom, nominal = _variable_spacing(phantom)
+    plan = _SeriesPlan(phantom, chosen, syntax, bool(enhanced), nominal)
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.partial")
     temp.mkdir()

@@ -162,6 +162,12 @@ def series_fault(run: dict[str, Any], folder: str, fault: str) -> None:
         assert len(images) == len(positions) == 9
     elif fault == "duplicate-slice":
         assert (len(images), len(positions)) == (11, 10)
+    elif fault == "variable-spacing":
+        along = sorted(float(np.asarray(ds.ImagePositionPatient, dtype=float)
+                             @ np.cross(np.asarray(ds.ImageOrientationPatient[:3], dtype=float),
+                                        np.asarray(ds.ImageOrientationPatient[3:], dtype=float)))
+                       for ds in images)
+        assert np.allclose(np.diff(along), [1.0] * 4 + [1.75] * 5)
     elif fault == "localizer":
         assert sum("LOCALIZER" in [str(v) for v in ds.get("ImageType", [])]
                    for _, ds in files if ds is not None) == 1

@@ -134,6 +134,38 @@ def test_gantry_tilt_keeps_the_anatomy_in_place(tmp_path: Path) -> None:
     assert np.array_equal(phantom.labels == 1, inside)
 
 
+@pytest.mark.parametrize("enhanced", [False, True])
+def test_variable_spacing_steps_the_spacing_then_one_and_three_quarters_of_it(
+        tmp_path: Path, enhanced: bool) -> None:
+    written, datasets = _write(tmp_path, "variable-spacing", enhanced=enhanced)
+    first = math.ceil(SHAPE[2] / 2)
+    expected_gaps = [SPACING[2]] * (first - 1) + [1.75 * SPACING[2]] * (SHAPE[2] - first)
+    if enhanced:
+        (ds,) = datasets.values()
+        _, positions = enhanced_affine(ds)
+        normal = np.cross(*np.reshape(ds.SharedFunctionalGroupsSequence[0]
+                                      .PlaneOrientationSequence[0].ImageOrientationPatient,
+                                      (2, 3)).astype(float))
+        along = sorted(float(p @ normal) for p in positions)
+    else:
+        slices = sort_by_position(list(datasets.values()))
+        along = _projections(slices)
+        assert [int(ds.InstanceNumber) for ds in slices] == list(range(1, SHAPE[2] + 1))
+        assert {float(ds.SliceThickness) for ds in slices} == {SPACING[2]}
+        hu, _, _, _ = load_truth(written.out_dir)
+        for ds, k in zip(slices, written.slices, strict=True):
+            assert np.array_equal(hu_of(ds), hu[:, :, k].T)
+            assert np.allclose(np.asarray(ds.ImagePositionPatient, dtype=float),
+                               written.phantom.geometry.index_to_lps([0, 0, k]), atol=1e-6)
+    assert len(along) == SHAPE[2]
+    assert np.allclose(np.diff(along), expected_gaps, atol=1e-6)
+    report = written.manifest["faults"]["variable-spacing"]
+    assert list(report["slices_of_truth"]) == list(written.slices)
+    assert np.allclose(report["slice_gaps_mm"], expected_gaps)
+    assert written.phantom.geometry.spacing[2] == pytest.approx(SPACING[2] / 4)
+    assert written.phantom.geometry.shape[2] == written.slices[-1] + 1
+
+
 def test_mixed_series_is_a_second_series_of_every_second_slice(tmp_path: Path) -> None:
     written, datasets = _write(tmp_path, "mixed-series")
     report = written.manifest["faults"]["mixed-series"]

@@ -67,9 +67,10 @@ class SetAsideReason(StrEnum):
 
 
 class RegularizationReason(StrEnum):
-    """Why a series was resampled onto a regular grid (``--regularize``)."""
+    """Why a series' slices do not lie on a regular grid, so that it was regularised."""
 
     GANTRY_TILT = "gantry-tilt"
-    """The slices were acquired with the gantry tilted: the stack is sheared."""
+    """The slices are not stacked along their normal: each lies shifted in its own plane
+    relative to the first (a tilted gantry, the table moving straight)."""
     VARIABLE_SPACING = "variable-spacing"
-    """The slices are not equally spaced (e.g. the slice thickness changes within the series)."""
+    """The slices' positions along their normal are not evenly spaced (e.g. 4 mm, then 7 mm)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from corridor.errors import InputError
+from corridor.errors import FieldError, InputError
 
 if TYPE_CHECKING:
     from corridor.ingest.model import SeriesSummary
@@ -14,6 +14,7 @@ __all__ = [
     "AmbiguousSeriesError",
     "IngestError",
     "NoSeriesError",
+    "RegularizationInputError",
     "UnreadableInputError",
     "UnsafeSeriesError",
 ]
@@ -120,3 +121,20 @@ class UnsafeSeriesError(IngestError):
             shown = ", ".join(self.files[:4]) + (" …" if len(self.files) > 4 else "")
             text += f" [files: {shown}]"
         super().__init__(text)
+
+
+class RegularizationInputError(FieldError, IngestError):
+    """Slices that cannot be regularised: which argument, the value found, what was expected.
+
+    Raised by :func:`corridor.ingest.regularize.regularize` on arrays of the wrong shape,
+    non-finite values, fewer than two slices or positions not strictly increasing along
+    the slice normal.
+
+    Attributes
+    ----------
+    field, found, expected
+        The argument, the value found and what was expected.
+    """
+
+    def __init__(self, field: str, found: object, expected: str) -> None:
+        super().__init__(field, found, expected, where="slice regularisation")

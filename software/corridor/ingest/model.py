@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,10 +11,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corridor.geometry import GeometryError, ImageGeometry
-from corridor.ingest.enum import SetAsideReason, SkipReason, WarningCode
+from corridor.ingest.enum import RegularizationReason, SetAsideReason, SkipReason, WarningCode
+from corridor.ingest.errors import RegularizationInputError
 
-__all__ = ["IngestWarning", "SeriesDisplay", "SeriesSummary", "SkippedFile", "SourceFile",
-           "Volume"]
+__all__ = ["IngestWarning", "Regularization", "SeriesDisplay", "SeriesSummary", "SkippedFile",
+           "SourceFile", "Volume"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,83 @@ class IngestWarning:
     def to_json(self) -> dict[str, str]:
         """``{"code": ..., "message": ...}``."""
         return {"code": self.code.value, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Regularization:
+    """How a tilted or unevenly spaced series was resampled onto a regular grid.
+
+    Kept with the volume and written into its provenance, so that a resampled volume is
+    never taken for acquired data.  Valid once constructed (every number finite, the
+    spacing and shape positive, at least two acquired slices in increasing order).
+
+    Attributes
+    ----------
+    reasons
+        Why the series needed it (empty when it was already regular).
+    method
+        The interpolation, in words.
+    tilt_deg
+        Angle (degrees) between the stacking direction (first to last slice) and the
+        slice normal; ``0`` for slices stacked along their normal.
+    source_slice_positions_mm
+        Position of each acquired slice along the slice normal (Image Position (Patient)
+        projected on it, mm), in slice order.
+    output_spacing_mm
+        Voxel spacing of the regular grid along i, j and k (mm).
+    output_shape
+        Voxels of the regular grid along i, j and k.
+    largest_displacement_mm
+        How far (mm) the naive regular stack (the first slice, then one mean slice gap
+        along the normal per slice) would misplace a voxel centre: the size of the
+        correction.
+    fill_hu
+        HU given to the voxels outside the acquired region, which are also marked as padding.
+    """
+
+    reasons: tuple[RegularizationReason, ...]
+    method: str
+    tilt_deg: float
+    source_slice_positions_mm: tuple[float, ...]
+    output_spacing_mm: tuple[float, float, float]
+    output_shape: tuple[int, int, int]
+    largest_displacement_mm: float
+    fill_hu: float
+
+    def __post_init__(self) -> None:
+        if not all(isinstance(r, RegularizationReason) for r in self.reasons):
+            raise RegularizationInputError("reasons", self.reasons,
+                                           "RegularizationReason members")
+        numbers = (self.tilt_deg, self.largest_displacement_mm, self.fill_hu,
+                   *self.source_slice_positions_mm, *self.output_spacing_mm)
+        if not all(math.isfinite(v) for v in numbers):
+            raise RegularizationInputError("regularization", numbers, "finite numbers")
+        positions = self.source_slice_positions_mm
+        if len(positions) < 2 or any(b <= a for a, b in itertools.pairwise(positions)):
+            raise RegularizationInputError("source_slice_positions_mm", positions,
+                                           "two or more increasing positions")
+        if len(self.output_spacing_mm) != 3 or min(self.output_spacing_mm) <= 0:
+            raise RegularizationInputError("output_spacing_mm", self.output_spacing_mm,
+                                           "three spacings above 0 mm")
+        if len(self.output_shape) != 3 or min(self.output_shape) < 1:
+            raise RegularizationInputError("output_shape", self.output_shape,
+                                           "three positive voxel counts")
+        if self.largest_displacement_mm < 0:
+            raise RegularizationInputError("largest_displacement_mm",
+                                           self.largest_displacement_mm, "0 mm or more")
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form, for the volume's provenance."""
+        return {
+            "reasons": [r.value for r in self.reasons],
+            "method": self.method,
+            "tilt_deg": self.tilt_deg,
+            "source_slice_positions_mm": list(self.source_slice_positions_mm),
+            "output_spacing_mm": list(self.output_spacing_mm),
+            "output_shape": list(self.output_shape),
+            "largest_displacement_mm": self.largest_displacement_mm,
+            "fill_hu": self.fill_hu,
+        }
 
 
 @dataclass(frozen=True, slots=True)

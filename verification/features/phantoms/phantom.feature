@@ -37,5 +37,6 @@ Feature: Synthetic CT phantoms
       | fault          |
       | missing-slice  |
       | duplicate-slice |
+      | variable-spacing |
       | localizer      |
       | non-ct-files   |
