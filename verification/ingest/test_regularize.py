@@ -9,6 +9,7 @@ the series read with pydicom, and dcm2niix converting the same series.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import subprocess
@@ -25,10 +26,12 @@ from numpy.typing import NDArray
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from corridor.geometry import ImageGeometry
-from corridor.ingest.errors import RegularizationInputError
+from corridor.ingest.api import ingest
+from corridor.ingest.errors import RegularizationInputError, UnsafeSeriesError
 from corridor.ingest.regularize import FILL_HU, regularize
 from corridor_phantoms import make_phantom, write_series
 from corridor_phantoms.anatomy import ANATOMY_CENTRE_LPS_MM
+from verification.command_run import run_corridor
 
 scenarios("ingest/regularize.feature")
 
@@ -70,6 +73,11 @@ class Regularised:
     error: Exception | None = None
     peak_bytes: int = 0
     reference: Any = None
+    refusal: Exception | None = None
+    frame_of_reference_uid: str = "1.2.3"
+    """The Frame of Reference UID the grid must keep (the series' own, through ingest)."""
+    volume: Any = None
+    run: Any = None
 
     @property
     def hu(self) -> NDArray[np.float32]:
@@ -197,6 +205,69 @@ def _run(case: Regularised) -> None:
         case.error = error
 
 
+@when("the folder is ingested with --regularize")
+def ingested_regularized(case: Regularised) -> None:
+    """The whole ingest path (series selection, checks, loading, resampling), in process."""
+    assert case.folder is not None
+    volume = ingest(case.folder, regularize=True).volume
+    padding = volume.padding_mask()
+    first = pydicom.dcmread(sorted(case.folder.iterdir())[0], stop_before_pixels=True)
+    case.frame_of_reference_uid = str(first.FrameOfReferenceUID)
+    case.volume = volume
+    case.result = (volume.hu, volume.geometry,
+                   np.zeros(volume.hu.shape, bool) if padding is None else padding,
+                   volume.regularization)
+
+
+@when("the folder is ingested without --regularize")
+def ingested_plain(case: Regularised) -> None:
+    """Ingest as by default."""
+    assert case.folder is not None
+    try:
+        ingest(case.folder)
+    except UnsafeSeriesError as refusal:
+        case.refusal = refusal
+
+
+@when(parsers.parse("corridor ingest --regularize --json is run on the folder"))
+def ingest_command(case: Regularised) -> None:
+    """The command, in process."""
+    case.run = run_corridor(["ingest", str(case.folder), "--regularize", "--json"])
+
+
+@then(parsers.parse('ingest refuses it with the check "{check}" and says "{text}"'))
+def plain_refusal(case: Regularised, check: str, text: str) -> None:
+    """Refused by default, pointing at the option."""
+    assert isinstance(case.refusal, UnsafeSeriesError), case.refusal or "loaded"
+    assert case.refusal.check == check, case.refusal
+    assert text in str(case.refusal), case.refusal
+
+
+@then(parsers.parse('the volume carries the warning "{code}" naming the largest correction'))
+def regularized_warning(case: Regularised, code: str) -> None:
+    """The review warning, with the correction computed here from the phantom's parameters."""
+    _, _, normal = _axes(case)
+    positions = _acquired_positions(case)
+    along = (positions - positions[0]) @ normal
+    mean_gap = along[-1] / (len(along) - 1)
+    naive = positions[0] + np.outer(np.arange(len(along)) * mean_gap, normal)
+    largest = float(np.max(np.linalg.norm(positions - naive, axis=1)))
+    messages = [w.message for w in case.volume.warnings if w.code.value == code]
+    assert len(messages) == 1, case.volume.warnings
+    assert f"largest correction {largest:.2f} mm" in messages[0], (largest, messages[0])
+
+
+@then("the command's JSON records the regularisation with the volume")
+def json_records(case: Regularised) -> None:
+    """``corridor ingest --json`` carries the record (reasons, method, largest correction)."""
+    assert case.run.status == 0, case.run.stderr
+    volume = json.loads(case.run.stdout)["volume"]
+    record = volume["regularization"]
+    assert record["reasons"] == [r.value for r in case.volume.regularization.reasons]
+    assert record["method"].startswith("linear")
+    assert "regularized" in [w["code"] for w in volume["warnings"]]
+
+
 @when("its slices, read with pydicom, are regularised")
 @when("they are regularised")
 def regularised(case: Regularised) -> None:
@@ -224,7 +295,7 @@ def corners(case: Regularised) -> None:
     assert np.allclose(case.geometry.spacing, np.linalg.norm(affine[:3, :3], axis=0), atol=1e-6)
     expected = ImageGeometry(affine, shape)
     assert case.geometry.max_distance_mm(expected) <= WORLD_TOLERANCE_MM
-    assert case.geometry.frame_of_reference_uid == "1.2.3"
+    assert case.geometry.frame_of_reference_uid == case.frame_of_reference_uid
 
 
 @then("every voxel farther than the interpolation cell's diagonal from the sphere's surface "

@@ -1,7 +1,7 @@
 """DICOM CT ingest: find series, pick one, load it with exact patient geometry."""
 
 from corridor.ingest.api import IngestResult, ingest, scan
-from corridor.ingest.enum import SkipReason, WarningCode
+from corridor.ingest.enum import RegularizationReason, SetAsideReason, SkipReason, WarningCode
 from corridor.ingest.errors import (
     AmbiguousSeriesError,
     IngestError,
@@ -11,6 +11,7 @@ from corridor.ingest.errors import (
 )
 from corridor.ingest.model import (
     IngestWarning,
+    Regularization,
     SeriesDisplay,
     SeriesSummary,
     SkippedFile,
@@ -24,8 +25,11 @@ __all__ = [
     "IngestResult",
     "IngestWarning",
     "NoSeriesError",
+    "Regularization",
+    "RegularizationReason",
     "SeriesDisplay",
     "SeriesSummary",
+    "SetAsideReason",
     "SkipReason",
     "SkippedFile",
     "SourceFile",

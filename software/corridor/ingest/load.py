@@ -26,11 +26,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from corridor.geometry import ImageGeometry
 from corridor.ingest.enum import WarningCode
 from corridor.ingest.errors import UnsafeSeriesError
 from corridor.ingest.io import SliceHeader, advise_will_need
-from corridor.ingest.model import IngestWarning, SourceFile, Volume
+from corridor.ingest.model import IngestWarning, Regularization, SourceFile, Volume
 from corridor.ingest.ops import SortedSeries
+from corridor.ingest.regularize import regularize
 
 __all__ = ["load_volume"]
 
@@ -240,13 +242,42 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
         ))
     packed = mask.packed() if mask is not None else None
     del mask
+    hu: NDArray[np.generic] = data.transpose(2, 1, 0)
+    geometry, regularization = series.geometry, None
+    if series.regularize:
+        hu, geometry, packed, regularization = _regularize(series, data, packed)
+        reasons = " and ".join(r.value for r in regularization.reasons)
+        warnings.append(IngestWarning(
+            WarningCode.REGULARIZED,
+            f"resampled onto a regular grid ({reasons}; tilt {regularization.tilt_deg:.2f}°, "
+            f"slices {regularization.output_spacing_mm[2]:.3f} mm apart, largest correction "
+            f"{regularization.largest_displacement_mm:.2f} mm): not the acquired grid, review "
+            "the images",
+        ))
     return Volume(
-        hu=data.transpose(2, 1, 0),
-        geometry=series.geometry,
+        hu=hu,
+        geometry=geometry,
         series_instance_uid=slices[0].series_instance_uid,
         sources=tuple(sources[k] for k in range(len(slices))),
         warnings=tuple(warnings),
         padding_packed=packed,
         display=slices[0].display,
         not_hounsfield=series.not_hounsfield,
+        regularization=regularization,
     )
+
+
+def _regularize(series: SortedSeries, data: NDArray[Any], packed: NDArray[np.uint8] | None
+                ) -> tuple[NDArray[np.generic], ImageGeometry, NDArray[np.uint8] | None,
+                           Regularization]:
+    """The loaded stack ``(k, j, i)`` resampled onto a regular grid (``--regularize``)."""
+    first = series.slices[0]
+    padding = (None if packed is None else
+               np.unpackbits(packed, count=data.size).astype(bool).reshape(data.shape))
+    positions = np.array([h.image_position_patient for h in series.slices], dtype=np.float64)
+    hu, geometry, padding_ijk, regularization = regularize(
+        data, positions, np.asarray(first.image_orientation_patient, dtype=np.float64),
+        np.asarray(first.pixel_spacing, dtype=np.float64), padding,
+        frame_of_reference_uid=first.frame_of_reference_uid)
+    packed_out = Volume.pack_padding(padding_ijk) if padding_ijk.any() else None
+    return hu, geometry, packed_out, regularization

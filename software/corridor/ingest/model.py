@@ -202,7 +202,8 @@ class Volume:
     series_instance_uid
         The series the volume was built from.
     sources
-        The files used, in slice order (k = 0 first).
+        The files used, in slice order (k = 0 first; for a regularised volume, the acquired
+        slices in their order along the normal).
     warnings
         Tolerable deviations found while loading.
     display
@@ -225,6 +226,10 @@ class Volume:
     not_hounsfield: str | None = None
     """Why the voxel values are not CT Hounsfield units (the tag and value), or ``None`` when
     they are.  Such a volume may be inspected and exported but never segmented."""
+    regularization: Regularization | None = None
+    """How a tilted or unevenly spaced series was resampled onto this regular grid
+    (``--regularize``), or ``None`` for the acquired grid.  When set, :attr:`sources` are the
+    acquired slices in their order along the normal, not the volume's k planes."""
 
     def __post_init__(self) -> None:
         if self.hu.ndim != 3 or tuple(self.hu.shape) != self.geometry.shape:
@@ -302,6 +307,8 @@ class Volume:
             "padding_voxels": int(padding.sum()) if padding is not None else 0,
             "hounsfield": self.not_hounsfield is None,
             "not_hounsfield": self.not_hounsfield,
+            "regularization": (self.regularization.to_json()
+                               if self.regularization is not None else None),
             "warnings": [w.to_json() for w in self.warnings],
             "sources": [
                 {"path": s.path, "sop_instance_uid": s.sop_instance_uid, "sha256": s.sha256}

@@ -64,6 +64,25 @@ Feature: Regularisation of gantry-tilted and unevenly spaced series (opt-in)
       | gantry-tilt      | -12  | Tilt   |
       | variable-spacing | 0    | Eq     |
 
+  @SRS-ING-025 @RC-051
+  Scenario Outline: corridor ingest refuses a <faults> series by default and with --regularize loads it on the regular grid, recorded
+    Given a noise-free sphere phantom written with the faults "<faults>" and a gantry tilt of <tilt> degrees
+    When the folder is ingested without --regularize
+    Then ingest refuses it with the check "<check>" and says "or load it with --regularize"
+    When the folder is ingested with --regularize
+    Then its spacing is the pixel spacing and the smallest slice gap, and its corner voxels lie where the phantom's parameters put them, within 0.001 mm
+    And every voxel farther than the interpolation cell's diagonal from the sphere's surface holds the phantom's HU within 0.01 HU, and the others lie between 0 and 1000 HU
+    And the padding mask holds the voxels outside the field of view or the acquired slices, each at -1024 HU
+    And the record names the reasons "<reasons>", the tilt, the slice positions and the largest displacement the phantom's parameters give, within 0.001 mm
+    And the volume carries the warning "regularized" naming the largest correction
+    When corridor ingest --regularize --json is run on the folder
+    Then the command's JSON records the regularisation with the volume
+
+    Examples:
+      | faults                        | tilt | check            | reasons                       |
+      | gantry-tilt, variable-spacing | 12   | gantry-tilt      | gantry-tilt, variable-spacing |
+      | variable-spacing              | 0    | variable-spacing | variable-spacing              |
+
   @SRS-ING-024 @RC-051
   Scenario: A field that is an affine function of position is reproduced exactly, in any orientation
     Given oblique slices shifted in both in-plane directions and unevenly spaced, holding an affine function of position
