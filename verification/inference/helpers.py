@@ -163,3 +163,13 @@ def missing_required(dataset: pydicom.Dataset) -> list[str]:
             if keyword not in dataset or (kind == "1" and dataset[keyword].value in (None, "")):
                 missing.append(f"{module['key']}: {keyword} (Type {kind})")
     return missing
+
+
+def patient_and_study_attributes(*types: str) -> list[str]:
+    """Keywords of the top-level attributes of these types (``"1"``, ``"2"``) in the Patient and
+    General Study modules, from the DICOM standard's tables shipped with highdicom."""
+    from highdicom._standard_utils import get_module_attribute_map  # the standard's tables
+
+    tables = get_module_attribute_map()
+    return [item["keyword"] for module in ("patient", "general-study")
+            for item in tables[module] if not item["path"] and item["type"] in types]

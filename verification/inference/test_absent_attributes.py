@@ -41,6 +41,7 @@ from verification.inference.helpers import (
     folder_sha256,
     infer_into,
     missing_required,
+    patient_and_study_attributes,
     remove_attributes,
     written_attributes,
 )
@@ -209,19 +210,11 @@ def seg_valid(case: Case) -> None:
         assert int(seg.NumberOfFrames) > 0
 
 
-def _patient_and_study_attributes() -> list[str]:
-    from highdicom._standard_utils import get_module_attribute_map  # the standard's tables
-
-    tables = get_module_attribute_map()
-    return [item["keyword"] for module in ("patient", "general-study")
-            for item in tables[module] if not item["path"] and item["type"] in ("1", "2")]
-
-
 @then("every SEG's patient and study attributes are the source's own values, or empty where the "
       "source has none")
 def patient_not_invented(case: Case) -> None:
     """Patient ID above all: a made-up one could file the SEG under another patient."""
-    keywords = _patient_and_study_attributes()
+    keywords = patient_and_study_attributes("1", "2")
     assert {"PatientID", "PatientName", "StudyInstanceUID", "AccessionNumber"} <= set(keywords)
     for removal in _finished(case):
         seg = _seg(removal)
