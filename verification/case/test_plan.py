@@ -4,9 +4,13 @@ Verifies ``corridor plan`` end to end on the pelvis phantom: the complete case f
 hashes, the plan made on the case's own label map, the audit record of a run (and of a failed
 one), no patient data in the log, a tamper-evident audit chain, and the case report.
 
+Also verifies that a series stripped of every attribute Corridor does not need still makes a
+complete case, whose records list what the DICOM SEG holds empty.
+
 Oracles: the files of the case folder (hashed here), the phantom's DICOM headers (the patient
 values that must not reach the log), a recomputation of the audit chain's hashes in the
-scenario, and the exit statuses the command documents.
+scenario, the exit statuses the command documents, and the DICOM standard's module tables
+(shipped with highdicom) for the attributes a SEG must hold.
 """
 
 from __future__ import annotations
@@ -29,7 +33,15 @@ from corridor.planning import Side, load_landmarks
 from corridor_phantoms import make_phantom, write_series
 from verification.command_run import run_corridor
 from verification.foundation.helpers import file_modes, stamp_of
+from verification.inference.helpers import (
+    GEOMETRY_AND_INTENSITY,
+    missing_required,
+    patient_and_study_attributes,
+    remove_attributes,
+    written_attributes,
+)
 from verification.ingest.helpers import add_dose_summary, add_scout_series
+from verification.trace.helpers import table_rows
 
 scenarios("case/plan.feature")
 
@@ -41,6 +53,7 @@ class Case:
     root: Path
     dicom: Path | None = None
     landmarks: Path | None = None
+    removed: tuple[str, ...] = ()
     status: int | None = None
     stdout: str = ""
     stderr: str = ""
@@ -367,3 +380,56 @@ def patient_escaped(case: Case) -> None:
     assert "b" not in parser.tags
     assert "&lt;script&gt;alert(1)&lt;/script&gt;^Doe" in text
     assert "&lt;b&gt;007&lt;/b&gt;" in text
+
+
+# --- a series stripped of every attribute it does not need -----------------------------------
+
+@given("every attribute the files hold is removed from every file but those ingest needs for "
+       "geometry and intensity and these:")
+def stripped(case: Case, datatable: list[list[str]]) -> None:
+    """With pydicom; the attributes kept are listed in the scenario."""
+    assert case.dicom is not None
+    kept = GEOMETRY_AND_INTENSITY | {row["attribute"] for row in table_rows(datatable)}
+    case.removed = tuple(k for k in written_attributes(case.dicom) if k not in kept)
+    remove_attributes(case.dicom, case.removed)
+    assert set(written_attributes(case.dicom)) == kept
+
+
+@then("run.json and case.json list every removed Type 2 patient or study attribute and Slice "
+      "Thickness, as lacking from every image")
+def absent_recorded(case: Case) -> None:
+    """The removed attributes the SEG copies: the standard's Type 2 ones of the Patient and
+    General Study modules, and Slice Thickness (its Pixel Measures)."""
+    assert case.dicom is not None
+    copied = set(patient_and_study_attributes("2")) | {"SliceThickness"}
+    expected = {k for k in case.removed if k in copied}
+    assert {"PatientName", "PatientID", "PatientBirthDate", "AccessionNumber"} <= expected
+    run = json.loads((case.out / "segmentation" / "run.json").read_text())
+    record = json.loads((case.out / "case.json").read_text())
+    listed = run["source_attributes_absent"]
+    assert {entry["keyword"] for entry in listed} == expected
+    images = len(list(case.dicom.iterdir()))
+    assert all(entry["images_lacking"] == entry["images"] == images for entry in listed)
+    assert record["source_attributes_absent"] == listed
+
+
+@then("the SEG holds every attribute the standard requires of it, its Patient ID and Name empty")
+def seg_complete(case: Case) -> None:
+    """Read back with pydicom."""
+    seg = pydicom.dcmread(case.out / "segmentation" / "seg.dcm")
+    assert missing_required(seg) == []
+    assert seg.PatientID in ("", None)
+    assert seg.PatientName in ("", None)
+
+
+@then("report.html shows the patient fields as not stated and names each attribute the series "
+      "lacks")
+def report_not_stated(case: Case) -> None:
+    """The page's text (entities decoded)."""
+    import html
+
+    text = html.unescape((case.out / "report.html").read_text())
+    assert ("Patient: (not stated); ID (not stated); study date (not stated); series "
+            "(not stated)") in text
+    for entry in json.loads((case.out / "case.json").read_text())["source_attributes_absent"]:
+        assert f"{entry['name']} {entry['tag']}: {entry['written']}" in text

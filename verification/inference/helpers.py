@@ -1,6 +1,8 @@
 """Helpers shared by the inference step modules: the scenario context, the phantom step's text,
-writing a model package of a known graph, the in-process ``corridor`` runs, and independent
-readings of the outputs (SHA-256 with hashlib, NIfTI with nibabel, the Dice coefficient).
+writing a model package of a known graph, the in-process ``corridor`` runs, independent
+readings of the outputs (SHA-256 with hashlib, NIfTI with nibabel, the Dice coefficient), and
+for series lacking attributes: which ones the phantom writer writes, removing them with
+pydicom, and the DICOM standard's required attributes of a SEG.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from typing import Any
 import nibabel
 import numpy as np
 import onnx
+import pydicom
 from numpy.typing import NDArray
 
 from corridor_phantoms import make_phantom
@@ -99,3 +103,73 @@ def infer_into(case: Case, options: str, name: str) -> Path:
 def dice_coefficient(a: NDArray[np.bool_], b: NDArray[np.bool_]) -> float:
     """Dice overlap of two masks."""
     return 2.0 * float(np.count_nonzero(a & b)) / float(np.count_nonzero(a) + np.count_nonzero(b))
+
+
+GEOMETRY_AND_INTENSITY = frozenset({
+    "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "Rows", "Columns",
+    "SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated", "BitsStored", "HighBit",
+    "PixelRepresentation", "RescaleSlope", "RescaleIntercept", "PixelData", "Modality",
+})
+"""What ingest needs to place the voxels in the patient and turn them into HU, and Modality,
+which makes the series a CT: never removed by the absent-attribute scenarios.  Every other
+attribute the phantom writer writes is (the UIDs included: they are not geometry)."""
+
+
+def written_attributes(folder: Path) -> list[str]:
+    """Keywords of the top-level data elements of the files in ``folder``, read with pydicom
+    (union over the files, in the first file's order); the file meta group is not the
+    dataset's."""
+    keywords: dict[str, None] = {}
+    for path in sorted(folder.iterdir()):
+        dataset = pydicom.dcmread(path, stop_before_pixels=False)
+        keywords.update({element.keyword or str(element.tag): None for element in dataset})
+    return list(keywords)
+
+
+def remove_attributes(folder: Path, keywords: Iterable[str]) -> None:
+    """Delete the attributes ``keywords`` from every file of ``folder`` (pydicom)."""
+    wanted = set(keywords)
+    for path in sorted(folder.iterdir()):
+        dataset = pydicom.dcmread(path)
+        for keyword in wanted & set(dataset.dir()):
+            delattr(dataset, keyword)
+        dataset.save_as(path)
+
+
+def folder_sha256(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file of ``folder`` (hashlib), by name."""
+    return {path.name: file_sha256(path) for path in sorted(folder.iterdir())}
+
+
+def missing_required(dataset: pydicom.Dataset) -> list[str]:
+    """Type 1 attributes without a value and absent Type 2 attributes of ``dataset``, at its
+    top level, in every module its IOD makes mandatory (and Frame of Reference, which a SEG
+    of a CT must have), from the DICOM standard's module tables shipped with highdicom."""
+    from highdicom._standard_utils import (  # the standard's tables, not its writer
+        get_iod_module_map,
+        get_module_attribute_map,
+        get_sop_class_iod_map,
+    )
+
+    attributes = get_module_attribute_map()
+    missing = []
+    for module in get_iod_module_map()[get_sop_class_iod_map()[str(dataset.SOPClassUID)]]:
+        if module["usage"] != "M" and module["key"] != "frame-of-reference":
+            continue
+        for item in attributes[module["key"]]:
+            keyword, kind = item["keyword"], item["type"]
+            if item["path"] or kind not in ("1", "2"):
+                continue
+            if keyword not in dataset or (kind == "1" and dataset[keyword].value in (None, "")):
+                missing.append(f"{module['key']}: {keyword} (Type {kind})")
+    return missing
+
+
+def patient_and_study_attributes(*types: str) -> list[str]:
+    """Keywords of the top-level attributes of these types (``"1"``, ``"2"``) in the Patient and
+    General Study modules, from the DICOM standard's tables shipped with highdicom."""
+    from highdicom._standard_utils import get_module_attribute_map  # the standard's tables
+
+    tables = get_module_attribute_map()
+    return [item["keyword"] for module in ("patient", "general-study")
+            for item in tables[module] if not item["path"] and item["type"] in types]

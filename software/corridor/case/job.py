@@ -24,7 +24,7 @@ from corridor.audit import append_record
 from corridor.case.report import REPORT_NAME, write_case_report
 from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.model import ModelIdentity
-from corridor.inference.outputs import write_outputs
+from corridor.inference.outputs import ABSENT_KEY, write_outputs
 from corridor.inference.package import load_model_package
 from corridor.ingest.api import ingest
 from corridor.ingest.model import Volume
@@ -89,6 +89,9 @@ class CaseRecord:
         Seconds per stage.
     outputs
         Every file of the case folder but ``case.json``, POSIX path to SHA-256.
+    source_attributes_absent
+        The attributes the DICOM SEG copies from the series that its images lack, with what
+        the SEG holds instead (as ``run.json`` lists them; empty when none is lacking).
     """
 
     verdict: Verdict
@@ -98,6 +101,7 @@ class CaseRecord:
     flags: tuple[dict[str, str], ...]
     timings_s: Mapping[str, float]
     outputs: Mapping[str, str]
+    source_attributes_absent: tuple[Mapping[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document, with the software identity of this installation."""
@@ -105,7 +109,8 @@ class CaseRecord:
                 "verdict": self.verdict.value, "model": self.model.to_json(),
                 "inputs": _inputs_json(self.dicom_files, self.dicom_sha256),
                 "flags": list(self.flags), "timings_s": dict(self.timings_s),
-                "outputs": dict(self.outputs)}
+                "outputs": dict(self.outputs),
+                ABSENT_KEY: [dict(entry) for entry in self.source_attributes_absent]}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -214,11 +219,12 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                                           label_map_file=label_map_file)
                 planned.write(staging / "plan")
             with stage("outputs"):
+                absent = tuple(segmentation.record.get(ABSENT_KEY, ()))
                 write_case_report(staging / REPORT_NAME, volume=volume, inferred=inferred,
-                                  meshes=meshes, planned=planned)
+                                  meshes=meshes, planned=planned, absent=absent)
                 record = CaseRecord(planned.plan.verdict, inferred.model, len(volume.sources),
                                     dicom_sha256, tuple(f.to_json() for f in inferred.flags),
-                                    dict(timings), _outputs(staging))
+                                    dict(timings), _outputs(staging), absent)
                 document = (json.dumps(record.to_json(), indent=2, sort_keys=True)
                             + "\n").encode("utf-8")
                 (staging / CASE_RECORD).write_bytes(document)

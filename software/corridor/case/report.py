@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -162,8 +162,14 @@ def _patient(volume: Volume) -> dict[str, str]:
 
 
 def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
-                      meshes: MeshResult, planned: PlanResult) -> None:
-    """Write ``report.html`` for one case from the stages' results."""
+                      meshes: MeshResult, planned: PlanResult,
+                      absent: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Write ``report.html`` for one case from the stages' results.
+
+    Patient fields the series lacks are shown as not stated; ``absent`` (the run record's
+    ``source_attributes_absent``) is listed by name and tag with what the DICOM SEG holds
+    instead, so that the reader knows the SEG names no patient where the series names none.
+    """
     plan = planned.plan
     document = plan.to_json()
     trajectory = document.get("trajectory") or document.get("best_candidate")
@@ -183,5 +189,6 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
     html = environment.get_template("case_report.html.j2").render(
         plan=document, slices=slices, scene=_scene(meshes.surfaces, implant, safe),
         model=inferred.model.to_json(), flags=[f.to_json() for f in inferred.flags],
-        patient=_patient(volume), series=volume.series_instance_uid)
+        patient=_patient(volume), series=volume.series_instance_uid,
+        absent=[f"{entry['name']} {entry['tag']}: {entry['written']}" for entry in absent])
     path.write_text(html, encoding="utf-8")

@@ -93,9 +93,14 @@ def _check_input(volume: Volume, manifest: ModelManifest) -> None:
         outside += int(np.count_nonzero((values < low) | (values > high)))
     fraction = outside / counted if counted else 1.0
     if fraction > manifest.intensity.max_fraction_outside:
+        # Anonymisers and exports may drop the padding attribute: then the padding outside
+        # the field of view counts as voxels, and the message says where to look.
+        hint = ("" if volume.padding_packed is not None else "; the series declares no Pixel "
+                "Padding Value (0028,0120), so any padding outside the scan's field of view "
+                "counts as voxels")
         raise InferenceInputError(
             "input-range", f"{fraction:.1%} of the voxels lie outside the HU range the model "
-            f"{manifest.name} is intended for; the input is probably not a CT in HU",
+            f"{manifest.name} is intended for; the input is probably not a CT in HU{hint}",
             found=f"{outside} of {counted} voxels outside [{low:g}, {high:g}] HU",
             expected=f"at most {manifest.intensity.max_fraction_outside:.1%}")
 

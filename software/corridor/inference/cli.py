@@ -19,7 +19,7 @@ from pathlib import Path
 from corridor.errors import ExitStatus
 from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.errors import ModelPackageError
-from corridor.inference.outputs import ImageFormat, write_outputs
+from corridor.inference.outputs import ABSENT_KEY, ImageFormat, write_outputs
 from corridor.inference.package import MANIFEST_NAME, load_model_package
 from corridor.inference.session import Device
 from corridor.inference.window import Weighting
@@ -37,8 +37,8 @@ def _infer(args: argparse.Namespace) -> int:
                                batch_size=args.batch_size, weighting=Weighting(args.weighting),
                                tta=args.tta, threads=args.threads)
     result = infer(volume, package, options)
-    write_outputs(result, volume, args.out, image_format=ImageFormat(args.format),
-                  seg=not args.no_seg)
+    written = write_outputs(result, volume, args.out, image_format=ImageFormat(args.format),
+                            seg=not args.no_seg)
     print(f"model {result.model.name} {result.model.version} "
           f"(sha256 {result.model.sha256[:12]}...) ran on {result.execution['provider']}")
     for row in result.statistics:
@@ -46,6 +46,10 @@ def _infer(args: argparse.Namespace) -> int:
               f"{row.mean_probability:.3f}  mean entropy {row.mean_entropy:.3f} nats")
     for flag in result.flags:
         print(f"  flag [{flag.code.value}]: {flag.message}")
+    absent = written.record.get(ABSENT_KEY) or []
+    if absent:
+        print("  the series lacks " + ", ".join(f"{a['name']} {a['tag']}" for a in absent)
+              + f": see {ABSENT_KEY} in run.json for what the SEG holds instead")
     print(f"wrote {args.out}")
     return 0
 

@@ -3,7 +3,8 @@
 Everything is written into a temporary sibling folder first and renamed into place
 when complete, so a failure leaves no half-written result (and the target folder,
 if it exists, must be empty).  The run record (``run.json``) lists every output
-file with its SHA-256.
+file with its SHA-256 and, with a SEG, every source attribute the SEG was made without
+(``source_attributes_absent``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ from corridor.ingest.model import Volume
 from corridor.provenance import FileRecord, describe_file
 from corridor.staging import staged_folder, write_text_atomic
 
-__all__ = ["RECORD_NAME", "ImageFormat", "InferenceOutput", "write_outputs"]
+__all__ = ["ABSENT_KEY", "RECORD_NAME", "ImageFormat", "InferenceOutput", "write_outputs"]
 
 RECORD_NAME = "run.json"
+
+ABSENT_KEY = "source_attributes_absent"
+"""Key of the run record listing the attributes the SEG copies from the source images that
+they lack, with what the SEG holds instead (absent without a SEG)."""
 
 
 class ImageFormat(StrEnum):
@@ -62,7 +67,9 @@ def write_outputs(result: InferenceResult, volume: Volume, out: Path, *,
 
     Files: ``labels.<fmt>`` (uint8, CT grid), ``entropy.<fmt>`` (float32, nats),
     ``tta_variance.<fmt>`` (with TTA), ``seg.dcm`` (unless ``seg`` is false) and
-    ``run.json`` (the run record plus ``outputs``: name, SHA-256, what it holds).
+    ``run.json`` (the run record plus ``outputs``: name, SHA-256, what it holds; with a
+    SEG, plus :data:`ABSENT_KEY`: each attribute the source images lack that the SEG
+    holds empty or replaced, :class:`~corridor.inference.seg.AbsentAttribute`).
 
     Parameters
     ----------
@@ -84,6 +91,8 @@ def write_outputs(result: InferenceResult, volume: Volume, out: Path, *,
         ``out`` exists and is not an empty folder (nothing written).
     InferenceError
         The SEG cannot be made (``seg``).
+    InferenceInputError
+        The source images lack an attribute the SEG cannot be made without (``seg-source``).
     """
     with staged_folder(out) as staging:
         described: list[tuple[str, str]] = [
@@ -97,15 +106,19 @@ def write_outputs(result: InferenceResult, volume: Volume, out: Path, *,
             name = f"tta_variance.{image_format.value}"
             export_volume(result.tta_variance, staging / name)
             described.append((name, result.tta_variance.quantity))
+        absent = None
         if seg:
-            write_segmentation(segmentation_dataset(result.label_map, volume, result.manifest),
-                               staging / "seg.dcm")
+            dicom_seg = segmentation_dataset(result.label_map, volume, result.manifest)
+            write_segmentation(dicom_seg.dataset, staging / "seg.dcm")
             described.append(("seg.dcm", "DICOM Segmentation referencing the source series"))
+            absent = [entry.to_json() for entry in dicom_seg.absent]
         files = tuple(describe_file(staging / name, relative_to=staging)
                       for name, _ in described)
         record = dict(result.record)
         record["outputs"] = [{**entry.to_json(), "content": content}
                              for entry, (_, content) in zip(files, described, strict=True)]
+        if absent is not None:
+            record[ABSENT_KEY] = absent
         write_text_atomic(staging / RECORD_NAME, json.dumps(record, indent=2, sort_keys=True)
                           + "\n")
     return InferenceOutput(files, files[0], record)

@@ -61,3 +61,20 @@ Feature: The planning job, one case, end to end
     When corridor plan is run on it for a left acetabular screw
     Then report.html shows both values as text and holds no element from them
     And in headless Chromium the report's 3-D view draws the scene with no script error
+
+  @SRS-JOB-006 @SRS-INF-016 @RC-050
+  Scenario: corridor plan finishes on the pelvis phantom stripped of every attribute it does not need
+    Given the pelvis phantom written as DICOM with its landmarks
+    And every attribute the files hold is removed from every file but those ingest needs for geometry and intensity and these:
+      | attribute           |
+      | StudyInstanceUID    |
+      | SeriesInstanceUID   |
+      | SOPClassUID         |
+      | SOPInstanceUID      |
+      | FrameOfReferenceUID |
+      | PixelPaddingValue   |
+    When corridor plan is run on it for a left acetabular screw
+    Then it exits with status 0 and the case folder holds the segmentation, SEG, uncertainty map, meshes, plan, implant and risk map
+    And run.json and case.json list every removed Type 2 patient or study attribute and Slice Thickness, as lacking from every image
+    And the SEG holds every attribute the standard requires of it, its Patient ID and Name empty
+    And report.html shows the patient fields as not stated and names each attribute the series lacks
