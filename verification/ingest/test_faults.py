@@ -121,13 +121,6 @@ def run_ingest_own(case: Case) -> None:
     ingest_case(case, case.written.series_instance_uid)
 
 
-@then(parsers.parse('ingest refuses with the check "{check}"'))
-def refused(case: Case, check: str) -> None:
-    """An UnsafeSeriesError for exactly this check."""
-    assert isinstance(case.error, UnsafeSeriesError), case.error or "loaded"
-    assert case.error.check == check, str(case.error)
-
-
 @then("the refusal names the two files around the missing position")
 def refusal_names_gap(case: Case) -> None:
     """The files named are the neighbours of the gap, found here from the headers."""

@@ -361,7 +361,9 @@ def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile
         from pydicom.errors import InvalidDicomError
 
         try:
-            with open(path, "rb") as handle:
+            with open(path, "rb") as handle, warnings.catch_warnings():
+                # a file cut inside encapsulated Pixel Data is reported below, as truncated
+                warnings.filterwarnings("ignore", "End of file reached", UserWarning)
                 ds = pydicom.dcmread(handle, stop_before_pixels=False, defer_size=256)
                 stopped, size = _parsed_stream(ds, handle)
         except InvalidDicomError:
