@@ -82,7 +82,7 @@ Feature: Every transfer syntax is decoded to pydicom's voxels, or refused by nam
     And standard error says what to do: "export the series uncompressed (Explicit VR Little Endian)"
     And standard error does not say "truncated"
 
-  @SRS-ING-001 @SRS-ING-018 @RC-016 @RC-049
+  @SRS-ING-018 @RC-049
   Scenario Outline: A slice file cut short is refused as truncated in every syntax
     Given a "pelvis" phantom of shape 64 64 4 with spacing 4.0 4.0 10.0 in position "HFS" and orientation "axial"
     And it is written as <layout> in the transfer syntax "<syntax>" with the faults "truncated-file"
