@@ -9,7 +9,9 @@ or returns a patient-identifying value.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -149,6 +151,31 @@ def _frames(ds: Dataset) -> Iterator[tuple[int, dict[str, Any]]]:
         }
 
 
+_END_OF_FILE = "End of file reached"
+"""How pydicom's warning (and log record) begins when a file ends inside a value."""
+
+
+class _NotTheCut(logging.Filter):
+    """Drops pydicom's log record of a file that ends inside a value."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_END_OF_FILE)
+
+
+@contextlib.contextmanager
+def _cut_reported_here() -> Iterator[None]:
+    """Silence pydicom's warning and log record of a file that ends inside a value: the
+    caller reports the file as truncated (a refusal), so the user reads it once."""
+    logger, quiet = logging.getLogger("pydicom"), _NotTheCut()
+    logger.addFilter(quiet)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", _END_OF_FILE, UserWarning)
+            yield
+    finally:
+        logger.removeFilter(quiet)
+
+
 def _parsed_stream(ds: FileDataset, handle: BinaryIO) -> tuple[int, int]:
     """Where pydicom stopped parsing, and the size of the stream it parsed.
 
@@ -184,7 +211,7 @@ def _ends_inside(ds: Dataset, stopped: int, size: int) -> bool:
     stream.  When the stream ends inside a value of defined length, it keeps the short
     value as the last element; inside an element's 8-byte header, it drops those bytes.
     Either way the last element does not end where the stream does.  ``stopped`` and
-    ``size`` are from :func:`_parsed_stream`.  Asked only of images without Pixel Data.
+    ``size`` are from :func:`_parsed_stream`.  Asked only of data sets without Pixel Data.
     """
     if stopped < size:
         return True
@@ -220,8 +247,7 @@ def _deflated_remains(path: Path) -> Dataset | None:
         inflated = inflater.decompress(path.read_bytes()[start:])
         if inflater.eof:
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the cut is what this reports
+        with _cut_reported_here():
             ds = read_dataset(io.BytesIO(inflated), is_implicit_VR=False, is_little_endian=True)
     except Exception:  # anything else unreadable stays as pydicom reported it
         return None
@@ -361,9 +387,7 @@ def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile
         from pydicom.errors import InvalidDicomError
 
         try:
-            with open(path, "rb") as handle, warnings.catch_warnings():
-                # a file cut inside encapsulated Pixel Data is reported below, as truncated
-                warnings.filterwarnings("ignore", "End of file reached", UserWarning)
+            with open(path, "rb") as handle, _cut_reported_here():
                 ds = pydicom.dcmread(handle, stop_before_pixels=False, defer_size=256)
                 stopped, size = _parsed_stream(ds, handle)
         except InvalidDicomError:
@@ -381,8 +405,7 @@ def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile
         if "PixelData" not in ds and _ends_inside(ds, stopped, size):
             # the file was cut before its pixel data ends: its image header is read again on
             # its own (pydicom keeps nothing of a data set whose last element it cannot end)
-            with open(path, "rb") as handle, warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the cut is what this reports
+            with open(path, "rb") as handle, _cut_reported_here():
                 ds = pydicom.dcmread(handle, stop_before_pixels=True)
             if ds.get("Rows"):
                 headers.extend(headers_of(path, ds, complete=False))
