@@ -10,23 +10,36 @@ give the same bytes.
 
 from __future__ import annotations
 
+import importlib
 import io
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate, generate_frames
 from pydicom.pixels.encoders.base import get_encoder
 from pydicom.tag import Tag
 from pydicom.uid import (
+    JPEG2000,
     UID,
     BasicTextSRStorage,
     CTImageStorage,
+    DeflatedExplicitVRLittleEndian,
     EnhancedCTImageStorage,
+    ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
     JPEG2000Lossless,
+    JPEGLossless,
+    JPEGLosslessSV1,
     JPEGLSLossless,
+    JPEGLSNearLossless,
     RLELossless,
     generate_uid,
 )
@@ -38,6 +51,8 @@ from corridor_phantoms.errors import EncoderUnavailableError, PhantomError
 from corridor_phantoms.model import PADDING_HU
 
 __all__ = [
+    "JPEG2000_COMPRESSION_RATIO",
+    "JPEGLS_NEAR_LOSSLESS_ERROR",
     "MIN_JPEG2000_SIZE",
     "PIXEL_PADDING_VALUE",
     "RESCALE_INTERCEPT",
@@ -64,19 +79,61 @@ MIN_JPEG2000_SIZE = 32
 """Fewest rows and columns pylibjpeg-openjpeg can encode: it always uses 6 resolution levels,
 and OpenJPEG needs 2**(6 - 1) pixels along each side."""
 
+JPEGLS_NEAR_LOSSLESS_ERROR = 2
+"""NEAR parameter of ``jpegls-near-lossless``: the largest difference, in stored values (HU),
+between a decoded pixel and the original."""
+
+JPEG2000_COMPRESSION_RATIO = 5.0
+"""Target compression ratio of lossy ``jpeg2000`` (one quality layer)."""
+
 _SYNTAX_UID = {
     TransferSyntax.EXPLICIT_LITTLE_ENDIAN: ExplicitVRLittleEndian,
     TransferSyntax.RLE: RLELossless,
     TransferSyntax.JPEG2000_LOSSLESS: JPEG2000Lossless,
     TransferSyntax.JPEGLS_LOSSLESS: JPEGLSLossless,
+    TransferSyntax.IMPLICIT_LITTLE_ENDIAN: ImplicitVRLittleEndian,
+    TransferSyntax.EXPLICIT_BIG_ENDIAN: ExplicitVRBigEndian,
+    TransferSyntax.DEFLATED: DeflatedExplicitVRLittleEndian,
+    TransferSyntax.JPEG_LOSSLESS: JPEGLossless,
+    TransferSyntax.JPEG_LOSSLESS_SV1: JPEGLosslessSV1,
+    TransferSyntax.JPEGLS_NEAR_LOSSLESS: JPEGLSNearLossless,
+    TransferSyntax.JPEG2000: JPEG2000,
 }
+
+_NATIVE_WORDS = {
+    TransferSyntax.EXPLICIT_LITTLE_ENDIAN: "<i2",
+    TransferSyntax.IMPLICIT_LITTLE_ENDIAN: "<i2",
+    TransferSyntax.EXPLICIT_BIG_ENDIAN: ">i2",
+    TransferSyntax.DEFLATED: "<i2",
+}
+"""Uncompressed syntaxes and the byte order of their 16-bit pixel words (pydicom's writer
+encodes the rest of the data set in the syntax, and deflates it for ``deflated``)."""
 
 _ENCODER_PLUGIN = {
     TransferSyntax.RLE: ("pydicom", "pydicom (its own RLE encoder)"),
     TransferSyntax.JPEG2000_LOSSLESS: ("pylibjpeg", "pylibjpeg and pylibjpeg-openjpeg"),
     TransferSyntax.JPEGLS_LOSSLESS: ("pyjpegls", "pyjpegls"),
+    TransferSyntax.JPEGLS_NEAR_LOSSLESS: ("pyjpegls", "pyjpegls"),
+    TransferSyntax.JPEG2000: ("pylibjpeg", "pylibjpeg and pylibjpeg-openjpeg"),
 }
 """pydicom encoding plugin used for each compressed syntax, and the package providing it."""
+
+_ENCODER_OPTIONS: dict[TransferSyntax, dict[str, Any]] = {
+    TransferSyntax.JPEGLS_NEAR_LOSSLESS: {"jls_error": JPEGLS_NEAR_LOSSLESS_ERROR},
+    TransferSyntax.JPEG2000: {"j2k_cr": [JPEG2000_COMPRESSION_RATIO]},
+}
+
+_GDCM_SYNTAX = {
+    TransferSyntax.JPEG_LOSSLESS: "JPEGLosslessProcess14",
+    TransferSyntax.JPEG_LOSSLESS_SV1: "JPEGLosslessProcess14_1",
+}
+"""Syntaxes pydicom cannot encode, with the name of GDCM's ``gdcm.TransferSyntax`` for them."""
+
+_LOSSY_METHOD = {
+    TransferSyntax.JPEGLS_NEAR_LOSSLESS: "ISO_14495_1",
+    TransferSyntax.JPEG2000: "ISO_15444_1",
+}
+"""Lossy Image Compression Method (0028,2114) of each lossy syntax (PS3.3 C.7.6.1.1.5.1)."""
 
 
 def transfer_syntax_uid(syntax: TransferSyntax) -> str:
@@ -94,17 +151,30 @@ def require_encodable(syntax: TransferSyntax, rows: int, columns: int) -> None:
     PhantomError
         JPEG 2000 with fewer than :data:`MIN_JPEG2000_SIZE` rows or columns.
     """
-    if syntax is TransferSyntax.EXPLICIT_LITTLE_ENDIAN:
+    if syntax in _NATIVE_WORDS:
         return
-    if syntax is TransferSyntax.JPEG2000_LOSSLESS and min(rows, columns) < MIN_JPEG2000_SIZE:
+    if (syntax in (TransferSyntax.JPEG2000_LOSSLESS, TransferSyntax.JPEG2000)
+            and min(rows, columns) < MIN_JPEG2000_SIZE):
         raise PhantomError("shape", f"{columns} x {rows} (i x j) pixels a slice",
                            f"at least {MIN_JPEG2000_SIZE} x {MIN_JPEG2000_SIZE} for "
-                           "jpeg2000-lossless (pylibjpeg-openjpeg encodes 6 wavelet levels)")
+                           f"{syntax.value} (pylibjpeg-openjpeg encodes 6 wavelet levels)")
+    if syntax in _GDCM_SYNTAX:
+        try:
+            _gdcm()
+        except ImportError as exc:
+            raise EncoderUnavailableError(syntax.value, "python-gdcm", f"import gdcm: {exc}",
+                                          extra="gdcm") from exc
+        return
     plugin, package = _ENCODER_PLUGIN[syntax]
     encoder = get_encoder(_SYNTAX_UID[syntax])
     if plugin not in encoder.available_plugins:
         missing = "; ".join(encoder.missing_dependencies) or "no encoder plugin is available"
         raise EncoderUnavailableError(syntax.value, package, f"pydicom reports: {missing}")
+
+
+def _gdcm() -> Any:
+    """The python-gdcm module (an optional extra, imported only when a syntax needs it)."""
+    return importlib.import_module("gdcm")
 
 
 def _ds(value: float) -> str:
@@ -411,6 +481,43 @@ def _code(value: str, scheme: str, meaning: str) -> Dataset:
     return code
 
 
+def _gdcm_frames(ds: Dataset, syntax: TransferSyntax, frames: int) -> list[bytes]:
+    """The frames of ``ds`` (native pixel data attached) encoded by GDCM in ``syntax``.
+
+    GDCM re-encodes a whole file and adds attributes of its own, so only its encoded
+    frames are kept; the data set written stays pydicom's.
+    """
+    gdcm = _gdcm()
+    with tempfile.TemporaryDirectory(prefix="corridor-phantom-gdcm-") as folder:
+        native, encoded = Path(folder) / "native.dcm", Path(folder) / "encoded.dcm"
+        ds.save_as(native, enforce_file_format=True)
+        reader = gdcm.ImageReader()
+        reader.SetFileName(str(native))
+        change = gdcm.ImageChangeTransferSyntax()
+        change.SetTransferSyntax(gdcm.TransferSyntax(getattr(gdcm.TransferSyntax,
+                                                             _GDCM_SYNTAX[syntax])))
+        writer = gdcm.ImageWriter()
+        writer.SetFileName(str(encoded))
+        if reader.Read():
+            change.SetInput(reader.GetImage())
+            if change.Change():
+                writer.SetFile(reader.GetFile())
+                writer.SetImage(change.GetOutput())
+        if not writer.Write():
+            raise PhantomError("transfer_syntax", syntax.value,
+                               "pixel data python-gdcm can encode (it refused these)")
+        encapsulated = dcmread(encoded).PixelData
+    return list(generate_frames(encapsulated, number_of_frames=frames))
+
+
+def _mark_lossy(ds: Dataset, syntax: TransferSyntax, native_bytes: int) -> None:
+    """Lossy Image Compression, its ratio and method (General Image module)."""
+    compressed = len(ds.PixelData)
+    ds.LossyImageCompression = "01"
+    ds.LossyImageCompressionRatio = [_ds(round(native_bytes / compressed, 2))]
+    ds.LossyImageCompressionMethod = [_LOSSY_METHOD[syntax]]
+
+
 def serialise(ds: Dataset, pixels: NDArray[np.int16] | None,
               syntax: TransferSyntax = TransferSyntax.EXPLICIT_LITTLE_ENDIAN) -> bytes:
     """The bytes of a DICOM file: preamble, File Meta Information, data set.
@@ -424,18 +531,26 @@ def serialise(ds: Dataset, pixels: NDArray[np.int16] | None,
         Pixel Data in ``syntax``; ``None`` for an object without pixel data (which
         is always written Explicit VR Little Endian).
     syntax
-        Transfer syntax of the pixel data.
+        Transfer syntax of the pixel data (and of the data set, for the native ones).
     """
     if pixels is not None:
         array = np.ascontiguousarray(pixels, dtype=np.int16)
         if array.ndim == 3 and array.shape[0] == 1:
             array = array[0]
-        if syntax is TransferSyntax.EXPLICIT_LITTLE_ENDIAN:
-            ds.add_new(Tag(0x7FE0, 0x0010), "OW", array.astype("<i2").tobytes())
-        else:
+        words = _NATIVE_WORDS.get(syntax, "<i2")
+        if syntax in _NATIVE_WORDS or syntax in _GDCM_SYNTAX:
+            ds.add_new(Tag(0x7FE0, 0x0010), "OW", array.astype(words).tobytes())
+        if syntax in _GDCM_SYNTAX:
+            frames = _gdcm_frames(ds, syntax, 1 if array.ndim == 2 else array.shape[0])
+            ds.add_new(Tag(0x7FE0, 0x0010), "OB", encapsulate(frames))
+            ds["PixelData"].is_undefined_length = True
+        elif syntax not in _NATIVE_WORDS:
             plugin, _ = _ENCODER_PLUGIN[syntax]
             ds.compress(_SYNTAX_UID[syntax], array, encoding_plugin=plugin,
-                        generate_instance_uid=False)
+                        generate_instance_uid=False, **_ENCODER_OPTIONS.get(syntax, {}))
+        if not syntax.lossless:
+            _mark_lossy(ds, syntax, array.nbytes)
+        ds.file_meta.TransferSyntaxUID = _SYNTAX_UID[syntax]
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()

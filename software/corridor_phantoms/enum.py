@@ -96,7 +96,12 @@ class Fault(StrEnum):
 
 
 class TransferSyntax(StrEnum):
-    """How pixel data are encoded; every choice is lossless."""
+    """How pixel data are encoded; lossless unless the member says lossy (:attr:`lossless`).
+
+    A lossy series still holds the phantom's geometry, but its stored values differ from
+    the ground truth by the codec's error; the files carry Lossy Image Compression (0028,2110)
+    ``01`` and the manifest ``"lossless": false``.
+    """
 
     EXPLICIT_LITTLE_ENDIAN = "explicit-little-endian"
     """Native, uncompressed (1.2.840.10008.1.2.1)."""
@@ -106,3 +111,27 @@ class TransferSyntax(StrEnum):
     """JPEG 2000 lossless only (1.2.840.10008.1.2.4.90), through pylibjpeg-openjpeg."""
     JPEGLS_LOSSLESS = "jpegls-lossless"
     """JPEG-LS lossless (1.2.840.10008.1.2.4.80), through pyjpegls."""
+    IMPLICIT_LITTLE_ENDIAN = "implicit-little-endian"
+    """Native, uncompressed, Implicit VR Little Endian (1.2.840.10008.1.2), pydicom's writer."""
+    EXPLICIT_BIG_ENDIAN = "explicit-big-endian"
+    """Native, uncompressed, big-endian words (1.2.840.10008.1.2.2, retired), pydicom's writer."""
+    DEFLATED = "deflated"
+    """Deflated Explicit VR Little Endian (1.2.840.10008.1.2.1.99): the whole data set after the
+    File Meta Information is deflated by pydicom's writer; pixels are native."""
+    JPEG_LOSSLESS = "jpeg-lossless"
+    """JPEG Lossless, Non-Hierarchical, Process 14 (1.2.840.10008.1.2.4.57), through
+    python-gdcm (pydicom has no encoder for it)."""
+    JPEG_LOSSLESS_SV1 = "jpeg-lossless-sv1"
+    """JPEG Lossless, Process 14, Selection Value 1 (1.2.840.10008.1.2.4.70), through
+    python-gdcm; the syntax CT scanners most often export."""
+    JPEGLS_NEAR_LOSSLESS = "jpegls-near-lossless"
+    """Lossy: JPEG-LS near-lossless (1.2.840.10008.1.2.4.81), through pyjpegls, each stored
+    value within :data:`~corridor_phantoms.dicom.JPEGLS_NEAR_LOSSLESS_ERROR` of the truth."""
+    JPEG2000 = "jpeg2000"
+    """Lossy: JPEG 2000 (1.2.840.10008.1.2.4.91), through pylibjpeg-openjpeg, at the
+    compression ratio :data:`~corridor_phantoms.dicom.JPEG2000_COMPRESSION_RATIO`."""
+
+    @property
+    def lossless(self) -> bool:
+        """Whether the stored values decode to exactly the ground truth."""
+        return self not in (TransferSyntax.JPEGLS_NEAR_LOSSLESS, TransferSyntax.JPEG2000)

@@ -38,14 +38,19 @@ class EncoderUnavailableError(PhantomError):
     Attributes
     ----------
     package
-        The package to install (``pylibjpeg-openjpeg``, ``pyjpegls``).
+        The package to install (``pylibjpeg-openjpeg``, ``pyjpegls``, ``python-gdcm``).
+    extra
+        Corridor's optional extra that installs it (``codecs``, ``gdcm``).
     """
 
-    def __init__(self, transfer_syntax: str, package: str, detail: str) -> None:
+    def __init__(self, transfer_syntax: str, package: str, detail: str,
+                 extra: str = "codecs") -> None:
         self.package = package
+        self.extra = extra
         super().__init__(
             "transfer_syntax", transfer_syntax,
-            f"an installed encoder: install {package} (pip install 'corridor[codecs]'); {detail}",
+            f"an installed encoder: install {package} (pip install 'corridor[{extra}]'); "
+            f"{detail}",
         )
 
 

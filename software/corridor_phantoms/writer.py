@@ -504,6 +504,7 @@ class _SeriesPlan:
             "enhanced": self.enhanced,
             "transfer_syntax": self.syntax.value,
             "transfer_syntax_uid": str(transfer_syntax_uid(self.syntax)),
+            "lossless": self.syntax.lossless,
             "pixels": {"bits_allocated": 16, "bits_stored": 16, "pixel_representation": 1,
                        "rescale_intercept": RESCALE_INTERCEPT, "rescale_slope": 1,
                        "pixel_padding_value": PIXEL_PADDING_VALUE,
@@ -611,8 +612,14 @@ def write_series(
         :func:`~corridor_phantoms.grid.variable_spacing_slices` names (see
         :attr:`SeriesWritten.phantom` and :attr:`SeriesWritten.slices`).
     transfer_syntax
-        ``explicit-little-endian``, ``rle`` (pydicom's encoder),
-        ``jpeg2000-lossless`` (pylibjpeg-openjpeg) or ``jpegls-lossless`` (pyjpegls).
+        A :class:`~corridor_phantoms.TransferSyntax` or its name: the native
+        ``explicit-little-endian``, ``implicit-little-endian``, ``explicit-big-endian``
+        and ``deflated`` (pydicom's writer), ``rle`` (pydicom's encoder),
+        ``jpeg2000-lossless`` and lossy ``jpeg2000`` (pylibjpeg-openjpeg),
+        ``jpegls-lossless`` and lossy ``jpegls-near-lossless`` (pyjpegls), or
+        ``jpeg-lossless`` and ``jpeg-lossless-sv1`` (python-gdcm).  A lossy series
+        encodes the ground truth only within the codec's error (manifest
+        ``series.lossless``).
     enhanced
         One Enhanced CT Image Storage multi-frame file instead of one CT Image
         Storage file a slice.
@@ -655,8 +662,10 @@ def write_series(
         manifest["faults"] = {fault.value: plan.fault_report[fault] for fault in chosen}
         manifest["truth"] = {
             "hu": "truth/hu.npy: int16 [i, j, k] (Fortran order), the HU the series encodes "
-                  f"(stored value + {RESCALE_INTERCEPT}); {PADDING_HU} marks padding outside the "
-                  "field of view",
+                  f"(stored value + {RESCALE_INTERCEPT}"
+                  + ("" if plan.syntax.lossless else
+                     f", before the lossy {plan.syntax.value} compression")
+                  + f"); {PADDING_HU} marks padding outside the field of view",
             "labels": "truth/labels.npy: uint8 [i, j, k], label at each voxel centre",
             "padding": "truth/padding.npy: bool [i, j, k], true outside the reconstruction "
                        "field of view (stored Pixel Padding Value)",

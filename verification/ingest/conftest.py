@@ -5,11 +5,13 @@ series (with planted faults), ingests it with the real code or the real ``corrid
 command, and compares with the ground truth the phantom saved beside the series
 (``truth/geometry.json``, ``truth/hu.npy``).  The steps here are those of more than one
 feature file: generating and writing the phantom, ingesting it, and comparing the volume's
-corners and HU with the ground truth.
+corners and HU with the ground truth, writing in a transfer syntax, the padding mask, a
+refusal's check, and running the ``corridor ingest`` command in process.
 """
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from pytest_bdd import given, parsers, then, when
 
 from corridor.ingest.errors import UnsafeSeriesError
 from corridor_phantoms import make_phantom
+from verification.command_run import run_corridor
 from verification.ingest.helpers import Case, corner_points, fault_names, ingest_case, write_case
 
 
@@ -42,6 +45,27 @@ def written(case: Case) -> None:
 def written_with_faults(case: Case, faults: str) -> None:
     """Write the phantom with planted faults."""
     write_case(case, fault_names(faults))
+
+
+@given(parsers.parse('it is written as a DICOM series in the transfer syntax "{syntax}"'))
+def written_compressed(case: Case, syntax: str) -> None:
+    """Write the phantom in a transfer syntax."""
+    write_case(case, [], transfer_syntax=syntax)
+
+
+@given(parsers.parse('it is written as an Enhanced CT file in the transfer syntax "{syntax}"'))
+def written_enhanced_in(case: Case, syntax: str) -> None:
+    """Write the phantom as one Enhanced CT Image in a transfer syntax."""
+    write_case(case, [], transfer_syntax=syntax, enhanced=True)
+
+
+@given(parsers.parse('it is written as {layout} in the transfer syntax "{syntax}" with the faults '
+                     '"{faults}"'))
+def written_in_with_faults(case: Case, layout: str, syntax: str, faults: str) -> None:
+    """Write the phantom in a transfer syntax, one file a slice or one Enhanced CT file."""
+    assert layout in ("a DICOM series", "an Enhanced CT file"), layout
+    write_case(case, fault_names(faults), transfer_syntax=syntax,
+               enhanced=layout == "an Enhanced CT file")
 
 
 @when("the series is ingested")
@@ -70,6 +94,16 @@ def hu_match(case: Case) -> None:
     keep = np.ones(truth.shape, bool) if padding is None else ~padding
     assert volume.hu.shape == truth.shape
     assert np.array_equal(volume.hu[keep], truth[keep])
+
+
+@then("the padding mask covers exactly the voxels outside the reconstruction field of view")
+def padding_matches(case: Case) -> None:
+    """Padding from the phantom's own truth."""
+    volume = case.loaded().volume
+    padding = volume.padding_mask()
+    assert padding is not None
+    expected = np.load(case.root / "truth" / "padding.npy")
+    assert np.array_equal(padding, expected)
 
 
 @then(parsers.parse('ingest refuses with the check "{check}"'))
@@ -108,6 +142,34 @@ def refuses_listing(case: Case, count: int) -> None:
     assert isinstance(case.error, AmbiguousSeriesError), case.error
     assert len(case.error.candidates) == count
     assert case.written.series_instance_uid in str(case.error)
+
+
+@when("I run corridor ingest on the series")
+def run_command_plain(case: Case) -> None:
+    """Run `corridor ingest` without options."""
+    run_command(case, "")
+
+
+@when(parsers.parse('I run corridor ingest on the series with "{options}"'))
+def run_command(case: Case, options: str) -> None:
+    """Run the real `corridor ingest` command in-process."""
+    argv = ["ingest", str(case.dicom), *shlex.split(options.replace("out/", f"{case.root}/out/"))]
+    done = run_corridor(argv)
+    case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
+
+
+@then(parsers.parse("the exit status is {status:d}"))
+def exit_status(case: Case, status: int) -> None:
+    """The command's exit status."""
+    assert case.status == status, case.stderr
+
+
+@then(parsers.parse('standard error is one line containing "{text}"'))
+def one_error_line(case: Case, text: str) -> None:
+    """One clear line, no traceback."""
+    lines = case.stderr.strip().splitlines()
+    assert len(lines) == 1, case.stderr
+    assert text in lines[0]
 
 
 @pytest.fixture

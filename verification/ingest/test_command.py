@@ -12,15 +12,13 @@ and the Patient's Name and ID read from the written files with pydicom.
 from __future__ import annotations
 
 import json
-import shlex
 import shutil
 
 import nibabel
 import nrrd
 import numpy as np
-from pytest_bdd import given, parsers, scenarios, then, when
+from pytest_bdd import given, parsers, scenarios, then
 
-from verification.command_run import run_corridor
 from verification.ingest.helpers import Case, corner_points, ct_images, fault_names, write_case
 
 scenarios("ingest/command.feature")
@@ -31,34 +29,6 @@ def written_again(case: Case, faults: str) -> None:
     """Replace the written series by one with planted faults."""
     shutil.rmtree(case.root)
     write_case(case, fault_names(faults))
-
-
-@when("I run corridor ingest on the series")
-def run_command_plain(case: Case) -> None:
-    """Run `corridor ingest` without options."""
-    run_command(case, "")
-
-
-@when(parsers.parse('I run corridor ingest on the series with "{options}"'))
-def run_command(case: Case, options: str) -> None:
-    """Run the real `corridor ingest` command in-process."""
-    argv = ["ingest", str(case.dicom), *shlex.split(options.replace("out/", f"{case.root}/out/"))]
-    done = run_corridor(argv)
-    case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
-
-
-@then(parsers.parse("the exit status is {status:d}"))
-def exit_status(case: Case, status: int) -> None:
-    """The command's exit status."""
-    assert case.status == status, case.stderr
-
-
-@then(parsers.parse('standard error is one line containing "{text}"'))
-def one_error_line(case: Case, text: str) -> None:
-    """One clear line, no traceback."""
-    lines = case.stderr.strip().splitlines()
-    assert len(lines) == 1, case.stderr
-    assert text in lines[0]
 
 
 @then(parsers.parse('the JSON lists {count:d} series with modality "{modality}"'))

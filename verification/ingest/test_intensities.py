@@ -13,28 +13,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import numpy as np
-from pytest_bdd import given, parsers, scenarios, then
+from pytest_bdd import parsers, scenarios, then
 
-from verification.ingest.helpers import Case, write_case
+from verification.ingest.helpers import Case
 
 scenarios("ingest/intensities.feature")
-
-
-@given(parsers.parse('it is written as a DICOM series in the transfer syntax "{syntax}"'))
-def written_compressed(case: Case, syntax: str) -> None:
-    """Write the phantom in a compressed transfer syntax."""
-    write_case(case, [], transfer_syntax=syntax)
-
-
-@then("the padding mask covers exactly the voxels outside the reconstruction field of view")
-def padding_matches(case: Case) -> None:
-    """Padding from the phantom's own truth."""
-    volume = case.loaded().volume
-    padding = volume.padding_mask()
-    assert padding is not None
-    expected = np.load(case.root / "truth" / "padding.npy")
-    assert np.array_equal(padding, expected)
 
 
 @then(parsers.parse('the volume\'s HU are stored as "{dtype}"'))

@@ -176,3 +176,30 @@ def series_fault(run: dict[str, Any], folder: str, fault: str) -> None:
         assert any(ds is not None and "PixelData" not in ds for _, ds in files)
     else:
         raise AssertionError(f"no check for {fault}")
+
+
+@then(parsers.parse('every file under "{folder}" is in the transfer syntax "{uid}" and {encoding}'))
+def written_in_syntax(run: dict[str, Any], folder: str, uid: str, encoding: str) -> None:
+    """Each file's File Meta names the syntax; its pixels, rescaled by hand, are the truth's
+    slice (lossless), or it says it was compressed lossily, as the manifest does."""
+    assert run["status"] == 0, run["stderr"]
+    root = run["tmp"] / Path(folder).parent
+    truth = np.load(root / "truth" / "hu.npy")
+    manifest = json.loads((root / "truth" / "manifest.json").read_text())
+    files = _datasets(run["tmp"] / folder)
+    assert len(files) == truth.shape[2]
+    exact = []
+    for _, ds in files:
+        assert ds is not None
+        assert ds.file_meta.TransferSyntaxUID == uid
+        k = int(ds.InstanceNumber) - 1
+        hu = ds.pixel_array.astype(np.int64) * int(ds.RescaleSlope) + int(ds.RescaleIntercept)
+        exact.append(np.array_equal(hu, truth[:, :, k].T))
+        lossy = ds.get("LossyImageCompression", "00") == "01"
+        assert lossy == (encoding == "is marked lossy"), encoding
+    if encoding == "decodes to the truth":
+        assert manifest["series"]["lossless"] is True
+        assert all(exact)
+    else:
+        assert manifest["series"]["lossless"] is False
+        assert not all(exact)

@@ -10,6 +10,7 @@ uncompressed bytes.
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from corridor_phantoms import (
     make_phantom,
     write_series,
 )
+from corridor_phantoms.dicom import JPEGLS_NEAR_LOSSLESS_ERROR
 from verification.phantoms.phantom_oracle import (
     SMALL_SHAPE,
     SMALL_SPACING,
@@ -100,7 +102,8 @@ def test_series_reads_back_with_the_right_tags_and_geometry(tmp_path: Path, kind
 
 
 @pytest.mark.parametrize("syntax", [TransferSyntax.RLE, TransferSyntax.JPEG2000_LOSSLESS,
-                                    TransferSyntax.JPEGLS_LOSSLESS])
+                                    TransferSyntax.JPEGLS_LOSSLESS, TransferSyntax.JPEG_LOSSLESS,
+                                    TransferSyntax.JPEG_LOSSLESS_SV1])
 @pytest.mark.parametrize("enhanced", [False, True])
 def test_compressed_syntaxes_decode_to_exactly_the_stored_values(
         tmp_path: Path, syntax: TransferSyntax, enhanced: bool) -> None:
@@ -113,10 +116,75 @@ def test_compressed_syntaxes_decode_to_exactly_the_stored_values(
         a, b = pydicom.dcmread(path_plain), pydicom.dcmread(path_packed)
         assert b.file_meta.TransferSyntaxUID == manifest["transfer_syntax_uid"]
         assert b.file_meta.TransferSyntaxUID.is_compressed
+        assert b.get("LossyImageCompression", "00") == "00"
         assert b.SOPInstanceUID == a.SOPInstanceUID
         assert np.array_equal(b.pixel_array, a.pixel_array)
         stored = np.frombuffer(a.PixelData, dtype="<i2")
         assert np.array_equal(b.pixel_array.ravel(), stored)
+
+
+@pytest.mark.parametrize(("syntax", "uid", "implicit", "little"), [
+    (TransferSyntax.IMPLICIT_LITTLE_ENDIAN, "1.2.840.10008.1.2", True, True),
+    (TransferSyntax.EXPLICIT_BIG_ENDIAN, "1.2.840.10008.1.2.2", False, False),
+    (TransferSyntax.DEFLATED, "1.2.840.10008.1.2.1.99", False, True),
+])
+def test_native_syntaxes_encode_the_data_set_as_named_with_the_same_values(
+        tmp_path: Path, syntax: TransferSyntax, uid: str, implicit: bool, little: bool) -> None:
+    phantom = make_phantom("pelvis", shape=(40, 32, 4), spacing=(9.0, 9.0, 10.0))
+    plain = write_series(phantom, tmp_path / "plain", enhanced=True)
+    other = write_series(phantom, tmp_path / "other", transfer_syntax=syntax, enhanced=True)
+    assert other.manifest["series"]["transfer_syntax_uid"] == uid
+    a, b = pydicom.dcmread(plain.paths[0]), pydicom.dcmread(other.paths[0])
+    assert b.file_meta.TransferSyntaxUID == uid
+    assert (b.original_encoding[0], b.original_encoding[1]) == (implicit, little)
+    assert np.array_equal(b.pixel_array, a.pixel_array)
+    stored = np.frombuffer(b.PixelData, dtype="<i2" if little else ">i2")
+    assert np.array_equal(stored, np.frombuffer(a.PixelData, dtype="<i2"))
+    assert b.PixelPaddingValue == -2000
+    if syntax is TransferSyntax.DEFLATED:
+        data = other.paths[0].read_bytes()
+        start = 132 + 12 + int(b.file_meta.FileMetaInformationGroupLength)
+        inflated = zlib.decompress(data[start:], -zlib.MAX_WBITS)
+        assert len(data) < len(inflated)
+        assert inflated.endswith(a.PixelData)
+
+
+@pytest.mark.parametrize(("syntax", "method", "largest_error"), [
+    (TransferSyntax.JPEGLS_NEAR_LOSSLESS, "ISO_14495_1", JPEGLS_NEAR_LOSSLESS_ERROR),
+    (TransferSyntax.JPEG2000, "ISO_15444_1", None),
+])
+def test_lossy_syntaxes_are_marked_lossy(tmp_path: Path, syntax: TransferSyntax, method: str,
+                                         largest_error: int | None) -> None:
+    phantom = make_phantom("pelvis", shape=(40, 32, 4), spacing=(9.0, 9.0, 10.0))
+    written = write_series(phantom, tmp_path / "out", transfer_syntax=syntax)
+    assert written.manifest["series"]["lossless"] is False
+    hu, _, _, _ = load_truth(tmp_path / "out")
+    errors = []
+    for k, path in enumerate(written.slice_paths):
+        ds = pydicom.dcmread(path)
+        assert ds.LossyImageCompression == "01"
+        assert ds.LossyImageCompressionMethod == method
+        assert float(ds.LossyImageCompressionRatio) > 1.0
+        errors.append(np.abs(hu_of(ds) - hu[:, :, k].T).max())
+    assert max(errors) > 0
+    if largest_error is not None:
+        assert max(errors) <= largest_error
+
+
+def test_missing_gdcm_names_the_package_and_extra(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    import corridor_phantoms.dicom as dicom
+
+    def no_gdcm() -> None:
+        raise ImportError("No module named 'gdcm'")
+
+    monkeypatch.setattr(dicom, "_gdcm", no_gdcm)
+    phantom = make_phantom("sphere", shape=(8, 8, 4), spacing=(9.0, 9.0, 9.0))
+    with pytest.raises(EncoderUnavailableError) as caught:
+        write_series(phantom, tmp_path / "out", transfer_syntax="jpeg-lossless-sv1")
+    assert (caught.value.package, caught.value.extra) == ("python-gdcm", "gdcm")
+    assert "pip install 'corridor[gdcm]'" in str(caught.value)
+    assert not (tmp_path / "out").exists()
 
 
 def test_enhanced_ct_is_one_multiframe_file_with_functional_groups(tmp_path: Path) -> None:

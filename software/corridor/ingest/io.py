@@ -9,12 +9,16 @@ or returns a patient-identifying value.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import math
 import os
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from corridor.ingest.enum import SkipReason
 from corridor.ingest.errors import UnreadableInputError
@@ -22,7 +26,7 @@ from corridor.ingest.lean import LEAN_PREFIX_BYTES, read_lean
 from corridor.ingest.model import SeriesDisplay, SkippedFile
 
 if TYPE_CHECKING:  # pydicom loads only when a file needs it (start-up, SRS-CLI-002)
-    from pydicom.dataset import Dataset
+    from pydicom.dataset import Dataset, FileDataset
 
 __all__ = ["ENHANCED_CT_STORAGE", "SliceHeader", "advise_will_need", "find_files", "read_headers"]
 
@@ -158,8 +162,47 @@ def _frames(ds: Dataset) -> Iterator[tuple[int, dict[str, Any]]]:
         }
 
 
-def _pixel_data_complete(path: Path, ds: Dataset) -> bool:
-    """Whether the file holds all the bytes its (deferred) Pixel Data element declares."""
+_END_OF_FILE = "End of file reached"
+"""How pydicom's warning (and log record) begins when a file ends inside a value."""
+
+
+class _NotTheCut(logging.Filter):
+    """Drops pydicom's log record of a file that ends inside a value."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_END_OF_FILE)
+
+
+@contextlib.contextmanager
+def _cut_reported_here() -> Iterator[None]:
+    """Silence pydicom's warning and log record of a file that ends inside a value: the
+    caller reports the file as truncated (a refusal), so the user reads it once."""
+    logger, quiet = logging.getLogger("pydicom"), _NotTheCut()
+    logger.addFilter(quiet)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", _END_OF_FILE, UserWarning)
+            yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def _parsed_stream(ds: FileDataset, handle: BinaryIO) -> tuple[int, int]:
+    """Where pydicom stopped parsing, and the size of the stream it parsed.
+
+    That stream is the file, except for Deflated Explicit VR Little Endian, where it is
+    the inflated data set pydicom keeps as ``ds.buffer``: its element offsets count
+    within the inflated bytes, never within the (smaller) file.
+    """
+    stream: Any = ds.buffer if ds.buffer is not None else handle
+    stopped = stream.tell()
+    size = len(stream.getvalue()) if ds.buffer is not None else os.fstat(handle.fileno()).st_size
+    return stopped, size
+
+
+def _pixel_data_complete(ds: Dataset, size: int) -> bool:
+    """Whether a stream of ``size`` bytes holds all that the (deferred) Pixel Data element of
+    ``ds`` declares (``size`` from :func:`_parsed_stream`)."""
     try:
         raw = ds.get_item("PixelData", keep_deferred=True)
     except (KeyError, TypeError):
@@ -167,8 +210,60 @@ def _pixel_data_complete(path: Path, ds: Dataset) -> bool:
     length = getattr(raw, "length", None)
     tell = getattr(raw, "value_tell", None)
     if not isinstance(length, int) or not isinstance(tell, int) or length == 0xFFFFFFFF:
-        return True  # encapsulated (undefined length): the decoder will tell
-    return tell + length <= path.stat().st_size
+        return True  # encapsulated (undefined length): pydicom found its delimiter
+    return tell + length <= size
+
+
+def _ends_inside(ds: Dataset, stopped: int, size: int) -> bool:
+    """Whether the stream pydicom parsed ends inside a data element, with no error raised.
+
+    pydicom warns and keeps no element when the stream ends inside a value of undefined
+    length (encapsulated Pixel Data without its delimiter): it stops before the end of the
+    stream.  When the stream ends inside a value of defined length, it keeps the short
+    value as the last element; inside an element's 8-byte header, it drops those bytes.
+    Either way the last element does not end where the stream does.  ``stopped`` and
+    ``size`` are from :func:`_parsed_stream`.  Asked only of data sets without Pixel Data.
+    """
+    if stopped < size:
+        return True
+    tags = list(ds.keys())
+    if not tags:
+        return False
+    last = ds.get_item(max(tags), keep_deferred=True)
+    tell, length = getattr(last, "value_tell", None), getattr(last, "length", None)
+    return (isinstance(tell, int) and isinstance(length, int) and length != 0xFFFFFFFF
+            and tell + length != size)
+
+
+def _deflated_remains(path: Path) -> Dataset | None:
+    """What a Deflated Explicit VR Little Endian file whose deflate stream stops short holds.
+
+    pydicom refuses such a file outright (zlib: incomplete or truncated stream); the data
+    elements before the cut are parsed here from the bytes that do inflate, with the file's
+    own File Meta Information.  ``None`` when the file is not deflated, or its deflate
+    stream is whole (then the failure is something else, and stays pydicom's).
+    """
+    import zlib
+
+    from pydicom.filereader import read_dataset, read_file_meta_info
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    try:
+        meta = read_file_meta_info(path)
+        if meta.get("TransferSyntaxUID") != DeflatedExplicitVRLittleEndian:
+            return None
+        # preamble and "DICM" (132 bytes), then (0002,0000) as UL (12 bytes), then the group
+        start = 132 + 12 + int(meta.FileMetaInformationGroupLength)
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        inflated = inflater.decompress(path.read_bytes()[start:])
+        if inflater.eof:
+            return None
+        with _cut_reported_here():
+            ds = read_dataset(io.BytesIO(inflated), is_implicit_VR=False, is_little_endian=True)
+    except Exception:  # anything else unreadable stays as pydicom reported it
+        return None
+    ds.file_meta = meta
+    return ds
 
 
 _NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
@@ -272,10 +367,13 @@ def _single_frame_values(ds: Dataset | Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def headers_of(path: Path, ds: Dataset) -> list[SliceHeader]:
-    """Headers of every frame of a parsed dataset (one for a single-frame image)."""
-    layout = (str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")),
-              _pixel_data_complete(path, ds), _native_pixels(ds))
+def headers_of(path: Path, ds: Dataset, complete: bool = True) -> list[SliceHeader]:
+    """Headers of every frame of a parsed dataset (one for a single-frame image).
+
+    ``complete`` is false when the file ends before its Pixel Data does.
+    """
+    layout = (str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")), complete,
+              _native_pixels(ds))
     enhanced = str(ds.get("SOPClassUID", "")) == ENHANCED_CT_STORAGE
     if enhanced or "PerFrameFunctionalGroupsSequence" in ds:
         return [_header(path, ds, index, values, layout) for index, values in _frames(ds)]
@@ -323,14 +421,31 @@ def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile
         from pydicom.errors import InvalidDicomError
 
         try:
-            ds = pydicom.dcmread(path, stop_before_pixels=False, defer_size=256)
+            with open(path, "rb") as handle, _cut_reported_here():
+                ds = pydicom.dcmread(handle, stop_before_pixels=False, defer_size=256)
+                stopped, size = _parsed_stream(ds, handle)
         except InvalidDicomError:
             skipped.append(SkippedFile(str(path), SkipReason.NOT_DICOM,
                                        "no DICOM preamble or file meta information"))
             continue
         except Exception as exc:  # any parser failure means: skip, with why
+            remains = _deflated_remains(path)
+            if remains is not None and "Rows" in remains:
+                headers.extend(headers_of(path, remains, complete=False))
+                continue
             skipped.append(SkippedFile(str(path), SkipReason.UNREADABLE,
                                        f"{type(exc).__name__}: {exc}"))
+            continue
+        if "PixelData" not in ds and _ends_inside(ds, stopped, size):
+            # the file was cut before its pixel data ends: its image header is read again on
+            # its own (pydicom keeps nothing of a data set whose last element it cannot end)
+            with open(path, "rb") as handle, _cut_reported_here():
+                ds = pydicom.dcmread(handle, stop_before_pixels=True)
+            if ds.get("Rows"):
+                headers.extend(headers_of(path, ds, complete=False))
+            else:
+                skipped.append(SkippedFile(str(path), SkipReason.UNREADABLE,
+                                           "the file ends inside its data set (truncated)"))
             continue
         if "PixelData" not in ds or not ds.get("Rows"):
             sop_class = ds.get("SOPClassUID", "unknown")
@@ -338,7 +453,7 @@ def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile
                                        f"SOP Class {sop_class} has no image"))
             continue
         try:
-            headers.extend(headers_of(path, ds))
+            headers.extend(headers_of(path, ds, _pixel_data_complete(ds, size)))
         except (ValueError, TypeError, AttributeError) as exc:
             skipped.append(SkippedFile(str(path), SkipReason.UNREADABLE,
                                        f"malformed header: {type(exc).__name__}: {exc}"))

@@ -34,7 +34,8 @@ from corridor.ingest.model import IngestWarning, Regularization, SourceFile, Vol
 from corridor.ingest.ops import SortedSeries
 from corridor.ingest.regularize import regularize
 
-__all__ = ["load_volume"]
+__all__ = ["COMPRESSED_TRANSFER_SYNTAXES", "NATIVE_TRANSFER_SYNTAXES", "load_volume",
+           "transfer_syntax_name"]
 
 _INT16 = np.iinfo(np.int16)
 
@@ -42,6 +43,38 @@ _INT32_MAX = np.iinfo(np.int32).max
 
 _READ_AHEAD = 2
 """Files read and hashed ahead of the one being decoded (each held in memory until decoded)."""
+
+NATIVE_TRANSFER_SYNTAXES = frozenset({
+    "1.2.840.10008.1.2",  # Implicit VR Little Endian
+    "1.2.840.10008.1.2.1",  # Explicit VR Little Endian
+    "1.2.840.10008.1.2.1.99",  # Deflated Explicit VR Little Endian
+    "1.2.840.10008.1.2.2",  # Explicit VR Big Endian (retired)
+})
+"""Uncompressed transfer syntaxes, decoded by pydicom itself (no plugin)."""
+
+COMPRESSED_TRANSFER_SYNTAXES = frozenset({
+    "1.2.840.10008.1.2.5",  # RLE Lossless
+    "1.2.840.10008.1.2.4.57",  # JPEG Lossless, Non-Hierarchical (Process 14)
+    "1.2.840.10008.1.2.4.70",  # JPEG Lossless, Process 14, Selection Value 1
+    "1.2.840.10008.1.2.4.80",  # JPEG-LS Lossless
+    "1.2.840.10008.1.2.4.81",  # JPEG-LS Lossy (Near-Lossless)
+    "1.2.840.10008.1.2.4.90",  # JPEG 2000 (Lossless Only)
+    "1.2.840.10008.1.2.4.91",  # JPEG 2000
+})
+"""Compressed transfer syntaxes decoded through pydicom's decoder plugins (the ``codecs`` and
+``gdcm`` extras), each verified against pydicom's decode and, when lossless, the original
+(``verification/features/ingest/transfer_syntaxes.feature``).  Any other syntax, HTJ2K and
+JPEG baseline included, is refused by name: none of its files has been verified."""
+
+_UNNAMED_BY_PYDICOM = {
+    "1.2.840.10008.1.2.8.1": "Deflated Image Frame Compression",
+    "1.2.840.10008.1.2.4.110": "JPEG XL Lossless",
+    "1.2.840.10008.1.2.4.111": "JPEG XL JPEG Recompression",
+    "1.2.840.10008.1.2.4.112": "JPEG XL",
+}
+"""Names of transfer syntaxes newer than the pydicom in use, for messages."""
+
+_EXPORT_UNCOMPRESSED = "or export the series uncompressed (Explicit VR Little Endian)"
 
 
 def _read(path: str) -> tuple[bytes, str]:
@@ -135,6 +168,49 @@ def _store_hu(data: NDArray[Any], k: int, stored: NDArray[Any],
     return data
 
 
+def transfer_syntax_name(uid: str) -> str:
+    """A transfer syntax as messages name it: ``Name (UID)``."""
+    if not uid:
+        return "no Transfer Syntax UID (0002,0010)"
+    from pydicom.uid import UID
+
+    name = _UNNAMED_BY_PYDICOM.get(uid) or UID(uid).name
+    return f"{name} ({uid})" if name != uid else f"an unnamed transfer syntax ({uid})"
+
+
+def _require_decodable(headers: Sequence[SliceHeader]) -> None:
+    """Refuse, before reading any pixel, a syntax that is not decoded here or whose decoder
+    plugin is not installed, naming it and what to do.
+
+    Raises
+    ------
+    UnsafeSeriesError
+        Check ``transfer-syntax``: ``found`` is the syntax's name and UID.
+    """
+    files: dict[str, set[str]] = defaultdict(set)
+    for header in headers:
+        files[header.transfer_syntax_uid].add(header.path)
+    for uid in sorted(set(files) - NATIVE_TRANSFER_SYNTAXES):
+        named = transfer_syntax_name(uid)
+        if uid not in COMPRESSED_TRANSFER_SYNTAXES:
+            raise UnsafeSeriesError(
+                "transfer-syntax", "the pixel data are in a transfer syntax Corridor does "
+                "not decode", files=sorted(files[uid]), found=named,
+                expected="an uncompressed syntax, RLE Lossless, JPEG Lossless (Process 14 or "
+                "its Selection Value 1), JPEG-LS or JPEG 2000 (not High-Throughput): "
+                f"re-export the series in one of those, {_EXPORT_UNCOMPRESSED}")
+        from pydicom.pixels.decoders.base import get_decoder  # compressed pixels need pydicom
+
+        decoder = get_decoder(uid)
+        if not decoder.available_plugins:
+            needs = "; ".join(decoder.missing_dependencies) or "a decoder plugin"
+            raise UnsafeSeriesError(
+                "transfer-syntax", f"no decoder for {named} is installed (pydicom reports: "
+                f"{needs})", files=sorted(files[uid]), found=named,
+                expected="an installed decoder: install the codec extras "
+                f"(pip install 'corridor[codecs]', or 'corridor[gdcm]'), {_EXPORT_UNCOMPRESSED}")
+
+
 def _decode(raw: bytes, path: str, header: SliceHeader,
             rows_columns: tuple[int, int]) -> NDArray[Any]:
     """All frames of one file, ``(frames, rows, columns)``, as stored (before rescale).
@@ -156,7 +232,8 @@ def _decode(raw: bytes, path: str, header: SliceHeader,
         frames = pixel_array(pydicom.dcmread(io.BytesIO(raw)))
     except Exception as exc:  # any decoder failure refuses the series
         raise UnsafeSeriesError(
-            "pixel-data", f"cannot decode the pixels: {type(exc).__name__}: {exc}",
+            "pixel-data", f"cannot decode the {transfer_syntax_name(header.transfer_syntax_uid)}"
+            f" pixel data: {type(exc).__name__}: {exc}",
             files=[path], expected="pixel data decodable by pydicom's handlers",
         ) from exc
     return frames[np.newaxis] if frames.ndim == 2 else frames
@@ -175,10 +252,13 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
     Raises
     ------
     UnsafeSeriesError
-        A file of the series cannot be decoded, has changed since its header was
-        read, or two images at one position hold different pixels.
+        A file of the series is in a transfer syntax not decoded here or whose decoder
+        is not installed (check ``transfer-syntax``, before any pixel is read), cannot
+        be decoded, has changed since its header was read, or two images at one
+        position hold different pixels.
     """
     slices = series.slices
+    _require_decodable([*slices, *(dropped for _, dropped in series.duplicates)])
     shape_i, shape_j, shape_k = series.geometry.shape
     integral = all(_integral(h) for h in slices)
     data: NDArray[np.generic] = np.empty((shape_k, shape_j, shape_i),

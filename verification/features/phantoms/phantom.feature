@@ -40,3 +40,18 @@ Feature: Synthetic CT phantoms
       | variable-spacing |
       | localizer      |
       | non-ct-files   |
+
+  @SRS-PHA-003
+  Scenario Outline: Each transfer syntax is written as named, the lossy ones marked lossy
+    When I run "corridor phantom sphere --out {tmp}/t --shape 32 32 4 --transfer-syntax <syntax>"
+    Then every file under "t/dicom" is in the transfer syntax "<uid>" and <encoding>
+
+    Examples:
+      | syntax                 | uid                    | encoding             |
+      | implicit-little-endian | 1.2.840.10008.1.2      | decodes to the truth |
+      | explicit-big-endian    | 1.2.840.10008.1.2.2    | decodes to the truth |
+      | deflated               | 1.2.840.10008.1.2.1.99 | decodes to the truth |
+      | jpeg-lossless          | 1.2.840.10008.1.2.4.57 | decodes to the truth |
+      | jpeg-lossless-sv1      | 1.2.840.10008.1.2.4.70 | decodes to the truth |
+      | jpegls-near-lossless   | 1.2.840.10008.1.2.4.81 | is marked lossy      |
+      | jpeg2000               | 1.2.840.10008.1.2.4.91 | is marked lossy      |
