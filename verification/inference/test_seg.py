@@ -14,9 +14,10 @@ import json
 
 import numpy as np
 import pydicom
-from pytest_bdd import scenarios, then
+from pytest_bdd import given, parsers, scenarios, then
 
 from corridor.ingest import ingest
+from corridor_phantoms import write_series
 from verification.inference.helpers import Case, read_nifti
 
 scenarios("inference/seg.feature")
@@ -86,3 +87,58 @@ def seg_names_model(case: Case) -> None:
     assert algorithm.AlgorithmName == manifest["name"]
     assert algorithm.AlgorithmVersion == manifest["version"]
     assert manifest["sha256"] in str(algorithm.AlgorithmParameters)
+
+
+@given("it is written as one Enhanced CT file")
+def written_enhanced(case: Case) -> None:
+    """One multi-frame image holds every slice."""
+    case.written = write_series(case.phantom, case.root / "ct", enhanced=True)
+
+
+@given(parsers.parse('it is written as a DICOM series with the faults "{faults}"'))
+def written_with_faults(case: Case, faults: str) -> None:
+    """Planted faults (a tilt and a change of spacing need --regularize)."""
+    case.written = write_series(case.phantom, case.root / "ct",
+                                faults=[f.strip() for f in faults.split(",")])
+
+
+@then("the SEG references every source image file")
+def seg_references_files(case: Case) -> None:
+    """Every SOP Instance UID of the series, read here with pydicom, and no other."""
+    referenced = {str(item.ReferencedSOPInstanceUID)
+                  for series in _seg(case).ReferencedSeriesSequence
+                  for item in series.ReferencedInstanceSequence}
+    assert referenced == set(_sources(case))
+
+
+@then("every SEG frame lies on a plane of the label map's grid and holds that slice's pixels "
+      "for its segment")
+def seg_frames_on_grid(case: Case) -> None:
+    """Each frame's position is the corner of a slice of labels.nii.gz (its RAS affine turned
+    to LPS here), its orientation and spacing the grid's, its pixels that slice's."""
+    assert case.out is not None
+    seg = _seg(case)
+    labels, ras = read_nifti(case.out / "labels.nii.gz")
+    lps = np.diag([-1.0, -1.0, 1.0, 1.0]) @ ras
+    shared = seg.SharedFunctionalGroupsSequence[0]
+    orientation = np.asarray(shared.PlaneOrientationSequence[0].ImageOrientationPatient, float)
+    spacing_i, spacing_j = (float(np.linalg.norm(lps[:3, a])) for a in (0, 1))
+    assert np.allclose(orientation, np.concatenate([lps[:3, 0] / spacing_i,
+                                                    lps[:3, 1] / spacing_j]), atol=1e-6)
+    measures = shared.PixelMeasuresSequence[0]
+    assert np.allclose([float(v) for v in measures.PixelSpacing], [spacing_j, spacing_i])
+    pixels = seg.pixel_array.reshape(int(seg.NumberOfFrames), int(seg.Rows), int(seg.Columns))
+    seen = set()
+    for frame, data in zip(seg.PerFrameFunctionalGroupsSequence, pixels, strict=True):
+        identification = frame if "SegmentIdentificationSequence" in frame else shared
+        segment = int(identification.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+        position = np.asarray(frame.PlanePositionSequence[0].ImagePositionPatient, float)
+        k = float(np.linalg.solve(lps[:3, :3], position - lps[:3, 3])[2])
+        assert abs(k - round(k)) < 1e-4, k
+        corner = lps @ np.array([0.0, 0.0, round(k), 1.0])
+        assert np.allclose(position, corner[:3], atol=1e-3)
+        assert np.array_equal(data.astype(bool), segment == labels[:, :, round(k)].T)
+        seen.add((round(k), segment))
+    expected = {(k, s) for k in range(labels.shape[2]) for s in range(1, int(labels.max()) + 1)
+                if np.any(labels[:, :, k] == s)}
+    assert expected <= seen

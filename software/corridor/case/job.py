@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from corridor.audit import append_record
-from corridor.case.report import REPORT_NAME, write_case_report
+from corridor.case.report import REPORT_NAME, review_flags, write_case_report
 from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.model import ModelIdentity
 from corridor.inference.outputs import ABSENT_KEY, write_outputs
@@ -102,12 +102,18 @@ class CaseRecord:
     timings_s: Mapping[str, float]
     outputs: Mapping[str, str]
     source_attributes_absent: tuple[Mapping[str, Any], ...] = ()
+    ingest_warnings: tuple[Mapping[str, str], ...] = ()
+    """The volume's ingest warnings (``code``, ``message``), e.g. ``regularized``."""
+    regularization: Mapping[str, Any] | None = None
+    """How the series was resampled onto a regular grid (``--regularize``), or ``None``."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document, with the software identity of this installation."""
         return {"format": CASE_RECORD_FORMAT, "software": software_identity().to_json(),
                 "verdict": self.verdict.value, "model": self.model.to_json(),
-                "inputs": _inputs_json(self.dicom_files, self.dicom_sha256),
+                "inputs": {**_inputs_json(self.dicom_files, self.dicom_sha256,
+                                          self.regularization),
+                           "ingest_warnings": [dict(w) for w in self.ingest_warnings]},
                 "flags": list(self.flags), "timings_s": dict(self.timings_s),
                 "outputs": dict(self.outputs),
                 ABSENT_KEY: [dict(entry) for entry in self.source_attributes_absent]}
@@ -127,8 +133,9 @@ class CaseOutcome:
         return self.planned.plan.verdict
 
 
-def _inputs_json(files: int, digest: str) -> dict[str, Any]:
-    return {"dicom_files": files, "dicom_sha256": digest}
+def _inputs_json(files: int, digest: str,
+                 regularization: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {"dicom_files": files, "dicom_sha256": digest, "regularization": regularization}
 
 
 def audit_header(event: str) -> dict[str, Any]:
@@ -201,7 +208,9 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
             with stage("ingest"):
                 volume = ingest(request.dicom, request.series, regularize=request.regularize).volume
                 dicom_sha256 = _dicom_digest(volume)
-                audit["inputs"] = _inputs_json(len(volume.sources), dicom_sha256)
+                regularization = (volume.regularization.to_json()
+                                  if volume.regularization is not None else None)
+                audit["inputs"] = _inputs_json(len(volume.sources), dicom_sha256, regularization)
             with stage("inference"):
                 package = load_model_package(request.model)
                 audit["model"] = ModelIdentity(package.manifest.name, package.manifest.version,
@@ -223,8 +232,9 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                 write_case_report(staging / REPORT_NAME, volume=volume, inferred=inferred,
                                   meshes=meshes, planned=planned, absent=absent)
                 record = CaseRecord(planned.plan.verdict, inferred.model, len(volume.sources),
-                                    dicom_sha256, tuple(f.to_json() for f in inferred.flags),
-                                    dict(timings), _outputs(staging), absent)
+                                    dicom_sha256, tuple(review_flags(volume, inferred)),
+                                    dict(timings), _outputs(staging), absent,
+                                    tuple(w.to_json() for w in volume.warnings), regularization)
                 document = (json.dumps(record.to_json(), indent=2, sort_keys=True)
                             + "\n").encode("utf-8")
                 (staging / CASE_RECORD).write_bytes(document)

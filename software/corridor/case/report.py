@@ -32,12 +32,13 @@ from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkFiltersCore import vtkQuadricDecimation
 
 from corridor.inference.model import InferenceResult
+from corridor.ingest.enum import WarningCode
 from corridor.ingest.model import Volume
 from corridor.meshing.api import MeshedLabel, MeshResult
 from corridor.planning import PlanResult, Verdict
 from corridor.planning.outputs import implant_surface
 
-__all__ = ["REPORT_NAME", "write_case_report"]
+__all__ = ["REPORT_NAME", "review_flags", "write_case_report"]
 
 REPORT_NAME = "report.html"
 FIELD_MM = 180.0
@@ -161,6 +162,14 @@ def _patient(volume: Volume) -> dict[str, str]:
             "study_date": shown.study_date, "series": shown.series_description}
 
 
+def review_flags(volume: Volume, inferred: InferenceResult) -> list[dict[str, str]]:
+    """The case's review flags (``code``, ``message``): a regularised series first (the volume
+    is not the acquired grid), then the segmentation's."""
+    flags = [warning.to_json() for warning in volume.warnings
+             if warning.code is WarningCode.REGULARIZED]
+    return flags + [flag.to_json() for flag in inferred.flags]
+
+
 def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
                       meshes: MeshResult, planned: PlanResult,
                       absent: Sequence[Mapping[str, Any]] = ()) -> None:
@@ -188,7 +197,7 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
                               autoescape=True, undefined=StrictUndefined)
     html = environment.get_template("case_report.html.j2").render(
         plan=document, slices=slices, scene=_scene(meshes.surfaces, implant, safe),
-        model=inferred.model.to_json(), flags=[f.to_json() for f in inferred.flags],
+        model=inferred.model.to_json(), flags=review_flags(volume, inferred),
         patient=_patient(volume), series=volume.series_instance_uid,
         absent=[f"{entry['name']} {entry['tag']}: {entry['written']}" for entry in absent])
     path.write_text(html, encoding="utf-8")

@@ -316,6 +316,9 @@ def _record(volume: Volume, package: ModelPackage, session: ModelSession,
             "geometry": volume.geometry.to_json(),
             "sources": [{"sop_instance_uid": s.sop_instance_uid, "sha256": s.sha256}
                         for s in volume.sources],
+            "ingest_warnings": [w.to_json() for w in volume.warnings],
+            "regularization": (volume.regularization.to_json()
+                               if volume.regularization is not None else None),
         },
         "execution": {"requested": session.requested.value, "provider": session.provider,
                       "available": list(session.available), "attempts": list(session.attempts),
@@ -327,6 +330,9 @@ def _record(volume: Volume, package: ModelPackage, session: ModelSession,
                        "tta": options.tta, "passes": len(_mirrorings(options.tta)),
                        "patch_size_ijk": list(manifest.patch_size), "windows_run": windows},
         "spatial_operations": [
+            *([{"operation": "regularize", "from": "acquired slices", "to": "ct grid",
+                "interpolation": volume.regularization.method}]
+              if volume.regularization is not None else []),
             {"operation": "resample", "from": "ct grid", "to": "model grid",
              "interpolation": "trilinear on HU, outside the CT: clip_hu low",
              "model_grid": grid.to_json()},

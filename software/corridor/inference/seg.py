@@ -185,7 +185,7 @@ def segmentation_dataset(label_map: LabelMap, volume: Volume,
         raise InferenceError("seg", "the label map is not on the CT's grid",
                              expected="the geometry of the volume it was inferred from")
     sources = []
-    for source in volume.sources:
+    for source in dict.fromkeys(volume.sources):  # an Enhanced CT file serves every slice
         try:
             sources.append(pydicom.dcmread(source.path, stop_before_pixels=True))  # a copy
         except (OSError, pydicom.errors.InvalidDicomError) as exc:
@@ -194,8 +194,9 @@ def segmentation_dataset(label_map: LabelMap, volume: Volume,
                                       "unchanged until the run ends") from exc
     _check_required(sources)
     absent = _fill_type2(sources)
+    planes = _planes(volume, len(sources))
     lacking_thickness = [ds for ds in sources if not _present(ds, _SLICE_THICKNESS)]
-    if lacking_thickness:
+    if lacking_thickness and not planes:  # the SEG's own pixel measures state it otherwise
         # highdicom takes the SEG's Pixel Measures from the first source image, always
         thickness = f"{_slice_plane_distance_mm(volume.geometry):.10g}"  # DS: 16 at most
         for ds in lacking_thickness:
@@ -219,7 +220,7 @@ def segmentation_dataset(label_map: LabelMap, volume: Volume,
     ]
     frames = np.ascontiguousarray(label_map.labels.transpose(2, 1, 0))  # (k, j, i) = frames
     dataset = highdicom.seg.Segmentation(
-        source_images=sources, pixel_array=frames,
+        source_images=sources, pixel_array=frames, **planes,
         segmentation_type=highdicom.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions,
         series_instance_uid=highdicom.UID(), series_number=_SERIES_NUMBER,
@@ -230,6 +231,30 @@ def segmentation_dataset(label_map: LabelMap, volume: Volume,
         transfer_syntax_uid=ExplicitVRLittleEndian,
         content_label="CORRIDOR", content_description="automatic segmentation"[:64])
     return DicomSeg(dataset, tuple(absent))
+
+
+def _planes(volume: Volume, source_count: int) -> dict[str, Any]:
+    """The SEG frames' own plane positions, orientation and pixel measures, where its frames
+    are not the source images one for one (an Enhanced CT file, or a regularised volume);
+    otherwise nothing (highdicom takes them from the source images, frame k from image k)."""
+    if volume.regularization is None and source_count == len(volume.sources):
+        return {}
+    geometry = volume.geometry
+    affine = geometry.affine
+    spacing_i, spacing_j, spacing_k = geometry.spacing
+    cosines = np.concatenate([affine[:3, 0] / spacing_i, affine[:3, 1] / spacing_j])
+    patient = highdicom.CoordinateSystemNames.PATIENT
+    thickness = _slice_plane_distance_mm(geometry)
+    return {
+        "plane_positions": [
+            highdicom.PlanePositionSequence(
+                patient, [float(v) for v in geometry.index_to_lps((0.0, 0.0, k))])
+            for k in range(geometry.shape[2])],
+        "plane_orientation": highdicom.PlaneOrientationSequence(patient, cosines.tolist()),
+        "pixel_measures": highdicom.PixelMeasuresSequence(
+            pixel_spacing=[spacing_j, spacing_i], slice_thickness=thickness,
+            spacing_between_slices=spacing_k),
+    }
 
 
 def write_segmentation(dataset: pydicom.Dataset, path: Path) -> None:
