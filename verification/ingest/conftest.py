@@ -4,9 +4,10 @@ Each scenario generates a phantom with exact ground truth, writes it as a real D
 series (with planted faults), ingests it with the real code or the real ``corridor``
 command, and compares with the ground truth the phantom saved beside the series
 (``truth/geometry.json``, ``truth/hu.npy``).  The steps here are those of more than one
-feature file: generating and writing the phantom, ingesting it, and comparing the volume's
-corners and HU with the ground truth, writing in a transfer syntax, the padding mask, a
-refusal's check, and running the ``corridor ingest`` command in process.
+feature file: generating and writing the phantom (or copying a real scanner series, checked
+against its manifest), ingesting it, and comparing the volume's corners and HU with the
+ground truth, writing in a transfer syntax, the padding mask, a refusal's check, and running
+the ``corridor ingest`` command in process.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from pytest_bdd import given, parsers, then, when
 from corridor.ingest.errors import UnsafeSeriesError
 from corridor_phantoms import make_phantom
 from verification.command_run import run_corridor
-from verification.ingest.helpers import Case, corner_points, fault_names, ingest_case, write_case
+from verification.ingest.helpers import (
+    Case,
+    copy_scanner_series,
+    corner_points,
+    fault_names,
+    ingest_case,
+    write_case,
+)
 
 
 @given(parsers.parse('a "{kind}" phantom of shape {i:d} {j:d} {k:d} with spacing {si:f} {sj:f} '
@@ -33,6 +41,12 @@ def phantom(tmp_path: Path, kind: str, i: int, j: int, k: int, si: float, sj: fl
     args = {"shape": (i, j, k), "spacing": (si, sj, sk), "orientation": orientation,
             "patient_position": position, "seed": 7}
     return Case(tmp_path / "phantom", args, make_phantom(kind, **args))
+
+
+@given(parsers.parse('the real scanner series "{name}"'), target_fixture="case")
+def real_series(tmp_path: Path, name: str) -> Case:
+    """Copy a real scanner series (verification/fixtures/scanners/MANIFEST.yaml), hash-checked."""
+    return copy_scanner_series(name, tmp_path / "scanner")
 
 
 @given("it is written as a DICOM series")
@@ -174,5 +188,6 @@ def one_error_line(case: Case, text: str) -> None:
 
 @pytest.fixture
 def case() -> Case:
-    """Every scenario starts by generating a phantom."""
-    raise AssertionError("a scenario must start with 'Given a \"…\" phantom …'")
+    """Every scenario starts by generating a phantom or copying a real scanner series."""
+    raise AssertionError("a scenario must start with 'Given a \"…\" phantom …' or "
+                         "'Given the real scanner series \"…\"'")

@@ -5,13 +5,19 @@ The written series is read here with pydicom directly, independently of the code
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pydicom
+import pytest
+import yaml
 from numpy.typing import NDArray
 from pydicom.uid import generate_uid
 
@@ -34,6 +40,8 @@ class Case:
     stdout: str = ""
     stderr: str = ""
     header_scans: dict[str, Any] = field(default_factory=dict)
+    scanner_series: dict[str, Any] | None = None
+    """The manifest entry of a real scanner series (``None`` for a phantom)."""
 
     @property
     def dicom(self) -> Path:
@@ -157,3 +165,93 @@ def rewrite_images(case: Case, **keywords: Any) -> None:
             else:
                 setattr(ds, keyword, value)
         ds.save_as(path, enforce_file_format=True)
+
+
+SCANNERS = Path(__file__).resolve().parents[1] / "fixtures" / "scanners"
+"""The real scanner series' manifest (and README); the data itself may live elsewhere."""
+
+SCANNER_DATA_ENV = "CORRIDOR_SCANNER_DATA"
+"""Environment variable naming the folder of the scanner bundle, if not in a default place."""
+
+
+def scanner_manifest() -> dict[str, Any]:
+    """``verification/fixtures/scanners/MANIFEST.yaml``, parsed."""
+    manifest: dict[str, Any] = yaml.safe_load((SCANNERS / "MANIFEST.yaml").read_text())
+    return manifest
+
+
+def _bundle_paths(manifest: dict[str, Any]) -> list[str]:
+    files = {f["path"] for s in manifest["series"] if s["location"] == "bundle" for f in s["files"]}
+    files |= {lic["file"] for lic in manifest["licences"] if lic["location"] == "bundle"}
+    return sorted(files)
+
+
+def scanner_location(location: str) -> Path | None:
+    """The folder the manifest's paths of ``location`` are relative to (``None`` if absent).
+
+    ``pydicom``: the test files inside the installed pydicom; ``pydicom-dist-info``: its
+    distribution metadata; ``bundle``: the first of ``$CORRIDOR_SCANNER_DATA``, this
+    fixtures folder, ``shared/reference-data/scanners`` in or beside the checkout that
+    holds every bundle file the manifest lists.
+    """
+    if location == "pydicom":
+        return Path(pydicom.__file__).parent / "data" / "test_files"
+    if location == "pydicom-dist-info":
+        for item in metadata.distribution("pydicom").files or []:
+            if item.name == "METADATA" and item.parent.name.endswith(".dist-info"):
+                return Path(str(item.locate())).parent
+        return None
+    if location != "bundle":
+        raise ValueError(f"unknown scanner data location {location!r}")
+    root = SCANNERS.parents[2]
+    candidates = [Path(os.environ[SCANNER_DATA_ENV])] if os.environ.get(SCANNER_DATA_ENV) else []
+    candidates += [SCANNERS, root / "shared" / "reference-data" / "scanners",
+                   root.parent / "shared" / "reference-data" / "scanners"]
+    wanted = _bundle_paths(scanner_manifest())
+    for folder in candidates:
+        if all((folder / path).is_file() for path in wanted):
+            return folder
+    return None
+
+
+def require_scanner_location(location: str) -> Path:
+    """:func:`scanner_location`, or skip the scenario with one line saying where to put it."""
+    folder = scanner_location(location)
+    if folder is None:
+        pytest.skip(f"the scanner bundle is not here: put it in shared/reference-data/scanners "
+                    f"or name its folder with ${SCANNER_DATA_ENV} "
+                    "(see verification/fixtures/scanners/README.md)")
+    return folder
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def scanner_entry(name: str) -> dict[str, Any]:
+    """The manifest entry of the real scanner series ``name``."""
+    entries = {s["name"]: s for s in scanner_manifest()["series"]}
+    if name not in entries:
+        raise KeyError(f"no scanner series {name!r} in the manifest; found {sorted(entries)}")
+    entry: dict[str, Any] = entries[name]
+    return entry
+
+
+def copy_scanner_series(name: str, root: Path) -> Case:
+    """A :class:`Case` whose ``dicom`` folder holds the series' files, checked by SHA-256.
+
+    The files keep their relative paths (and bytes); a file whose hash differs from the
+    manifest's stops the scenario.
+    """
+    entry = scanner_entry(name)
+    source = require_scanner_location(entry["location"])
+    case = Case(root, scanner_series=entry)
+    for item in entry["files"]:
+        target = case.dicom / item["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / item["path"], target)
+        found = sha256_of(target)
+        assert found == item["sha256"], (
+            f"{source / item['path']}: SHA-256 {found}, expected {item['sha256']} (MANIFEST.yaml)")
+    return case
