@@ -19,13 +19,15 @@ import numpy as np
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from corridor.inference import REFERENCE_MODEL
 from corridor.ingest.errors import UnsafeSeriesError
 from corridor_phantoms import make_phantom
-from verification.command_run import run_corridor
+from verification.command_run import Run, run_corridor
 from verification.ingest.helpers import (
     Case,
     copy_scanner_series,
     corner_points,
+    ct_images,
     fault_names,
     ingest_case,
     write_case,
@@ -184,6 +186,50 @@ def one_error_line(case: Case, text: str) -> None:
     lines = case.stderr.strip().splitlines()
     assert len(lines) == 1, case.stderr
     assert text in lines[0]
+
+
+def _ingest_cli(case: Case, command: str) -> Run:
+    uid = ct_images(case)[0][1].SeriesInstanceUID
+    if command == "infer":
+        out = case.root.parent / "inferred"
+        case.header_scans["out"] = out
+        return run_corridor(["infer", str(case.dicom), "--series", uid, "--model",
+                             str(REFERENCE_MODEL), "--out", str(out)])
+    return run_corridor(["ingest", str(case.dicom), "--series", uid])
+
+
+@when(parsers.parse("corridor {command} is run on the series naming it with --series"))
+def run_named_command(case: Case, command: str) -> None:
+    """The real command, in process."""
+    run = _ingest_cli(case, command)
+    case.status, case.stdout, case.stderr = run.status, run.stdout, run.stderr
+
+
+@then(parsers.parse('it exits with status 0 and prints that the values are NOT Hounsfield units '
+                    'because "{text}"'))
+def loaded_saying(case: Case, text: str) -> None:
+    """Loaded, and the report says the values are not HU, and why."""
+    assert case.status == 0, case.stderr
+    line = next(line for line in case.stdout.splitlines() if "value range" in line)
+    assert "NOT Hounsfield units: " in line, case.stdout
+    assert text in line.split("NOT Hounsfield units: ")[1], line
+
+
+@then(parsers.parse('it exits with status 2, writes no output folder, and standard error '
+                    'says "{text}"'))
+def refused_saying(case: Case, text: str) -> None:
+    """Refused as bad input: one message naming the tag, nothing written."""
+    assert case.status == 2, (case.status, case.stderr)
+    assert text in case.stderr, case.stderr
+    assert "Traceback" not in case.stderr
+    assert not Path(case.header_scans["out"]).exists()
+
+
+@then(parsers.parse('the refusal does not say "{text}"'))
+def refusal_omits(case: Case, text: str) -> None:
+    """A wrong diagnosis is absent."""
+    assert case.error is not None
+    assert text not in str(case.error), case.error
 
 
 @pytest.fixture
