@@ -54,6 +54,7 @@ class Case:
     dicom: Path | None = None
     landmarks: Path | None = None
     removed: tuple[str, ...] = ()
+    tilt_deg: float = 0.0
     status: int | None = None
     stdout: str = ""
     stderr: str = ""
@@ -115,15 +116,66 @@ def strict_mesh_qa(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @when("corridor plan is run on it for a left acetabular screw")
-def run_plan(case: Case) -> None:
+def run_plan(case: Case, options: tuple[str, ...] = ()) -> None:
     """In process; the audit log in the scenario folder."""
     assert case.dicom is not None
     argv = ["plan", str(case.dicom), "--procedure", "acetabular-screw", "--side", "left",
-            "--out", str(case.out), "--audit-log", str(case.log)]
+            "--out", str(case.out), "--audit-log", str(case.log), *options]
     if case.landmarks is not None:
         argv += ["--landmarks", str(case.landmarks)]
     done = run_corridor(argv)
     case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
+
+
+@when("corridor plan --regularize is run on it for a left acetabular screw")
+def run_plan_regularized(case: Case) -> None:
+    """As above, resampling a tilted or unevenly spaced series."""
+    run_plan(case, ("--regularize",))
+
+
+@given("the pelvis phantom acquired through a tilted gantry, written as DICOM with its landmarks")
+def tilted_pelvis(case: Case) -> None:
+    """The default pelvis with the gantry-tilt fault (12 degrees, the table moving straight)."""
+    written = write_series(make_phantom("pelvis"), case.root / "pelvis", faults=["gantry-tilt"])
+    case.dicom = written.out_dir / "dicom"
+    case.landmarks = written.out_dir / "truth" / "landmarks.json"
+    case.tilt_deg = float(written.manifest["request"]["gantry_tilt_deg"])
+
+
+@then("without --regularize it is refused with exit 2 for the gantry tilt, naming the option")
+def refused_without(case: Case) -> None:
+    """The default: refused, and the refusal points at the option."""
+    assert case.dicom is not None
+    done = run_corridor(["plan", str(case.dicom), "--procedure", "acetabular-screw", "--side",
+                         "left", "--out", str(case.root / "refused"), "--audit-log",
+                         str(case.log), "--landmarks", str(case.landmarks)])
+    said = done.stderr.replace("\n", " ")
+    assert done.status == 2, (done.stdout, done.stderr)
+    assert "gantry-tilt" in said
+    assert "--regularize" in said
+    assert not (case.root / "refused").exists()
+
+
+@then("run.json, case.json and the audit record carry the regularisation with the tilt the "
+      "phantom was written with")
+def regularization_recorded(case: Case) -> None:
+    """Reasons and tilt in every record (the tilt from the phantom's own parameters)."""
+    run = json.loads((case.out / "segmentation" / "run.json").read_text())
+    record = json.loads((case.out / "case.json").read_text())
+    audit = json.loads(case.log.read_text().splitlines()[-1])
+    for regularization in (run["input"]["regularization"], record["inputs"]["regularization"],
+                           audit["inputs"]["regularization"]):
+        assert regularization["reasons"] == ["gantry-tilt"]
+        assert abs(regularization["tilt_deg"] - abs(case.tilt_deg)) < 0.01
+    assert run["spatial_operations"][0]["operation"] == "regularize"
+    assert "regularized" in [flag["code"] for flag in record["flags"]]
+
+
+@then("report.html shows the review flag regularized")
+def report_flag(case: Case) -> None:
+    """The flag among the report's review flags."""
+    html = (case.out / "report.html").read_text(encoding="utf-8")
+    assert '<p class="flag">regularized: resampled onto a regular grid' in html
 
 
 @then("it exits with status 0 and the case folder holds the segmentation, SEG, uncertainty map, "

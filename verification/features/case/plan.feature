@@ -16,6 +16,15 @@ Feature: The planning job, one case, end to end
     And run.json, meshes.json, plan.json, case.json and the audit record all name the software the build stamped
     And every file of the case folder is mode 0644 and every folder 0755
 
+  @SRS-ING-025 @RC-051
+  Scenario: corridor plan --regularize plans on a tilted series, and every record and the report flag the resampling
+    Given the pelvis phantom acquired through a tilted gantry, written as DICOM with its landmarks
+    Then without --regularize it is refused with exit 2 for the gantry tilt, naming the option
+    When corridor plan --regularize is run on it for a left acetabular screw
+    Then it exits with status 0 and the case folder holds the segmentation, SEG, uncertainty map, meshes, plan, implant and risk map
+    And run.json, case.json and the audit record carry the regularisation with the tilt the phantom was written with
+    And report.html shows the review flag regularized
+
   @SRS-JOB-001 @RC-043 @SRS-JOB-002
   Scenario: Bad input exits 2, writes no case folder, and is still audited
     Given a folder holding no DICOM image
