@@ -188,6 +188,9 @@ def change_csv(batch: Batch, change: str) -> None:
         row["side"] = change.removeprefix("the side set to ")
     elif change == "the landmarks file left out":
         row["landmarks"] = ""
+    elif change.startswith("the regularize column set to "):
+        batch.columns.append("regularize")
+        row["regularize"] = change.removeprefix("the regularize column set to ")
     elif change == "a column named patient_name added":
         batch.columns.append("patient_name")
         row["patient_name"] = "Doe^Jane"

@@ -232,6 +232,13 @@ def refusal_omits(case: Case, text: str) -> None:
     assert text not in str(case.error), case.error
 
 
+@then(parsers.parse('the volume carries no warning "{code}"'))
+def lacks_warning(case: Case, code: str) -> None:
+    """No warning of that code is recorded with the volume."""
+    codes = [w.code.value for w in case.loaded().volume.warnings]
+    assert code not in codes, codes
+
+
 @pytest.fixture
 def case() -> Case:
     """Every scenario starts by generating a phantom or copying a real scanner series."""

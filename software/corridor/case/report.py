@@ -163,10 +163,11 @@ def _patient(volume: Volume) -> dict[str, str]:
 
 
 def review_flags(volume: Volume, inferred: InferenceResult) -> list[dict[str, str]]:
-    """The case's review flags (``code``, ``message``): a regularised series first (the volume
-    is not the acquired grid), then the segmentation's."""
+    """The case's review flags (``code``, ``message``): a regularised or lossy-compressed series
+    first (the volume is not the acquired grid, or not the acquired values), then the
+    segmentation's."""
     flags = [warning.to_json() for warning in volume.warnings
-             if warning.code is WarningCode.REGULARIZED]
+             if warning.code in (WarningCode.REGULARIZED, WarningCode.LOSSY_COMPRESSION)]
     return flags + [flag.to_json() for flag in inferred.flags]
 
 

@@ -35,6 +35,8 @@ class WarningCode(StrEnum):
     NOT_HOUNSFIELD = "not-hounsfield"
     """The voxel values are not CT Hounsfield units (another modality, Rescale Type or a
     derived map): loaded for inspection only; inference refuses the volume."""
+    LOSSY_COMPRESSION = "lossy-compression"
+    """The images are, or were, lossy compressed: their HU may differ from those acquired."""
     REGULARIZED = "regularized"
     """A tilted or unevenly spaced series was resampled onto a regular grid (``--regularize``);
     the volume is not the acquired grid and is flagged for review."""

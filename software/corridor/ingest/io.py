@@ -80,6 +80,9 @@ class SliceHeader:
     """Slice Thickness (0018,0050), mm; ``None`` when absent or empty."""
     convolution_kernel: str = ""
     """Convolution Kernel (0018,1210), values joined with a backslash; empty when absent."""
+    lossy_image_compression: bool = False
+    """Lossy Image Compression (0028,2110) is ``01``: the image has been through lossy
+    compression at some time (even if it is stored uncompressed now)."""
 
 
 def find_files(path: Path) -> list[Path]:
@@ -327,6 +330,7 @@ def _header(path: Path, ds: Dataset | Mapping[str, Any], frame: int, values: dic
         rescale_type=values.get("rescale_type", str(ds.get("RescaleType", "") or "")).strip(),
         slice_thickness=values.get("thickness", _optional_number(ds.get("SliceThickness"))),
         convolution_kernel=_joined(ds.get("ConvolutionKernel")),
+        lossy_image_compression=str(ds.get("LossyImageCompression", "") or "").strip() == "01",
     )
 
 

@@ -62,6 +62,7 @@ _WANTED: dict[int, tuple[str, frozenset[bytes]]] = {
     0x00281052: ("RescaleIntercept", frozenset({b"DS"})),
     0x00281053: ("RescaleSlope", frozenset({b"DS"})),
     0x00281054: ("RescaleType", frozenset({b"LO"})),
+    0x00282110: ("LossyImageCompression", frozenset({b"CS"})),
 }
 """Tags kept, with their keyword and the explicit VRs accepted for them."""
 

@@ -66,6 +66,13 @@ COMPRESSED_TRANSFER_SYNTAXES = frozenset({
 (``verification/features/ingest/transfer_syntaxes.feature``).  Any other syntax, HTJ2K and
 JPEG baseline included, is refused by name: none of its files has been verified."""
 
+LOSSY_TRANSFER_SYNTAXES = frozenset({
+    "1.2.840.10008.1.2.4.81",  # JPEG-LS Lossy (Near-Lossless)
+    "1.2.840.10008.1.2.4.91",  # JPEG 2000
+})
+"""The decoded syntaxes that may lose information (JPEG 2000 may also hold lossless data;
+it is counted lossy unless the files say otherwise, as the safe side)."""
+
 _UNNAMED_BY_PYDICOM = {
     "1.2.840.10008.1.2.8.1": "Deflated Image Frame Compression",
     "1.2.840.10008.1.2.4.110": "JPEG XL Lossless",
@@ -313,6 +320,15 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
         warnings.append(IngestWarning(
             WarningCode.DUPLICATE_IDENTICAL_SLICE_DROPPED,
             f"{dropped.path} repeats the position and pixels of {kept.path}; left out",
+        ))
+    lossy = sorted(h.path for h in slices if h.lossy_image_compression
+                   or h.transfer_syntax_uid in LOSSY_TRANSFER_SYNTAXES)
+    if lossy:
+        warnings.append(IngestWarning(
+            WarningCode.LOSSY_COMPRESSION,
+            f"{len(lossy)} of {len(slices)} images are or were lossy compressed (Lossy Image "
+            "Compression (0028,2110) 01, or a lossy transfer syntax): their HU may differ "
+            f"from those acquired; review the images (first: {lossy[0]})",
         ))
     if series.not_hounsfield is not None:
         warnings.append(IngestWarning(

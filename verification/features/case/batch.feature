@@ -72,3 +72,4 @@ Feature: Many planning cases from one CSV, on this machine or a Dask cluster
       | the side set to up                         | column side               |
       | the landmarks file left out                | column landmarks          |
       | a column named patient_name added          | unknown patient_name      |
+      | the regularize column set to maybe         | column regularize         |

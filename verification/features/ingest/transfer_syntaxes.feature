@@ -15,6 +15,7 @@ Feature: Every transfer syntax is decoded to pydicom's voxels, or refused by nam
     And the padding mask covers exactly the voxels outside the reconstruction field of view
     And only Explicit VR Little Endian headers were read without pydicom
     And only little-endian native pixels were taken from the file's bytes without pydicom
+    And the volume carries no warning "lossy-compression"
 
     Examples:
       | syntax                 |
@@ -35,6 +36,7 @@ Feature: Every transfer syntax is decoded to pydicom's voxels, or refused by nam
     When the series is ingested
     Then the volume's HU equal pydicom's own decode of every image
     And the volume's HU are not the ground truth, as the codec is lossy
+    And the volume carries the warning "lossy-compression"
 
     Examples:
       | syntax               |
