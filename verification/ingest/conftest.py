@@ -130,20 +130,15 @@ def refused(case: Case, check: str) -> None:
 
 
 @then(parsers.parse('the refusal says "{text}"'))
+@then(parsers.parse('ingest refuses saying "{text}"'))
 def refusal_says(case: Case, text: str) -> None:
     """The message names it."""
     assert case.error is not None
     assert text in str(case.error), case.error
 
 
-@then(parsers.parse('ingest refuses saying "{text}"'))
-def refuses_saying(case: Case, text: str) -> None:
-    """Refused, with the text in the message."""
-    assert case.error is not None
-    assert text in str(case.error), case.error
-
-
 @then(parsers.parse('the volume carries the warning "{code}"'))
+@then(parsers.parse('ingest loads with the warning "{code}"'))
 def has_warning(case: Case, code: str) -> None:
     """The warning code is recorded with the volume."""
     codes = [w.code.value for w in case.loaded().volume.warnings]

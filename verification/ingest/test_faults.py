@@ -138,13 +138,6 @@ def loads_clean(case: Case) -> None:
     assert case.loaded().volume.warnings == ()
 
 
-@then(parsers.parse('ingest loads with the warning "{code}"'))
-def loads_warned(case: Case, code: str) -> None:
-    """Loaded, with this warning."""
-    codes = [w.code.value for w in case.loaded().volume.warnings]
-    assert code in codes, codes
-
-
 @then(parsers.parse('the skipped files have the reasons "{reasons}"'))
 def skipped_reasons(case: Case, reasons: str) -> None:
     """Exactly these skip reasons, one file each."""
