@@ -203,3 +203,14 @@ def test_values_that_are_not_hounsfield_units_are_named(fields: dict[str, object
                                                         said: str | None) -> None:
     found = intensity_check([_slice(0, 0.0, **fields)])  # type: ignore[arg-type]
     assert (found is None) if said is None else (said in str(found))
+
+
+def test_two_slices_nearly_at_one_place_are_a_fault_not_a_change_of_spacing() -> None:
+    # 0.005 mm apart (beyond the duplicate tolerance) in a 2 mm series: not regularisable
+    headers = [_slice(k, z) for k, z in enumerate([0.0, 2.0, 4.0, 4.005, 6.0, 8.0])]
+    for regularize in (False, True):
+        with pytest.raises(UnsafeSeriesError) as caught:
+            sort_and_validate(headers, regularize=regularize)
+        assert caught.value.check == "slice-spacing"
+        assert "lie only 0.005 mm apart" in str(caught.value)
+        assert caught.value.files == ["f002.dcm", "f003.dcm"]

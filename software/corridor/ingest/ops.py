@@ -273,6 +273,11 @@ _JUMP_RATIO = 1.25
 """A gap between neighbouring slices more than this many times the series' regular spacing is
 a jump: missing slices or a change of spacing (smaller deviations are judged on the grid)."""
 
+_CLOSE_FRACTION = 0.1
+"""Two neighbouring slices closer than this fraction of the series' typical (median) gap are
+not a change of spacing but a fault (mixed reconstructions, a damaged export): refused, even
+with ``--regularize`` (whose output spacing would be that gap)."""
+
 _WHOLE_MULTIPLE = 0.15
 """A jump within this fraction of a whole multiple (2 or more) of the regular spacing, in a
 series of one slice thickness, is read as that many slices missing."""
@@ -350,7 +355,17 @@ def _spacing_finding(slices: Sequence[SliceHeader],
                      distance: NDArray[np.float64]) -> _Finding | None:
     """Missing slices or a change of spacing along the normal (jumps between neighbours)."""
     gaps = np.diff(distance)
-    smallest = float(gaps.min())
+    smallest, typical = float(gaps.min()), float(np.median(gaps))
+    if smallest < _CLOSE_FRACTION * typical:
+        close = int(np.argmin(gaps))
+        return _Finding(
+            "slice-spacing",
+            f"Slices {slices[close].path} and {slices[close + 1].path} lie only {smallest:.3f} mm "
+            f"apart, where the series' slices are typically {typical:.2f} mm apart: two "
+            f"reconstructions may be mixed in one series, or the export is damaged. "
+            f"{_EXPORT_AGAIN}, or choose a single reconstruction.",
+            (slices[close].path, slices[close + 1].path), f"a gap of {smallest:.4f} mm",
+            f"no gap below {_CLOSE_FRACTION:.0%} of the typical spacing")
     regular = float(np.median(gaps[gaps <= _JUMP_RATIO * smallest]))
     jumps = np.flatnonzero(gaps > _JUMP_RATIO * regular)
     if not jumps.size:
