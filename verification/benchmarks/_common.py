@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import platform
+import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["cpu_model", "run_main"]
+__all__ = ["Timing", "cpu_model", "memory_total", "run_main", "source_commit"]
 
 
 def cpu_model() -> str:
@@ -45,3 +47,46 @@ def run_main(
         with tempfile.TemporaryDirectory(prefix="corridor-bench-") as temp:
             met = benchmark(args, Path(temp))
     return 1 if args.enforce and not met else 0
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One program's runs: wall time and CPU time (user + system) of each, in seconds."""
+
+    wall_runs: tuple[float, ...]
+    cpu_runs: tuple[float, ...]
+
+    @property
+    def wall(self) -> float:
+        """Best wall time."""
+        return min(self.wall_runs)
+
+    @property
+    def cpu(self) -> float:
+        """Least CPU time."""
+        return min(self.cpu_runs)
+
+
+def memory_total() -> str:
+    """Total memory from ``/proc/meminfo``, in GiB, or ``unknown``."""
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as stream:
+            for line in stream:
+                if line.startswith("MemTotal:"):
+                    return f"{int(line.split()[1]) / (1 << 20):.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return "unknown"
+
+
+def source_commit() -> str:
+    """The repository's commit, marked ``+modified`` when ``software/`` has changes."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "software"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+modified" if dirty else "")

@@ -85,7 +85,7 @@ import SimpleITK as sitk  # noqa: N813 - the alias SimpleITK's own documentation
 from numpy.typing import NDArray
 from pydicom.pixels.utils import pixel_array
 
-from _common import cpu_model, run_main
+from _common import cpu_model, memory_total, run_main, source_commit
 from corridor.geometry import AFFINE_TOLERANCE_MM, ImageGeometry
 from corridor.ingest import IngestResult, ingest
 from corridor_phantoms import make_phantom, write_series
@@ -615,31 +615,6 @@ def run_cold_rounds(series: Series, repeat: int, timings: Timings) -> None:
     read_raw(series.folder)  # leave the series warm, as the warm rounds expect
 
 
-def _memory_total() -> str:
-    """Total memory from ``/proc/meminfo``, in GiB, or ``unknown``."""
-    try:
-        with open("/proc/meminfo", encoding="utf-8") as stream:
-            for line in stream:
-                if line.startswith("MemTotal:"):
-                    return f"{int(line.split()[1]) / (1 << 20):.1f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    return "unknown"
-
-
-def _commit() -> str:
-    """The repository's commit, marked ``+modified`` when ``software/`` has changes."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "software"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+modified" if dirty else "")
-
-
 def _blas_note() -> str:
     names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
     values = ", ".join(f"{name}={os.environ.get(name, 'unset')}" for name in names)
@@ -668,11 +643,11 @@ def _report(series: Series, agreement: Agreement, timings: Timings,
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "n/a"
     print("Corridor ingest benchmark")
     print(f"  machine   : {cpu_model()}; os.cpu_count()={os.cpu_count()}, usable cores "
-          f"{affinity}; {_memory_total()}; {platform.system()} {platform.release()}")
+          f"{affinity}; {memory_total()}; {platform.system()} {platform.release()}")
     print(f"  python    : {platform.python_implementation()} {platform.python_version()}; "
           f"numpy {np.__version__}; pydicom {pydicom.__version__}; SimpleITK "
           f"{sitk.Version_VersionString()} ({sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()}"
-          f" ITK threads); corridor {version('corridor')} at {_commit()}")
+          f" ITK threads); corridor {version('corridor')} at {source_commit()}")
     print(f"  BLAS      : {_blas_note()}")
     ni, nj, nk = series.shape
     print(f"  series    : {PHANTOM_KIND} phantom {ni} x {nj} x {nk}, {len(series.files)} files, "

@@ -69,7 +69,6 @@ import gc
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -83,7 +82,7 @@ import scipy
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from _common import cpu_model, run_main
+from _common import Timing, cpu_model, memory_total, run_main, source_commit
 from corridor.geometry import ImageGeometry
 from corridor.ingest.regularize import FILL_HU, regularize
 
@@ -178,24 +177,6 @@ class Output:
     def nbytes(self) -> int:
         """Size of the output: HU plus mask."""
         return self.hu.nbytes + self.mask.nbytes
-
-
-@dataclass(frozen=True)
-class Timing:
-    """One method's timed runs: wall and CPU (process) seconds."""
-
-    wall_runs: tuple[float, ...]
-    cpu_runs: tuple[float, ...]
-
-    @property
-    def wall(self) -> float:
-        """Best wall time."""
-        return min(self.wall_runs)
-
-    @property
-    def cpu(self) -> float:
-        """CPU time of the run with the best wall time."""
-        return self.cpu_runs[self.wall_runs.index(self.wall)]
 
 
 def _gaps(count: int, variable: bool) -> NDArray[np.float64]:
@@ -531,30 +512,6 @@ def measure_case(case: Case, tilt_deg: float, repeat: int, keep: Path | None) ->
                       affine_vs_single)
 
 
-def _memory_total() -> str:
-    try:
-        with open("/proc/meminfo", encoding="utf-8") as stream:
-            for line in stream:
-                if line.startswith("MemTotal:"):
-                    return f"{int(line.split()[1]) / (1 << 20):.1f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    return "unknown"
-
-
-def _commit() -> str:
-    """The repository's commit, marked ``+modified`` when ``software/`` has changes."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "software"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+modified" if dirty else "")
-
-
 def _verdict(met: bool) -> str:
     return "PASS" if met else "FAIL"
 
@@ -619,10 +576,10 @@ def _benchmark(args: argparse.Namespace, base: Path) -> bool:
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "n/a"
     print("Corridor regularize benchmark")
     print(f"  machine : {cpu_model()}; os.cpu_count()={os.cpu_count()}, usable cores "
-          f"{affinity}; {_memory_total()}; {platform.system()} {platform.release()}")
+          f"{affinity}; {memory_total()}; {platform.system()} {platform.release()}")
     print(f"  python  : {platform.python_implementation()} {platform.python_version()}; numpy "
           f"{np.__version__}; scipy {scipy.__version__}; corridor {version('corridor')} at "
-          f"{_commit()}")
+          f"{source_commit()}")
     print(f"  rounds  : best of {args.repeat}, methods interleaved, after one untimed run of "
           "each; peak memory by tracemalloc in one more run of each")
     print()

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import corridor as corridor_package
-from _common import cpu_model, run_main
+from _common import Timing, cpu_model, run_main
 from corridor import __version__
 from corridor.ingest import ingest
 
@@ -52,24 +52,6 @@ INGEST_OVERHEAD_TARGET_S = 0.5
 """``corridor ingest SERIES`` may take at most this many seconds more than the ingest itself."""
 DEFAULT_REPEAT = 10
 """Timed repetitions by default; the best is reported."""
-
-
-@dataclass(frozen=True)
-class Timing:
-    """One program's runs: wall time and CPU time (user + system) of each, in seconds."""
-
-    wall_runs: tuple[float, ...]
-    cpu_runs: tuple[float, ...]
-
-    @property
-    def wall(self) -> float:
-        """Best wall time."""
-        return min(self.wall_runs)
-
-    @property
-    def cpu(self) -> float:
-        """Least CPU time."""
-        return min(self.cpu_runs)
 
 
 @dataclass(frozen=True)
