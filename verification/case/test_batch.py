@@ -12,6 +12,7 @@ the cluster the scenario started), and the exit statuses the command documents.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
@@ -57,6 +58,7 @@ class Batch:
     cluster: LocalCluster | None = None
     before: dict[str, Any] = field(default_factory=dict)
     audit_lines_before: int = 0
+    read: tuple[list[Any], list[Any]] = field(default_factory=lambda: ([], []))
 
     @property
     def csv(self) -> Path:
@@ -168,6 +170,31 @@ def three_empty_cases(batch: Batch, a: str, b: str, c: str) -> None:
     """Three cheap cases."""
     batch.rows = [_empty_row(batch, name) for name in (a, b, c)]
     batch.write_csv()
+
+
+@when("its cases are read as written and again as a spreadsheet saves it, with a UTF-8 "
+      "byte-order mark and CRLF line ends")
+def read_both_ways(batch: Batch) -> None:
+    """read_cases on the plain file, then on its bytes behind a BOM with CRLF line ends."""
+    def read() -> list[Any]:
+        return read_cases(batch.csv, out=batch.out, model=reference_model(),
+                          audit_log=batch.out / "corridor-audit.jsonl")
+
+    plain_bytes = batch.csv.read_bytes()
+    plain = read()
+    text = plain_bytes.decode("utf-8").replace("\r\n", "\n").replace("\n", "\r\n")
+    batch.csv.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))
+    assert batch.csv.read_bytes().count(b"\r\n") == plain_bytes.count(b"\n") > 0
+    batch.read = (plain, read())
+
+
+@then("both readings give the same three cases with the same requests")
+def same_cases(batch: Batch) -> None:
+    """Case IDs, row numbers and requests equal."""
+    plain, spreadsheet = batch.read
+    assert [c.case_id for c in plain] == ["S1", "S2", "S3"]
+    assert [(c.case_id, c.row, c.request) for c in spreadsheet] == [
+        (c.case_id, c.row, c.request) for c in plain]
 
 
 @given(parsers.parse("the CSV is changed: {change}"))

@@ -10,11 +10,20 @@ name), and the design written in each scenario's study definition.
 
 from __future__ import annotations
 
+import codecs
+import json
+
 import numpy as np
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from corridor_qms.validation import StudyDataError, load_definition
-from verification.validation.helpers import Case, load_vandyke, run_command, write_rows
+from verification.validation.helpers import (
+    Case,
+    load_vandyke,
+    run_command,
+    run_mrmc_command,
+    write_rows,
+)
 
 scenarios("validation/data.feature")
 
@@ -179,3 +188,33 @@ def partially_paired_design(case: Case, design: str) -> None:
     assert case.document["design"]["design"] == design
     assert "dbm" not in case.document
     assert any("DBM cross-check not available" in n for n in case.document["notes"])
+
+
+@given("the Van Dyke reader data saved as a spreadsheet saves CSV, with a UTF-8 byte-order mark "
+       "and CRLF line ends")
+def spreadsheet_csv(case: Case) -> None:
+    """The pinned file's bytes behind a BOM, every line ending in CRLF; the plain file's
+    analysis kept for comparison."""
+    load_vandyke(case)
+    assert case.data is not None
+    plain = case.data.read_bytes()
+    run_mrmc_command(case, "--json")
+    assert case.status == 0, case.stderr
+    (case.root / "plain-analysis.json").write_text(case.stdout, encoding="utf-8")
+    text = plain.decode("utf-8").replace("\r\n", "\n").replace("\n", "\r\n")
+    path = case.root / "from-a-spreadsheet.csv"
+    path.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))
+    written = path.read_bytes()
+    assert written.startswith(codecs.BOM_UTF8)
+    assert written.count(b"\r\n") == plain.count(b"\n") > 0
+    case.data = path
+
+
+@then("it exits with status 0 and its analysis is the plain file's, number for number")
+def same_analysis(case: Case) -> None:
+    """The JSON documents equal, but for the data file's path (the design's ``source``)."""
+    assert case.status == 0, case.stderr
+    found = json.loads(case.stdout)
+    plain = json.loads((case.root / "plain-analysis.json").read_text(encoding="utf-8"))
+    assert found["design"].pop("source") != plain["design"].pop("source")
+    assert found == plain

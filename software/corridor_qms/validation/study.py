@@ -299,13 +299,16 @@ def _number(text: str) -> float | None:
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
     """Rows of a CSV file with a header, as dictionaries.
 
+    A UTF-8 byte-order mark (what spreadsheets write) is not part of the first column's name,
+    and CRLF line ends read as LF (SRS-VAL-018).
+
     Raises
     ------
     StudyDataError
         The file cannot be read or decoded as UTF-8 CSV.
     """
     try:
-        with path.open(newline="", encoding="utf-8") as stream:
+        with path.open(newline="", encoding="utf-8-sig") as stream:
             return list(csv.DictReader(stream))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise StudyDataError(str(path), [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc

@@ -54,6 +54,12 @@ Feature: Many planning cases from one CSV, on this machine or a Dask cluster
     And the batch folder holds no case folder and no temporary folder
     And the audit log is intact and its last record says the batch was "interrupted"
 
+  @SRS-VAL-018 @SRS-JOB-004
+  Scenario: A CSV saved by a spreadsheet, with a byte-order mark and CRLF line ends, is read as the plain one
+    Given a CSV of cases "S1", "S2" and "S3", each a folder holding no DICOM image
+    When its cases are read as written and again as a spreadsheet saves it, with a UTF-8 byte-order mark and CRLF line ends
+    Then both readings give the same three cases with the same requests
+
   @SRS-JOB-004 @RC-046
   Scenario Outline: A bad CSV is refused naming the row and column, and nothing runs
     Given a CSV of one case "E1", a folder holding no DICOM image

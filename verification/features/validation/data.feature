@@ -7,6 +7,12 @@ Feature: Reader data are checked before any number is reported
     When corridor validate mrmc is run on it with its definition
     Then it exits with status 2 listing the five faults with their row numbers
 
+  @SRS-VAL-018
+  Scenario: Reader data saved by a spreadsheet, with a byte-order mark and CRLF line ends, are read as the plain file
+    Given the Van Dyke reader data saved as a spreadsheet saves CSV, with a UTF-8 byte-order mark and CRLF line ends
+    When corridor validate mrmc is run on it with "--json"
+    Then it exits with status 0 and its analysis is the plain file's, number for number
+
   @SRS-VAL-001 @RC-040
   Scenario: A missing reading is refused as an incomplete design
     Given the Van Dyke reader data with one reading removed
