@@ -71,6 +71,36 @@ def contradicting_package(case: Case, graph: str, manifest: str) -> None:
     make_package(case, _GRAPHS[graph](), **_MANIFESTS[manifest])
 
 
+def _hostile_bytes(case: Case, hostile: str) -> bytes:
+    manifest = case.manifest_path().read_text(encoding="utf-8")
+    if hostile == "2 MiB of valid JSON":
+        return (manifest.rstrip().removesuffix("}") + ', "padding": "' + "x" * (2 << 20)
+                + '"}').encode("utf-8")
+    if hostile == "an array nested 100000 levels deep":
+        return ("[" * 100_000 + "]" * 100_000).encode("ascii")
+    if hostile == "its own text encoded in UTF-16":
+        return manifest.encode("utf-16")
+    raise AssertionError(hostile)
+
+
+@given(parsers.parse("its {file} is replaced by {hostile}"))
+def hostile_file(case: Case, file: str, hostile: str) -> None:
+    """Plant a hostile file where the loader reads."""
+    assert case.package is not None
+    path = case.manifest_path() if file == "manifest" else case.package / "model.onnx"
+    if hostile == "a link to /dev/zero":
+        path.unlink()
+        path.symlink_to("/dev/zero")
+    else:
+        path.write_bytes(_hostile_bytes(case, hostile))
+
+
+@then("no traceback is printed")
+def no_traceback(case: Case) -> None:
+    """A refusal, not a crash."""
+    assert "Traceback" not in case.stdout + case.stderr
+
+
 @when("the package is loaded")
 def load_package(case: Case) -> None:
     """Load the package with the real loader."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,17 @@ from corridor.inference.manifest import ModelManifest
 __all__ = ["MANIFEST_NAME", "GraphSignature", "ModelPackage", "load_model_package"]
 
 MANIFEST_NAME = "manifest.json"
+
+MAX_MANIFEST_BYTES = 1 << 20
+"""Largest manifest read (1 MiB; the reference model's is 2 kB): a bigger one is refused
+before it is read."""
+
+MAX_ONNX_BYTES = 2 << 30
+"""Largest ONNX file read (2 GiB, protobuf's own limit for one message, which an ONNX file is
+when it keeps its weights inside): a bigger one is refused before it is read."""
+
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of objects and arrays accepted in a manifest (the format needs 4)."""
 """File name of the manifest inside a model package folder."""
 
 Dim = int | str | None
@@ -104,6 +117,54 @@ def _check_signature(path: Path, manifest: ModelManifest, signature: GraphSignat
                    patch_kji[axis])
 
 
+def _read_bounded(path: Path, limit: int, field: str, expected: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, read once.
+
+    A device, pipe or folder behind the name (``/dev/zero``), or a file larger than the
+    limit, is refused before anything is read; a file that grows while it is read is
+    refused too, so memory stays bounded by ``limit``.
+    """
+    try:
+        with path.open("rb") as stream:
+            status = os.fstat(stream.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise ModelPackageError(path, field, "not a regular file (a device, pipe or "
+                                        "folder)", expected)
+            if status.st_size > limit:
+                raise ModelPackageError(path, field, f"{status.st_size} bytes",
+                                        f"at most {limit} bytes ({expected})")
+            data = stream.read(limit + 1)
+    except OSError as exc:
+        raise ModelPackageError(path, field, exc.strerror or str(exc), expected) from exc
+    if len(data) > limit:
+        raise ModelPackageError(path, field, f"more than {limit} bytes (it grew while read)",
+                                f"at most {limit} bytes ({expected})")
+    return data
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of objects and arrays in JSON text (strings skipped), found
+    without parsing, so that no parser recurses into a hostile document."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def load_model_package(directory: str | Path) -> ModelPackage:
     """Read, validate and verify a model package folder.
 
@@ -121,17 +182,25 @@ def load_model_package(directory: str | Path) -> ModelPackage:
     Raises
     ------
     ModelPackageError
-        The manifest is missing or invalid, the ONNX file is missing, its SHA-256
+        The manifest or the ONNX file is missing, not a regular file, or larger than its
+        limit (:data:`MAX_MANIFEST_BYTES`, :data:`MAX_ONNX_BYTES`); the manifest is not
+        UTF-8, nested deeper than :data:`MAX_JSON_DEPTH` or invalid; the ONNX file's SHA-256
         differs from the manifest's, or the graph's opset, input or output shapes
         contradict the manifest.
     """
     folder = Path(directory)
     manifest_path = folder / MANIFEST_NAME
+    raw = _read_bounded(manifest_path, MAX_MANIFEST_BYTES, "manifest",
+                        f"a readable {MANIFEST_NAME} in the model folder")
     try:
-        text = manifest_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ModelPackageError(manifest_path, "manifest", exc.strerror or str(exc),
-                                f"a readable {MANIFEST_NAME} in the model folder") from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelPackageError(manifest_path, "manifest", f"not UTF-8 text ({exc.reason} at "
+                                f"byte {exc.start})", "JSON in UTF-8") from exc
+    depth = _json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise ModelPackageError(manifest_path, "manifest", f"objects and arrays nested {depth} "
+                                "deep", f"at most {MAX_JSON_DEPTH} levels")
     try:
         manifest = ModelManifest.model_validate(json.loads(text))
     except json.JSONDecodeError as exc:
@@ -142,11 +211,8 @@ def load_model_package(directory: str | Path) -> ModelPackage:
         where = ".".join(str(part) for part in error["loc"]) or "manifest"
         raise ModelPackageError(manifest_path, where, error.get("input"), error["msg"]) from exc
     onnx_path = folder / manifest.onnx_file
-    try:
-        data = onnx_path.read_bytes()
-    except OSError as exc:
-        raise ModelPackageError(onnx_path, "onnx_file", exc.strerror or str(exc),
-                                "the ONNX file the manifest names") from exc
+    data = _read_bounded(onnx_path, MAX_ONNX_BYTES, "onnx_file",
+                         "the ONNX file the manifest names")
     digest = hashlib.sha256(data).hexdigest()
     if digest != manifest.sha256:
         raise ModelPackageError(onnx_path, "sha256", digest,

@@ -63,3 +63,20 @@ Feature: Model packages are verified before anything runs
     When I run corridor model inspect on that package
     Then the command exits with status 2
     And it prints "verdict: REFUSED" and "sha256"
+
+  @SRS-INF-017 @RC-054
+  Scenario Outline: A hostile model package is refused in one line, before anything large is read
+    Given a valid model package of a per-voxel threshold model
+    And its <file> is replaced by <hostile>
+    When I run corridor model inspect on that package
+    Then the command exits with status 2
+    And it prints "verdict: REFUSED" and "<named>"
+    And no traceback is printed
+
+    Examples:
+      | file      | hostile                                          | named                   |
+      | manifest  | a link to /dev/zero                              | not a regular file      |
+      | ONNX file | a link to /dev/zero                              | not a regular file      |
+      | manifest  | 2 MiB of valid JSON                              | at most 1048576 bytes   |
+      | manifest  | an array nested 100000 levels deep               | nested 100000 deep      |
+      | manifest  | its own text encoded in UTF-16                   | not UTF-8 text          |
