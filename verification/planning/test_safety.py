@@ -127,6 +127,50 @@ def broken_template(case: Case, change: str) -> None:
     case.files["template"] = path
 
 
+_ABSURD: dict[str, tuple[tuple[str, ...], Any]] = {
+    "a length step of 1e-9 mm": (("implant", "length_mm", "step_mm"), 1e-9),
+    "a length step of 0.001 mm": (("implant", "length_mm", "step_mm"), 1e-3),
+    "a longest length of 1e12 mm": (("implant", "length_mm", "max_mm"), 1e12),
+    "a tip-to-cortex distance of 1e9 mm": (("implant", "tip_to_cortex_mm"), 1e9),
+}
+"""Schema-valid before the bounds: a field, and the absurd value planted in it."""
+
+
+@given(parsers.parse("a procedure template that is {hostile}"))
+def hostile_template(case: Case, hostile: str) -> None:
+    """The analytic template made absurd or hostile, written where the planner reads it."""
+    path = case.root / "hostile.yaml"
+    document = procedure_document()
+    if hostile in _ABSURD:
+        keys, value = _ABSURD[hostile]
+        target = document
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+        path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    elif hostile.startswith("the analytic one with ") and hostile.endswith(" risk structures"):
+        count = int(hostile.split()[4])
+        first = document["risk_structures"][0]
+        document["risk_structures"] = [{**first, "name": f"risk-{n}"} for n in range(count)]
+        path.write_text(yaml.safe_dump(document, default_flow_style=True), encoding="utf-8")
+    elif hostile == "a flow sequence nested 100000 levels deep":
+        path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    elif hostile == "block sequences nested 300 levels deep":
+        path.write_text("".join("  " * n + "-\n" for n in range(300)) + "  " * 300 + "x\n",
+                        encoding="utf-8")
+    elif hostile == "a link to /dev/zero":
+        path.symlink_to("/dev/zero")
+    else:
+        raise AssertionError(hostile)
+    case.files["template"] = path
+
+
+@then("no traceback is printed")
+def no_traceback(case: Case) -> None:
+    """A refusal, not a crash."""
+    assert "Traceback" not in case.stdout + case.stderr
+
+
 @when("corridor plan-trajectory is run with it on the two-vessel phantom")
 def run_broken(case: Case) -> None:
     """The phantom saved as NIfTI first."""

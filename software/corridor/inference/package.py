@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from pydantic import ValidationError
 
 from corridor.inference.errors import ModelPackageError
 from corridor.inference.manifest import ModelManifest
+from corridor.reading import InputFileError, read_regular_file
 
 __all__ = ["MANIFEST_NAME", "GraphSignature", "ModelPackage", "load_model_package"]
 
@@ -118,28 +117,11 @@ def _check_signature(path: Path, manifest: ModelManifest, signature: GraphSignat
 
 
 def _read_bounded(path: Path, limit: int, field: str, expected: str) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes, read once.
-
-    A device, pipe or folder behind the name (``/dev/zero``), or a file larger than the
-    limit, is refused before anything is read; a file that grows while it is read is
-    refused too, so memory stays bounded by ``limit``.
-    """
+    """:func:`~corridor.reading.read_regular_file`, refused as a model package error."""
     try:
-        with path.open("rb") as stream:
-            status = os.fstat(stream.fileno())
-            if not stat.S_ISREG(status.st_mode):
-                raise ModelPackageError(path, field, "not a regular file (a device, pipe or "
-                                        "folder)", expected)
-            if status.st_size > limit:
-                raise ModelPackageError(path, field, f"{status.st_size} bytes",
-                                        f"at most {limit} bytes ({expected})")
-            data = stream.read(limit + 1)
-    except OSError as exc:
-        raise ModelPackageError(path, field, exc.strerror or str(exc), expected) from exc
-    if len(data) > limit:
-        raise ModelPackageError(path, field, f"more than {limit} bytes (it grew while read)",
-                                f"at most {limit} bytes ({expected})")
-    return data
+        return read_regular_file(path, limit, field=field, expected=expected)
+    except InputFileError as exc:
+        raise ModelPackageError(path, field, exc.found, exc.expected) from exc
 
 
 def _json_depth(text: str) -> int:

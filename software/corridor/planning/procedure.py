@@ -28,14 +28,53 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from corridor.planning.errors import PlanningError
+from corridor.reading import InputFileError, read_regular_file
 
 __all__ = ["SHIPPED_PROCEDURES", "Angles", "CorridorSpec", "HalfSpace", "Implant",
            "LateralityCheck", "LengthRange", "LoadedProcedure", "Procedure", "Region",
            "RiskStructure", "Side", "SphereCriterion", "load_procedure"]
 
+MAX_TEMPLATE_BYTES = 256 * 1024
+"""Largest template file read (the shipped ones are 2 kB)."""
+
+MAX_TEMPLATE_DEPTH = 16
+"""Deepest nesting of mappings and sequences accepted in a template (the schema needs 5),
+checked on the YAML events before any node is built."""
+
+MAX_COORDINATE_MM = 10_000.0
+"""Largest magnitude of a fixed LPS coordinate or half-space offset (mm): beyond any
+scanner's table travel."""
+
+MAX_CLEARANCE_MM = 50.0
+"""Largest clearance or tip-to-cortex distance (mm): more than any bone offers."""
+
+MAX_REGION_MM = 500.0
+"""Largest sphere radius or growth (mm): more than a body is wide."""
+
+MAX_IMPLANT_DIAMETER_MM = 30.0
+"""Largest implant diameter (mm): intramedullary nails reach about 20 mm."""
+
+MAX_IMPLANT_LENGTH_MM = 600.0
+"""Longest implant (mm): the longest femoral nails are about 500 mm."""
+
+MIN_LENGTH_STEP_MM = 0.5
+"""Smallest step between available implant lengths (mm): implants come in whole or half
+millimetres."""
+
+MAX_LENGTHS = 200
+"""Most available implant lengths in one template (each is searched)."""
+
+MAX_ITEMS = 32
+"""Most risk structures, labels of one region or half-spaces of one region."""
+
 Millimetres = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-Vector = tuple[Annotated[float, Field(allow_inf_nan=False)], ...]
+Clearance = Annotated[float, Field(ge=0.0, le=MAX_CLEARANCE_MM, allow_inf_nan=False)]
+RegionMillimetres = Annotated[float, Field(ge=0.0, le=MAX_REGION_MM, allow_inf_nan=False)]
+Coordinate = Annotated[float, Field(ge=-MAX_COORDINATE_MM, le=MAX_COORDINATE_MM,
+                                    allow_inf_nan=False)]
+Vector = tuple[Coordinate, ...]
+Labels = tuple[Annotated[str, Field(min_length=1, max_length=64)], ...]
 
 
 class Side(StrEnum):
@@ -69,11 +108,11 @@ class SphereCriterion(_Strict):
     fitted sphere, e.g. the femoral head); ``grow_mm`` is added to it either way.
     """
 
-    landmark: str | None = None
+    landmark: str | None = Field(default=None, max_length=64)
     centre_lps_mm: Vector | None = None
-    radius_mm: Positive | None = None
-    inner_radius_mm: Millimetres = 0.0
-    grow_mm: Millimetres = 0.0
+    radius_mm: Annotated[float, Field(gt=0.0, le=MAX_REGION_MM, allow_inf_nan=False)] | None = None
+    inner_radius_mm: RegionMillimetres = 0.0
+    grow_mm: RegionMillimetres = 0.0
 
     @model_validator(mode="after")
     def _one_centre(self) -> Self:
@@ -89,10 +128,10 @@ class SphereCriterion(_Strict):
 class HalfSpace(_Strict):
     """Points ``p`` with ``(p - point) . normal >= offset_mm`` (``normal`` normalised on load)."""
 
-    landmark: str | None = None
+    landmark: str | None = Field(default=None, max_length=64)
     point_lps_mm: Vector | None = None
     normal_lps: Vector
-    offset_mm: float = Field(default=0.0, allow_inf_nan=False)
+    offset_mm: Coordinate = 0.0
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -108,9 +147,9 @@ class HalfSpace(_Strict):
 class Region(_Strict):
     """Where something may be: every criterion given must hold (at least one is given)."""
 
-    labels: tuple[str, ...] | None = Field(default=None, min_length=1)
+    labels: Labels | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
     sphere: SphereCriterion | None = None
-    half_spaces: tuple[HalfSpace, ...] = ()
+    half_spaces: tuple[HalfSpace, ...] = Field(default=(), max_length=MAX_ITEMS)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
@@ -129,11 +168,11 @@ class Region(_Strict):
 class CorridorSpec(_Strict):
     """The structure the implant must stay inside (bone)."""
 
-    labels: tuple[str, ...] = Field(min_length=1)
+    labels: Labels = Field(min_length=1, max_length=MAX_ITEMS)
     """Label names that make up the corridor; those present in the label map are used."""
-    clearance_mm: Millimetres
+    clearance_mm: Clearance
     """Smallest distance from the implant's surface to the corridor's surface (cortex)."""
-    entry_zone_mm: Millimetres
+    entry_zone_mm: Annotated[float, Field(ge=0.0, le=MAX_REGION_MM, allow_inf_nan=False)]
     """Depth from the entry point over which the implant may still cross the surface (an
     implant entering at an angle leaves the surface gradually); beyond it, the clearance holds.
     At least (implant radius + clearance) / cos(max entry angle): the clearance is measured
@@ -143,23 +182,28 @@ class CorridorSpec(_Strict):
 class RiskStructure(_Strict):
     """A structure the implant must keep away from."""
 
-    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
     region: Region
-    clearance_mm: Millimetres
+    clearance_mm: Clearance
     """Smallest distance from the implant's surface to the structure."""
 
 
 class LengthRange(_Strict):
     """The implant lengths available: ``min_mm``, ``min_mm + step_mm``, ... up to ``max_mm``."""
 
-    min_mm: Positive
-    max_mm: Positive
-    step_mm: Positive
+    min_mm: Annotated[float, Field(gt=0.0, le=MAX_IMPLANT_LENGTH_MM, allow_inf_nan=False)]
+    max_mm: Annotated[float, Field(gt=0.0, le=MAX_IMPLANT_LENGTH_MM, allow_inf_nan=False)]
+    step_mm: Annotated[float, Field(ge=MIN_LENGTH_STEP_MM, le=MAX_IMPLANT_LENGTH_MM,
+                                    allow_inf_nan=False)]
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.max_mm < self.min_mm:
             raise ValueError(f"max_mm {self.max_mm} is below min_mm {self.min_mm}")
+        count = math.floor((self.max_mm - self.min_mm) / self.step_mm + 1e-9) + 1
+        if count > MAX_LENGTHS:
+            raise ValueError(f"{count} lengths from min_mm to max_mm in steps of step_mm; "
+                             f"at most {MAX_LENGTHS}")
         return self
 
     def lengths(self) -> tuple[float, ...]:
@@ -171,10 +215,10 @@ class LengthRange(_Strict):
 class Implant(_Strict):
     """The implant: a cylinder of ``diameter_mm`` from the entry point to the tip."""
 
-    name: str = Field(min_length=1)
-    diameter_mm: Positive
+    name: str = Field(min_length=1, max_length=200)
+    diameter_mm: Annotated[float, Field(gt=0.0, le=MAX_IMPLANT_DIAMETER_MM, allow_inf_nan=False)]
     length_mm: LengthRange
-    tip_to_cortex_mm: Millimetres
+    tip_to_cortex_mm: Clearance
     """The corridor must continue at least this far beyond the tip along the axis."""
 
     @property
@@ -197,17 +241,17 @@ class Angles(_Strict):
 class Procedure(_Strict):
     """One procedure template."""
 
-    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
-    title: str = Field(min_length=1)
-    description: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=10_000)
     sided: bool
     laterality_check: LateralityCheck
-    laterality_landmark: str | None = None
+    laterality_landmark: str | None = Field(default=None, max_length=64)
     """For ``midline``: the paired landmark whose left and right versions the midline lies
     half-way between (e.g. ``femoral-head``: the midline is the mean x of both hip centres)."""
     corridor: CorridorSpec
     implant: Implant
-    risk_structures: tuple[RiskStructure, ...] = Field(min_length=1)
+    risk_structures: tuple[RiskStructure, ...] = Field(min_length=1, max_length=MAX_ITEMS)
     entry: Region
     target: Region
     angles: Angles
@@ -260,14 +304,35 @@ def _describe(error: ValidationError) -> str:
                      for e in error.errors())
 
 
+def _within_depth(data: bytes, source: str) -> bytes:
+    """``data``, once its YAML events show no nesting deeper than :data:`MAX_TEMPLATE_DEPTH`.
+
+    The events come from PyYAML's parser, which keeps its own stack instead of recursing, so
+    a hostile document costs time proportional to its (bounded) size and no recursion.
+    """
+    depth = 0
+    for event in yaml.parse(data, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_TEMPLATE_DEPTH:
+                raise PlanningError("procedure", f"{source}: mappings and sequences nested more "
+                                    f"than {MAX_TEMPLATE_DEPTH} deep",
+                                    f"at most {MAX_TEMPLATE_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return data
+
+
 def load_procedure(name_or_path: str | Path) -> LoadedProcedure:
     """Load a shipped template by name, or a user's template from a YAML file.
 
     Raises
     ------
     PlanningError
-        Unknown name, unreadable file, YAML error, or a template that fails validation
-        (every failing field is named).
+        Unknown name; a file that is not a regular file, larger than
+        :data:`MAX_TEMPLATE_BYTES` or unreadable; YAML nested deeper than
+        :data:`MAX_TEMPLATE_DEPTH` or invalid; or a template that fails validation, its
+        numbers outside their physical bounds included (every failing field is named).
     """
     text = str(name_or_path)
     if text in SHIPPED_PROCEDURES:
@@ -275,12 +340,17 @@ def load_procedure(name_or_path: str | Path) -> LoadedProcedure:
         data, source = resource.read_bytes(), f"shipped:{text}"
     else:
         path = Path(text)
-        if not path.is_file():
+        if not path.exists():
             raise PlanningError("procedure", text, "a shipped procedure ("
                                 + ", ".join(SHIPPED_PROCEDURES) + ") or a YAML file")
-        data, source = path.read_bytes(), str(path)
+        try:
+            data = read_regular_file(path, MAX_TEMPLATE_BYTES, field="procedure",
+                                     expected="a procedure template (YAML)")
+        except InputFileError as exc:
+            raise PlanningError("procedure", f"{path}: {exc.found}", exc.expected) from exc
+        source = str(path)
     try:
-        document: Any = yaml.safe_load(data)
+        document: Any = yaml.safe_load(_within_depth(data, source))
     except yaml.YAMLError as exc:
         raise PlanningError("procedure", f"{source}: {exc}", "valid YAML") from exc
     try:

@@ -15,6 +15,25 @@ Feature: The planner refuses what it cannot plan safely
       | a longest length below the shortest   | max_mm               |
       | a sided template with no laterality   | laterality_check     |
 
+  @SRS-PLN-013 @RC-054
+  Scenario Outline: An absurd or hostile template is refused in one line, before it costs memory or time
+    Given a procedure template that is <hostile>
+    When corridor plan-trajectory is run with it on the two-vessel phantom
+    Then it exits with status 2, naming "<named>", and writes nothing
+    And no traceback is printed
+
+    Examples:
+      | hostile                                     | named                         |
+      | a length step of 1e-9 mm                    | step_mm                       |
+      | a length step of 0.001 mm                   | step_mm                       |
+      | a longest length of 1e12 mm                 | max_mm                        |
+      | a tip-to-cortex distance of 1e9 mm          | tip_to_cortex_mm              |
+      | the analytic one with 1000 risk structures  | risk_structures               |
+      | the analytic one with 10000 risk structures | at most 262144 bytes          |
+      | a flow sequence nested 100000 levels deep   | nested more than 16 deep      |
+      | block sequences nested 300 levels deep      | nested more than 16 deep      |
+      | a link to /dev/zero                         | not a regular file            |
+
   @SRS-PLN-002 @RC-033
   Scenario Outline: A missing side or landmark is refused
     Given the "pelvis" phantom written with its ground truth
