@@ -308,6 +308,10 @@ class _Finding:
                                  expected=self.expected)
 
 
+_TILT_TOLERANCE_DEG = math.degrees(math.acos(1 - GANTRY_TILT_TOLERANCE))
+""":data:`GANTRY_TILT_TOLERANCE` as an angle (degrees), for messages."""
+
+
 def _tilt_finding(slices: Sequence[SliceHeader], positions: NDArray[np.float64],
                   normal: NDArray[np.float64]) -> _Finding | None:
     """The gantry tilt shown by the slice positions (first to last), beyond tolerance."""
@@ -336,8 +340,6 @@ def _tilt_finding(slices: Sequence[SliceHeader], positions: NDArray[np.float64],
         f"slices stacked straight (a tilt of at most {_TILT_TOLERANCE_DEG:.1f}°)",
         RegularizationReason.GANTRY_TILT)
 
-
-_TILT_TOLERANCE_DEG = math.degrees(math.acos(1 - GANTRY_TILT_TOLERANCE))
 
 
 def _runs(gaps: NDArray[np.float64], tolerance: float) -> list[tuple[int, int]]:

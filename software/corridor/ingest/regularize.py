@@ -45,16 +45,17 @@ from corridor.geometry import ImageGeometry
 from corridor.ingest.enum import RegularizationReason
 from corridor.ingest.errors import RegularizationInputError
 from corridor.ingest.model import Regularization
+from corridor.ingest.ops import DUPLICATE_POSITION_TOLERANCE_MM, SLICE_POSITION_TOLERANCE_MM
 
 __all__ = ["FILL_HU", "GRID_TOLERANCE_MM", "METHOD", "regularize"]
 
 FILL_HU = -1024.0
 """HU of the voxels outside the acquired region (air); they are also marked as padding."""
 
-GRID_TOLERANCE_MM = 0.01
+GRID_TOLERANCE_MM = SLICE_POSITION_TOLERANCE_MM
 """A slice lying within this distance (mm) of its place on a regular grid stacked along
-the normal counts as regular (3D Slicer's spacing epsilon, ingest's
-``SLICE_POSITION_TOLERANCE_MM``): DICOM's decimal strings round positions.  Decides the
+the normal counts as regular (ingest's own tolerance, 3D Slicer's spacing epsilon): DICOM's
+decimal strings round positions.  Decides the
 recorded reasons; also the slack allowed when the smallest gap divides the covered range."""
 
 METHOD = ("linear: each acquired slice sampled bilinearly at the projection of the output "
@@ -70,7 +71,7 @@ neighbour through floating-point noise."""
 _ORTHONORMAL_TOLERANCE = 1e-3
 """Largest departure of the orientation cosines from two orthogonal unit vectors (as ingest)."""
 
-_DUPLICATE_TOLERANCE_MM = 1e-3
+_DUPLICATE_TOLERANCE_MM = DUPLICATE_POSITION_TOLERANCE_MM
 """Two slices closer than this along the normal are at one position (as ingest)."""
 
 

@@ -67,8 +67,6 @@ MAX_LENGTHS = 200
 MAX_ITEMS = 32
 """Most risk structures, labels of one region or half-spaces of one region."""
 
-Millimetres = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Clearance = Annotated[float, Field(ge=0.0, le=MAX_CLEARANCE_MM, allow_inf_nan=False)]
 RegionMillimetres = Annotated[float, Field(ge=0.0, le=MAX_REGION_MM, allow_inf_nan=False)]
 Coordinate = Annotated[float, Field(ge=-MAX_COORDINATE_MM, le=MAX_COORDINATE_MM,
