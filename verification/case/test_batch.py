@@ -412,6 +412,38 @@ def audit_per_case(batch: Batch) -> None:
     assert outcomes == expected
 
 
+@then(parsers.parse("corridor audit verify exits 0 with {records:d} records and 1 anchor, "
+                   "batch.json's, naming record {sequence:d}"))
+def anchored_batch(batch: Batch, records: int, sequence: int) -> None:
+    """The ledger's anchor names the log, the batch's record and the record before it."""
+    done = run_corridor(["audit", "verify", str(batch.log)])
+    assert done.status == 0, done.stdout + done.stderr
+    assert f"{records} record(s)" in done.stdout, done.stdout
+    assert "1 anchor(s)" in done.stdout, done.stdout
+    lines = batch.records()
+    assert batch.ledger()["audit"] == {"log": batch.log.name, "sequence": sequence,
+                                      "previous_sha256": lines[sequence - 2]["record_sha256"]}
+    assert lines[sequence - 1]["event"] == "corridor plan-batch"
+
+
+@when(parsers.parse("the last {cut} of the audit log are cut"))
+def cut_tail(batch: Batch, cut: str) -> None:
+    """The last line, or the last three."""
+    count = {"record": 1, "three records": 3}[cut]
+    lines = batch.log.read_text().splitlines(keepends=True)
+    batch.log.write_text("".join(lines[:-count]))
+
+
+@then(parsers.parse("corridor audit verify exits 1 naming the batch folder's batch.json, its "
+                   "record {sequence:d} missing and the log ending at record {left:d}"))
+def cut_reported(batch: Batch, sequence: int, left: int) -> None:
+    """Named by folder and file, with the record and where the log now ends."""
+    done = run_corridor(["audit", "verify", str(batch.log)])
+    assert done.status == 1, done.stdout + done.stderr
+    assert (f"batch folder {batch.out.name} (batch.json): its record {sequence} is missing: "
+            f"the log ends at record {left}") in done.stdout, done.stdout
+
+
 @then(parsers.parse('"{kept}" was not run again and "{rerun}" was run again'))
 def resumed(batch: Batch, kept: str, rerun: str) -> None:
     """The complete folder untouched (bytes and time); the failed case tried once more."""
@@ -445,8 +477,8 @@ def nothing_half_written(batch: Batch) -> None:
 @then(parsers.parse('the audit log is intact and its last record says the batch was "{outcome}"'))
 def audit_interrupted(batch: Batch, outcome: str) -> None:
     """The case's own record says failed; the batch's record says how the batch ended."""
-    _count, breaks = verify_log(batch.log)
-    assert not breaks, breaks
+    checked = verify_log(batch.log)
+    assert not checked.breaks, checked.breaks
     records = batch.records()
     assert [(r["event"], r["outcome"]) for r in records] == [
         ("corridor plan", "failed"), ("corridor plan-batch", outcome)]

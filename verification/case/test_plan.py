@@ -58,6 +58,7 @@ class Case:
     status: int | None = None
     stdout: str = ""
     stderr: str = ""
+    head: str = ""
 
     @property
     def out(self) -> Path:
@@ -212,9 +213,16 @@ def _records(case: Case) -> list[dict[str, Any]]:
     return [json.loads(line) for line in case.log.read_text().splitlines() if line.strip()]
 
 
-def _verify(case: Case) -> tuple[int, str]:
-    done = run_corridor(["audit", "verify", str(case.log)])
-    return done.status, done.stdout
+def _verify(case: Case, *options: str, log: Path | None = None) -> tuple[int, str]:
+    done = run_corridor(["audit", "verify", str(log or case.log), *options])
+    return done.status, done.stdout + done.stderr
+
+
+def _record_sha256(record: dict[str, Any]) -> str:
+    """The hash as the module docstring of corridor.audit defines it, recomputed here."""
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"))
+                          .encode("ascii")).hexdigest()
 
 
 @then("the audit log holds one intact record of the run with the model's SHA-256 and the "
@@ -231,6 +239,28 @@ def audited(case: Case) -> None:
     case_json = (case.out / "case.json").read_bytes()
     assert record["outputs_sha256"]["case.json"] == hashlib.sha256(case_json).hexdigest()
     assert _verify(case)[0] == 0
+
+
+@then("case.json anchors that record, and with the record cut from the log corridor audit verify "
+      "exits 1 naming the case folder")
+def anchored(case: Case) -> None:
+    """The anchor names the log, the record's sequence and the hash before it (the first
+    record's: zeros); a copy of case.json beside a copy of the log with the record cut is
+    reported, the scenario's own log left whole for the steps after."""
+    document = json.loads((case.out / "case.json").read_text())
+    assert document["audit"] == {"log": case.log.name, "sequence": 1, "previous_sha256": "0" * 64}
+    status, output = _verify(case)
+    assert status == 0, output
+    assert "1 anchor(s)" in output, output
+    copy = case.root / "cut"
+    (copy / case.out.name).mkdir(parents=True)
+    (copy / case.out.name / "case.json").write_bytes((case.out / "case.json").read_bytes())
+    lines = case.log.read_text().splitlines(keepends=True)
+    (copy / case.log.name).write_text("".join(lines[:-1]))
+    status, output = _verify(case, log=copy / case.log.name)
+    assert status == 1, output
+    assert f"case folder {case.out.name} (case.json): its record 1 is missing: the log ends at " \
+           "record 0" in output, output
 
 
 @then("no patient name or ID of the CT appears in the audit log")
@@ -326,6 +356,40 @@ def tamper(case: Case, tampering: str) -> None:
     elif tampering.startswith("reordered"):
         lines[1], lines[2] = lines[2], lines[1]
     case.log.write_text("\n".join(lines) + "\n")
+
+
+@when("its head, as corridor audit verify prints it, is written down and its last record is cut "
+      "from the log")
+def write_down_head(case: Case) -> None:
+    """The head printed is the last record's sequence and its hash, recomputed here."""
+    import re
+
+    status, output = _verify(case)
+    assert status == 0, output
+    found = re.search(r"head (3:[0-9a-f]{64})", output)
+    assert found is not None, output
+    case.head = found[1]
+    lines = case.log.read_text().splitlines(keepends=True)
+    assert case.head == f"3:{_record_sha256(json.loads(lines[-1]))}"
+    case.log.write_text("".join(lines[:-1]))
+
+
+@then('corridor audit verify without the head still reads "chain intact", the limit the README '
+      "states")
+def limit(case: Case) -> None:
+    """No anchor beside the log: the cut is not seen, as the README says."""
+    status, output = _verify(case)
+    assert status == 0, output
+    assert "chain intact" in output, output
+
+
+@then("corridor audit verify --expect with the head written down exits 1 naming record 3 missing, "
+      "the log ending at record 2")
+def expected_head(case: Case) -> None:
+    """The head written down is looked for and not found."""
+    status, output = _verify(case, "--expect", case.head)
+    assert status == 1, output
+    assert "--expect 3: its record 3 is missing: the log ends at record 2" in output, output
 
 
 @then("corridor audit verify exits with status 0, chain intact")

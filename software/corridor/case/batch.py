@@ -35,6 +35,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from corridor.audit import ANCHOR_KEY, AuditAnchor
 from corridor.case.job import (
     CASE_RECORD,
     CaseRequest,
@@ -331,6 +332,7 @@ class Ledger:
                         for c in cases}
         self.started = time.time()
         self.finished: float | None = None
+        self.audit: AuditAnchor | None = None
         self.write()
 
     def record(self, result: CaseResult) -> None:
@@ -351,9 +353,10 @@ class Ledger:
             counts[result.status.value] += 1
         return counts
 
-    def close(self) -> None:
-        """Stamp the end time and write the ledger a last time."""
-        self.finished = time.time()
+    def close(self, audit: AuditAnchor | None = None) -> None:
+        """Stamp the end time and write the ledger a last time, with the anchor of the batch's
+        audit record."""
+        self.finished, self.audit = time.time(), audit
         self.write()
 
     def write(self) -> None:
@@ -362,6 +365,7 @@ class Ledger:
                     "started_unix": round(self.started, 3),
                     "finished_unix": None if self.finished is None else round(self.finished, 3),
                     "counts": self.counts(),
+                    ANCHOR_KEY: None if self.audit is None else self.audit.to_json(),
                     "cases": [r.to_json() for r in self.results.values()]}
         write_text_atomic(self.out / LEDGER_JSON,
                           json.dumps(document, indent=2, sort_keys=True) + "\n")

@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from corridor.audit import append_record
+from corridor.audit import reserved_record
 from corridor.case.batch import (
     LEDGER_CSV,
     LEDGER_JSON,
@@ -147,13 +147,14 @@ def _plan_batch(args: argparse.Namespace) -> int:
         except BatchError as exc:
             refused = exc
         finally:
-            ledger.close()
-            audit.update(counts=ledger.counts(),
-                         outcome="interrupted" if interrupted else
-                         "refused" if refused else "complete",
-                         outputs_sha256={name: sha256_file(args.out / name)
-                                         for name in (LEDGER_JSON, LEDGER_CSV)})
-            append_record(audit_log, audit)
+            with reserved_record(audit_log) as slot:  # batch.json anchors the batch's record
+                ledger.close(slot.anchor)
+                audit.update(counts=ledger.counts(),
+                             outcome="interrupted" if interrupted else
+                             "refused" if refused else "complete",
+                             outputs_sha256={name: sha256_file(args.out / name)
+                                             for name in (LEDGER_JSON, LEDGER_CSV)})
+                slot.append(audit)
     if refused is not None:
         console.print(f"corridor plan-batch: error: {refused}", markup=False, highlight=False)
         return ExitStatus.INPUT_ERROR

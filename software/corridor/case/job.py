@@ -4,7 +4,9 @@ Every stage takes the previous stage's value and returns one frozen result that 
 own provenance and writes its own folder; :func:`run_case` only wires them, in this order,
 and nowhere else.  The case folder is written all or nothing (a temporary sibling renamed
 into place): a run that fails leaves no folder that looks complete.  Whatever the outcome,
-one record is appended to the audit trail.
+one record is appended to the audit trail; a complete case's ``case.json`` anchors it (the
+sequence it took and the hash before it), written and renamed into place while the log's lock is
+held, so that ``corridor audit verify`` reports the record if it is cut from the log's tail.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import platform
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corridor.audit import append_record
+from corridor.audit import ANCHOR_KEY, AuditAnchor, AuditSlot, append_record, reserved_record
 from corridor.case.report import REPORT_NAME, review_flags, write_case_report
 from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.model import ModelIdentity
@@ -106,6 +108,8 @@ class CaseRecord:
     """The volume's ingest warnings (``code``, ``message``), e.g. ``regularized``."""
     regularization: Mapping[str, Any] | None = None
     """How the series was resampled onto a regular grid (``--regularize``), or ``None``."""
+    audit: AuditAnchor | None = None
+    """Where the run's audit record sits in its log."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document, with the software identity of this installation."""
@@ -116,6 +120,7 @@ class CaseRecord:
                            "ingest_warnings": [dict(w) for w in self.ingest_warnings]},
                 "flags": list(self.flags), "timings_s": dict(self.timings_s),
                 "outputs": dict(self.outputs),
+                ANCHOR_KEY: None if self.audit is None else self.audit.to_json(),
                 ABSENT_KEY: [dict(entry) for entry in self.source_attributes_absent]}
 
 
@@ -200,6 +205,8 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
         yield
         timings[name] = round(time.perf_counter() - clock, 3)
 
+    slot: AuditSlot | None = None
+    held = ExitStack()  # the log's lock, from case.json's writing to the record's
     try:
         procedure = load_procedure(request.procedure)  # bad input fails here, before any stage
         audit["parameters"]["procedure_sha256"] = procedure.sha256
@@ -231,10 +238,12 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                 absent = tuple(segmentation.record.get(ABSENT_KEY, ()))
                 write_case_report(staging / REPORT_NAME, volume=volume, inferred=inferred,
                                   meshes=meshes, planned=planned, absent=absent)
+                slot = held.enter_context(reserved_record(request.audit_log))
                 record = CaseRecord(planned.plan.verdict, inferred.model, len(volume.sources),
                                     dicom_sha256, tuple(review_flags(volume, inferred)),
                                     dict(timings), _outputs(staging), absent,
-                                    tuple(w.to_json() for w in volume.warnings), regularization)
+                                    tuple(w.to_json() for w in volume.warnings), regularization,
+                                    slot.anchor)
                 document = (json.dumps(record.to_json(), indent=2, sort_keys=True)
                             + "\n").encode("utf-8")
                 (staging / CASE_RECORD).write_bytes(document)
@@ -247,4 +256,8 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
         raise
     finally:
         audit["timings_s"] = dict(timings)
-        append_record(request.audit_log, audit)
+        with held:
+            if slot is not None:
+                slot.append(audit)
+            else:
+                append_record(request.audit_log, audit)

@@ -14,6 +14,19 @@ Feature: Many planning cases from one CSV, on this machine or a Dask cluster
     And "P1-left" was not run again and "E1" was run again
     And the audit log is intact with one record per case and one for the batch, whose counts match the ledger
 
+  @SRS-JOB-007 @RC-055 @SRS-JOB-002
+  Scenario Outline: Records cut from the audit log's tail are reported against the batch ledger that anchors them
+    Given a CSV of cases "E1", "E2" and "E3", each a folder holding no DICOM image
+    When corridor plan-batch is run on it with "--workers 2"
+    Then corridor audit verify exits 0 with 4 records and 1 anchor, batch.json's, naming record 4
+    When the last <cut> of the audit log are cut
+    Then corridor audit verify exits 1 naming the batch folder's batch.json, its record 4 missing and the log ending at record <left>
+
+    Examples:
+      | cut           | left |
+      | record        | 3    |
+      | three records | 1    |
+
   @SRS-JOB-005 @RC-046
   Scenario: With --scheduler the cases run on a Dask cluster that the scenario starts
     Given a CSV of two cases: "P1-left", the pelvis phantom for a left acetabular screw, and "E1", a folder holding no DICOM image

@@ -1,6 +1,6 @@
 Feature: The planning job, one case, end to end
 
-  @SRS-JOB-001 @SRS-JOB-002 @RC-043 @RC-044 @SRS-FND-002 @RC-048 @SRS-FND-003 @SRS-ING-019
+  @SRS-JOB-001 @SRS-JOB-002 @RC-043 @RC-044 @SRS-FND-002 @RC-048 @SRS-FND-003 @SRS-ING-019 @SRS-JOB-007 @RC-055
   Scenario: corridor plan turns the pelvis phantom CT into a complete case folder with a safe plan
     Given the pelvis phantom written as DICOM with its landmarks
     And its folder also holds a scout series and a dose report, as a study export does
@@ -10,6 +10,7 @@ Feature: The planning job, one case, end to end
     And case.json records the SHA-256 of every file of the case folder
     And the plan is safe and was made on the case's own label map
     And the audit log holds one intact record of the run with the model's SHA-256 and the outputs' hashes
+    And case.json anchors that record, and with the record cut from the log corridor audit verify exits 1 naming the case folder
     And no patient name or ID of the CT appears in the audit log
     And report.html shows the verdict, the clearance table, three labelled slices and the review flags
     And in headless Chromium the report's 3-D view draws the scene with no script error
@@ -62,6 +63,13 @@ Feature: The planning job, one case, end to end
       | edited: the second one's user   | exits with status 1 naming line 2  |
       | removed: the second one         | exits with status 1 naming line 2  |
       | reordered: the last two swapped | exits with status 1 naming line 2  |
+
+  @SRS-JOB-007 @RC-055
+  Scenario: A head written down elsewhere is checked with --expect, which sees a cut no anchor covers
+    Given an audit log of three records
+    When its head, as corridor audit verify prints it, is written down and its last record is cut from the log
+    Then corridor audit verify without the head still reads "chain intact", the limit the README states
+    And corridor audit verify --expect with the head written down exits 1 naming record 3 missing, the log ending at record 2
 
   @SRS-JOB-003 @RC-045
   Scenario: Patient fields holding markup are shown as text in the case report
