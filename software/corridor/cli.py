@@ -12,7 +12,8 @@ Start-up: only the chosen subcommand's module is imported (``corridor ingest`` n
 ONNX Runtime or VTK); ``corridor --version`` imports none, and ``corridor --help`` all of them
 to list them.  Every command maps failures to the same exit statuses
 (:class:`corridor.errors.ExitStatus`): an input error 2, a safety refusal 4, an internal
-defect 70 with its traceback, an interrupt 130.
+defect 70 with its traceback, an interrupt 130, standard output closed by its reader
+(``corridor ingest --json | head``) 141 with one line and no traceback.
 """
 
 from __future__ import annotations
@@ -86,6 +87,19 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that flushing it at exit fails no more."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a real stream (captured in tests)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``corridor`` command.
 
@@ -99,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit status (:class:`corridor.errors.ExitStatus`): 0 success, 1 a check that
         found problems, 2 an input error, 3 no safe trajectory, 4 a safety refusal, 64 a
-        usage error, 70 an internal defect, 130 interrupted.
+        usage error, 70 an internal defect, 130 interrupted, 141 standard output closed by
+        its reader.
     """
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(words)
@@ -120,7 +135,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         software_identity()  # a release build without its commit refuses to run
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # a reader gone away is reported here, not at exit
+        return status
+    except BrokenPipeError:
+        _discard_stdout()
+        print("corridor: standard output was closed by its reader (e.g. `| head`); output "
+              "stopped", file=sys.stderr)
+        return ExitStatus.BROKEN_PIPE
     except CorridorError as exc:
         print(f"corridor: error: {exc}", file=sys.stderr)
         return exit_status_of(exc)

@@ -47,6 +47,9 @@ class ExitStatus(IntEnum):
     """A defect (``EX_SOFTWARE``): reported with its traceback."""
     INTERRUPTED = 130
     """Interrupted (SIGINT)."""
+    BROKEN_PIPE = 141
+    """Standard output was closed by its reader (``| head``): 128 + SIGPIPE, as a shell
+    reports a program that signal ended."""
 
 
 class CorridorError(Exception):

@@ -3,18 +3,22 @@
 A name may lead anywhere: to a device (``/dev/zero``), a pipe, a folder or a file larger than
 anything the format needs.  :func:`read_regular_file` reads only a regular file of at most the
 caller's limit, checks the size before reading and never reads past the limit, so memory stays
-bounded whatever the name leads to (SRS-INF-017, HAZ-038).
+bounded whatever the name leads to (SRS-INF-017, HAZ-038).  :func:`read_json_file` adds what a
+JSON input needs on top: UTF-8, nesting checked before parsing (:func:`json_depth`, so that no
+parser recurses into a hostile document) and parse errors, each an :class:`InputFileError`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from corridor.errors import FieldError
 
-__all__ = ["InputFileError", "read_regular_file"]
+__all__ = ["InputFileError", "json_depth", "read_json_file", "read_regular_file"]
 
 
 class InputFileError(FieldError):
@@ -48,11 +52,70 @@ def read_regular_file(path: Path, limit: int, *, field: str, expected: str) -> b
             if status.st_size > limit:
                 raise InputFileError(field, f"{status.st_size} bytes",
                                      f"at most {limit} bytes ({expected})", where=str(path))
-            data = stream.read(limit + 1)
+            data = stream.read(status.st_size + 1)  # read(n) allocates n: ask for the size
+            if len(data) > status.st_size:
+                data += stream.read(limit + 1 - len(data))  # it grew while read
     except OSError as exc:
         raise InputFileError(field, exc.strerror or str(exc), expected,
                              where=str(path)) from exc
+    except ValueError as exc:  # a name no file can have (a NUL byte)
+        raise InputFileError(field, f"{path!r}: {exc}", expected) from exc
     if len(data) > limit:
         raise InputFileError(field, f"more than {limit} bytes (it grew while read)",
                              f"at most {limit} bytes ({expected})", where=str(path))
     return data
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of objects and arrays in JSON text (strings skipped), found
+    without parsing, so that no parser recurses into a hostile document."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def read_json_file(path: Path, limit: int, *, max_depth: int, field: str,
+                   expected: str) -> Any:
+    """The JSON document in the regular file ``path``: at most ``limit`` bytes, UTF-8, objects
+    and arrays nested at most ``max_depth`` deep (checked before parsing); ``NaN`` and
+    ``Infinity``, which JSON does not have, are refused.
+
+    Raises
+    ------
+    InputFileError
+        What :func:`read_regular_file` refuses, text that is not UTF-8, nesting deeper than
+        ``max_depth``, or text that is not JSON (the line and the parser's reason named).
+    """
+    data = read_regular_file(path, limit, field=field, expected=expected)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(field, f"bytes that are not UTF-8 at offset {exc.start}",
+                             f"UTF-8 text ({expected})", where=str(path)) from exc
+    depth = json_depth(text)
+    if depth > max_depth:
+        raise InputFileError(field, f"objects and arrays nested {depth} deep",
+                             f"at most {max_depth} levels ({expected})", where=str(path))
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except ValueError as exc:
+        raise InputFileError(field, f"not JSON ({exc})", expected, where=str(path)) from exc

@@ -116,3 +116,31 @@ def input_error(case: Case) -> None:
     lines = case.stderr.strip().splitlines()
     assert len(lines) == 1, case.stderr
     assert "no-such-folder" in lines[0]
+
+
+@when("corridor model inspect is run on the shipped model with its standard output closed by "
+      "the reader before anything is written")
+def run_into_closed_pipe(case: Case) -> None:
+    """A real process writing into a pipe whose only reader has gone, as ``| head`` leaves it
+    (Python ignores SIGPIPE, so the write raises BrokenPipeError)."""
+    import subprocess
+    import sys
+
+    model = Path(corridor.__file__).parent / "inference" / "models" / "reference-bone-vessel"
+    process = subprocess.Popen([sys.executable, "-m", "corridor.cli", "model", "inspect",
+                                str(model)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.close()  # the reader goes before the command prints
+    _out, err = process.communicate(timeout=120)
+    case.status, case.stderr = process.returncode, err.decode("utf-8", "replace")
+
+
+@then("it exits with status 141 and standard error is one line saying standard output was "
+      "closed, with no traceback")
+def broken_pipe(case: Case) -> None:
+    """128 + SIGPIPE, as the README's table says; no 'Exception ignored' at exit either."""
+    assert case.status == 141, case.stderr
+    lines = case.stderr.strip().splitlines()
+    assert len(lines) == 1, case.stderr
+    assert "standard output was closed" in lines[0]
+    assert "Traceback" not in case.stderr

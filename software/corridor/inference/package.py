@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from corridor.inference.errors import ModelPackageError
 from corridor.inference.manifest import ModelManifest
-from corridor.reading import InputFileError, read_regular_file
+from corridor.reading import InputFileError, json_depth, read_regular_file
 
 __all__ = ["MANIFEST_NAME", "GraphSignature", "ModelPackage", "load_model_package"]
 
@@ -124,29 +124,6 @@ def _read_bounded(path: Path, limit: int, field: str, expected: str) -> bytes:
         raise ModelPackageError(path, field, exc.found, exc.expected) from exc
 
 
-def _json_depth(text: str) -> int:
-    """The deepest nesting of objects and arrays in JSON text (strings skipped), found
-    without parsing, so that no parser recurses into a hostile document."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
 def load_model_package(directory: str | Path) -> ModelPackage:
     """Read, validate and verify a model package folder.
 
@@ -179,7 +156,7 @@ def load_model_package(directory: str | Path) -> ModelPackage:
     except UnicodeDecodeError as exc:
         raise ModelPackageError(manifest_path, "manifest", f"not UTF-8 text ({exc.reason} at "
                                 f"byte {exc.start})", "JSON in UTF-8") from exc
-    depth = _json_depth(text)
+    depth = json_depth(text)
     if depth > MAX_JSON_DEPTH:
         raise ModelPackageError(manifest_path, "manifest", f"objects and arrays nested {depth} "
                                 "deep", f"at most {MAX_JSON_DEPTH} levels")

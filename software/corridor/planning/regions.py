@@ -7,7 +7,6 @@ an entry or tip point).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,10 +18,21 @@ from numpy.typing import NDArray
 
 from corridor.geometry import ImageGeometry
 from corridor.planning.errors import PlanningError
-from corridor.planning.procedure import Region, Side
+from corridor.planning.procedure import MAX_COORDINATE_MM, MAX_REGION_MM, Region, Side
 from corridor.planning.vectors import unit
+from corridor.reading import InputFileError, read_json_file
 
-__all__ = ["Landmark", "ResolvedRegion", "label_values", "load_landmarks", "resolve_region"]
+__all__ = ["MAX_LANDMARKS", "MAX_LANDMARKS_BYTES", "Landmark", "ResolvedRegion", "label_values",
+           "load_landmarks", "resolve_region"]
+
+MAX_LANDMARKS_BYTES = 1 << 20
+"""The largest landmarks file read (a case has a handful of landmarks, a few kilobytes)."""
+
+MAX_LANDMARKS = 256
+"""The most landmarks one file may hold."""
+
+_LANDMARKS_DEPTH = 4
+"""Nesting of a landmarks file: the object, its list, an entry, a centre."""
 
 FloatArray = NDArray[np.float64]
 
@@ -36,13 +46,14 @@ class Landmark:
     radius_mm: float | None = None
 
     def __post_init__(self) -> None:
-        if not all(math.isfinite(v) for v in self.centre_lps_mm) or len(self.centre_lps_mm) != 3:
+        if len(self.centre_lps_mm) != 3 or not all(
+                math.isfinite(v) and abs(v) <= MAX_COORDINATE_MM for v in self.centre_lps_mm):
             raise PlanningError(f"landmark {self.name!r}: centre_lps_mm", self.centre_lps_mm,
-                                "three finite coordinates (LPS mm)")
+                                f"three coordinates within ±{MAX_COORDINATE_MM:g} mm (LPS)")
         if self.radius_mm is not None and not (math.isfinite(self.radius_mm)
-                                               and self.radius_mm > 0):
+                                               and 0 < self.radius_mm <= MAX_REGION_MM):
             raise PlanningError(f"landmark {self.name!r}: radius_mm", self.radius_mm,
-                                "a finite radius > 0 mm")
+                                f"a radius > 0 and at most {MAX_REGION_MM:g} mm")
 
     def to_json(self) -> dict[str, Any]:
         """``name``, ``centre_lps_mm`` and ``radius_mm`` (``null`` for a point)."""
@@ -56,13 +67,24 @@ def load_landmarks(path: Path) -> dict[str, Landmark]:
     Raises
     ------
     PlanningError
-        Unreadable file, wrong structure, repeated name or a bad value (the entry is named).
+        A file that is not a regular file of at most :data:`MAX_LANDMARKS_BYTES`, not UTF-8
+        JSON nested at most four levels, of the wrong structure, holding more than
+        :data:`MAX_LANDMARKS` entries, a repeated name or a bad value (the entry is named).
     """
+    expected = ('a JSON file {"landmarks": [{"name": ..., "centre_lps_mm": [x, y, z], '
+                '"radius_mm": r (optional)}]}')
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = read_json_file(path, MAX_LANDMARKS_BYTES, max_depth=_LANDMARKS_DEPTH,
+                                  field="landmarks", expected=expected)
+    except InputFileError as exc:
+        raise PlanningError("landmarks", f"{path}: {exc.found}", exc.expected) from exc
+    try:
         entries = document["landmarks"]
         if not isinstance(entries, list):
             raise TypeError("landmarks is not a list")
+        if len(entries) > MAX_LANDMARKS:
+            raise PlanningError(f"{path}: landmarks", f"{len(entries)} entries",
+                                f"at most {MAX_LANDMARKS}")
         landmarks: dict[str, Landmark] = {}
         for number, entry in enumerate(entries):
             name = str(entry["name"])
@@ -75,10 +97,9 @@ def load_landmarks(path: Path) -> dict[str, Landmark]:
         return landmarks
     except PlanningError:
         raise
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise PlanningError("landmarks", f"{path}: {type(exc).__name__}: {exc}",
-                            'a JSON file {"landmarks": [{"name": ..., "centre_lps_mm": '
-                            '[x, y, z], "radius_mm": r (optional)}]}') from exc
+                            expected) from exc
 
 
 def label_values(names: Sequence[str], label_names: Sequence[str], what: str) -> tuple[int, ...]:

@@ -22,3 +22,8 @@ Feature: Input errors, safety refusals and defects are told apart
   Scenario: Bad input to any command exits 2 in one line
     When corridor ingest is run on a folder that does not exist
     Then it exits with status 2 and standard error is one line naming the folder
+
+  @SRS-CLI-003 @RC-054
+  Scenario: A reader that closes standard output early ends the command with 141 in one line
+    When corridor model inspect is run on the shipped model with its standard output closed by the reader before anything is written
+    Then it exits with status 141 and standard error is one line saying standard output was closed, with no traceback
