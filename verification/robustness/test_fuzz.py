@@ -243,7 +243,8 @@ def _batch_csvs(seeds: dict[str, Path]) -> Family:
         return ["plan-batch", "cases.csv", "--out", "batch", "--workers", "1"]
 
     return Family("batch CSVs", st.one_of(mutated_text(text), st.text(max_size=300)), write,
-                  text, pinned=(text.replace(",/", ",\x00/"),))  # ValueError, exit 70
+                  text, pinned=(text.replace(",/", ",\x00/"),  # ValueError, exit 70
+                                text.replace("C1", "C" * 200_000)))  # csv.Error, exit 70
 
 
 def _family(name: str, seeds: dict[str, Path]) -> Family:

@@ -56,11 +56,15 @@ from corridor.planning import (
 from corridor.planning.errors import PlanningError
 from corridor.planning.procedure import SHIPPED_PROCEDURES
 from corridor.provenance import sha256_file, software_identity
+from corridor.reading import InputFileError, read_regular_file
 from corridor.staging import write_text_atomic
 
-__all__ = ["COLUMNS", "LEDGER_CSV", "LEDGER_JSON", "REQUIRED_COLUMNS", "BatchCase", "BatchError",
-           "CaseResult", "CaseStatus", "Ledger", "read_cases", "run_in_pool", "run_on_cluster",
-           "run_one"]
+__all__ = ["COLUMNS", "LEDGER_CSV", "LEDGER_JSON", "MAX_CASES_BYTES", "REQUIRED_COLUMNS",
+           "BatchCase", "BatchError", "CaseResult", "CaseStatus", "Ledger", "read_cases",
+           "run_in_pool", "run_on_cluster", "run_one"]
+
+MAX_CASES_BYTES = 16 << 20
+"""The largest CASES.csv read (some hundred thousand rows)."""
 
 REQUIRED_COLUMNS = ("case_id", "dicom", "procedure")
 COLUMNS = (*REQUIRED_COLUMNS, "side", "landmarks", "series", "model", "regularize")
@@ -227,9 +231,16 @@ def read_cases(path: Path, *, out: Path, model: Path, audit_log: Path) -> list[B
         named with its column, in one error.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_regular_file(path, MAX_CASES_BYTES, field="CASES.csv",
+                                 expected="a CSV file").decode("utf-8-sig")
+        for _row in csv.reader(io.StringIO(text, newline="")):  # the csv module's own checks
+            pass
+    except InputFileError as exc:
+        raise BatchError(str(exc)) from exc
+    except UnicodeDecodeError as exc:
         raise BatchError(f"{path}: cannot read it as UTF-8 text ({exc})") from exc
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit
+        raise BatchError(f"{path}: not a CSV file ({exc})") from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
