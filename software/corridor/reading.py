@@ -10,6 +10,7 @@ parser recurses into a hostile document) and parse errors, each an :class:`Input
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -18,7 +19,7 @@ from typing import Any
 
 from corridor.errors import FieldError
 
-__all__ = ["InputFileError", "json_depth", "read_json_file", "read_regular_file"]
+__all__ = ["CappedReader", "InputFileError", "json_depth", "read_json_file", "read_regular_file"]
 
 
 class InputFileError(FieldError):
@@ -119,3 +120,57 @@ def read_json_file(path: Path, limit: int, *, max_depth: int, field: str,
         return json.loads(text, parse_constant=_no_constant)
     except ValueError as exc:
         raise InputFileError(field, f"not JSON ({exc})", expected, where=str(path)) from exc
+
+
+class CappedReader(io.RawIOBase):
+    """A regular file read through ``read(n)`` calls capped at what the file still holds.
+
+    ``read(n)`` of a Python file allocates ``n`` bytes before reading, so a parser that reads a
+    length field's worth (a DICOM element claiming 4 GB in an 8 kB file) allocates that much;
+    through this reader it allocates at most the file's size.  For parsers that take a file
+    object (pydicom, highdicom).
+
+    Raises
+    ------
+    InputFileError
+        On opening: a name that is not a regular file, or a file that cannot be opened.
+    """
+
+    def __init__(self, path: Path, *, field: str, expected: str) -> None:
+        super().__init__()
+        try:
+            self._stream = path.open("rb")
+        except (OSError, ValueError) as exc:
+            raise InputFileError(field, str(getattr(exc, "strerror", None) or exc), expected,
+                                 where=str(path)) from exc
+        self.name = str(path)
+        self._size = os.fstat(self._stream.fileno()).st_size
+        if not stat.S_ISREG(os.fstat(self._stream.fileno()).st_mode):
+            self._stream.close()
+            raise InputFileError(field, "not a regular file (a device, pipe or folder)",
+                                 expected, where=str(path))
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = max(self._size - self._stream.tell(), 0)
+        return self._stream.read(left if size is None or size < 0 else min(size, left))
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()

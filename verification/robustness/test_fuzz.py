@@ -10,7 +10,8 @@ traceback, the memory and time bounds and an unchanged scratch folder after a re
 
 The seeds: the shipped reference model package; the analytic pin procedure and its bone and
 vessel cylinder phantom of the planning tests (a plan takes under a second); a landmarks file;
-that phantom as NIfTI and NRRD (its bone meshed); a batch CSV of one case with the pelvis
+that phantom as NIfTI and NRRD (its bone meshed); a DICOM SEG of an ellipsoid over a small CT
+series; a batch CSV of one case with the pelvis
 phantom's landmarks.  The batch family runs the real CSV
 reading and checks, with the process pool replaced by one that runs no case (the sweep is of
 the CSV, and a case run is seconds of planning that the case scenarios already verify).
@@ -84,10 +85,39 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (root / "landmarks.json").write_text(json.dumps({"landmarks": [
         {"name": "top", "centre_lps_mm": [0.0, 0.0, 100.0], "radius_mm": 12.0},
         {"name": "middle", "centre_lps_mm": [0.0, 0.0, 50.0]}]}))
+    _write_seg(root)
     (root / "empty-case").mkdir()
     (root / "pelvis-landmarks.json").write_text(json.dumps({"landmarks": [
         m.to_json() for m in build_anatomy(PhantomKind.PELVIS).landmarks]}))
     return {p.name: p for p in root.iterdir()}
+
+
+def _write_seg(root: Path) -> None:
+    """A DICOM SEG of one ellipsoid segment ("bone") over a small CT series of the phantoms."""
+    import highdicom
+    import numpy as np
+    import pydicom
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    from corridor_phantoms import make_phantom, write_series
+
+    written = write_series(make_phantom("sphere", shape=(24, 24, 12)), root / "ct")
+    sources = [pydicom.dcmread(f) for f in sorted((written.out_dir / "dicom").glob("*.dcm"))]
+    k, j, i = np.indices((len(sources), sources[0].Rows, sources[0].Columns))
+    mask = ((k - 5.5) ** 2 * 4 + (j - 11.5) ** 2 + (i - 11.5) ** 2 < 49).astype(np.uint8)
+    code = highdicom.sr.CodedConcept
+    segment = highdicom.seg.SegmentDescription(
+        segment_number=1, segment_label="bone",
+        segmented_property_category=code("91723000", "SCT", "Anatomical Structure"),
+        segmented_property_type=code("272673000", "SCT", "Bone"),
+        algorithm_type=highdicom.seg.SegmentAlgorithmTypeValues.MANUAL)
+    highdicom.seg.Segmentation(
+        source_images=sources, pixel_array=mask,
+        segmentation_type=highdicom.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=[segment], series_instance_uid=highdicom.UID(), series_number=99,
+        sop_instance_uid=highdicom.UID(), instance_number=1, manufacturer="fuzz seed",
+        manufacturer_model_name="fuzz seed", software_versions="0", device_serial_number="0",
+        transfer_syntax_uid=ExplicitVRLittleEndian).save_as(root / "seg.dcm")
 
 
 # --- the families --------------------------------------------------------------------------------
@@ -234,6 +264,28 @@ def _nrrd(seeds: dict[str, Path]) -> Family:
                   pinned=(detached + raw[header_end:],))  # read /dev/zero without end
 
 
+def _dicom_segs(seeds: dict[str, Path]) -> Family:
+    import pydicom
+
+    raw = seeds["seg.dcm"].read_bytes()
+    pixels = raw.rindex(b"\xe0\x7f\x10\x00")  # (7FE0,0010) Pixel Data: the header ends here
+    huge = pydicom.dcmread(seeds["seg.dcm"])
+    huge.Rows = huge.Columns = 65535  # 4.3 G pixels claimed in an 8 kB file
+    pinned = seeds["seg.dcm"].with_name("huge-seg.dcm")
+    huge.save_as(pinned)
+
+    def write(scratch: Path, data: bytes) -> list[str]:
+        write_input(scratch / "seg.dcm", data)
+        return ["mesh", "seg.dcm", "--out", "meshes", "--labels", "1"]
+
+    version = b"\x02\x00\x01\x00OB\x00\x00\x02\x00\x00\x00"  # (0002,0001), 2 bytes long
+    long_element = raw.replace(version, version[:8] + b"\xf0\xff\xff\x7f")  # 2 GB claimed
+    return Family("DICOM SEG label maps",
+                  st.one_of(mutated_bytes(raw, region=pixels), mutated_bytes(raw)), write, raw,
+                  pinned=(pinned.read_bytes(),  # 4.3 G pixels claimed
+                          long_element))  # read(2 GB) allocated 2 GB
+
+
 def _batch_csvs(seeds: dict[str, Path]) -> Family:
     text = ("case_id,dicom,procedure,side,landmarks\n"
             f"C1,{seeds['empty-case']},acetabular-screw,left,{seeds['pelvis-landmarks.json']}\n")
@@ -252,6 +304,7 @@ def _family(name: str, seeds: dict[str, Path]) -> Family:
             "procedure templates": lambda: _templates(seeds),
             "landmark files": lambda: _landmarks(seeds),
             "NIfTI label maps": lambda: _nifti(seeds), "NRRD label maps": lambda: _nrrd(seeds),
+            "DICOM SEG label maps": lambda: _dicom_segs(seeds),
             "batch CSVs": lambda: _batch_csvs(seeds)}[name]()
 
 

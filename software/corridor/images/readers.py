@@ -1,11 +1,11 @@
 """Label maps from files, always with their geometry: NIfTI (RAS converted), NRRD, DICOM SEG.
 
 Read within stated bounds whatever the header claims (HAZ-038): the file must be a regular
-file; the grid its header describes at most :data:`MAX_LABEL_MAP_VOXELS` voxels and
-:data:`MAX_LABEL_MAP_BYTES` bytes of data; and the file (for compressed files, its
-decompressed stream, counted in chunks and never kept) must hold that data before any array is
-allocated for it.  A NRRD whose data lies in another file (``data file``) is refused: a label
-map is one file.
+file; the grid its header describes (for a DICOM SEG, its frames) at most
+:data:`MAX_LABEL_MAP_VOXELS` voxels and :data:`MAX_LABEL_MAP_BYTES` bytes of data; and the
+file (for compressed files, its decompressed stream, counted in chunks and never kept) must
+hold that data before any array is allocated for it.  A NRRD whose data lies in another file
+(``data file``) is refused: a label map is one file.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import stat
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from corridor.geometry import ImageGeometry
 from corridor.images.errors import ImageFileError
 from corridor.images.model import LabelMap
+from corridor.reading import CappedReader
 
 __all__ = ["MAX_LABEL_MAP_BYTES", "MAX_LABEL_MAP_VOXELS", "read_label_map"]
 
@@ -171,6 +172,18 @@ def _nrrd_data_present(path: Path, header: dict[str, Any], data_start: int) -> N
                              f"the {needed} bytes its header describes")
 
 
+def _seg_grid_bounded(path: Path) -> None:
+    """The DICOM SEG's frames (rows x columns x frames, one byte a pixel once unpacked) within
+    the bounds, read from its header before highdicom reads the pixel data."""
+    import pydicom
+
+    with CappedReader(path, field="file", expected="a DICOM SEG label map") as stream:
+        header = pydicom.dcmread(stream, stop_before_pixels=True)
+    shape = (int(header.get("Rows") or 0), int(header.get("Columns") or 0),
+             int(header.get("NumberOfFrames") or 1))
+    _check_grid(path, shape, 1)
+
+
 def read_label_map(path: Path) -> LabelMap:
     """Read a label map with its geometry (voxel index to LPS mm).
 
@@ -219,7 +232,9 @@ def read_label_map(path: Path) -> LabelMap:
             return LabelMap(labels, ImageGeometry(affine, labels.shape),
                             _segment_names(header, labels) or _names(labels))
         if name.endswith(".dcm"):
-            segmentation = highdicom.seg.segread(path)
+            _seg_grid_bounded(path)
+            with CappedReader(path, field="file", expected="a DICOM SEG label map") as stream:
+                segmentation = highdicom.seg.segread(cast(BinaryIO, stream))
             volume = segmentation.get_volume(combine_segments=True)
             labels = _labels(path, volume.array)
             names = ["background"] + [str(item.SegmentLabel)

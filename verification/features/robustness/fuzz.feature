@@ -38,6 +38,11 @@ Feature: Damaged input, fed at random to the command that reads it, is refused c
     Given valid NRRD label maps and what corridor mesh needs beside them
     Then each of 60 damaged NRRD label maps exits with one of 0 2 4, prints no traceback, stays within the bounds and writes nothing unless it exits with one of 0
 
+  @SRS-CLI-004 @SRS-IMG-001 @RC-054
+  Scenario: Damaged DICOM SEG label maps given to corridor mesh
+    Given valid DICOM SEG label maps and what corridor mesh needs beside them
+    Then each of 40 damaged DICOM SEG label maps exits with one of 0 2 4, prints no traceback, stays within the bounds and writes nothing unless it exits with one of 0
+
   @SRS-CLI-004 @SRS-JOB-004 @RC-054
   Scenario: Damaged batch CSVs given to corridor plan-batch
     Given valid batch CSVs and what corridor plan-batch needs beside them
