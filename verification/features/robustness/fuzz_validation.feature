@@ -20,4 +20,4 @@ Feature: Damaged validation-study inputs, fed at random to corridor validate, ar
       | agreement data    | validate agreement          | 0 2      | 0      | 40    |
       | continuous data   | validate continuous         | 0 2      | 0      | 12    |
       | pilot data        | validate size               | 0 2      | 0      | 30    |
-      | study definitions | validate study              | 0 2      | 0      | 12    |
+      | study definitions | validate study              | 0 2      | 0      | 10    |
