@@ -93,6 +93,13 @@ def ratings_offset(case: Case) -> None:
                   for offset, rater in enumerate("abc")])
 
 
+@given("ratings in 101 categories")
+def ratings_categories(case: Case) -> None:
+    """Two raters agreeing on 101 subjects, each subject its own category."""
+    _write_table(case, ["subject", "rater", "value"],
+                 [[s, rater, f"category-{s}"] for s in range(101) for rater in "ab"])
+
+
 @when(parsers.re(r'corridor validate (?P<analysis>[a-z-]+) is run on them with "(?P<options>.*)"'))
 def run_analysis(case: Case, analysis: str, options: str) -> None:
     """In process."""
@@ -140,6 +147,15 @@ def study_every_rating_three(case: Case) -> None:
         writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows({**r, "rating": "3"} for r in rows)
+    case.definition = folder / "study.yaml"
+
+
+@given("the example study with 17 modalities")
+def many_modalities(case: Case) -> None:
+    """Fifteen modalities added to the example's two."""
+    folder, document = _example_study(case)
+    document["modalities"] += [{"id": f"extra-{i}", "description": "added"} for i in range(15)]
+    _save(folder, document)
     case.definition = folder / "study.yaml"
 
 

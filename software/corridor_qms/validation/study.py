@@ -407,7 +407,7 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _csv_rows(text: str, source: str) -> Iterator[dict[str | None, str | list[str] | None]]:
+def _csv_rows(text: str, source: str) -> Iterator[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames is not None and len(reader.fieldnames) > MAX_CSV_COLUMNS:
         raise StudyDataError(source, [DataFinding(0, f"{len(reader.fieldnames)} columns in the "
@@ -445,7 +445,7 @@ def read_csv_rows(path: Path) -> list[dict[str, str]]:
         rows = list(_csv_rows(text, source))
     except csv.Error as exc:
         raise StudyDataError(source, [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc
-    return rows  # type: ignore[return-value]
+    return rows
 
 
 def finite_json(value: object) -> object:

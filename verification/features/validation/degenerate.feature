@@ -30,11 +30,14 @@ Feature: Degenerate options and data are refused in one line, and an undefined t
       | the Van Dyke reader data                    | size             | --readers 5 --power 1.5                  | argument --power: found '1.5', expected a number strictly between 0 and 1  |
       | the Van Dyke reader data                    | size             | --readers 5 --power 0                    | argument --power: found '0', expected a number strictly between 0 and 1    |
       | the Van Dyke reader data                    | size             | --readers 5 --cases 10 --effect nan      | argument --effect: found 'nan', expected a finite number                   |
+      | the Van Dyke reader data                    | size             | --readers 100000 --cases 10              | sizing takes at most 10000 readers and 10000000 cases                      |
       | the Van Dyke reader data                    | model-vs-readers | --model-reader 1 --non-inferiority inf   | argument --non-inferiority: found 'inf', expected a finite number >= 0     |
       | continuous data whose every value is 2      | continuous       | --test x --reference y                   | every value of x and y is 2: the mixed model has no variance to estimate   |
       | continuous data                             | continuous       | --test x --reference y --margin nan      | argument --margin: found 'nan', expected a finite number >= 0              |
       | ratings whose every value is 4              | agreement        | --statistic icc                          | ICC is undefined: every value is 4                                         |
       | ratings of raters differing by a constant   | agreement        | --statistic icc                          | ICC is undefined: the residual mean square is 0                            |
+      | ratings in 101 categories                   | agreement        | --statistic cohen-kappa                  | Cohen's kappa: 101 distinct categories; expected at most 100               |
+      | ratings in 101 categories                   | agreement        | --statistic fleiss-kappa                 | Fleiss' kappa: 101 distinct categories; expected at most 100               |
 
   @SRS-VAL-019
   Scenario Outline: Options and data that were refused in one line stay refused
@@ -64,6 +67,7 @@ Feature: Degenerate options and data are refused in one line, and an undefined t
       | the sensitivity threshold .nan                              | a new folder | endpoints.2.threshold: Input should be a finite number                   |
       | every rating 3                                              | a new folder | endpoint auc-non-inferiority: the test is undefined: the SE of cine-mri  |
       | nothing changed                                             | a file       | found a file, expected a folder                                          |
+      | 17 modalities                                               | a new folder | modalities: Tuple should have at most 16 items after validation          |
 
   @SRS-VAL-019 @SRS-VAL-007 @RC-056
   Scenario: A test without variance gives no p-value and no conclusion
