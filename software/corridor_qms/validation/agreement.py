@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +29,20 @@ from corridor_qms.validation.study import (
     read_csv_rows,
 )
 
-__all__ = ["BlandAltman", "Icc", "Kappa", "RatingTable", "bland_altman", "cohen_kappa",
-           "fleiss_kappa", "icc", "load_rating_table"]
+__all__ = ["ICC_RESIDUAL_TOLERANCE", "MAX_CATEGORIES", "BlandAltman", "Icc", "Kappa",
+           "RatingTable", "bland_altman", "category_counts", "cohen_kappa", "fleiss_kappa", "icc",
+           "load_rating_table"]
 
 FloatArray = NDArray[np.float64]
+
+ICC_RESIDUAL_TOLERANCE = 1e-12
+"""Residual mean square, relative to the table's total mean square, at or below which the ICC's
+F ratios (and so its intervals and p-values) are undefined: rounding leaves about 1e-16 where
+the exact value is 0."""
+
+MAX_CATEGORIES = 100
+"""Most distinct categories a kappa is computed over: kappas are for categorical ratings, and
+their tables grow with the square of the categories."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +71,31 @@ def icc(table: FloatArray, alpha: float = 0.05) -> tuple[Icc, ...]:
     Raises
     ------
     AnalysisError
-        Fewer than two targets or raters, or a missing value.
+        Fewer than two targets or raters, a missing value, sums of squares that overflow, or
+        a table without residual variance (every value equal, or raters differing by a
+        constant): its F ratios would be infinite or undefined.
     """
     x = np.asarray(table, dtype=np.float64)
     if x.ndim != 2 or min(x.shape) < 2 or not np.all(np.isfinite(x)):
         raise AnalysisError("ICC needs a complete table of at least 2 targets x 2 raters")
     n, k = x.shape
-    grand = x.mean()
-    ss_rows = k * float(np.sum((x.mean(axis=1) - grand) ** 2))
-    ss_cols = n * float(np.sum((x.mean(axis=0) - grand) ** 2))
-    ss_total = float(np.sum((x - grand) ** 2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        grand = x.mean()
+        ss_rows = k * float(np.sum((x.mean(axis=1) - grand) ** 2))
+        ss_cols = n * float(np.sum((x.mean(axis=0) - grand) ** 2))
+        ss_total = float(np.sum((x - grand) ** 2))
+    if not math.isfinite(ss_total):
+        raise AnalysisError(f"ICC: the sums of squares overflow (largest magnitude "
+                            f"{float(np.max(np.abs(x))):g}); expected values whose squares are "
+                            "finite")
+    if ss_total == 0.0:
+        raise AnalysisError(f"ICC is undefined: every value is {x.flat[0]:g} (no variance "
+                            "between subjects or raters)")
     ss_error = ss_total - ss_rows - ss_cols
+    if ss_error <= ICC_RESIDUAL_TOLERANCE * ss_total:
+        raise AnalysisError("ICC is undefined: the residual mean square is 0 (each rater's "
+                            "values differ from another's by a constant), so its F ratios, "
+                            "intervals and p-values are infinite")
     msr = ss_rows / (n - 1)
     msc = ss_cols / (k - 1)
     mse = ss_error / ((n - 1) * (k - 1))
@@ -148,14 +173,19 @@ def bland_altman(first: FloatArray, second: FloatArray) -> BlandAltman:
     Raises
     ------
     AnalysisError
-        Unequal lengths, fewer than three pairs or non-finite values.
+        Unequal lengths, fewer than three pairs, non-finite values, or differences whose
+        mean or SD overflows.
     """
     a, b = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1 or len(a) < 3 or not np.all(np.isfinite(a - b)):
         raise AnalysisError("Bland-Altman needs two equal-length series of at least 3 finite pairs")
     d = a - b
     n = len(d)
-    bias, sd = float(d.mean()), float(d.std(ddof=1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        bias, sd = float(d.mean()), float(d.std(ddof=1))
+    if not (math.isfinite(bias) and math.isfinite(sd)):
+        raise AnalysisError(f"Bland-Altman: the differences' mean or SD overflows (largest "
+                            f"difference {float(np.max(np.abs(d))):g}); expected finite values")
     t = float(stats.t.ppf(0.975, n - 1))
     se_bias = sd / math.sqrt(n)
     se_limit = math.sqrt(3.0 * sd * sd / n)
@@ -184,11 +214,19 @@ class Kappa:
 
 
 def cohen_kappa(first: NDArray[Any], second: NDArray[Any]) -> Kappa:
-    """Cohen's kappa of two raters' categorical ratings of the same subjects."""
+    """Cohen's kappa of two raters' categorical ratings of the same subjects.
+
+    Raises
+    ------
+    AnalysisError
+        Series of unequal lengths, more than :data:`MAX_CATEGORIES` categories, or both raters
+        using one category only.
+    """
     a, b = np.asarray(first), np.asarray(second)
     if a.shape != b.shape or a.ndim != 1 or not len(a):
         raise AnalysisError("Cohen's kappa needs two equal-length rating series")
     categories = np.unique(np.concatenate([a, b]))
+    _check_categories(len(categories), "Cohen's kappa")
     table = np.array([[np.sum((a == x) & (b == y)) for y in categories] for x in categories],
                      dtype=np.float64) / len(a)
     observed = float(np.trace(table))
@@ -199,6 +237,30 @@ def cohen_kappa(first: NDArray[Any], second: NDArray[Any]) -> Kappa:
     se = math.sqrt(observed * (1 - observed) / (len(a) * (1 - expected) ** 2))
     return Kappa("Cohen's kappa", value, observed, expected, se,
                  (value - 1.96 * se, value + 1.96 * se))
+
+
+def _check_categories(found: int, statistic: str) -> None:
+    if found > MAX_CATEGORIES:
+        raise AnalysisError(f"{statistic}: {found} distinct categories; expected at most "
+                            f"{MAX_CATEGORIES} (kappas are for categorical ratings)")
+
+
+def category_counts(values: NDArray[Any]) -> tuple[list[Any], NDArray[np.int64]]:
+    """The categories of an ``n x k`` table of ratings and how many raters put subject ``i`` in
+    category ``j`` (the ``n x q`` table :func:`fleiss_kappa` takes).
+
+    Raises
+    ------
+    AnalysisError
+        More than :data:`MAX_CATEGORIES` categories.
+    """
+    table = np.asarray(values)
+    categories, index = np.unique(table.ravel(), return_inverse=True)
+    _check_categories(len(categories), "Fleiss' kappa")
+    counts = np.zeros((table.shape[0], len(categories)), dtype=np.int64)
+    subject = np.repeat(np.arange(table.shape[0]), table.shape[1])
+    np.add.at(counts, (subject, index.ravel()), 1)
+    return categories.tolist(), counts
 
 
 def fleiss_kappa(counts: NDArray[Any]) -> Kappa:
@@ -283,8 +345,11 @@ def load_rating_table(path: Path) -> RatingTable:
             subjects.append(subject)
         if rater not in raters:
             raters.append(rater)
-    missing = [(s, r) for s in subjects for r in raters if (s, r) not in cells]
-    findings += [DataFinding(0, f"subject {s!r} has no rating by {r!r}") for s, r in missing[:20]]
+    # Only the first 20 missing cells are named; the search stops there (subjects x raters
+    # can be large for a damaged file).
+    missing = itertools.islice(((s, r) for s in subjects for r in raters
+                                if (s, r) not in cells), 20)
+    findings += [DataFinding(0, f"subject {s!r} has no rating by {r!r}") for s, r in missing]
     if findings:
         raise StudyDataError(source, findings)
     values = np.array([[cells[(s, r)][1] for r in raters] for s in subjects])

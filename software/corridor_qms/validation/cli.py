@@ -19,10 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from corridor_qms.validation.agreement import (
     bland_altman,
+    category_counts,
     cohen_kappa,
     fleiss_kappa,
     icc,
@@ -42,6 +41,7 @@ from corridor_qms.validation.standalone import model_vs_readers
 from corridor_qms.validation.study import (
     AnalysisError,
     Design,
+    Readings,
     StudyDataError,
     finite_json,
     load_definition,
@@ -57,6 +57,49 @@ DBM_AGREEMENT = 1e-6
 (theory: equal for unnormalised jackknife pseudovalues)."""
 
 
+def _finite(text: str) -> float:
+    """A finite number (``--threshold``, ``--effect``): NaN and infinities are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"found {text!r}, expected a finite number")
+    return value
+
+
+def _margin(text: str) -> float:
+    """A non-inferiority margin: a finite number >= 0, on the endpoint's scale."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0.0):
+        raise argparse.ArgumentTypeError(f"found {text!r}, expected a finite number >= 0")
+    return value
+
+
+def _probability(text: str) -> float:
+    """A probability strictly between 0 and 1 (``--alpha``, ``--power``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"found {text!r}, expected a number strictly between "
+                                         "0 and 1")
+    return value
+
+
+def _two_modalities(readings: Readings, analysis: str) -> None:
+    """Refuse data (or a ``--modalities`` choice) of fewer than two modalities."""
+    if len(readings.modalities) < 2:
+        raise AnalysisError(f"{analysis} compares modalities: the data have "
+                            f"{len(readings.modalities)} ({', '.join(readings.modalities)}); "
+                            "expected at least two (one modality against a standalone model: "
+                            "corridor validate model-vs-readers)")
+
+
 def analyse(args: argparse.Namespace) -> dict[str, Any]:
     """Load, check and analyse; the JSON document ``--json`` prints."""
     definition = load_definition(args.definition) if args.definition else None
@@ -64,6 +107,7 @@ def analyse(args: argparse.Namespace) -> dict[str, Any]:
                              partially_paired=args.design == Design.PARTIALLY_PAIRED.value)
     if args.modalities:
         readings = readings.select(args.modalities)
+    _two_modalities(readings, "the MRMC analysis")
     fom = FigureOfMerit(args.fom)
     covariance = Covariance(args.cov)
     estimate_ = estimate(readings, fom, covariance, threshold=args.threshold,
@@ -131,6 +175,14 @@ def _print_json(document: dict[str, Any]) -> None:
     print()
 
 
+def _shown(value: object, spec: str) -> str:
+    """``value`` formatted with ``spec``, or ``undefined`` for a missing or non-finite number
+    (a statistic whose denominator is 0: SRS-VAL-007; its reason is among the notes)."""
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "undefined"
+    return format(value, spec)
+
+
 def _print(document: dict[str, Any]) -> None:
     fom = document["figure_of_merit"]
     design = document["design"]
@@ -140,25 +192,28 @@ def _print(document: dict[str, Any]) -> None:
     print()
     print("  reader-averaged " + fom + " (random readers and cases, 95 % CI):")
     for item in document["modalities"]:
-        print(f"    {item['modality']:<16} {item['estimate']:.4f}  ({item['ci95'][0]:.4f}, "
-              f"{item['ci95'][1]:.4f})  df {item['df']:.2f}")
+        print(f"    {item['modality']:<16} {_shown(item['estimate'], '.4f')}  "
+              f"({_shown(item['ci95'][0], '.4f')}, {_shown(item['ci95'][1], '.4f')})  "
+              f"df {_shown(item['df'], '.2f')}")
     print()
     for item in document["comparisons"]:
         first, second = item["modalities"]
-        print(f"  {first} - {second}: {item['difference']:+.5f}  95 % CI ({item['ci95'][0]:.5f}, "
-              f"{item['ci95'][1]:.5f})  F {item['f']:.4f}  df 1, {item['df_denominator']:.3f}  "
-              f"p {item['p_value']:.5f}")
+        print(f"  {first} - {second}: {_shown(item['difference'], '+.5f')}  95 % CI "
+              f"({_shown(item['ci95'][0], '.5f')}, {_shown(item['ci95'][1], '.5f')})  "
+              f"F {_shown(item['f'], '.4f')}  df 1, {_shown(item['df_denominator'], '.3f')}  "
+              f"p {_shown(item['p_value'], '.5f')}")
     components = document["variance_components"]
     print("  variance components: " + ", ".join(
-        f"{k} {components[k]:.6g}" for k in ("var_r", "var_tr", "cov1", "cov2", "cov3",
-                                            "var_error")))
+        f"{k} {_shown(components[k], '.6g')}" for k in ("var_r", "var_tr", "cov1", "cov2",
+                                                        "cov3", "var_error")))
     if "dbm" in document:
         dbm = document["dbm"]
-        print(f"  DBM cross-check: F {dbm['f']:.4f}, ddf {dbm['df_denominator']:.3f} "
+        print(f"  DBM cross-check: F {_shown(dbm['f'], '.4f')}, ddf "
+              f"{_shown(dbm['df_denominator'], '.3f')} "
               f"({'agrees' if dbm['agrees_with_or'] else 'DISAGREES'} with OR)")
     for item in document.get("non_inferiority", []):
         print(f"  non-inferiority of {item['test']} to {item['reference']} (margin "
-              f"{item['margin']:g}): one-sided p {item['p_value_one_sided']:.5f}"
+              f"{item['margin']:g}): one-sided p {_shown(item['p_value_one_sided'], '.5f')}"
               + (" -> non-inferior" if item["non_inferior_at_0_025"] else ""))
     for note in document["notes"]:
         print(f"  note: {note}")
@@ -187,6 +242,7 @@ def _size(args: argparse.Namespace) -> int:
         readings = load_readings(args.pilot)
         if args.modalities:
             readings = readings.select(args.modalities)
+        _two_modalities(readings, "sizing")
         pilot = or_analysis(estimate(readings), readings.modalities, readings.readers)
         effect = (args.effect if args.effect is not None
                   else pilot.random_readers_random_cases.comparisons[0].difference)
@@ -251,6 +307,9 @@ def _model(args: argparse.Namespace) -> int:
         "readers": [r for r in one.readers if r != args.model_reader],
         "method": "single-modality OR analysis of model - reader AUC differences (1T-RRRC), "
                   "jackknife, Hillis ddf", **result.to_json()}
+    document["notes"] = [] if result.se > 0 else [
+        "the test is undefined: the SE of the model - readers difference is 0 (the model's "
+        "and the readers' figures of merit do not vary between readers or over cases)"]
     if args.non_inferiority is not None:
         p = result.one_sided_p(args.non_inferiority)
         document["non_inferiority"] = {"margin": args.non_inferiority, "p_value_one_sided": p,
@@ -260,12 +319,15 @@ def _model(args: argparse.Namespace) -> int:
     else:
         print(f"model {args.model_reader} AUC {result.model:.4f} vs the {len(document['readers'])}"
               f" readers' mean {result.readers_mean:.4f} in {modality}: difference "
-              f"{result.difference:+.4f}, 95 % CI ({result.ci95[0]:.4f}, {result.ci95[1]:.4f}), "
-              f"t {result.t:.3f}, df {result.df_denominator:.2f}, p {result.p_value:.5f}")
+              f"{result.difference:+.4f}, 95 % CI ({_shown(result.ci95[0], '.4f')}, "
+              f"{_shown(result.ci95[1], '.4f')}), t {_shown(result.t, '.3f')}, df "
+              f"{_shown(result.df_denominator, '.2f')}, p {_shown(result.p_value, '.5f')}")
         if "non_inferiority" in document:
             item = document["non_inferiority"]
             print(f"  non-inferiority (margin {item['margin']:g}): one-sided p "
-                  f"{item['p_value_one_sided']:.5f}")
+                  f"{_shown(item['p_value_one_sided'], '.5f')}")
+        for note in document["notes"]:
+            print(f"  note: {note}")
     return EXIT_OK
 
 
@@ -289,9 +351,7 @@ def _agreement(args: argparse.Namespace) -> int:
                                     f"{len(table.raters)} (use fleiss-kappa)")
             document["kappa"] = cohen_kappa(table.values[:, 0], table.values[:, 1]).to_json()
         else:
-            categories = sorted(set(table.values.ravel().tolist()))
-            counts = np.array([[int(np.sum(row == c)) for c in categories]
-                               for row in table.values])
+            categories, counts = category_counts(table.values)
             document["categories"] = categories
             document["kappa"] = fleiss_kappa(counts).to_json()
     except (StudyDataError, AnalysisError) as exc:
@@ -343,12 +403,21 @@ def _continuous(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        print(f"corridor validate study: --out {args.out}: found a file, expected a folder "
+              "(new, or one whose report is replaced)", file=sys.stderr)
+        return EXIT_DATA
     try:
         results, readings, _ = run_study(args.definition)
     except (StudyDataError, AnalysisError) as exc:
         print(f"corridor validate study: {exc}", file=sys.stderr)
         return EXIT_DATA
-    write_study_report(results, readings, args.out)
+    try:
+        write_study_report(results, readings, args.out)
+    except OSError as exc:  # the output folder cannot be created or written
+        print(f"corridor validate study: --out {args.out}: {exc.strerror or exc}; expected a "
+              "folder that can be created and written", file=sys.stderr)
+        return EXIT_DATA
     if args.json:
         json.dump(results, sys.stdout, indent=2, sort_keys=True, allow_nan=False)
         print()
@@ -375,7 +444,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     model.add_argument("data", type=Path, metavar="DATA.csv")
     model.add_argument("--model-reader", required=True, metavar="ID")
     model.add_argument("--modality", metavar="ID", help="default: the first in the data")
-    model.add_argument("--non-inferiority", type=float, metavar="MARGIN")
+    model.add_argument("--non-inferiority", type=_margin, metavar="MARGIN")
     model.add_argument("--json", action="store_true")
     model.set_defaults(handler=_model)
     agreement = inner.add_parser(
@@ -395,7 +464,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     continuous.add_argument("--reference", required=True, metavar="ID")
     continuous.add_argument("--higher-is-better", action="store_true",
                             help="for clearance or Dice (default: lower is better, as errors)")
-    continuous.add_argument("--margin", type=float, default=0.0,
+    continuous.add_argument("--margin", type=_margin, default=0.0,
                             help="non-inferiority margin on the endpoint's scale")
     continuous.add_argument("--json", action="store_true")
     continuous.set_defaults(handler=_continuous)
@@ -413,10 +482,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     size.add_argument("pilot", type=Path, metavar="PILOT.csv")
     size.add_argument("--readers", type=int, nargs="+", required=True)
     size.add_argument("--cases", type=int, nargs="+", help="cases to give the power for")
-    size.add_argument("--power", type=float, help="target power: the fewest cases reaching it")
-    size.add_argument("--effect", type=float,
+    size.add_argument("--power", type=_probability,
+                      help="target power: the fewest cases reaching it")
+    size.add_argument("--effect", type=_finite,
                       help="difference to detect (default: the pilot's observed difference)")
-    size.add_argument("--alpha", type=float, default=0.05)
+    size.add_argument("--alpha", type=_probability, default=0.05)
     size.add_argument("--analysis", choices=["rrrc", "frrc", "rrfc"], default="rrrc")
     size.add_argument("--modalities", nargs=2, metavar="ID")
     size.add_argument("--json", action="store_true")
@@ -428,7 +498,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--definition", type=Path, metavar="STUDY.yaml",
                         help="study definition: checks IDs, rating range and design")
     parser.add_argument("--fom", choices=[f.value for f in FigureOfMerit], default="auc")
-    parser.add_argument("--threshold", type=float,
+    parser.add_argument("--threshold", type=_finite,
                         help="sensitivity/specificity: a rating at or above it is positive")
     parser.add_argument("--cov", choices=[c.value for c in Covariance], default="jackknife")
     parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
@@ -436,7 +506,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--modalities", nargs="+", metavar="ID",
                         help="analyse these modalities, in this order (difference = first - "
                         "second)")
-    parser.add_argument("--non-inferiority", type=float, metavar="MARGIN",
+    parser.add_argument("--non-inferiority", type=_margin, metavar="MARGIN",
                         help="one-sided non-inferiority p-values for this margin")
     parser.add_argument("--design", choices=[Design.PARTIALLY_PAIRED.value],
                         help="declare missing readings intended (otherwise they are refused)")

@@ -140,7 +140,8 @@ def fit_continuous(data: Measurements, *, test: str, reference: str,
     Raises
     ------
     AnalysisError
-        Unknown modalities, or fewer than two readers or cases.
+        Unknown modalities, fewer than two readers or cases, values that are all equal or
+        whose variance overflows, or a fit without a finite difference and SE.
     """
     import pandas as pd
     import statsmodels.formula.api as smf
@@ -152,6 +153,16 @@ def fit_continuous(data: Measurements, *, test: str, reference: str,
         raise AnalysisError("the model needs at least two readers and two cases")
     frame = pd.DataFrame(data.rows, columns=["reader", "modality", "case", "value"])
     frame = frame[frame["modality"].isin([test, reference])].copy()
+    values = frame["value"].to_numpy(dtype=np.float64)
+    if np.ptp(values) == 0.0:
+        raise AnalysisError(f"every value of {test} and {reference} is {values[0]:g}: the mixed "
+                            "model has no variance to estimate (expected values that vary)")
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = float(np.var(values))
+    if not math.isfinite(spread):
+        raise AnalysisError(f"the values' variance overflows (largest magnitude "
+                            f"{float(np.max(np.abs(values))):g}); expected values whose squares "
+                            "are finite")
     frame["treat"] = (frame["modality"] == test).astype(float)
     frame["group"] = 1
     components = {"reader": "0 + C(reader)", "case": "0 + C(case)",
@@ -184,7 +195,12 @@ def fit_continuous(data: Measurements, *, test: str, reference: str,
             polished = fit
     fit = max((fit, polished), key=_likelihood)
     difference = float(fit.fe_params["treat"])
-    se = float(np.sqrt(fit.cov_params().loc["treat", "treat"]))
+    with np.errstate(invalid="ignore"):
+        se = float(np.sqrt(fit.cov_params().loc["treat", "treat"]))
+    if not (math.isfinite(difference) and math.isfinite(se)):
+        raise AnalysisError(f"the mixed model gave no finite estimate of {test} - {reference} "
+                            f"(difference {difference:g}, SE {se:g}); the data do not support "
+                            "the model")
     z = stats.norm.ppf(0.975)
     sign = -1.0 if lower_is_better else 1.0  # improvement = sign * difference > 0
     p_two = float(2 * stats.norm.sf(abs(difference) / se)) if se > 0 else math.nan

@@ -17,6 +17,7 @@ Covariance of the figure-of-merit estimates, over the ``t * r`` (modality, reade
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,9 +26,14 @@ from numpy.typing import NDArray
 
 from corridor_qms.validation.study import AnalysisError, Design, Readings
 
-__all__ = ["Covariance", "FigureOfMerit", "FomEstimate", "estimate", "structural_components"]
+__all__ = ["MAX_RESAMPLES", "Covariance", "FigureOfMerit", "FomEstimate", "estimate",
+           "structural_components"]
 
 FloatArray = NDArray[np.float64]
+
+MAX_RESAMPLES = 100_000
+"""Most bootstrap resamples (50 times the default 2,000): each is one full estimate, and the
+draws are held as a resamples x cells array."""
 
 
 class FigureOfMerit(StrEnum):
@@ -216,19 +222,25 @@ def estimate(readings: Readings, fom: FigureOfMerit = FigureOfMerit.AUC,
     Raises
     ------
     AnalysisError
-        A binary figure of merit without a threshold, DeLong for a binary figure of merit,
-        bootstrap with fewer than two resamples or a negative seed, or a split-plot group
+        A binary figure of merit without a threshold or with a threshold that is not finite,
+        DeLong for a binary figure of merit, bootstrap with fewer than two or more than
+        :data:`MAX_RESAMPLES` resamples or a negative seed, or a split-plot group
         whose cases are all of one truth class.  Split-plot readings
         are estimated per reader group (block-diagonal covariance, no pooled jackknife).
     """
     if fom is not FigureOfMerit.AUC and threshold is None:
         raise AnalysisError(f"{fom.value} needs a rating threshold (positive call: rating >= it)")
+    if threshold is not None and not math.isfinite(threshold):
+        raise AnalysisError(f"rating threshold {threshold}: expected a finite number")
     if covariance is Covariance.DELONG and fom is not FigureOfMerit.AUC:
         raise AnalysisError("DeLong covariance is defined for the empirical AUC only; use "
                             "jackknife or bootstrap")
     if covariance is Covariance.BOOTSTRAP and resamples < 2:
         raise AnalysisError(f"bootstrap covariance needs at least two resamples (found "
                             f"{resamples})")
+    if covariance is Covariance.BOOTSTRAP and resamples > MAX_RESAMPLES:
+        raise AnalysisError(f"bootstrap covariance takes at most {MAX_RESAMPLES} resamples "
+                            f"(found {resamples})")
     if covariance is Covariance.BOOTSTRAP and seed < 0:
         raise AnalysisError(f"the bootstrap seed must be a non-negative integer (found {seed})")
     if readings.design is Design.PARTIALLY_PAIRED:

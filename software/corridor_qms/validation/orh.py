@@ -103,9 +103,13 @@ class Comparison:
     def one_sided_p(self, margin: float = 0.0) -> float:
         """P-value of H0: difference <= -margin against H1: difference > -margin.
 
-        ``margin = 0`` tests superiority; ``margin > 0`` non-inferiority by ``margin``.
+        ``margin = 0`` tests superiority; ``margin > 0`` non-inferiority by ``margin``.  NaN
+        (undefined) when the SE is 0: the data carry no information on the difference, so no
+        hypothesis is accepted or rejected (SRS-VAL-007, SRS-VAL-019).
         """
-        statistic = (self.difference + margin) / self.se if self.se > 0 else math.inf
+        if not self.se > 0:
+            return math.nan
+        statistic = (self.difference + margin) / self.se
         if math.isinf(self.df_denominator):
             return float(stats.norm.sf(statistic))
         return float(stats.t.sf(statistic, self.df_denominator))
@@ -227,10 +231,9 @@ def _flip(item: Comparison) -> Comparison:
 
 def _t_comparison(names: tuple[str, str], difference: float, se: float, df: float
                   ) -> Comparison:
-    if se <= 0:
-        return Comparison(names, difference, se, (difference, difference),
-                          math.inf if difference else math.nan, df,
-                          0.0 if difference else 1.0)
+    if not se > 0:  # the test is undefined (SRS-VAL-007): no statistic, no p-value
+        return Comparison(names, difference, se, (difference, difference), math.nan, df,
+                          math.nan)
     statistic = difference / se
     if math.isinf(df):
         half = float(stats.norm.ppf(0.975)) * se

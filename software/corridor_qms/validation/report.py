@@ -37,6 +37,7 @@ from corridor.staging import write_text_atomic
 from corridor_qms.validation.fom import Covariance, FigureOfMerit, estimate
 from corridor_qms.validation.orh import dbm_analysis, or_analysis
 from corridor_qms.validation.study import (
+    AnalysisError,
     DataFinding,
     Design,
     Readings,
@@ -63,6 +64,11 @@ def _endpoint(readings: Readings, endpoint: Any) -> dict[str, Any]:
     comparison = result.comparison(endpoint.test_modality, endpoint.reference_modality)
     margin = endpoint.margin if endpoint.test == "non-inferiority" else 0.0
     p_one_sided = comparison.one_sided_p(margin)
+    if not math.isfinite(p_one_sided):
+        raise AnalysisError(f"endpoint {endpoint.name}: the test is undefined: the SE of "
+                            f"{endpoint.test_modality} - {endpoint.reference_modality} is 0 (the "
+                            f"readers' {fom.value} does not vary between readers or over cases), "
+                            "so no conclusion can be drawn; expected reader data that vary")
     concluded = p_one_sided < ONE_SIDED_ALPHA
     hypothesis = (f"{endpoint.test_modality} not worse than {endpoint.reference_modality} by "
                   f"{margin:g} or more" if endpoint.test == "non-inferiority"
@@ -95,6 +101,9 @@ def run_study(definition_path: Path) -> tuple[dict[str, Any], Readings, StudyDef
     ------
     StudyDataError
         The definition, its protocol or data are missing or invalid, or it has no endpoint.
+    AnalysisError
+        An endpoint that cannot be analysed as defined, its test undefined included (no
+        variance in the difference: no conclusion is reported, SRS-VAL-019).
     """
     definition = load_definition(definition_path)
     base = definition_path.parent
@@ -108,7 +117,7 @@ def run_study(definition_path: Path) -> tuple[dict[str, Any], Readings, StudyDef
     if not definition.endpoints:
         problems.append(DataFinding(0, "the definition has no endpoints to analyse"))
     if problems:
-        raise StudyDataError(str(definition_path), problems)
+        raise StudyDataError(str(definition_path), problems, kind="study definition")
     assert definition.data is not None
     data = base / definition.data
     readings = load_readings(data, definition)
@@ -189,15 +198,24 @@ def _forest_figure(endpoints: list[dict[str, Any]]) -> Figure:
     return figure
 
 
+def _number(value: object, spec: str) -> str:
+    """``value`` formatted with the %-style ``spec``; ``n/a`` for a missing or non-finite
+    number (an infinite Hillis df is written as null in the results)."""
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "n/a"
+    return spec % value
+
+
 def write_study_report(results: dict[str, Any], readings: Readings, out: Path) -> None:
     """Write ``results.json`` and ``report.html`` into ``out`` (created; files replaced
-    atomically)."""
-    out.mkdir(parents=True, exist_ok=True)
+    atomically).  Both are rendered before anything is written."""
     environment = Environment(loader=PackageLoader("corridor_qms", "templates"), autoescape=True,
                               undefined=StrictUndefined, keep_trailing_newline=True)
+    environment.filters["number"] = _number
     html = environment.get_template("validation_report.html.j2").render(
         r=results, roc_png=_png(_roc_figure(readings)),
         forest_png=_png(_forest_figure(results["endpoints"])))
-    write_text_atomic(out / RESULTS_NAME,
-                      json.dumps(results, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    document = json.dumps(results, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / RESULTS_NAME, document)
     write_text_atomic(out / REPORT_NAME, html)

@@ -25,7 +25,14 @@ from scipy import stats
 from corridor_qms.validation.orh import VarianceComponents
 from corridor_qms.validation.study import AnalysisError
 
-__all__ = ["Power", "power", "smallest_cases"]
+__all__ = ["MAX_CASES", "MAX_READERS", "Power", "power", "smallest_cases"]
+
+MAX_READERS = 10_000
+"""Most readers a study is sized for (far beyond any reader study; larger counts overflow the
+noncentrality's floating point)."""
+
+MAX_CASES = 10_000_000
+"""Most cases a study is sized for (far beyond any reader study)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +59,19 @@ class Power:
 
 def power(components: VarianceComponents, pilot_cases: int, *, readers: int, cases: int,
           effect: float, alpha: float = 0.05, analysis: str = "rrrc") -> Power:
-    """Predicted power of a two-modality study (``analysis``: rrrc, frrc or rrfc)."""
+    """Predicted power of a two-modality study (``analysis``: rrrc, frrc or rrfc).
+
+    Raises
+    ------
+    AnalysisError
+        Fewer than two readers or cases, more than :data:`MAX_READERS` readers or
+        :data:`MAX_CASES` cases, or an unknown analysis.
+    """
     if readers < 2 or cases < 2:
         raise AnalysisError("sizing needs at least two readers and two cases")
+    if readers > MAX_READERS or cases > MAX_CASES:
+        raise AnalysisError(f"sizing takes at most {MAX_READERS} readers and {MAX_CASES} cases "
+                            f"(found {readers} readers, {cases} cases)")
     scale = pilot_cases / cases
     var_tr = max(components.var_tr, 0.0)
     error = components.var_error - components.cov1

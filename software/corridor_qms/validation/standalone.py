@@ -43,9 +43,10 @@ class ModelVsReaders:
     var_error: float
 
     def one_sided_p(self, margin: float = 0.0) -> float:
-        """P-value of H0: model - readers <= -margin (non-inferiority by ``margin``)."""
-        if self.se <= 0:
-            return 0.0 if self.difference + margin > 0 else 1.0
+        """P-value of H0: model - readers <= -margin (non-inferiority by ``margin``); NaN
+        (undefined) when the SE is 0 (SRS-VAL-019)."""
+        if not self.se > 0:
+            return math.nan
         return float(stats.t.sf((self.difference + margin) / self.se, self.df_denominator))
 
     def to_json(self) -> dict[str, Any]:

@@ -11,9 +11,11 @@ groups, each reading its own cases in every modality).
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -24,15 +26,46 @@ import yaml
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from corridor.reading import InputFileError, read_regular_file
 from corridor_qms.errors import QmsError
 
-__all__ = ["COLUMNS", "AnalysisError", "DataFinding", "Design", "Readings", "StudyDataError",
-           "StudyDefinition", "finite_json", "load_definition", "load_readings", "read_csv_rows",
+__all__ = ["COLUMNS", "MAX_CSV_BYTES", "MAX_CSV_COLUMNS", "MAX_CSV_ROWS", "MAX_DEFINITION_BYTES",
+           "MAX_DEFINITION_DEPTH", "MAX_DESIGN_CELLS", "MAX_MODALITIES", "AnalysisError",
+           "DataFinding", "Design", "Readings", "StudyDataError", "StudyDefinition",
+           "finite_json", "load_definition", "load_readings", "read_csv_rows",
            "readings_from_arrays"]
 
 COLUMNS = ("reader", "modality", "case", "truth", "rating")
 """Columns of the long CSV (``treatment`` is accepted for ``modality``, as the
 Iowa, MRMCaov and RJafroc files name it)."""
+
+MAX_CSV_BYTES = 16 * 1024 * 1024
+"""Largest CSV file read (reader, agreement, continuous and pilot data): a study of 50 readers
+x 5 modalities x 1,000 cases takes about 7 MiB."""
+
+MAX_CSV_ROWS = 250_000
+"""Most data rows of a CSV file (the study above has 250,000; about 75 MB once read), counted
+while reading, so the rows held in memory stay bounded whatever the file holds."""
+
+MAX_CSV_COLUMNS = 64
+"""Most columns of a CSV file's header (the formats need 3 to 5)."""
+
+MAX_DEFINITION_BYTES = 256 * 1024
+"""Largest study definition read (the example is 1.5 kB)."""
+
+MAX_DEFINITION_DEPTH = 16
+"""Deepest nesting of mappings and sequences accepted in a study definition (the schema needs
+3), checked on the YAML events before any node is built."""
+
+MAX_DESIGN_CELLS = 10_000_000
+"""Most modality x reader x case cells of the ratings array (80 MB of float64), checked before
+it is allocated: the study above has 250,000 (more only in a split-plot design)."""
+
+MAX_MODALITIES = 16
+"""Most modalities of a study definition (each gets a panel of the report's ROC figure)."""
+
+_DEFINITION = "study definition"
+"""What :class:`StudyDataError` names when the file at fault is a study definition."""
 
 
 class Design(StrEnum):
@@ -60,7 +93,7 @@ class DataFinding:
 
 
 class StudyDataError(QmsError, ValueError):
-    """Reader data the analyses cannot use; every finding is listed.
+    """Reader data (or a study definition) the analyses cannot use; every finding is listed.
 
     Attributes
     ----------
@@ -68,13 +101,16 @@ class StudyDataError(QmsError, ValueError):
         The file (or ``arrays``).
     findings
         Each problem with its row number.
+    kind
+        What the file is: ``reader data`` or ``study definition``.
     """
 
-    def __init__(self, source: str, findings: Sequence[DataFinding]) -> None:
-        self.source, self.findings = source, list(findings)
+    def __init__(self, source: str, findings: Sequence[DataFinding], *,
+                 kind: str = "reader data") -> None:
+        self.source, self.findings, self.kind = source, list(findings), kind
         shown = "; ".join(str(f) for f in self.findings[:10])
         more = f" (and {len(self.findings) - 10} more)" if len(self.findings) > 10 else ""
-        super().__init__(f"{source}: {len(self.findings)} problem(s) in the reader data: "
+        super().__init__(f"{source}: {len(self.findings)} problem(s) in the {kind}: "
                          f"{shown}{more}")
 
 
@@ -109,8 +145,15 @@ class Endpoint(_Strict):
     reference_modality: str
     margin: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
     """Non-inferiority margin on the figure of merit's scale (e.g. 0.05 AUC)."""
-    threshold: float | None = None
+    threshold: float | None = Field(default=None, allow_inf_nan=False)
     """For sensitivity and specificity: a rating at or above it is a positive call."""
+
+    @model_validator(mode="after")
+    def _two_modalities(self) -> Self:
+        if self.test_modality == self.reference_modality:
+            raise ValueError(f"test_modality and reference_modality are both "
+                             f"{self.test_modality!r}; expected two different modalities")
+        return self
 
 
 class StudyDefinition(_Strict):
@@ -127,7 +170,7 @@ class StudyDefinition(_Strict):
     cards refuse results about another model."""
     design: Design
     readers: tuple[str, ...] = Field(min_length=2)
-    modalities: tuple[Modality, ...] = Field(min_length=1)
+    modalities: tuple[Modality, ...] = Field(min_length=1, max_length=MAX_MODALITIES)
     cases: tuple[str, ...] | None = None
     """Case IDs; ``None`` accepts every case in the data."""
     rating_min: float = Field(allow_inf_nan=False)
@@ -148,22 +191,86 @@ class StudyDefinition(_Strict):
         return self
 
 
+def _within_depth(text: str, source: str) -> None:
+    """Refuse YAML nested deeper than :data:`MAX_DEFINITION_DEPTH`, from its events.
+
+    The events come from PyYAML's parser, which keeps its own stack instead of recursing, so a
+    hostile document costs time proportional to its (bounded) size and no recursion; the same
+    approach as the procedure templates' loader.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEFINITION_DEPTH:
+                line = "" if event.start_mark is None else f" (line {event.start_mark.line + 1})"
+                raise StudyDataError(source, [DataFinding(
+                    0, f"mappings and sequences nested more than {MAX_DEFINITION_DEPTH} deep"
+                       f"{line}; expected at most {MAX_DEFINITION_DEPTH} levels")],
+                    kind=_DEFINITION)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _file_finding(error: InputFileError) -> DataFinding:
+    return DataFinding(0, f"{error.field}: found {error.found}, expected {error.expected}")
+
+
+def _decoded(data: bytes, source: str, *, kind: str, mark: bool = False) -> str:
+    """``data`` as UTF-8 text (``mark``: after a byte-order mark, if there is one)."""
+    skip = len(codecs.BOM_UTF8) if mark and data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[skip:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = skip + exc.start
+        raise StudyDataError(source, [DataFinding(0, f"byte {at} (0x{data[at]:02x}) is not "
+                                                     "UTF-8; expected UTF-8 text")],
+                             kind=kind) from exc
+
+
+def _parsed(text: str, source: str) -> object:
+    """The YAML document in ``text``, once its nesting is checked."""
+    try:
+        _within_depth(text, source)
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise StudyDataError(source, [DataFinding(0, f"{type(exc).__name__}: {exc}")],
+                             kind=_DEFINITION) from exc
+    except StudyDataError:
+        raise
+    except (ValueError, OverflowError) as exc:
+        # PyYAML's constructors raise these for a well-formed scalar they cannot build: a date
+        # 2001-13-01, an integer of more than 4,300 digits, "!!float x".
+        raise StudyDataError(source, [DataFinding(0, f"a YAML value that cannot be read: {exc}")],
+                             kind=_DEFINITION) from exc
+
+
 def load_definition(path: Path) -> StudyDefinition:
     """Read and validate a study definition (YAML).
+
+    The file is read only when it is a regular file of at most :data:`MAX_DEFINITION_BYTES`,
+    decoded as UTF-8, and parsed only when nested at most :data:`MAX_DEFINITION_DEPTH` levels
+    (SRS-VAL-020).
 
     Raises
     ------
     StudyDataError
-        Unreadable file or a definition failing validation (each field named).
+        A file that is not a regular file, too large, unreadable, not UTF-8, nested too deep or
+        not valid YAML, or a definition failing validation (each field named).
     """
+    source = str(path)
     try:
-        return StudyDefinition.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise StudyDataError(str(path), [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc
+        data = read_regular_file(path, MAX_DEFINITION_BYTES, field="study definition",
+                                 expected="a study definition (YAML)")
+    except InputFileError as exc:
+        raise StudyDataError(source, [_file_finding(exc)], kind=_DEFINITION) from exc
+    document = _parsed(_decoded(data, source, kind=_DEFINITION), source)
+    try:
+        return StudyDefinition.model_validate(document)
     except ValidationError as exc:
-        raise StudyDataError(str(path), [
+        raise StudyDataError(source, [
             DataFinding(0, f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}")
-            for e in exc.errors()]) from exc
+            for e in exc.errors()], kind=_DEFINITION) from exc
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -201,12 +308,16 @@ class Readings:
         Raises
         ------
         AnalysisError
-            A modality not in the readings.
+            A modality not in the readings, or one given twice.
         """
         unknown = [m for m in modalities if m not in self.modalities]
         if unknown:
             raise AnalysisError(f"modality {unknown[0]!r} not in the data "
                                 f"({', '.join(self.modalities)})")
+        twice = [m for i, m in enumerate(modalities) if m in modalities[:i]]
+        if twice:
+            raise AnalysisError(f"modality {twice[0]!r} given twice; expected distinct "
+                                f"modalities of the data ({', '.join(self.modalities)})")
         index = [self.modalities.index(m) for m in modalities]
         return Readings(tuple(modalities), self.readers, self.cases, self.truth,
                         self.ratings[index], self.design, self.groups, self.source)
@@ -296,22 +407,45 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _csv_rows(text: str, source: str) -> Iterator[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames is not None and len(reader.fieldnames) > MAX_CSV_COLUMNS:
+        raise StudyDataError(source, [DataFinding(0, f"{len(reader.fieldnames)} columns in the "
+                                                     f"header; expected at most "
+                                                     f"{MAX_CSV_COLUMNS}")])
+    for number, row in enumerate(reader, start=1):
+        if number > MAX_CSV_ROWS:
+            raise StudyDataError(source, [DataFinding(0, f"more than {MAX_CSV_ROWS} data rows; "
+                                                         f"expected at most {MAX_CSV_ROWS}")])
+        yield row
+
+
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
     """Rows of a CSV file with a header, as dictionaries.
 
     A UTF-8 byte-order mark (what spreadsheets write) is not part of the first column's name,
-    and CRLF line ends read as LF (SRS-VAL-018).
+    and CRLF line ends read as LF (SRS-VAL-018).  The file is read only when it is a regular
+    file of at most :data:`MAX_CSV_BYTES`, with at most :data:`MAX_CSV_COLUMNS` columns and
+    :data:`MAX_CSV_ROWS` data rows (SRS-VAL-020).
 
     Raises
     ------
     StudyDataError
-        The file cannot be read or decoded as UTF-8 CSV.
+        A file that is not a regular file, too large, unreadable, not UTF-8, not CSV, or with
+        too many columns or rows.
     """
+    source = str(path)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as stream:
-            return list(csv.DictReader(stream))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise StudyDataError(str(path), [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc
+        data = read_regular_file(path, MAX_CSV_BYTES, field="CSV file",
+                                 expected="a CSV file with a header")
+    except InputFileError as exc:
+        raise StudyDataError(source, [_file_finding(exc)]) from exc
+    text = _decoded(data, source, kind="reader data", mark=True)
+    try:
+        rows = list(_csv_rows(text, source))
+    except csv.Error as exc:
+        raise StudyDataError(source, [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc
+    return rows
 
 
 def finite_json(value: object) -> object:
@@ -335,12 +469,14 @@ def load_readings(path: Path, definition: StudyDefinition | None = None, *,
     Raises
     ------
     StudyDataError
-        Every problem found, each with its row number (1 = the first row after the header).
+        Every problem found, each with its row number (1 = the first row after the header);
+        a file outside the bounds of :func:`read_csv_rows`, or more modality x reader x case
+        cells than :data:`MAX_DESIGN_CELLS`.
     """
     source = str(path)
     findings: list[DataFinding] = []
     rows = read_csv_rows(path)
-    header = list(rows[0].keys()) if rows else []
+    header = [h for h in rows[0] if isinstance(h, str)] if rows else []
     names = {"treatment": "modality"}
     columns = [names.get(h.strip().lower(), h.strip().lower()) for h in header]
     missing = [c for c in COLUMNS if c not in columns]
@@ -399,6 +535,12 @@ def load_readings(path: Path, definition: StudyDefinition | None = None, *,
                   else tuple(order["modality"]))
     readers = tuple(definition.readers) if definition else tuple(order["reader"])
     cases = tuple(order["case"])
+    cells_needed = len(modalities) * len(readers) * len(cases)
+    if cells_needed > MAX_DESIGN_CELLS:
+        raise StudyDataError(source, [DataFinding(0, f"{len(modalities)} modalities x "
+                                                     f"{len(readers)} readers x {len(cases)} "
+                                                     f"cases make {cells_needed} cells; expected "
+                                                     f"at most {MAX_DESIGN_CELLS}")])
     ratings = np.full((len(modalities), len(readers), len(cases)), np.nan)
     m_index = {m: i for i, m in enumerate(modalities)}
     r_index = {r: j for j, r in enumerate(readers)}
