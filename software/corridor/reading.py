@@ -19,7 +19,8 @@ from typing import Any
 
 from corridor.errors import FieldError
 
-__all__ = ["CappedReader", "InputFileError", "json_depth", "read_json_file", "read_regular_file"]
+__all__ = ["CappedReader", "InputFileError", "json_depth", "read_json_file", "read_regular_file",
+           "yaml_nested_beyond"]
 
 
 class InputFileError(FieldError):
@@ -174,3 +175,24 @@ class CappedReader(io.RawIOBase):
     def close(self) -> None:
         self._stream.close()
         super().close()
+
+
+def yaml_nested_beyond(data: bytes | str, max_depth: int) -> int | None:
+    """The line (1-based) where YAML's mappings and sequences first nest deeper than
+    ``max_depth``, or ``None`` when they never do.
+
+    Read from PyYAML's parser events: the parser keeps its own stack instead of recursing, so
+    a hostile document costs time proportional to its (bounded) size and no recursion, and no
+    node is built.  Raises :class:`yaml.YAMLError` for text that is not YAML.
+    """
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(data, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > max_depth:
+                return 0 if event.start_mark is None else event.start_mark.line + 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None

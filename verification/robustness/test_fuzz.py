@@ -208,7 +208,9 @@ def _templates(seeds: dict[str, Path]) -> Family:
         write_input(scratch / "procedure.yaml", content)
         return _plan_command(seeds, "procedure.yaml", None)
 
-    return Family("procedure templates", examples, write, text)
+    return Family("procedure templates", examples, write, text,
+                  pinned=(text.replace("name: analytic", "name: 2001-13-01"),  # ValueError, 70
+                          text.replace("name: analytic", "name: " + "9" * 5000)))  # Overflow
 
 
 def _landmarks(seeds: dict[str, Path]) -> Family:

@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from corridor.planning.errors import PlanningError
-from corridor.reading import InputFileError, read_regular_file
+from corridor.reading import InputFileError, read_regular_file, yaml_nested_beyond
 
 __all__ = ["SHIPPED_PROCEDURES", "Angles", "CorridorSpec", "HalfSpace", "Implant",
            "LateralityCheck", "LengthRange", "LoadedProcedure", "Procedure", "Region",
@@ -302,25 +302,6 @@ def _describe(error: ValidationError) -> str:
                      for e in error.errors())
 
 
-def _within_depth(data: bytes, source: str) -> bytes:
-    """``data``, once its YAML events show no nesting deeper than :data:`MAX_TEMPLATE_DEPTH`.
-
-    The events come from PyYAML's parser, which keeps its own stack instead of recursing, so
-    a hostile document costs time proportional to its (bounded) size and no recursion.
-    """
-    depth = 0
-    for event in yaml.parse(data, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_TEMPLATE_DEPTH:
-                raise PlanningError("procedure", f"{source}: mappings and sequences nested more "
-                                    f"than {MAX_TEMPLATE_DEPTH} deep",
-                                    f"at most {MAX_TEMPLATE_DEPTH} levels")
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-    return data
-
-
 def load_procedure(name_or_path: str | Path) -> LoadedProcedure:
     """Load a shipped template by name, or a user's template from a YAML file.
 
@@ -348,9 +329,19 @@ def load_procedure(name_or_path: str | Path) -> LoadedProcedure:
             raise PlanningError("procedure", f"{path}: {exc.found}", exc.expected) from exc
         source = str(path)
     try:
-        document: Any = yaml.safe_load(_within_depth(data, source))
+        line = yaml_nested_beyond(data, MAX_TEMPLATE_DEPTH)
+        if line is not None:
+            raise PlanningError("procedure", f"{source}: mappings and sequences nested more "
+                                f"than {MAX_TEMPLATE_DEPTH} deep (line {line})",
+                                f"at most {MAX_TEMPLATE_DEPTH} levels")
+        document: Any = yaml.safe_load(data)
     except yaml.YAMLError as exc:
         raise PlanningError("procedure", f"{source}: {exc}", "valid YAML") from exc
+    except (ValueError, OverflowError) as exc:
+        # PyYAML's constructors raise these for a well-formed scalar they cannot build: a date
+        # 2001-13-01, an integer of more than 4,300 digits
+        raise PlanningError("procedure", f"{source}: a YAML value that cannot be read ({exc})",
+                            "valid YAML values") from exc
     try:
         procedure = Procedure.model_validate(document)
     except ValidationError as exc:

@@ -26,7 +26,7 @@ import yaml
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from corridor.reading import InputFileError, read_regular_file
+from corridor.reading import InputFileError, read_regular_file, yaml_nested_beyond
 from corridor_qms.errors import QmsError
 
 __all__ = ["COLUMNS", "MAX_CSV_BYTES", "MAX_CSV_COLUMNS", "MAX_CSV_ROWS", "MAX_DEFINITION_BYTES",
@@ -192,24 +192,14 @@ class StudyDefinition(_Strict):
 
 
 def _within_depth(text: str, source: str) -> None:
-    """Refuse YAML nested deeper than :data:`MAX_DEFINITION_DEPTH`, from its events.
-
-    The events come from PyYAML's parser, which keeps its own stack instead of recursing, so a
-    hostile document costs time proportional to its (bounded) size and no recursion; the same
-    approach as the procedure templates' loader.
-    """
-    depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEFINITION_DEPTH:
-                line = "" if event.start_mark is None else f" (line {event.start_mark.line + 1})"
-                raise StudyDataError(source, [DataFinding(
-                    0, f"mappings and sequences nested more than {MAX_DEFINITION_DEPTH} deep"
-                       f"{line}; expected at most {MAX_DEFINITION_DEPTH} levels")],
-                    kind=_DEFINITION)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    """Refuse YAML nested deeper than :data:`MAX_DEFINITION_DEPTH`, from its parser events
+    (:func:`corridor.reading.yaml_nested_beyond`, as the procedure templates' loader)."""
+    line = yaml_nested_beyond(text, MAX_DEFINITION_DEPTH)
+    if line is not None:
+        raise StudyDataError(source, [DataFinding(
+            0, f"mappings and sequences nested more than {MAX_DEFINITION_DEPTH} deep"
+               f" (line {line}); expected at most {MAX_DEFINITION_DEPTH} levels")],
+            kind=_DEFINITION)
 
 
 def _file_finding(error: InputFileError) -> DataFinding:
