@@ -45,12 +45,21 @@ def read_regular_file(path: Path, limit: int, *, field: str, expected: str) -> b
         A device, pipe or folder behind the name, a file larger than ``limit`` (checked before
         reading, and again while reading, for a file that grows), or a read that fails.
     """
+    not_regular = "not a regular file (a device, pipe or folder)"
     try:
-        with path.open("rb") as stream:
+        stream = path.open("rb")
+    except IsADirectoryError as exc:
+        raise InputFileError(field, not_regular, expected, where=str(path)) from exc
+    except OSError as exc:
+        raise InputFileError(field, exc.strerror or str(exc), expected,
+                             where=str(path)) from exc
+    except ValueError as exc:  # a name no file can have (a NUL byte)
+        raise InputFileError(field, f"{path!r}: {exc}", expected) from exc
+    try:
+        with stream:
             status = os.fstat(stream.fileno())
             if not stat.S_ISREG(status.st_mode):
-                raise InputFileError(field, "not a regular file (a device, pipe or folder)",
-                                     expected, where=str(path))
+                raise InputFileError(field, not_regular, expected, where=str(path))
             if status.st_size > limit:
                 raise InputFileError(field, f"{status.st_size} bytes",
                                      f"at most {limit} bytes ({expected})", where=str(path))
@@ -60,8 +69,6 @@ def read_regular_file(path: Path, limit: int, *, field: str, expected: str) -> b
     except OSError as exc:
         raise InputFileError(field, exc.strerror or str(exc), expected,
                              where=str(path)) from exc
-    except ValueError as exc:  # a name no file can have (a NUL byte)
-        raise InputFileError(field, f"{path!r}: {exc}", expected) from exc
     if len(data) > limit:
         raise InputFileError(field, f"more than {limit} bytes (it grew while read)",
                              f"at most {limit} bytes ({expected})", where=str(path))

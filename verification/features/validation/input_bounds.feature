@@ -17,7 +17,7 @@ Feature: Validation inputs are read within stated bounds, or refused in one line
     Examples:
       | input              | damage                                               | analysis   | named                                                                    |
       | reader data        | /dev/zero behind the name                            | mrmc       | CSV file: found not a regular file (a device, pipe or folder)            |
-      | reader data        | a folder                                             | mrmc       | CSV file: found Is a directory, expected a CSV file with a header        |
+      | reader data        | a folder                                             | mrmc       | CSV file: found not a regular file (a device, pipe or folder)        |
       | reader data        | 17 MiB long                                          | mrmc       | CSV file: found 17825792 bytes, expected at most 16777216 bytes          |
       | reader data        | Latin-1, not UTF-8                                   | mrmc       | byte 36 (0xe9) is not UTF-8; expected UTF-8 text                         |
       | reader data        | a header of 100 columns                              | mrmc       | 100 columns in the header; expected at most 64                           |
