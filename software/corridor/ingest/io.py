@@ -2,8 +2,10 @@
 
 Only headers are read here: by :func:`corridor.ingest.lean.read_lean` for plain
 single-frame Explicit VR Little Endian images, by pydicom (deferring large values)
-for everything else.  Pixel data is read once, for the selected series only, by
-:mod:`corridor.ingest.load`.  Nothing here logs
+for everything else.  A DICOM file that cannot be read as a whole is reported with
+the Series Instance UID its undamaged part names, if any, for ingest to decide
+whether it may be a lost slice (SRS-ING-027).  Pixel data is read once, for the
+selected series only, by :mod:`corridor.ingest.load`.  Nothing here logs
 or returns a patient-identifying value.
 """
 
@@ -14,6 +16,7 @@ import io
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -407,58 +410,211 @@ def _lean_headers(path: Path) -> list[SliceHeader] | None:
                     (lean.transfer_syntax_uid, complete, native))]
 
 
-def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile]]:
-    """Read the header of every file; list the files that are not images, with why.
+_SNIFF_BYTES = 4096
+"""Bytes of a file that pydicom does not take for DICOM looked at to recognise damaged DICOM."""
 
-    Never raises for a bad file: a non-DICOM, truncated or pixel-less file is
-    skipped with its reason.
+_EMPTY_PREAMBLE = b"\x00" * 128 + b"DICM"
+"""The usual start of a DICOM file: a preamble of zeros and the magic."""
+
+_DICOM_UID_ROOT = b"1.2.840.10008."
+"""The root of the standard's own UIDs: every DICOM file names one (its SOP Class and
+Transfer Syntax)."""
+
+
+def _damaged_dicom(path: Path) -> str | None:
+    """Why a file that pydicom does not take for DICOM (no ``DICM`` at byte 128) is DICOM
+    damaged all the same, or ``None`` when nothing in it says DICOM.
+
+    A file is damaged DICOM when it is empty or a prefix of a preamble of zeros and the magic
+    (cut within its first 132 bytes), when ``DICM`` lies elsewhere in its first 4 KiB (bytes
+    lost or added in the preamble), or when those bytes are binary (hold a zero byte) and name
+    a UID of the standard (``1.2.840.10008.``; the magic itself overwritten).  Text files,
+    PDFs and pictures say none of this.
     """
-    headers: list[SliceHeader] = []
-    skipped: list[SkippedFile] = []
-    advise_will_need(files, LEAN_PREFIX_BYTES)
-    for path in files:
-        lean = _lean_headers(path)
-        if lean is not None:
-            headers.extend(lean)
-            continue
-        import pydicom  # only for a file the lean reader leaves to it
-        from pydicom.errors import InvalidDicomError
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        return f"cannot be read: {type(exc).__name__}: {exc.strerror or exc}"
+    if len(start) < len(_EMPTY_PREAMBLE) and _EMPTY_PREAMBLE.startswith(start):
+        return (f"the file ends at byte {len(start)}, within the 128-byte preamble and 'DICM' "
+                "magic that begin a DICOM file (cut short or emptied)")
+    if b"DICM" in start:
+        return (f"'DICM' is at byte {start.index(b'DICM')}, expected at byte 128: bytes were "
+                "lost or added in its preamble")
+    if b"\x00" in start and _DICOM_UID_ROOT in start:
+        return ("binary data naming DICOM UIDs, but no 'DICM' magic at byte 128: the start of "
+                "the file is damaged")
+    return None
 
-        try:
-            with open(path, "rb") as handle, _cut_reported_here():
-                ds = pydicom.dcmread(handle, stop_before_pixels=False, defer_size=256)
-                stopped, size = _parsed_stream(ds, handle)
-        except InvalidDicomError:
-            skipped.append(SkippedFile(str(path), SkipReason.NOT_DICOM,
-                                       "no DICOM preamble or file meta information"))
-            continue
-        except Exception as exc:  # any parser failure means: skip, with why
-            remains = _deflated_remains(path)
-            if remains is not None and "Rows" in remains:
-                headers.extend(headers_of(path, remains, complete=False))
-                continue
-            skipped.append(SkippedFile(str(path), SkipReason.UNREADABLE,
-                                       f"{type(exc).__name__}: {exc}"))
-            continue
+
+_UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+"""A UID as PS3.5 9.1 writes it (at most 64 characters, checked apart)."""
+
+_SERIES_PREFIX_BYTES = 1 << 20
+"""Bytes of a damaged file searched for its Series Instance UID (which comes before any
+large value but private ones of groups below 0020)."""
+
+_SERIES_INSTANCE_UID = 0x0020000E
+_META_GROUP = 0x0002
+
+
+def _complete_uid(value: bytes | None, length: int, end: int, value_tell: int) -> str | None:
+    """A UI value read whole and well formed, else ``None``."""
+    if value is None or len(value) != length or value_tell + length > end:
+        return None
+    text = value.rstrip(b"\x00 ").decode("ascii", "replace")
+    return text if len(text) <= 64 and _UID.fullmatch(text) else None
+
+
+def _series_named(path: Path) -> str | None:
+    """The Series Instance UID (0020,000E) a damaged file names, or ``None`` if it names none
+    that can be trusted.
+
+    The data elements of the file's first MiB are read in file order (pydicom's element
+    reader, values over 1 KiB skipped, inflated first for Deflated Explicit VR Little
+    Endian) until the first element past (0020,000E) or the first failure.  The value
+    counts only when the element was read whole (the file does not end inside it) and is a
+    well-formed UID; a file whose meta information or transfer syntax cannot be read names
+    none.
+    """
+    import zlib
+
+    from pydicom.dataelem import RawDataElement
+    from pydicom.filereader import data_element_generator
+    from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(_SERIES_PREFIX_BYTES)
+        if raw[128:132] != b"DICM":
+            return None
+        stream = io.BytesIO(raw)
+        stream.seek(132)
+        syntax = None
+        meta = data_element_generator(stream, False, True, defer_size=1024,
+                                      stop_when=lambda tag, vr, length: tag >> 16 != _META_GROUP)
+        for element in meta:
+            if element.tag == 0x00020010 and isinstance(element.value, bytes):
+                syntax = UID(element.value.rstrip(b"\x00 ").decode("ascii"))
+        if syntax is None:
+            return None
+        if syntax == DeflatedExplicitVRLittleEndian:
+            stream = io.BytesIO(zlib.decompressobj(-zlib.MAX_WBITS).decompress(
+                raw[stream.tell():]))
+        end = len(stream.getbuffer())
+        elements = data_element_generator(
+            stream, syntax.is_implicit_VR, syntax.is_little_endian, defer_size=1024,
+            stop_when=lambda tag, vr, length: tag > _SERIES_INSTANCE_UID)
+        with _cut_reported_here(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for element in elements:
+                if element.tag == _SERIES_INSTANCE_UID:
+                    if not isinstance(element, RawDataElement):
+                        return None  # an undefined length: not a UID
+                    value = element.value if isinstance(element.value, bytes) else None
+                    return _complete_uid(value, element.length, end, element.value_tell)
+    except Exception:  # a header that fails before naming its series names none
+        return None
+    return None
+
+
+def _non_image_sop_class(ds: Dataset) -> str | None:
+    """The SOP Class of a whole data set without an image when that class is *not* an image
+    storage class pydicom knows (a report, a presentation state, a DICOMDIR), else ``None``:
+    an image class without Pixel Data, or a class nobody knows, may be a damaged image."""
+    from pydicom.uid import UID
+
+    meta = getattr(ds, "file_meta", None) or {}
+    value = str(ds.get("SOPClassUID", "") or meta.get("MediaStorageSOPClassUID", "") or "")
+    if not _UID.fullmatch(value):
+        return None
+    name = UID(value).name
+    return None if name == value or "Image Storage" in name else f"{name} ({value})"
+
+
+def _unreadable(path: Path, detail: str) -> SkippedFile:
+    """A DICOM file that could not be read as a whole: skipped with the series it names, so
+    that ingest may refuse a load it could belong to."""
+    return SkippedFile(str(path), SkipReason.UNREADABLE, detail, _series_named(path))
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _read_with_pydicom(path: Path) -> list[SliceHeader] | SkippedFile:
+    """The headers of one file pydicom parses, or why it is skipped."""
+    import pydicom  # only for a file the lean reader leaves to it
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        with open(path, "rb") as handle, _cut_reported_here():
+            ds = pydicom.dcmread(handle, stop_before_pixels=False, defer_size=256)
+            stopped, size = _parsed_stream(ds, handle)
+    except InvalidDicomError:
+        damage = _damaged_dicom(path)
+        if damage is not None:
+            return SkippedFile(str(path), SkipReason.UNREADABLE, damage)
+        return SkippedFile(str(path), SkipReason.NOT_DICOM,
+                           "no DICOM preamble or file meta information")
+    except Exception as exc:  # any other parser failure: a damaged DICOM file
+        remains = _deflated_remains(path)
+        if remains is not None and "Rows" in remains:
+            with contextlib.suppress(Exception):  # else reported below as the file's failure
+                return headers_of(path, remains, complete=False)
+        return _unreadable(path, f"{type(exc).__name__}: {exc} (a file of "
+                                 f"{_file_size(path)} bytes)")
+    try:
         if "PixelData" not in ds and _ends_inside(ds, stopped, size):
             # the file was cut before its pixel data ends: its image header is read again on
             # its own (pydicom keeps nothing of a data set whose last element it cannot end)
             with open(path, "rb") as handle, _cut_reported_here():
                 ds = pydicom.dcmread(handle, stop_before_pixels=True)
             if ds.get("Rows"):
-                headers.extend(headers_of(path, ds, complete=False))
-            else:
-                skipped.append(SkippedFile(str(path), SkipReason.UNREADABLE,
-                                           "the file ends inside its data set (truncated)"))
-            continue
+                return headers_of(path, ds, complete=False)
+            return _unreadable(path, f"the file ends at byte {size}, inside its data set "
+                                     "before any image (truncated)")
         if "PixelData" not in ds or not ds.get("Rows"):
-            sop_class = ds.get("SOPClassUID", "unknown")
-            skipped.append(SkippedFile(str(path), SkipReason.NO_PIXEL_DATA,
-                                       f"SOP Class {sop_class} has no image"))
-            continue
-        try:
-            headers.extend(headers_of(path, ds, _pixel_data_complete(ds, size)))
-        except (ValueError, TypeError, AttributeError) as exc:
-            skipped.append(SkippedFile(str(path), SkipReason.UNREADABLE,
-                                       f"malformed header: {type(exc).__name__}: {exc}"))
+            other = _non_image_sop_class(ds)
+            if other is not None:
+                return SkippedFile(str(path), SkipReason.NO_PIXEL_DATA,
+                                   f"SOP Class {other} has no image")
+            missing = ("Rows (0028,0010) absent or 0" if "PixelData" in ds
+                       else "no Pixel Data (7FE0,0010)")
+            sop_class = str(ds.get("SOPClassUID", "") or "absent")
+            return _unreadable(path, f"{missing}, though its SOP Class UID ({sop_class}) is "
+                                     "not a class known to hold no image: the file may be cut "
+                                     f"where an element ends (its data set ends at byte {size})")
+        return headers_of(path, ds, _pixel_data_complete(ds, size))
+    except Exception as exc:  # any value pydicom cannot convert: a damaged header
+        return _unreadable(path, f"malformed header: {type(exc).__name__}: {exc}")
+
+
+def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile]]:
+    """Read the header of every file; list the files that are not images, with why.
+
+    Never raises for a bad file.  A file that is not DICOM is skipped as ``not-dicom``, a
+    whole DICOM object of a class that is not an image (a report, a DICOMDIR) as
+    ``no-pixel-data``; a DICOM file that cannot be read as a whole image (cut short, a
+    value that cannot be converted, an image class without its pixels, bytes lost at its
+    start) is skipped as ``unreadable`` with the Series Instance UID it names, if any
+    (:attr:`SkippedFile.series_instance_uid`), for ingest to refuse a series it may
+    belong to (:func:`corridor.ingest.ops.unreadable_check`).
+    """
+    headers: list[SliceHeader] = []
+    skipped: list[SkippedFile] = []
+    advise_will_need(files, LEAN_PREFIX_BYTES)
+    for path in files:
+        found = _lean_headers(path)
+        if found is None:
+            read = _read_with_pydicom(path)
+            if isinstance(read, SkippedFile):
+                skipped.append(read)
+                continue
+            found = read
+        headers.extend(found)
     return headers, skipped

@@ -200,6 +200,8 @@ def _file_meta(data: bytes) -> tuple[str, int]:
         element = _UINT16.unpack_from(data, pos + 2)[0]
         vr = data[pos + 4:pos + 6]
         if vr in _LONG_VRS:
+            if pos + 12 > len(data):
+                raise _NeedsPydicomError  # the file ends inside the element's header
             length = _UINT32.unpack_from(data, pos + 8)[0]
             pos += 12
         else:

@@ -19,10 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corridor.geometry import ImageGeometry
-from corridor.ingest.enum import RegularizationReason, SetAsideReason, WarningCode
+from corridor.ingest.enum import RegularizationReason, SetAsideReason, SkipReason, WarningCode
 from corridor.ingest.errors import AmbiguousSeriesError, NoSeriesError, UnsafeSeriesError
 from corridor.ingest.io import SliceHeader
-from corridor.ingest.model import IngestWarning, SeriesSummary
+from corridor.ingest.model import IngestWarning, SeriesSummary, SkippedFile
 
 __all__ = [
     "GANTRY_TILT_TOLERANCE",
@@ -37,6 +37,7 @@ __all__ = [
     "select_series",
     "sort_and_validate",
     "summarize",
+    "unreadable_check",
 ]
 
 ORIENTATION_TOLERANCE = 1e-4
@@ -152,24 +153,62 @@ def summarize(groups: dict[str, list[SliceHeader]]) -> list[SeriesSummary]:
     return summaries
 
 
-def select_series(summaries: Sequence[SeriesSummary], requested: str | None, where: str) -> str:
+def select_series(summaries: Sequence[SeriesSummary], requested: str | None, where: str,
+                  skipped: Sequence[SkippedFile] = ()) -> str:
     """The Series Instance UID to load.
 
     The one named; or else the only volumetric CT series, setting aside scouts, captured
     screens (dose reports), images without patient geometry and single images.  No
     candidate, several candidates, or a named series that does not exist are refused,
-    listing every series found so that the user can choose.
+    listing every series found so that the user can choose, and then the DICOM files of
+    ``skipped`` that cannot be read as a whole.
     """
+    unreadable = [s.path for s in skipped if s.reason is SkipReason.UNREADABLE]
     if requested is not None:
         if requested not in {s.series_instance_uid for s in summaries}:
-            raise NoSeriesError(where, requested, summaries)
+            raise NoSeriesError(where, requested, summaries, unreadable)
         return requested
     candidates = [s for s in summaries if s.set_aside is None]
     if not candidates:
-        raise NoSeriesError(where, None, summaries)
+        raise NoSeriesError(where, None, summaries, unreadable)
     if len(candidates) > 1:
-        raise AmbiguousSeriesError(where, candidates)
+        raise AmbiguousSeriesError(where, candidates, unreadable)
     return candidates[0].series_instance_uid
+
+
+def unreadable_check(skipped: Sequence[SkippedFile], series_instance_uid: str) -> None:
+    """Refuse a load that a damaged DICOM file may belong to.
+
+    A file skipped as ``unreadable`` (DICOM that cannot be read as a whole image) may be a
+    slice of the series being loaded: a slice lost inside the series leaves a gap the
+    spacing checks see, but one lost at either end leaves none.  It is let pass, with the
+    skip warning, only when its header names another series: a Series Instance UID
+    (0020,000E) read whole and well formed that differs from ``series_instance_uid``.
+
+    Raises
+    ------
+    UnsafeSeriesError
+        Check ``unreadable-file``, naming every such file, what failed in each, and what
+        to do.
+    """
+    damaged = [s for s in skipped if s.reason is SkipReason.UNREADABLE
+               and s.series_instance_uid in (None, series_instance_uid)]
+    if not damaged:
+        return
+    found = "; ".join(
+        f"{s.path}: {s.detail}, "
+        + ("its header names this series" if s.series_instance_uid is not None
+           else "no Series Instance UID (0020,000E) can be read from it")
+        for s in damaged[:4]) + (f"; and {len(damaged) - 4} more" if len(damaged) > 4 else "")
+    raise UnsafeSeriesError(
+        "unreadable-file",
+        f"{len(damaged)} DICOM file(s) under the input cannot be read as a whole and may be "
+        f"slices of the series loaded ({series_instance_uid}): a slice lost at either end "
+        "of a series leaves no gap for the spacing checks to see.",
+        files=[s.path for s in damaged], found=found,
+        expected="every DICOM file readable whole: restore the file(s) from their source "
+        "(copy or export the series again), or remove them from the input if they belong to "
+        "no series to load")
 
 
 def intensity_check(headers: Sequence[SliceHeader]) -> str | None:
@@ -493,13 +532,13 @@ def sort_and_validate(headers: Sequence[SliceHeader], *,
             + ", ".join(sorted(h.path for h in localizers)),
         ))
     _few_slices(images, localizers)
-    _require(images)
     truncated = sorted({h.path for h in images if not h.pixel_data_complete})
     if truncated:
         raise UnsafeSeriesError(
             "truncated-file", "image file(s) of the series end before their pixel data does",
             files=truncated, expected="complete files (copy the series again from its source)",
         )
+    _require(images)
     iop = _check_uniform(images)
     row, column = iop[:3], iop[3:]
     normal = np.cross(row, column)
