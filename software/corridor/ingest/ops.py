@@ -27,6 +27,10 @@ from corridor.ingest.model import IngestWarning, SeriesSummary, SkippedFile
 __all__ = [
     "GANTRY_TILT_TOLERANCE",
     "ORIENTATION_TOLERANCE",
+    "PIXEL_SPACING_RANGE_MM",
+    "POSITION_LIMIT_MM",
+    "RESCALE_INTERCEPT_LIMIT",
+    "RESCALE_SLOPE_RANGE",
     "SLICE_POSITION_TOLERANCE_MM",
     "SLICE_POSITION_WARNING_FRACTION",
     "SPACING_TOLERANCE_MM",
@@ -63,6 +67,25 @@ further away, the series is refused."""
 DUPLICATE_POSITION_TOLERANCE_MM = 1e-3
 """Two slices whose projected positions differ by less than this (mm) are at the same place."""
 
+PIXEL_SPACING_RANGE_MM = (1e-3, 100.0)
+"""Smallest and largest Pixel Spacing (0028,0030) value accepted (mm): a micro-CT's pixels
+are 0.01 mm, a CT's 0.2 to 2 mm; zero, negative (a mirrored image) or absurd values are a
+damaged header."""
+
+POSITION_LIMIT_MM = 1e5
+"""Largest magnitude (mm) of an Image Position (Patient) (0020,0032) coordinate accepted:
+100 m, far beyond any scanner's table travel."""
+
+RESCALE_SLOPE_RANGE = (1e-6, 1e6)
+"""Smallest and largest magnitude of Rescale Slope (0028,1053) accepted (CT writes 1)."""
+
+RESCALE_INTERCEPT_LIMIT = 1e6
+"""Largest magnitude of Rescale Intercept (0028,1052) accepted (CT writes -1024 or 0)."""
+
+_DIRECTION_COSINE_LIMIT = 1.001
+"""A direction cosine beyond this magnitude is no cosine (checked before any arithmetic on
+Image Orientation (Patient), which would overflow on an absurd value)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SortedSeries:
@@ -91,7 +114,8 @@ def group_series(headers: Sequence[SliceHeader]) -> dict[str, list[SliceHeader]]
 
 def coarse_orientation(iop: Sequence[float] | None) -> str:
     """``axial``, ``coronal``, ``sagittal`` or ``oblique`` from the slice normal."""
-    if iop is None or len(iop) != 6:
+    if iop is None or len(iop) != 6 or not all(
+            math.isfinite(v) and abs(v) <= _DIRECTION_COSINE_LIMIT for v in iop):
         return "unknown"
     normal = np.cross(np.asarray(iop[:3]), np.asarray(iop[3:]))
     axis = int(np.argmax(np.abs(normal)))
@@ -251,16 +275,48 @@ def _require(headers: Sequence[SliceHeader]) -> None:
                 files=[header.path], expected="every image to carry its patient geometry as "
                 "finite numbers",
             )
+        _require_ranges(header)
         slope, intercept = header.rescale_slope, header.rescale_intercept
-        if not (math.isfinite(slope) and math.isfinite(intercept)) or slope == 0:
+        low, high = RESCALE_SLOPE_RANGE
+        if (not (math.isfinite(slope) and math.isfinite(intercept))
+                or not low <= abs(slope) <= high or abs(intercept) > RESCALE_INTERCEPT_LIMIT):
             raise UnsafeSeriesError(
                 "rescale",
                 "Rescale Slope (0028,1053) or Rescale Intercept (0028,1052) is unusable, so the "
                 "stored values cannot be turned into Hounsfield units. Export the series again "
                 "from the scanner or PACS.",
                 files=[header.path], found=f"slope {slope}, intercept {intercept}",
-                expected="a finite, non-zero slope and a finite intercept",
+                expected=f"a finite slope of magnitude {low:g} to {high:g} and a finite "
+                f"intercept of magnitude at most {RESCALE_INTERCEPT_LIMIT:g}",
             )
+
+
+def _require_ranges(header: SliceHeader) -> None:
+    """Refuse geometry values outside their physical ranges (after :func:`_require` found
+    them present and finite)."""
+    low, high = PIXEL_SPACING_RANGE_MM
+    spacing = header.pixel_spacing or ()
+    if not all(low <= v <= high for v in spacing):
+        raise UnsafeSeriesError(
+            "geometry-range", "Pixel Spacing (0028,0030) is outside the physical range of "
+            "image pixels, so the image cannot be placed in the patient (zero or a negative "
+            "value would shrink or mirror it). Export the series again from the scanner or PACS.",
+            files=[header.path], found=list(spacing),
+            expected=f"each value from {low:g} to {high:g} mm")
+    position = header.image_position_patient or ()
+    if not all(abs(v) <= POSITION_LIMIT_MM for v in position):
+        raise UnsafeSeriesError(
+            "geometry-range", "Image Position (Patient) (0020,0032) lies outside any scanner, "
+            "so the header is damaged. Export the series again from the scanner or PACS.",
+            files=[header.path], found=list(position),
+            expected=f"each coordinate within {POSITION_LIMIT_MM:g} mm of the origin")
+    orientation = header.image_orientation_patient or ()
+    if not all(abs(v) <= _DIRECTION_COSINE_LIMIT for v in orientation):
+        raise UnsafeSeriesError(
+            "orientation", "Image Orientation (Patient) (0020,0037) holds values that are no "
+            "direction cosines, so the image plane is undefined. Export the series again.",
+            files=[header.path], found=list(orientation),
+            expected="two unit directions (each value from -1 to 1)")
 
 
 def _check_uniform(headers: Sequence[SliceHeader]) -> NDArray[np.float64]:
