@@ -6,8 +6,9 @@ command, and compares with the ground truth the phantom saved beside the series
 (``truth/geometry.json``, ``truth/hu.npy``).  The steps here are those of more than one
 feature file: generating and writing the phantom (or copying a real scanner series, checked
 against its manifest), ingesting it, and comparing the volume's corners and HU with the
-ground truth, writing in a transfer syntax, the padding mask, a refusal's check, and running
-the ``corridor ingest`` command in process.
+ground truth, writing in a transfer syntax, the padding mask, a refusal's check, a series
+ingested by its UID, the skipped files' reasons, and running the ``corridor ingest`` command
+in process.
 """
 
 from __future__ import annotations
@@ -88,6 +89,19 @@ def written_in_with_faults(case: Case, layout: str, syntax: str, faults: str) ->
 def run_ingest(case: Case) -> None:
     """Ingest the folder with the real code."""
     ingest_case(case)
+
+
+@when("the phantom's own series is ingested by its UID")
+def run_ingest_own(case: Case) -> None:
+    """Ingest the phantom's series by its Series Instance UID."""
+    ingest_case(case, case.written.series_instance_uid)
+
+
+@then(parsers.parse('the skipped files have the reasons "{reasons}"'))
+def skipped_reasons(case: Case, reasons: str) -> None:
+    """Exactly these skip reasons, one file each."""
+    found = sorted(s.reason.value for s in case.loaded().skipped)
+    assert found == sorted(r.strip() for r in reasons.split(","))
 
 
 @then("the volume's corners lie within 0.001 mm of the ground truth")

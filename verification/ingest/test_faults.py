@@ -115,12 +115,6 @@ def run_ingest_uid(case: Case, uid: str) -> None:
     ingest_case(case, uid)
 
 
-@when("the phantom's own series is ingested by its UID")
-def run_ingest_own(case: Case) -> None:
-    """Ingest the phantom's series by its Series Instance UID."""
-    ingest_case(case, case.written.series_instance_uid)
-
-
 @then("the refusal names the two files around the missing position")
 def refusal_names_gap(case: Case) -> None:
     """The files named are the neighbours of the gap, found here from the headers."""
@@ -136,13 +130,6 @@ def refusal_names_gap(case: Case) -> None:
 def loads_clean(case: Case) -> None:
     """Loaded, with no warning at all."""
     assert case.loaded().volume.warnings == ()
-
-
-@then(parsers.parse('the skipped files have the reasons "{reasons}"'))
-def skipped_reasons(case: Case, reasons: str) -> None:
-    """Exactly these skip reasons, one file each."""
-    found = sorted(s.reason.value for s in case.loaded().skipped)
-    assert found == sorted(r.strip() for r in reasons.split(","))
 
 
 @when("the headers are read with and without the lean header reader")

@@ -9,7 +9,13 @@ from corridor.ingest.enum import WarningCode
 from corridor.ingest.io import find_files, read_headers
 from corridor.ingest.load import load_volume
 from corridor.ingest.model import IngestWarning, SeriesSummary, SkippedFile, Volume
-from corridor.ingest.ops import group_series, select_series, sort_and_validate, summarize
+from corridor.ingest.ops import (
+    group_series,
+    select_series,
+    sort_and_validate,
+    summarize,
+    unreadable_check,
+)
 
 __all__ = ["IngestResult", "ingest", "scan"]
 
@@ -52,13 +58,15 @@ def ingest(path: Path, series_instance_uid: str | None = None, *,
     Raises
     ------
     corridor.ingest.errors.IngestError
-        No input, no or several candidate series, or a series that cannot be
-        placed in the patient safely (the message names the files and values).
+        No input, no or several candidate series, a damaged DICOM file that may belong to
+        the series (:func:`~corridor.ingest.ops.unreadable_check`), or a series that cannot
+        be placed in the patient safely (the message names the files and values).
     """
     headers, skipped = read_headers(find_files(path))
     groups = group_series(headers)
     summaries = summarize(groups)
-    chosen = select_series(summaries, series_instance_uid, str(path))
+    chosen = select_series(summaries, series_instance_uid, str(path), skipped)
+    unreadable_check(skipped, chosen)
     notes = []
     set_aside = [s for s in summaries if s.set_aside is not None and
                  s.series_instance_uid != chosen]

@@ -11,11 +11,14 @@ class SkipReason(StrEnum):
     """Why a file found under the input path was not considered an image of any series."""
 
     NOT_DICOM = "not-dicom"
-    """No DICOM preamble and no parsable dataset."""
+    """No DICOM preamble and magic, and nothing else in the file's start that says DICOM."""
     UNREADABLE = "unreadable"
-    """The file could not be read or its dataset is truncated or corrupt."""
+    """A DICOM file that cannot be read as a whole: cut short, a value that cannot be
+    converted, an image class without its pixels, its start damaged.  Ingest refuses a load
+    such a file may belong to (unless its header names another series)."""
     NO_PIXEL_DATA = "no-pixel-data"
-    """A DICOM object without an image (structured report, presentation state, DICOMDIR)."""
+    """A whole DICOM object of a class that holds no image (structured report, presentation
+    state, DICOMDIR)."""
 
 
 class WarningCode(StrEnum):

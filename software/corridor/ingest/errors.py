@@ -38,6 +38,14 @@ def _shown(files: Sequence[str], limit: int = 4) -> str:
                                        else "")
 
 
+def _unreadable_words(unreadable: Sequence[str]) -> str:
+    """The sentence naming damaged DICOM files beside a listing of series ("" if none)."""
+    if not unreadable:
+        return ""
+    return (f" Also {len(unreadable)} DICOM file(s) that cannot be read as a whole (restore "
+            f"them from their source, or remove them): {_shown(unreadable)}.")
+
+
 class NoSeriesError(IngestError):
     """No series fits the request.
 
@@ -48,20 +56,23 @@ class NoSeriesError(IngestError):
     available
         Every series found (:class:`~corridor.ingest.model.SeriesSummary`), with why each was
         set aside.
+    unreadable
+        DICOM files that could not be read as a whole (named after the listing).
     """
 
     def __init__(self, path: str, requested: str | None,
-                 available: Sequence[SeriesSummary]) -> None:
+                 available: Sequence[SeriesSummary], unreadable: Sequence[str] = ()) -> None:
         self.path = path
         self.requested = requested
         self.available = list(available)
+        self.unreadable = list(unreadable)
         if requested is not None:
             listing = "; ".join(s.label() for s in available) or "none"
             text = (f"{path}: found no series {requested}; series found: {listing}. "
                     "Name one of these with --series, or leave --series out.")
         elif not available:
-            text = (f"{path}: found no DICOM image. Export the CT series from the scanner or "
-                    "PACS into this folder.")
+            text = (f"{path}: found no DICOM image{' that can be read' if unreadable else ''}. "
+                    "Export the CT series from the scanner or PACS into this folder.")
         else:
             listing = "; ".join(
                 f"{s.label()}: {s.set_aside.words if s.set_aside else 'usable'} "
@@ -69,7 +80,7 @@ class NoSeriesError(IngestError):
             text = (f"{path}: found no volumetric CT series to load; set aside: {listing}. "
                     "Export the axial CT series itself (not only the scout or the dose report) "
                     "from the scanner or PACS, or name a series with --series to load it anyway.")
-        super().__init__(text)
+        super().__init__(text + _unreadable_words(self.unreadable))
 
 
 class AmbiguousSeriesError(IngestError):
@@ -79,15 +90,19 @@ class AmbiguousSeriesError(IngestError):
     ----------
     candidates
         The series that qualify (:class:`~corridor.ingest.model.SeriesSummary`).
+    unreadable
+        DICOM files that could not be read as a whole (named after the listing).
     """
 
-    def __init__(self, path: str, candidates: Sequence[SeriesSummary]) -> None:
+    def __init__(self, path: str, candidates: Sequence[SeriesSummary],
+                 unreadable: Sequence[str] = ()) -> None:
         self.path = path
         self.candidates = list(candidates)
+        self.unreadable = list(unreadable)
         listing = "; ".join(s.label() for s in candidates)
         super().__init__(
             f"{path}: {len(candidates)} volumetric CT series found, expected one: {listing}. "
-            "Choose the one to plan on with --series UID."
+            "Choose the one to plan on with --series UID." + _unreadable_words(self.unreadable)
         )
 
 

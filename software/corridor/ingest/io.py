@@ -2,8 +2,10 @@
 
 Only headers are read here: by :func:`corridor.ingest.lean.read_lean` for plain
 single-frame Explicit VR Little Endian images, by pydicom (deferring large values)
-for everything else.  Pixel data is read once, for the selected series only, by
-:mod:`corridor.ingest.load`.  Nothing here logs
+for everything else.  A DICOM file that cannot be read as a whole is reported with
+the Series Instance UID its undamaged part names, if any, for ingest to decide
+whether it may be a lost slice (SRS-ING-027).  Pixel data is read once, for the
+selected series only, by :mod:`corridor.ingest.load`.  Nothing here logs
 or returns a patient-identifying value.
 """
 
@@ -14,6 +16,7 @@ import io
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,9 +29,10 @@ from corridor.ingest.lean import LEAN_PREFIX_BYTES, read_lean
 from corridor.ingest.model import SeriesDisplay, SkippedFile
 
 if TYPE_CHECKING:  # pydicom loads only when a file needs it (start-up, SRS-CLI-002)
-    from pydicom.dataset import Dataset, FileDataset
+    from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 
-__all__ = ["ENHANCED_CT_STORAGE", "SliceHeader", "advise_will_need", "find_files", "read_headers"]
+__all__ = ["ENHANCED_CT_STORAGE", "SliceHeader", "advise_will_need", "failure_words", "find_files",
+           "quiet_pydicom", "read_headers", "well_formed_uid"]
 
 ENHANCED_CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
 """SOP Class UID of Enhanced CT Image Storage (multi-frame)."""
@@ -165,29 +169,26 @@ def _frames(ds: Dataset) -> Iterator[tuple[int, dict[str, Any]]]:
         }
 
 
-_END_OF_FILE = "End of file reached"
-"""How pydicom's warning (and log record) begins when a file ends inside a value."""
-
-
-class _NotTheCut(logging.Filter):
-    """Drops pydicom's log record of a file that ends inside a value."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith(_END_OF_FILE)
-
-
 @contextlib.contextmanager
-def _cut_reported_here() -> Iterator[None]:
-    """Silence pydicom's warning and log record of a file that ends inside a value: the
-    caller reports the file as truncated (a refusal), so the user reads it once."""
-    logger, quiet = logging.getLogger("pydicom"), _NotTheCut()
-    logger.addFilter(quiet)
+def quiet_pydicom() -> Iterator[None]:
+    """Silence pydicom's warnings and log records (of every pydicom logger) while ingest reads.
+
+    pydicom warns (and logs) about the values it finds odd, quoting them: a damaged header
+    makes dozens of such lines, and a value quoted may be the patient's name (SRS-ING-015).
+    Ingest judges every value it uses itself, and reports a file it cannot read in one line
+    naming the file (SRS-ING-027, SRS-ING-028), so the user reads each problem once, with no
+    value of the header.  Warning filters and logger levels are global: only the thread that
+    parses (never the loader's reading thread) calls pydicom.
+    """
+    logger = logging.getLogger("pydicom")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)  # its child loggers inherit it
     try:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", _END_OF_FILE, UserWarning)
+            warnings.simplefilter("ignore")
             yield
     finally:
-        logger.removeFilter(quiet)
+        logger.setLevel(level)
 
 
 def _parsed_stream(ds: FileDataset, handle: BinaryIO) -> tuple[int, int]:
@@ -238,6 +239,59 @@ def _ends_inside(ds: Dataset, stopped: int, size: int) -> bool:
             and tell + length != size)
 
 
+class _BoundedFile(io.BufferedReader):
+    """A file opened for pydicom whose reads never ask for more than the file still holds.
+
+    Python's buffered ``read(n)`` allocates ``n`` bytes before reading, and pydicom reads a
+    value as long as its element says: a damaged length (up to 4 GiB) would be allocated
+    whole.  :func:`_dcmread` has pydicom open the file again with this type to read a
+    deferred value.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], mode: str = "rb") -> None:
+        super().__init__(io.FileIO(os.fspath(path), mode))  # a str name, for deferred reads
+        self._size = os.fstat(self.fileno()).st_size
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is not None and size > 0:
+            size = min(size, max(self._size - self.tell(), 0))
+        return super().read(size)
+
+
+def _dcmread(handle: _BoundedFile, **options: Any) -> FileDataset:
+    """pydicom's parse of an open file, whose deferred values are read bounded as well."""
+    import pydicom
+
+    ds = pydicom.dcmread(handle, defer_size=256, **options)
+    ds.fileobj_type = _BoundedFile
+    return ds
+
+
+_META_GROUP = 0x0002
+
+
+def _file_meta(raw: bytes) -> tuple[FileMetaDataset, int] | None:
+    """The File Meta Information at the start of a file's bytes, and where its data set
+    begins, read from memory with pydicom's element reader (values over 1 KiB left unread);
+    ``None`` without 'DICM' at byte 128 or without a Transfer Syntax UID (0002,0010).
+
+    Raises whatever pydicom raises on a damaged meta group; callers catch it.
+    """
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.filereader import data_element_generator
+
+    if raw[128:132] != b"DICM":
+        return None
+    stream = io.BytesIO(raw)
+    stream.seek(132)
+    elements = data_element_generator(stream, False, True, defer_size=1024,
+                                      stop_when=lambda tag, vr, length: tag >> 16 != _META_GROUP)
+    meta = FileMetaDataset({element.tag: element for element in elements})
+    if not meta.get("TransferSyntaxUID"):
+        return None
+    return meta, stream.tell()
+
+
 def _deflated_remains(path: Path) -> Dataset | None:
     """What a Deflated Explicit VR Little Endian file whose deflate stream stops short holds.
 
@@ -248,21 +302,20 @@ def _deflated_remains(path: Path) -> Dataset | None:
     """
     import zlib
 
-    from pydicom.filereader import read_dataset, read_file_meta_info
+    from pydicom.filereader import read_dataset
     from pydicom.uid import DeflatedExplicitVRLittleEndian
 
     try:
-        meta = read_file_meta_info(path)
-        if meta.get("TransferSyntaxUID") != DeflatedExplicitVRLittleEndian:
+        raw = path.read_bytes()
+        found = _file_meta(raw)
+        if found is None or found[0].TransferSyntaxUID != DeflatedExplicitVRLittleEndian:
             return None
-        # preamble and "DICM" (132 bytes), then (0002,0000) as UL (12 bytes), then the group
-        start = 132 + 12 + int(meta.FileMetaInformationGroupLength)
+        meta, start = found
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        inflated = inflater.decompress(path.read_bytes()[start:])
+        inflated = inflater.decompress(raw[start:])
         if inflater.eof:
             return None
-        with _cut_reported_here():
-            ds = read_dataset(io.BytesIO(inflated), is_implicit_VR=False, is_little_endian=True)
+        ds = read_dataset(io.BytesIO(inflated), is_implicit_VR=False, is_little_endian=True)
     except Exception:  # anything else unreadable stays as pydicom reported it
         return None
     ds.file_meta = meta
@@ -305,8 +358,8 @@ def _header(path: Path, ds: Dataset | Mapping[str, Any], frame: int, values: dic
         sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
         sop_class_uid=str(ds.get("SOPClassUID", "")),
         series_instance_uid=str(ds.get("SeriesInstanceUID", "")),
-        series_description=str(ds.get("SeriesDescription", "")),
-        modality=str(ds.get("Modality", "")),
+        series_description=_printable(str(ds.get("SeriesDescription", ""))),
+        modality=_printable(str(ds.get("Modality", ""))),
         image_type=_image_type(ds.get("ImageType")),
         frame_of_reference_uid=str(ds.get("FrameOfReferenceUID"))
         if "FrameOfReferenceUID" in ds else None,
@@ -327,9 +380,10 @@ def _header(path: Path, ds: Dataset | Mapping[str, Any], frame: int, values: dic
                               patient_id=str(ds.get("PatientID", "") or ""),
                               study_date=str(ds.get("StudyDate", "") or ""),
                               series_description=str(ds.get("SeriesDescription", "") or "")),
-        rescale_type=values.get("rescale_type", str(ds.get("RescaleType", "") or "")).strip(),
+        rescale_type=_printable(values.get("rescale_type",
+                                           str(ds.get("RescaleType", "") or ""))).strip(),
         slice_thickness=values.get("thickness", _optional_number(ds.get("SliceThickness"))),
-        convolution_kernel=_joined(ds.get("ConvolutionKernel")),
+        convolution_kernel=_printable(_joined(ds.get("ConvolutionKernel"))),
         lossy_image_compression=str(ds.get("LossyImageCompression", "") or "").strip() == "01",
     )
 
@@ -354,11 +408,17 @@ def _joined(value: Any) -> str:
     return "\\".join(str(v).strip() for v in value)
 
 
+def _printable(text: str) -> str:
+    """``text`` with every character that is not printable (line breaks, escape sequences,
+    form feeds of a damaged or hostile header) shown as ``?``, for messages of one line."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
+
+
 def _image_type(value: Any) -> tuple[str, ...]:
     if not value:
         return ()
     values = [value] if isinstance(value, str) else value
-    return tuple(str(v).upper() for v in values)
+    return tuple(_printable(str(v).upper()) for v in values)
 
 
 def _single_frame_values(ds: Dataset | Mapping[str, Any]) -> dict[str, Any]:
@@ -407,58 +467,228 @@ def _lean_headers(path: Path) -> list[SliceHeader] | None:
                     (lean.transfer_syntax_uid, complete, native))]
 
 
+_SNIFF_BYTES = 4096
+"""Bytes of a file that pydicom does not take for DICOM looked at to recognise damaged DICOM."""
+
+_EMPTY_PREAMBLE = b"\x00" * 128 + b"DICM"
+"""The usual start of a DICOM file: a preamble of zeros and the magic."""
+
+_DICOM_UID_ROOT = b"1.2.840.10008."
+"""The root of the standard's own UIDs: every DICOM file names one (its SOP Class and
+Transfer Syntax)."""
+
+
+def _damaged_dicom(path: Path) -> str | None:
+    """Why a file that pydicom does not take for DICOM (no ``DICM`` at byte 128) is DICOM
+    damaged all the same, or ``None`` when nothing in it says DICOM.
+
+    A file is damaged DICOM when it is empty or a prefix of a preamble of zeros and the magic
+    (cut within its first 132 bytes), when ``DICM`` lies elsewhere in its first 4 KiB (bytes
+    lost or added in the preamble), or when those bytes are binary (hold a zero byte) and name
+    a UID of the standard (``1.2.840.10008.``; the magic itself overwritten).  Text files,
+    PDFs and pictures say none of this.
+    """
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        return f"cannot be read: {type(exc).__name__}: {exc.strerror or exc}"
+    if len(start) < len(_EMPTY_PREAMBLE) and _EMPTY_PREAMBLE.startswith(start):
+        return (f"the file ends at byte {len(start)}, within the 128-byte preamble and 'DICM' "
+                "magic that begin a DICOM file (cut short or emptied)")
+    if b"DICM" in start:
+        return (f"'DICM' is at byte {start.index(b'DICM')}, expected at byte 128: bytes were "
+                "lost or added in its preamble")
+    if b"\x00" in start and _DICOM_UID_ROOT in start:
+        return ("binary data naming DICOM UIDs, but no 'DICM' magic at byte 128: the start of "
+                "the file is damaged")
+    return None
+
+
+_UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+"""A UID as PS3.5 9.1 writes it (at most 64 characters, checked apart)."""
+
+_UID_CHARACTERS = re.compile(r"[0-9.]*")
+"""What a Series Instance UID read from an image may hold (absent is empty; leading zeros,
+which PS3.5 forbids, are seen in the wild and kept): any other character is damage."""
+
+_SERIES_PREFIX_BYTES = 1 << 20
+"""Bytes of a damaged file searched for its Series Instance UID (which comes before any
+large value but private ones of groups below 0020)."""
+
+_SERIES_INSTANCE_UID = 0x0020000E
+
+
+def failure_words(exc: BaseException) -> str:
+    """A parser's or decoder's exception as one line of a message: its type and its text,
+    line breaks and runs of spaces folded (pydicom's texts span lines)."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
+def well_formed_uid(text: str) -> bool:
+    """Whether ``text`` is a UID as PS3.5 9.1 writes it: digits and dots, components without
+    leading zeros, at most 64 characters."""
+    return len(text) <= 64 and _UID.fullmatch(text) is not None
+
+
+def _complete_uid(value: bytes | None, length: int, end: int, value_tell: int) -> str | None:
+    """A UI value read whole and well formed, else ``None``."""
+    if value is None or len(value) != length or value_tell + length > end:
+        return None
+    text = value.rstrip(b"\x00 ").decode("ascii", "replace")
+    return text if well_formed_uid(text) else None
+
+
+def _series_named(path: Path) -> str | None:
+    """The Series Instance UID (0020,000E) a damaged file names, or ``None`` if it names none
+    that can be trusted.
+
+    The data elements of the file's first MiB are read in file order (pydicom's element
+    reader, values over 1 KiB skipped, inflated first for Deflated Explicit VR Little
+    Endian) until the first element past (0020,000E) or the first failure.  The value
+    counts only when the element was read whole (the file does not end inside it) and is a
+    well-formed UID; a file whose meta information or transfer syntax cannot be read names
+    none.
+    """
+    import zlib
+
+    from pydicom.dataelem import RawDataElement
+    from pydicom.filereader import data_element_generator
+    from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(_SERIES_PREFIX_BYTES)
+        found = _file_meta(raw)
+        if found is None:
+            return None
+        syntax, start = UID(found[0].TransferSyntaxUID), found[1]
+        stream = io.BytesIO(raw)
+        stream.seek(start)
+        if syntax == DeflatedExplicitVRLittleEndian:
+            stream = io.BytesIO(zlib.decompressobj(-zlib.MAX_WBITS).decompress(
+                raw[start:], _SERIES_PREFIX_BYTES))
+        end = len(stream.getbuffer())
+        elements = data_element_generator(
+            stream, syntax.is_implicit_VR, syntax.is_little_endian, defer_size=1024,
+            stop_when=lambda tag, vr, length: tag > _SERIES_INSTANCE_UID)
+        for element in elements:
+            if element.tag == _SERIES_INSTANCE_UID:
+                if not isinstance(element, RawDataElement):
+                    return None  # an undefined length: not a UID
+                value = element.value if isinstance(element.value, bytes) else None
+                return _complete_uid(value, element.length, end, element.value_tell)
+    except Exception:  # a header that fails before naming its series names none
+        return None
+    return None
+
+
+def _non_image_sop_class(ds: Dataset) -> str | None:
+    """The SOP Class of a whole data set without an image when that class is *not* an image
+    storage class pydicom knows (a report, a presentation state, a DICOMDIR), else ``None``:
+    an image class without Pixel Data, or a class nobody knows, may be a damaged image."""
+    from pydicom.uid import UID
+
+    meta = getattr(ds, "file_meta", None) or {}
+    value = str(ds.get("SOPClassUID", "") or meta.get("MediaStorageSOPClassUID", "") or "")
+    if not well_formed_uid(value):
+        return None
+    name = UID(value).name
+    return None if name == value or "Image Storage" in name else f"{name} ({value})"
+
+
+def _unreadable(path: Path, detail: str) -> SkippedFile:
+    """A DICOM file that could not be read as a whole: skipped with the series it names, so
+    that ingest may refuse a load it could belong to."""
+    return SkippedFile(str(path), SkipReason.UNREADABLE, detail, _series_named(path))
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _read_with_pydicom(path: Path) -> list[SliceHeader] | SkippedFile:
+    """The headers of one file pydicom parses, or why it is skipped (called with pydicom
+    quiet: :func:`quiet_pydicom`)."""
+    from pydicom.errors import InvalidDicomError  # only for a file the lean reader leaves
+
+    try:
+        with _BoundedFile(path) as handle:
+            ds = _dcmread(handle, stop_before_pixels=False)
+            stopped, size = _parsed_stream(ds, handle)
+    except InvalidDicomError:
+        damage = _damaged_dicom(path)
+        if damage is not None:
+            return SkippedFile(str(path), SkipReason.UNREADABLE, damage)
+        return SkippedFile(str(path), SkipReason.NOT_DICOM,
+                           "no DICOM preamble or file meta information")
+    except Exception as exc:  # any other parser failure: a damaged DICOM file
+        remains = _deflated_remains(path)
+        if remains is not None and "Rows" in remains:
+            with contextlib.suppress(Exception):  # else reported below as the file's failure
+                return headers_of(path, remains, complete=False)
+        return _unreadable(path, f"{failure_words(exc)} (a file of "
+                                 f"{_file_size(path)} bytes)")
+    try:
+        if "PixelData" not in ds and _ends_inside(ds, stopped, size):
+            # the file was cut before its pixel data ends: its image header is read again on
+            # its own (pydicom keeps nothing of a data set whose last element it cannot end)
+            with _BoundedFile(path) as handle:
+                ds = _dcmread(handle, stop_before_pixels=True)
+            if ds.get("Rows"):
+                return headers_of(path, ds, complete=False)
+            return _unreadable(path, f"the file ends at byte {size}, inside its data set "
+                                     "before any image (truncated)")
+        if "PixelData" not in ds or not ds.get("Rows"):
+            other = _non_image_sop_class(ds)
+            if other is not None:
+                return SkippedFile(str(path), SkipReason.NO_PIXEL_DATA,
+                                   f"SOP Class {other} has no image")
+            missing = ("Rows (0028,0010) absent or 0" if "PixelData" in ds
+                       else "no Pixel Data (7FE0,0010)")
+            sop_class = str(ds.get("SOPClassUID", "") or "absent")
+            return _unreadable(path, f"{missing}, though its SOP Class UID ({sop_class}) is "
+                                     "not a class known to hold no image: the file may be cut "
+                                     f"where an element ends (its data set ends at byte {size})")
+        return headers_of(path, ds, _pixel_data_complete(ds, size))
+    except Exception as exc:  # any value pydicom cannot convert: a damaged header
+        return _unreadable(path, f"malformed header: {failure_words(exc)}")
+
+
 def read_headers(files: list[Path]) -> tuple[list[SliceHeader], list[SkippedFile]]:
     """Read the header of every file; list the files that are not images, with why.
 
-    Never raises for a bad file: a non-DICOM, truncated or pixel-less file is
-    skipped with its reason.
+    Never raises for a bad file.  A file that is not DICOM is skipped as ``not-dicom``, a
+    whole DICOM object of a class that is not an image (a report, a DICOMDIR) as
+    ``no-pixel-data``; a DICOM file that cannot be read as a whole image (cut short, a
+    value that cannot be converted, an image class without its pixels, bytes lost at its
+    start, a Series Instance UID holding other characters than digits and dots) is skipped
+    as ``unreadable`` with the Series Instance UID it names, if any
+    (:attr:`SkippedFile.series_instance_uid`), for ingest to refuse a series it may
+    belong to (:func:`corridor.ingest.ops.unreadable_check`).
     """
     headers: list[SliceHeader] = []
     skipped: list[SkippedFile] = []
     advise_will_need(files, LEAN_PREFIX_BYTES)
     for path in files:
-        lean = _lean_headers(path)
-        if lean is not None:
-            headers.extend(lean)
-            continue
-        import pydicom  # only for a file the lean reader leaves to it
-        from pydicom.errors import InvalidDicomError
-
-        try:
-            with open(path, "rb") as handle, _cut_reported_here():
-                ds = pydicom.dcmread(handle, stop_before_pixels=False, defer_size=256)
-                stopped, size = _parsed_stream(ds, handle)
-        except InvalidDicomError:
-            skipped.append(SkippedFile(str(path), SkipReason.NOT_DICOM,
-                                       "no DICOM preamble or file meta information"))
-            continue
-        except Exception as exc:  # any parser failure means: skip, with why
-            remains = _deflated_remains(path)
-            if remains is not None and "Rows" in remains:
-                headers.extend(headers_of(path, remains, complete=False))
+        found = _lean_headers(path)
+        if found is None:
+            with quiet_pydicom():
+                read = _read_with_pydicom(path)
+            if isinstance(read, SkippedFile):
+                skipped.append(read)
                 continue
-            skipped.append(SkippedFile(str(path), SkipReason.UNREADABLE,
-                                       f"{type(exc).__name__}: {exc}"))
+            found = read
+        damaged = next((h.series_instance_uid for h in found
+                        if not _UID_CHARACTERS.fullmatch(h.series_instance_uid)), None)
+        if damaged is not None:
+            skipped.append(SkippedFile(
+                str(path), SkipReason.UNREADABLE, "Series Instance UID (0020,000E) "
+                f"{damaged!a} holds characters other than digits and dots: the header is "
+                "damaged"))
             continue
-        if "PixelData" not in ds and _ends_inside(ds, stopped, size):
-            # the file was cut before its pixel data ends: its image header is read again on
-            # its own (pydicom keeps nothing of a data set whose last element it cannot end)
-            with open(path, "rb") as handle, _cut_reported_here():
-                ds = pydicom.dcmread(handle, stop_before_pixels=True)
-            if ds.get("Rows"):
-                headers.extend(headers_of(path, ds, complete=False))
-            else:
-                skipped.append(SkippedFile(str(path), SkipReason.UNREADABLE,
-                                           "the file ends inside its data set (truncated)"))
-            continue
-        if "PixelData" not in ds or not ds.get("Rows"):
-            sop_class = ds.get("SOPClassUID", "unknown")
-            skipped.append(SkippedFile(str(path), SkipReason.NO_PIXEL_DATA,
-                                       f"SOP Class {sop_class} has no image"))
-            continue
-        try:
-            headers.extend(headers_of(path, ds, _pixel_data_complete(ds, size)))
-        except (ValueError, TypeError, AttributeError) as exc:
-            skipped.append(SkippedFile(str(path), SkipReason.UNREADABLE,
-                                       f"malformed header: {type(exc).__name__}: {exc}"))
+        headers.extend(found)
     return headers, skipped

@@ -122,8 +122,15 @@ def _convert(vr: bytes, value: bytes) -> Any:
     return items[0] if len(items) == 1 else items
 
 
-def _skip_undefined_sequence(data: bytes, pos: int) -> int:
-    """Position after a sequence of undefined length whose first item starts at ``pos``."""
+_MAX_DEPTH = 8
+"""Sequences nested deeper than this (CT headers nest two or three) go to pydicom."""
+
+
+def _skip_undefined_sequence(data: bytes, pos: int, depth: int) -> int:
+    """Position after a sequence of undefined length whose first item starts at ``pos``,
+    ``depth`` sequences deep."""
+    if depth > _MAX_DEPTH:
+        raise _NeedsPydicomError
     while True:
         if pos + 8 > len(data):
             raise _NeedsPydicomError
@@ -137,16 +144,17 @@ def _skip_undefined_sequence(data: bytes, pos: int) -> int:
         if length != _UNDEFINED:
             pos += length
             continue
-        pos = _walk(data, pos, None, until_item_end=True)
+        pos = _walk(data, pos, None, until_item_end=True, depth=depth)
 
 
 def _walk(data: bytes, pos: int, values: dict[str, Any] | None,
-          until_item_end: bool = False) -> int:
+          until_item_end: bool = False, depth: int = 0) -> int:
     """Walk explicit VR little-endian elements from ``pos``.
 
     At the top level (``values`` given) the wanted values are kept and the walk
     stops at Pixel Data, returning the position of its element header; inside a
-    sequence item it returns the position after the item's delimiter.
+    sequence item ``depth`` sequences deep it returns the position after the item's
+    delimiter.
     """
     end = len(data)
     while True:
@@ -174,7 +182,7 @@ def _walk(data: bytes, pos: int, values: dict[str, Any] | None,
         if length == _UNDEFINED:
             if vr != b"SQ":
                 raise _NeedsPydicomError
-            pos = _skip_undefined_sequence(data, pos)
+            pos = _skip_undefined_sequence(data, pos, depth + 1)
             continue
         if values is not None and tag in _DISPLAY:
             if pos + length > end:
@@ -200,6 +208,8 @@ def _file_meta(data: bytes) -> tuple[str, int]:
         element = _UINT16.unpack_from(data, pos + 2)[0]
         vr = data[pos + 4:pos + 6]
         if vr in _LONG_VRS:
+            if pos + 12 > len(data):
+                raise _NeedsPydicomError  # the file ends inside the element's header
             length = _UINT32.unpack_from(data, pos + 8)[0]
             pos += 12
         else:

@@ -29,7 +29,13 @@ from numpy.typing import NDArray
 from corridor.geometry import ImageGeometry
 from corridor.ingest.enum import WarningCode
 from corridor.ingest.errors import UnsafeSeriesError
-from corridor.ingest.io import SliceHeader, advise_will_need
+from corridor.ingest.io import (
+    SliceHeader,
+    advise_will_need,
+    failure_words,
+    quiet_pydicom,
+    well_formed_uid,
+)
 from corridor.ingest.model import IngestWarning, Regularization, SourceFile, Volume
 from corridor.ingest.ops import SortedSeries
 from corridor.ingest.regularize import regularize
@@ -179,6 +185,8 @@ def transfer_syntax_name(uid: str) -> str:
     """A transfer syntax as messages name it: ``Name (UID)``."""
     if not uid:
         return "no Transfer Syntax UID (0002,0010)"
+    if not well_formed_uid(uid):
+        return f"a malformed Transfer Syntax UID ({uid!a})"
     from pydicom.uid import UID
 
     name = _UNNAMED_BY_PYDICOM.get(uid) or UID(uid).name
@@ -218,6 +226,51 @@ def _require_decodable(headers: Sequence[SliceHeader]) -> None:
                 f"(pip install 'corridor[codecs]', or 'corridor[gdcm]'), {_EXPORT_UNCOMPRESSED}")
 
 
+_DECODED_FLOOR_BYTES = 64 << 20
+"""Decoded pixels of one file (bytes) accepted from compressed data whatever its size."""
+
+_MAX_COMPRESSION_RATIO = 1000
+"""Beyond :data:`_DECODED_FLOOR_BYTES`, the most decoded bytes accepted per byte of a file
+in a compressed syntax (lossless codecs give 2 to 4, lossy ones rarely 100): a header
+declaring more is damaged, and decoding it would allocate what it declares."""
+
+
+def _require_plausible_length(ds: Any, path: str, syntax: str, file_bytes: int) -> None:
+    """Refuse, before decoding, pixel data whose length does not fit the image's description.
+
+    Uncompressed Pixel Data must be exactly as long as Rows (0028,0010), Columns
+    (0028,0011), Samples per Pixel (0028,0002), Bits Allocated (0028,0100) and Number of
+    Frames (0028,0008) give (pydicom decodes a longer one, ignoring the excess, into a
+    wrong image); compressed data may declare at most :data:`_DECODED_FLOOR_BYTES`, or
+    :data:`_MAX_COMPRESSION_RATIO` times its file's size.
+
+    Raises
+    ------
+    UnsafeSeriesError
+        Check ``pixel-data``: the bytes found and those the description gives.
+    """
+    from pydicom.pixels.utils import get_expected_length
+
+    expected = get_expected_length(ds, "bytes")
+    if syntax in NATIVE_TRANSFER_SYNTAXES:
+        actual = len(ds.PixelData)
+        if actual not in (expected, expected + expected % 2):
+            raise UnsafeSeriesError(
+                "pixel-data", "the uncompressed Pixel Data (7FE0,0010) is not as long as the "
+                "image's Rows (0028,0010), Columns (0028,0011), Samples per Pixel (0028,0002), "
+                "Bits Allocated (0028,0100) and Number of Frames (0028,0008) give: the header or "
+                "the pixels are damaged", files=[path], found=f"{actual} bytes",
+                expected=f"{expected} bytes (one more to make it even)")
+    elif expected > max(_DECODED_FLOOR_BYTES, _MAX_COMPRESSION_RATIO * file_bytes):
+        raise UnsafeSeriesError(
+            "pixel-data", "the image's Rows (0028,0010), Columns (0028,0011), Samples per Pixel "
+            "(0028,0002), Bits Allocated (0028,0100) and Number of Frames (0028,0008) declare "
+            "more decoded pixels than any codec makes of a file this size: the header is "
+            "damaged", files=[path], found=f"{expected} bytes declared from a file of "
+            f"{file_bytes} bytes", expected=f"at most {_DECODED_FLOOR_BYTES} bytes, or "
+            f"{_MAX_COMPRESSION_RATIO} times the file's size")
+
+
 def _decode(raw: bytes, path: str, header: SliceHeader,
             rows_columns: tuple[int, int]) -> NDArray[Any]:
     """All frames of one file, ``(frames, rows, columns)``, as stored (before rescale).
@@ -236,11 +289,16 @@ def _decode(raw: bytes, path: str, header: SliceHeader,
         import pydicom  # only for pixels not stored natively (start-up, SRS-CLI-002)
         from pydicom.pixels.utils import pixel_array
 
-        frames = pixel_array(pydicom.dcmread(io.BytesIO(raw)))
+        with quiet_pydicom():
+            ds = pydicom.dcmread(io.BytesIO(raw))
+            _require_plausible_length(ds, path, header.transfer_syntax_uid, len(raw))
+            frames = pixel_array(ds)
+    except UnsafeSeriesError:
+        raise
     except Exception as exc:  # any decoder failure refuses the series
         raise UnsafeSeriesError(
             "pixel-data", f"cannot decode the {transfer_syntax_name(header.transfer_syntax_uid)}"
-            f" pixel data: {type(exc).__name__}: {exc}",
+            f" pixel data: {failure_words(exc)}",
             files=[path], expected="pixel data decodable by pydicom's handlers",
         ) from exc
     return frames[np.newaxis] if frames.ndim == 2 else frames
@@ -268,10 +326,11 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
     _require_decodable([*slices, *(dropped for _, dropped in series.duplicates)])
     shape_i, shape_j, shape_k = series.geometry.shape
     integral = all(_integral(h) for h in slices)
-    data: NDArray[np.generic] = np.empty((shape_k, shape_j, shape_i),
-                                         dtype=np.int16 if integral else np.float32)
     has_padding = any(h.pixel_padding_value is not None for h in slices)
-    mask = _PaddingMask((shape_k, shape_j, shape_i)) if has_padding else None
+    # allocated once the first file's pixels have decoded to the size its header states:
+    # a damaged Rows or Columns is refused before the volume it implies is allocated
+    data: NDArray[np.generic] | None = None
+    mask: _PaddingMask | None = None
     by_file: dict[str, list[tuple[int, SliceHeader]]] = defaultdict(list)
     for k, header in enumerate(slices):
         by_file[header.path].append((k, header))
@@ -297,6 +356,10 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
                     raise UnsafeSeriesError("image-size", "decoded pixels differ from Rows/Columns",
                                             files=[path], found=stored.shape,
                                             expected=f"{(shape_j, shape_i)}")
+                if data is None:
+                    data = np.empty((shape_k, shape_j, shape_i),
+                                    dtype=np.int16 if integral else np.float32)
+                    mask = _PaddingMask((shape_k, shape_j, shape_i)) if has_padding else None
                 if mask is not None:
                     padding = _padding(stored, header)
                     if padding is not None:
@@ -310,6 +373,9 @@ def load_volume(series: SortedSeries, notes: Sequence[IngestWarning] = ()) -> Vo
             del raw, frames
     finally:
         reader.shutdown(wait=True, cancel_futures=True)
+    if data is None:  # never: a sorted series holds two slices or more
+        raise UnsafeSeriesError("too-few-slices", "no slice was loaded",
+                                expected="2 or more slices")
     warnings = [*notes, *series.warnings]
     for kept, dropped in series.duplicates:
         if pixel_digests[(kept.path, kept.frame)] != pixel_digests[(dropped.path, dropped.frame)]:

@@ -135,6 +135,10 @@ class SkippedFile:
     path: str
     reason: SkipReason
     detail: str
+    series_instance_uid: str | None = None
+    """For an ``unreadable`` DICOM file: the Series Instance UID (0020,000E) its header names,
+    read whole and well formed, or ``None`` when the damage leaves it unknown (then the file
+    may be an image of any series found)."""
 
 
 @dataclass(frozen=True, slots=True)

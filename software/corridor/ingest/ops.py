@@ -19,14 +19,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corridor.geometry import ImageGeometry
-from corridor.ingest.enum import RegularizationReason, SetAsideReason, WarningCode
+from corridor.ingest.enum import RegularizationReason, SetAsideReason, SkipReason, WarningCode
 from corridor.ingest.errors import AmbiguousSeriesError, NoSeriesError, UnsafeSeriesError
 from corridor.ingest.io import SliceHeader
-from corridor.ingest.model import IngestWarning, SeriesSummary
+from corridor.ingest.model import IngestWarning, SeriesSummary, SkippedFile
 
 __all__ = [
     "GANTRY_TILT_TOLERANCE",
     "ORIENTATION_TOLERANCE",
+    "PIXEL_SPACING_RANGE_MM",
+    "POSITION_LIMIT_MM",
+    "RESCALE_INTERCEPT_LIMIT",
+    "RESCALE_SLOPE_RANGE",
     "SLICE_POSITION_TOLERANCE_MM",
     "SLICE_POSITION_WARNING_FRACTION",
     "SPACING_TOLERANCE_MM",
@@ -37,6 +41,7 @@ __all__ = [
     "select_series",
     "sort_and_validate",
     "summarize",
+    "unreadable_check",
 ]
 
 ORIENTATION_TOLERANCE = 1e-4
@@ -61,6 +66,25 @@ further away, the series is refused."""
 
 DUPLICATE_POSITION_TOLERANCE_MM = 1e-3
 """Two slices whose projected positions differ by less than this (mm) are at the same place."""
+
+PIXEL_SPACING_RANGE_MM = (1e-3, 100.0)
+"""Smallest and largest Pixel Spacing (0028,0030) value accepted (mm): a micro-CT's pixels
+are 0.01 mm, a CT's 0.2 to 2 mm; zero, negative (a mirrored image) or absurd values are a
+damaged header."""
+
+POSITION_LIMIT_MM = 1e5
+"""Largest magnitude (mm) of an Image Position (Patient) (0020,0032) coordinate accepted:
+100 m, far beyond any scanner's table travel."""
+
+RESCALE_SLOPE_RANGE = (1e-6, 1e6)
+"""Smallest and largest magnitude of Rescale Slope (0028,1053) accepted (CT writes 1)."""
+
+RESCALE_INTERCEPT_LIMIT = 1e6
+"""Largest magnitude of Rescale Intercept (0028,1052) accepted (CT writes -1024 or 0)."""
+
+_DIRECTION_COSINE_LIMIT = 1.001
+"""A direction cosine beyond this magnitude is no cosine (checked before any arithmetic on
+Image Orientation (Patient), which would overflow on an absurd value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +114,8 @@ def group_series(headers: Sequence[SliceHeader]) -> dict[str, list[SliceHeader]]
 
 def coarse_orientation(iop: Sequence[float] | None) -> str:
     """``axial``, ``coronal``, ``sagittal`` or ``oblique`` from the slice normal."""
-    if iop is None or len(iop) != 6:
+    if iop is None or len(iop) != 6 or not all(
+            math.isfinite(v) and abs(v) <= _DIRECTION_COSINE_LIMIT for v in iop):
         return "unknown"
     normal = np.cross(np.asarray(iop[:3]), np.asarray(iop[3:]))
     axis = int(np.argmax(np.abs(normal)))
@@ -152,24 +177,62 @@ def summarize(groups: dict[str, list[SliceHeader]]) -> list[SeriesSummary]:
     return summaries
 
 
-def select_series(summaries: Sequence[SeriesSummary], requested: str | None, where: str) -> str:
+def select_series(summaries: Sequence[SeriesSummary], requested: str | None, where: str,
+                  skipped: Sequence[SkippedFile] = ()) -> str:
     """The Series Instance UID to load.
 
     The one named; or else the only volumetric CT series, setting aside scouts, captured
     screens (dose reports), images without patient geometry and single images.  No
     candidate, several candidates, or a named series that does not exist are refused,
-    listing every series found so that the user can choose.
+    listing every series found so that the user can choose, and then the DICOM files of
+    ``skipped`` that cannot be read as a whole.
     """
+    unreadable = [s.path for s in skipped if s.reason is SkipReason.UNREADABLE]
     if requested is not None:
         if requested not in {s.series_instance_uid for s in summaries}:
-            raise NoSeriesError(where, requested, summaries)
+            raise NoSeriesError(where, requested, summaries, unreadable)
         return requested
     candidates = [s for s in summaries if s.set_aside is None]
     if not candidates:
-        raise NoSeriesError(where, None, summaries)
+        raise NoSeriesError(where, None, summaries, unreadable)
     if len(candidates) > 1:
-        raise AmbiguousSeriesError(where, candidates)
+        raise AmbiguousSeriesError(where, candidates, unreadable)
     return candidates[0].series_instance_uid
+
+
+def unreadable_check(skipped: Sequence[SkippedFile], series_instance_uid: str) -> None:
+    """Refuse a load that a damaged DICOM file may belong to.
+
+    A file skipped as ``unreadable`` (DICOM that cannot be read as a whole image) may be a
+    slice of the series being loaded: a slice lost inside the series leaves a gap the
+    spacing checks see, but one lost at either end leaves none.  It is let pass, with the
+    skip warning, only when its header names another series: a Series Instance UID
+    (0020,000E) read whole and well formed that differs from ``series_instance_uid``.
+
+    Raises
+    ------
+    UnsafeSeriesError
+        Check ``unreadable-file``, naming every such file, what failed in each, and what
+        to do.
+    """
+    damaged = [s for s in skipped if s.reason is SkipReason.UNREADABLE
+               and s.series_instance_uid in (None, series_instance_uid)]
+    if not damaged:
+        return
+    found = "; ".join(
+        f"{s.path}: {s.detail}, "
+        + ("its header names this series" if s.series_instance_uid is not None
+           else "no Series Instance UID (0020,000E) can be read from it")
+        for s in damaged[:4]) + (f"; and {len(damaged) - 4} more" if len(damaged) > 4 else "")
+    raise UnsafeSeriesError(
+        "unreadable-file",
+        f"{len(damaged)} DICOM file(s) under the input cannot be read as a whole and may be "
+        f"slices of the series loaded ({series_instance_uid}): a slice lost at either end "
+        "of a series leaves no gap for the spacing checks to see.",
+        files=[s.path for s in damaged], found=found,
+        expected="every DICOM file readable whole: restore the file(s) from their source "
+        "(copy or export the series again), or remove them from the input if they belong to "
+        "no series to load")
 
 
 def intensity_check(headers: Sequence[SliceHeader]) -> str | None:
@@ -212,16 +275,48 @@ def _require(headers: Sequence[SliceHeader]) -> None:
                 files=[header.path], expected="every image to carry its patient geometry as "
                 "finite numbers",
             )
+        _require_ranges(header)
         slope, intercept = header.rescale_slope, header.rescale_intercept
-        if not (math.isfinite(slope) and math.isfinite(intercept)) or slope == 0:
+        low, high = RESCALE_SLOPE_RANGE
+        if (not (math.isfinite(slope) and math.isfinite(intercept))
+                or not low <= abs(slope) <= high or abs(intercept) > RESCALE_INTERCEPT_LIMIT):
             raise UnsafeSeriesError(
                 "rescale",
                 "Rescale Slope (0028,1053) or Rescale Intercept (0028,1052) is unusable, so the "
                 "stored values cannot be turned into Hounsfield units. Export the series again "
                 "from the scanner or PACS.",
                 files=[header.path], found=f"slope {slope}, intercept {intercept}",
-                expected="a finite, non-zero slope and a finite intercept",
+                expected=f"a finite slope of magnitude {low:g} to {high:g} and a finite "
+                f"intercept of magnitude at most {RESCALE_INTERCEPT_LIMIT:g}",
             )
+
+
+def _require_ranges(header: SliceHeader) -> None:
+    """Refuse geometry values outside their physical ranges (after :func:`_require` found
+    them present and finite)."""
+    low, high = PIXEL_SPACING_RANGE_MM
+    spacing = header.pixel_spacing or ()
+    if not all(low <= v <= high for v in spacing):
+        raise UnsafeSeriesError(
+            "geometry-range", "Pixel Spacing (0028,0030) is outside the physical range of "
+            "image pixels, so the image cannot be placed in the patient (zero or a negative "
+            "value would shrink or mirror it). Export the series again from the scanner or PACS.",
+            files=[header.path], found=list(spacing),
+            expected=f"each value from {low:g} to {high:g} mm")
+    position = header.image_position_patient or ()
+    if not all(abs(v) <= POSITION_LIMIT_MM for v in position):
+        raise UnsafeSeriesError(
+            "geometry-range", "Image Position (Patient) (0020,0032) lies outside any scanner, "
+            "so the header is damaged. Export the series again from the scanner or PACS.",
+            files=[header.path], found=list(position),
+            expected=f"each coordinate within {POSITION_LIMIT_MM:g} mm of the origin")
+    orientation = header.image_orientation_patient or ()
+    if not all(abs(v) <= _DIRECTION_COSINE_LIMIT for v in orientation):
+        raise UnsafeSeriesError(
+            "orientation", "Image Orientation (Patient) (0020,0037) holds values that are no "
+            "direction cosines, so the image plane is undefined. Export the series again.",
+            files=[header.path], found=list(orientation),
+            expected="two unit directions (each value from -1 to 1)")
 
 
 def _check_uniform(headers: Sequence[SliceHeader]) -> NDArray[np.float64]:
@@ -493,13 +588,13 @@ def sort_and_validate(headers: Sequence[SliceHeader], *,
             + ", ".join(sorted(h.path for h in localizers)),
         ))
     _few_slices(images, localizers)
-    _require(images)
     truncated = sorted({h.path for h in images if not h.pixel_data_complete})
     if truncated:
         raise UnsafeSeriesError(
             "truncated-file", "image file(s) of the series end before their pixel data does",
             files=truncated, expected="complete files (copy the series again from its source)",
         )
+    _require(images)
     iop = _check_uniform(images)
     row, column = iop[:3], iop[3:]
     normal = np.cross(row, column)
