@@ -19,8 +19,8 @@ from typing import Any
 
 from corridor.errors import FieldError
 
-__all__ = ["CappedReader", "InputFileError", "json_depth", "read_json_file", "read_regular_file",
-           "yaml_nested_beyond"]
+__all__ = ["BoundedFile", "InputFileError", "json_depth", "open_bounded", "read_json_file",
+           "read_regular_file", "yaml_nested_beyond"]
 
 
 class InputFileError(FieldError):
@@ -130,58 +130,47 @@ def read_json_file(path: Path, limit: int, *, max_depth: int, field: str,
         raise InputFileError(field, f"not JSON ({exc})", expected, where=str(path)) from exc
 
 
-class CappedReader(io.RawIOBase):
-    """A regular file read through ``read(n)`` calls capped at what the file still holds.
+class BoundedFile(io.BufferedReader):
+    """A file whose ``read(n)`` never asks for more than the file still holds.
 
     ``read(n)`` of a Python file allocates ``n`` bytes before reading, so a parser that reads a
     length field's worth (a DICOM element claiming 4 GB in an 8 kB file) allocates that much;
-    through this reader it allocates at most the file's size.  For parsers that take a file
-    object (pydicom, highdicom).
+    through this file it allocates at most what is left of the file.  Constructed from a path
+    alone, so that pydicom can reopen it for deferred values (``fileobj_type``).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], mode: str = "rb") -> None:
+        super().__init__(io.FileIO(os.fspath(path), mode))  # a str name, for deferred reads
+        self._size = os.fstat(self.fileno()).st_size
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is not None and size > 0:
+            size = min(size, max(self._size - self.tell(), 0))
+        return super().read(size)
+
+
+def open_bounded(path: Path, *, field: str, expected: str) -> BoundedFile:
+    """The regular file ``path`` opened as a :class:`BoundedFile`, for a parser that takes a
+    file object (pydicom, highdicom).
 
     Raises
     ------
     InputFileError
-        On opening: a name that is not a regular file, or a file that cannot be opened.
+        A name that is not a regular file, or a file that cannot be opened.
     """
-
-    def __init__(self, path: Path, *, field: str, expected: str) -> None:
-        super().__init__()
-        try:
-            self._stream = path.open("rb")
-        except (OSError, ValueError) as exc:
-            raise InputFileError(field, str(getattr(exc, "strerror", None) or exc), expected,
-                                 where=str(path)) from exc
-        self.name = str(path)
-        self._size = os.fstat(self._stream.fileno()).st_size
-        if not stat.S_ISREG(os.fstat(self._stream.fileno()).st_mode):
-            self._stream.close()
-            raise InputFileError(field, "not a regular file (a device, pipe or folder)",
-                                 expected, where=str(path))
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._stream.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._stream.tell()
-
-    def read(self, size: int | None = -1) -> bytes:
-        left = max(self._size - self._stream.tell(), 0)
-        return self._stream.read(left if size is None or size < 0 else min(size, left))
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._stream.close()
-        super().close()
+    try:
+        stream = BoundedFile(path)
+    except IsADirectoryError as exc:
+        raise InputFileError(field, "not a regular file (a device, pipe or folder)", expected,
+                             where=str(path)) from exc
+    except (OSError, ValueError) as exc:
+        raise InputFileError(field, str(getattr(exc, "strerror", None) or exc), expected,
+                             where=str(path)) from exc
+    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        stream.close()
+        raise InputFileError(field, "not a regular file (a device, pipe or folder)", expected,
+                             where=str(path))
+    return stream
 
 
 def yaml_nested_beyond(data: bytes | str, max_depth: int) -> int | None:

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from corridor.geometry import ImageGeometry
 from corridor.images.errors import ImageFileError
 from corridor.images.model import LabelMap
-from corridor.reading import CappedReader
+from corridor.reading import open_bounded
 
 __all__ = ["MAX_LABEL_MAP_BYTES", "MAX_LABEL_MAP_VOXELS", "read_label_map"]
 
@@ -177,7 +177,7 @@ def _seg_grid_bounded(path: Path) -> None:
     the bounds, read from its header before highdicom reads the pixel data."""
     import pydicom
 
-    with CappedReader(path, field="file", expected="a DICOM SEG label map") as stream:
+    with open_bounded(path, field="file", expected="a DICOM SEG label map") as stream:
         header = pydicom.dcmread(stream, stop_before_pixels=True)
     shape = (int(header.get("Rows") or 0), int(header.get("Columns") or 0),
              int(header.get("NumberOfFrames") or 1))
@@ -233,7 +233,7 @@ def read_label_map(path: Path) -> LabelMap:
                             _segment_names(header, labels) or _names(labels))
         if name.endswith(".dcm"):
             _seg_grid_bounded(path)
-            with CappedReader(path, field="file", expected="a DICOM SEG label map") as stream:
+            with open_bounded(path, field="file", expected="a DICOM SEG label map") as stream:
                 segmentation = highdicom.seg.segread(cast(BinaryIO, stream))
             volume = segmentation.get_volume(combine_segments=True)
             labels = _labels(path, volume.array)

@@ -27,6 +27,7 @@ from corridor.ingest.enum import SkipReason
 from corridor.ingest.errors import UnreadableInputError
 from corridor.ingest.lean import LEAN_PREFIX_BYTES, read_lean
 from corridor.ingest.model import SeriesDisplay, SkippedFile
+from corridor.reading import BoundedFile
 
 if TYPE_CHECKING:  # pydicom loads only when a file needs it (start-up, SRS-CLI-002)
     from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
@@ -239,31 +240,12 @@ def _ends_inside(ds: Dataset, stopped: int, size: int) -> bool:
             and tell + length != size)
 
 
-class _BoundedFile(io.BufferedReader):
-    """A file opened for pydicom whose reads never ask for more than the file still holds.
-
-    Python's buffered ``read(n)`` allocates ``n`` bytes before reading, and pydicom reads a
-    value as long as its element says: a damaged length (up to 4 GiB) would be allocated
-    whole.  :func:`_dcmread` has pydicom open the file again with this type to read a
-    deferred value.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], mode: str = "rb") -> None:
-        super().__init__(io.FileIO(os.fspath(path), mode))  # a str name, for deferred reads
-        self._size = os.fstat(self.fileno()).st_size
-
-    def read(self, size: int | None = -1, /) -> bytes:
-        if size is not None and size > 0:
-            size = min(size, max(self._size - self.tell(), 0))
-        return super().read(size)
-
-
-def _dcmread(handle: _BoundedFile, **options: Any) -> FileDataset:
+def _dcmread(handle: BoundedFile, **options: Any) -> FileDataset:
     """pydicom's parse of an open file, whose deferred values are read bounded as well."""
     import pydicom
 
     ds = pydicom.dcmread(handle, defer_size=256, **options)
-    ds.fileobj_type = _BoundedFile
+    ds.fileobj_type = BoundedFile
     return ds
 
 
@@ -616,7 +598,7 @@ def _read_with_pydicom(path: Path) -> list[SliceHeader] | SkippedFile:
     from pydicom.errors import InvalidDicomError  # only for a file the lean reader leaves
 
     try:
-        with _BoundedFile(path) as handle:
+        with BoundedFile(path) as handle:
             ds = _dcmread(handle, stop_before_pixels=False)
             stopped, size = _parsed_stream(ds, handle)
     except InvalidDicomError:
@@ -636,7 +618,7 @@ def _read_with_pydicom(path: Path) -> list[SliceHeader] | SkippedFile:
         if "PixelData" not in ds and _ends_inside(ds, stopped, size):
             # the file was cut before its pixel data ends: its image header is read again on
             # its own (pydicom keeps nothing of a data set whose last element it cannot end)
-            with _BoundedFile(path) as handle:
+            with BoundedFile(path) as handle:
                 ds = _dcmread(handle, stop_before_pixels=True)
             if ds.get("Rows"):
                 return headers_of(path, ds, complete=False)
