@@ -17,20 +17,22 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 import tracemalloc
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from verification.command_run import run_corridor
 
-__all__ = ["MEMORY_LIMIT", "SECONDS_LIMIT", "Probe", "check_refusal", "json_values",
+__all__ = ["MEMORY_LIMIT", "SECONDS_LIMIT", "Family", "Probe", "check_refusal", "json_values",
            "mutated_bytes", "mutated_json", "mutated_text", "probe", "scratch_folder",
-           "write_input"]
+           "statuses", "sweep_family", "write_input"]
 
 MEMORY_LIMIT = 256 << 20
 """Peak Python and NumPy allocation of one refused or accepted input (bytes)."""
@@ -212,9 +214,53 @@ def scratch_folder(root: Path, name: str) -> Path:
     """A fresh, empty folder for one example (hypothesis reuses the test's tmp_path)."""
     folder = root / name
     if folder.exists():
-        import shutil
-
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     os.chmod(folder, 0o755)
     return folder
+
+
+# --- the sweep of one input family ---------------------------------------------------------------
+
+@dataclass
+class Family:
+    """One input family: how to write a damaged example and the command line to give it to."""
+
+    name: str
+    examples: st.SearchStrategy[Any]
+    write: Callable[[Path, Any], list[str]]
+    """Write one example into a scratch folder; return the command line (relative paths)."""
+    seed: Any
+    """The valid example the damage starts from."""
+    pinned: tuple[Any, ...] = ()
+    """Damage the sweep once found a defect with, tried first on every run (``@example``)."""
+
+
+def statuses(text: str) -> set[int]:
+    """The exit statuses a step names, ``"0 2 4"``."""
+    return {int(word) for word in text.split()}
+
+
+def sweep_family(family: Family, *, count: int, allowed: Collection[int],
+                 success: Collection[int], root: Path) -> None:
+    """Run the family's seed once, unmeasured (its imports, slow under tracemalloc, out of the
+    bounds; its exit status one of ``success``), then its pinned examples and ``count`` drawn
+    ones, each in a fresh scratch folder under ``root``, through :func:`check_refusal`."""
+    scratch = scratch_folder(root, "seed")
+    seeded = probe(family.write(scratch, family.seed), scratch, measured=False)
+    assert seeded.status in success, seeded
+
+    def run(drawn: Any) -> None:
+        scratch = scratch_folder(root, "example")
+        argv = family.write(scratch, drawn)
+        inputs = {p.relative_to(scratch).as_posix() for p in scratch.rglob("*")}
+        result = probe(argv, scratch)
+        check_refusal(result, allowed, success=success)
+        assert inputs.isdisjoint(result.written)
+        shutil.rmtree(scratch)
+
+    for pinned in family.pinned:
+        run = example(pinned)(run)
+    settings(max_examples=count, deadline=None, database=None,
+             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                    HealthCheck.data_too_large])(given(family.examples)(run))()

@@ -22,16 +22,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import shutil
 import struct
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pytest_bdd import given as bdd_given
 from pytest_bdd import parsers, scenarios, then
@@ -41,13 +37,13 @@ from corridor.images import write_nifti_ras, write_nrrd_lps
 from corridor_phantoms.anatomy import PhantomKind, build_anatomy
 from verification.planning.phantoms import Cylinder, phantom, procedure_document
 from verification.robustness.helpers import (
-    check_refusal,
+    Family,
     json_values,
     mutated_bytes,
     mutated_json,
     mutated_text,
-    probe,
-    scratch_folder,
+    statuses,
+    sweep_family,
     write_input,
 )
 
@@ -55,20 +51,6 @@ scenarios("robustness/fuzz.feature")
 
 MODEL = Path(corridor.__file__).parent / "inference" / "models" / "reference-bone-vessel"
 LABEL_NAMES = "background,bone,vessel"
-
-
-@dataclass
-class Family:
-    """One input family: how to write a damaged example and the command line to give it to."""
-
-    name: str
-    examples: st.SearchStrategy[Any]
-    write: Callable[[Path, Any], list[str]]
-    """Write one example into a scratch folder; return the command line (relative paths)."""
-    seed: Any
-    """The valid example the damage starts from."""
-    pinned: tuple[Any, ...] = ()
-    """Damage the sweep once found a defect with, tried on every run."""
 
 
 @pytest.fixture(scope="module")
@@ -322,34 +304,10 @@ def valid_family(family: str, seeds: dict[str, Path], monkeypatch: pytest.Monkey
     return _family(family, seeds)
 
 
-def _numbers(text: str) -> set[int]:
-    return {int(word) for word in text.split()}
-
-
-@then(parsers.parse("each of {count:d} damaged {name} exits with one of {statuses}, prints no "
+@then(parsers.parse("each of {count:d} damaged {name} exits with one of {allowed}, prints no "
                     "traceback, stays within the bounds and writes nothing unless it exits "
-                    "with one of {writes}"))
-def sweep(family: Family, count: int, statuses: str, writes: str, tmp_path: Path) -> None:
-    """The hypothesis loop: each example in a fresh scratch folder, after the seed itself has
-    run once unmeasured (its exit status one that writes; its imports out of the bounds)."""
-    allowed, success = _numbers(statuses), _numbers(writes)
-    scratch = scratch_folder(tmp_path, "seed")
-    seeded = probe(family.write(scratch, family.seed), scratch, measured=False)
-    assert seeded.status in success, seeded
-
-    @settings(max_examples=count, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                     HealthCheck.data_too_large])
-    @given(family.examples)
-    def run(example: Any) -> None:
-        scratch = scratch_folder(tmp_path, "example")
-        argv = family.write(scratch, example)
-        inputs = {p.relative_to(scratch).as_posix() for p in scratch.rglob("*")}
-        result = probe(argv, scratch)
-        check_refusal(result, allowed, success=success)
-        assert inputs.isdisjoint(result.written)
-        shutil.rmtree(scratch)
-
-    for pinned in family.pinned:
-        run = example(pinned)(run)
-    run()
+                    "with one of {writes}"), converters={"allowed": statuses, "writes": statuses})
+def sweep(family: Family, count: int, allowed: set[int], writes: set[int],
+          tmp_path: Path) -> None:
+    """The family's seed, pinned examples and ``count`` drawn ones (helpers.sweep_family)."""
+    sweep_family(family, count=count, allowed=allowed, success=writes, root=tmp_path)

@@ -21,32 +21,27 @@ absurd or ill-typed value, an endpoint naming an unknown or the same modality, d
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
 import json
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pytest_bdd import given as bdd_given
 from pytest_bdd import parsers, scenarios, then
 
-from verification.command_run import run_corridor
 from verification.robustness.helpers import (
-    check_refusal,
+    Family,
     mutated_bytes,
     mutated_json,
     mutated_text,
-    probe,
-    scratch_folder,
+    statuses,
+    sweep_family,
     write_input,
 )
 from verification.validation.helpers import fixture_path
@@ -66,20 +61,6 @@ unknown ID, a quote, a non-ASCII letter, a separator."""
 _HOSTILE_NUMBERS = st.sampled_from([0, -1, 1e-9, 1e9, 1e300, -1e300, float("inf"),
                                     float("-inf"), float("nan"), 10**40, "12", None, [], {}])
 """What a damaged number of a definition holds."""
-
-
-@dataclass
-class Family:
-    """One input family: how to write a damaged example and the command line to give it to."""
-
-    name: str
-    examples: st.SearchStrategy[Any]
-    write: Callable[[Path, Any], list[str]]
-    """Write one example into a scratch folder; return the command line (relative paths)."""
-    seed: Any
-    """The valid example the damage starts from."""
-    regressions: list[Any] = field(default_factory=list)
-    """Damage the sweep once found to fail, run first every time (hypothesis ``@example``)."""
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +147,7 @@ def _reader_data(seeds: dict[str, Path]) -> Family:
     family = _csv_family("reader data", seeds["vandyke.csv"], options, ["validate", "mrmc"])
     # Found by the sweep: a carriage return before the header made the header empty and the
     # first row's cells keyless (AttributeError, exit 70).
-    family.regressions.append(("\r" + family.seed[0], []))
+    family.pinned = (("\r" + family.seed[0], []),)
     return family
 
 
@@ -235,7 +216,7 @@ def _study_definitions(seeds: dict[str, Path]) -> Family:
         return ["validate", "study", "study.yaml", "--out", "out"]
 
     # Found by the sweep: a date PyYAML cannot construct (ValueError, exit 70).
-    return Family("study definitions", examples, write, text, ["name: 2001-13-01\n"])
+    return Family("study definitions", examples, write, text, ("name: 2001-13-01\n",))
 
 
 def _family(name: str, seeds: dict[str, Path]) -> Family:
@@ -253,35 +234,9 @@ def valid_family(family: str, seeds: dict[str, Path]) -> Family:
     return _family(family, seeds)
 
 
-def _numbers(text: str) -> set[int]:
-    return {int(word) for word in text.split()}
-
-
-@then(parsers.parse("each of {count:d} damaged {name} exits with one of {statuses}, prints no "
+@then(parsers.parse("each of {count:d} damaged {name} exits with one of {allowed}, prints no "
                     "traceback, stays within the bounds and writes nothing unless it exits "
-                    "with {writes:d}"))
-def sweep(family: Family, count: int, statuses: str, writes: int, tmp_path: Path) -> None:
-    """The hypothesis loop: each example in a fresh scratch folder, after the seed itself has
-    run once unmeasured and untraced (its exit status the one that writes; its imports, slow
-    under tracemalloc, out of the bounds)."""
-    allowed = _numbers(statuses)
-    scratch = scratch_folder(tmp_path, "seed")
-    argv = family.write(scratch, family.seed)
-    with contextlib.chdir(scratch):
-        seeded = run_corridor(argv)
-    assert seeded.status == writes, seeded
-
-    def run(drawn: Any) -> None:
-        scratch = scratch_folder(tmp_path, "example")
-        argv = family.write(scratch, drawn)
-        inputs = {p.relative_to(scratch).as_posix() for p in scratch.rglob("*")}
-        result = probe(argv, scratch)
-        check_refusal(result, allowed, success=writes)
-        assert inputs.isdisjoint(result.written)
-        shutil.rmtree(scratch)
-
-    for regression in family.regressions:
-        run = example(regression)(run)
-    settings(max_examples=count, deadline=None, database=None,
-             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                    HealthCheck.data_too_large])(given(family.examples)(run))()
+                    "with {writes:d}"), converters={"allowed": statuses})
+def sweep(family: Family, count: int, allowed: set[int], writes: int, tmp_path: Path) -> None:
+    """The family's seed, pinned examples and ``count`` drawn ones (helpers.sweep_family)."""
+    sweep_family(family, count=count, allowed=allowed, success={writes}, root=tmp_path)
