@@ -53,6 +53,8 @@ from corridor.planning.regions import (
 
 __all__ = [
     "BAND_MM",
+    "BOOTSTRAP_BLOCKS",
+    "BOOTSTRAP_POINTS",
     "BOOTSTRAP_SAMPLES",
     "FEMORAL_HEAD",
     "FEMORAL_HEAD_RADIUS_MM",
@@ -96,6 +98,9 @@ HOUGH_RADIUS_STEP_MM = 1.0
 MAX_CANDIDATES = 12
 """Vote peaks fitted, strongest first."""
 
+_PEAK_FLOOR = 0.05
+"""Vote bins below this fraction of the strongest are not peaks."""
+
 BAND_MM = 4.0
 """Faces within this distance (mm) of a candidate's sphere are its head's surface."""
 
@@ -116,6 +121,10 @@ REFIT_ROUNDS = 6
 BOOTSTRAP_SAMPLES = 200
 """Resamples of the inliers for the centre's confidence region (seeded)."""
 
+BOOTSTRAP_POINTS = 1000
+"""Inliers the bootstrap refits (drawn at random when there are more): the patches' spread,
+not the number of faces in each, sets the region's size."""
+
 BOOTSTRAP_BLOCKS = 96
 """Patches (by direction from the centre, over the whole sphere: about 22 degrees, 9 mm on a
 24 mm head) the block bootstrap resamples."""
@@ -126,10 +135,12 @@ MIN_INLIERS = 60
 MIN_COVERAGE = 0.1
 """Smallest part of a sphere's area its inlier faces must cover for it to be a head candidate."""
 
-MAX_AXIS_RATIO = 1.07
+MAX_AXIS_RATIO = 1.05
 """Largest ratio of the longest to the shortest axis of the ellipsoid fitted to a head's
-surface: a head more elongated than this is not a sphere, and its "centre" is not defined
-to the accuracy claimed (an ellipsoid with axes 15 % apart is refused)."""
+surface.  A head more elongated than this is not a sphere, and a sphere's centre is no longer
+its centre to the accuracy claimed: on a femur whose head is an ellipsoid (every orientation
+tried, axes up to 6 % apart) the fitted centre moved by up to 0.34 mm; an ellipsoid with axes
+15 % apart is refused."""
 
 MAX_CENTRE_CI95_MM = 0.5
 """Largest radius (mm) of the bootstrap 95 % confidence region of the centre: the accuracy the
@@ -252,7 +263,19 @@ def _surface(mask: BoolArray, start: NDArray[np.intp], label_map: LabelMap) -> _
     spacing = np.asarray(geometry.spacing)
     smooth = ndimage.gaussian_filter(mask.astype(np.float32), SMOOTHING_MM / spacing,
                                      mode="constant", truncate=3.0)
-    gradient = np.gradient(smooth)
+    top = np.asarray(mask.shape) - 1
+
+    def gradient_at(voxels: NDArray[np.intp]) -> FloatArray:
+        """Central differences of ``smooth`` at ``voxels`` (one-sided on the crop's faces)."""
+        result = np.empty((len(voxels), 3))
+        for d in range(3):
+            ahead, behind = voxels.copy(), voxels.copy()
+            ahead[:, d] = np.minimum(ahead[:, d] + 1, top[d])
+            behind[:, d] = np.maximum(behind[:, d] - 1, 0)
+            result[:, d] = ((smooth[tuple(ahead.T)] - smooth[tuple(behind.T)])
+                            / np.maximum(ahead[:, d] - behind[:, d], 1))
+        return result
+
     steps = geometry.affine[:3, :3]
     inverse = np.linalg.inv(steps)
     points, normals, areas, facing, gaps = [], [], [], [], []
@@ -266,8 +289,7 @@ def _surface(mask: BoolArray, start: NDArray[np.intp], label_map: LabelMap) -> _
             continue
         upper = faces.copy()
         upper[:, axis] += 1
-        g = np.stack([0.5 * (gradient[d][tuple(faces.T)] + gradient[d][tuple(upper.T)])
-                      for d in range(3)], axis=1).astype(np.float64)
+        g = 0.5 * (gradient_at(faces) + gradient_at(upper))
         index = faces.astype(np.float64) + start
         index[:, axis] += 0.5
         points.append(geometry.index_to_lps(index))
@@ -295,29 +317,28 @@ def _vote_peaks(surface: _Surface, radii: tuple[float, float]) -> FloatArray:
     """Centres (LPS mm) of the strongest convex-sphere vote peaks, strongest first."""
     low = surface.points.min(axis=0) - radii[1]
     shape = np.ceil((surface.points.max(axis=0) + radii[1] - low) / HOUGH_BIN_MM).astype(int) + 1
-    votes = np.zeros(int(np.prod(shape)), dtype=np.float64)
     points = surface.points.astype(np.float32)
     normals = surface.normals.astype(np.float32)
-    weights = surface.areas
+    flats, weights = [], []
     for radius in np.arange(radii[0], radii[1] + 1e-9, HOUGH_RADIUS_STEP_MM):
         centres = points - np.float32(radius) * normals
         bins = np.floor((centres - low.astype(np.float32)) / np.float32(HOUGH_BIN_MM)).astype(
             np.intp)
         inside = np.all((bins >= 0) & (bins < shape), axis=1)
-        flat = np.ravel_multi_index(tuple(bins[inside].T), tuple(shape))
-        votes += np.bincount(flat, weights=weights[inside], minlength=votes.size)
-    grid = ndimage.gaussian_filter(votes.reshape(shape), 1.0)
-    peaks = (grid == ndimage.maximum_filter(grid, size=5)) & (grid > 0)
-    found = np.argwhere(peaks)
-    strength = grid[tuple(found.T)]
-    order = np.argsort(-strength)[:4 * MAX_CANDIDATES]
-    centres = low + (found[order] + 0.5) * HOUGH_BIN_MM
+        flats.append(np.ravel_multi_index(tuple(bins[inside].T), tuple(shape)))
+        weights.append(surface.areas[inside])
+    votes = np.bincount(np.concatenate(flats), weights=np.concatenate(weights),
+                        minlength=int(np.prod(shape)))
+    grid = ndimage.gaussian_filter(votes.reshape(shape).astype(np.float32), 1.0).ravel()
+    strong = np.flatnonzero(grid >= _PEAK_FLOOR * float(grid.max()))
+    strong = strong[np.argsort(-grid[strong], kind="stable")]
+    centres = low + (np.column_stack(np.unravel_index(strong, tuple(shape))) + 0.5) * HOUGH_BIN_MM
     kept: list[FloatArray] = []
-    for centre in centres:
-        if all(np.linalg.norm(centre - k) >= radii[0] / 2 for k in kept):
+    for centre in centres:  # strongest first; a peak near a stronger one is the same sphere
+        if all(float(np.linalg.norm(centre - k)) >= radii[0] / 2 for k in kept):
             kept.append(centre)
-        if len(kept) == MAX_CANDIDATES:
-            break
+            if len(kept) == MAX_CANDIDATES:
+                break
     return np.asarray(kept).reshape(-1, 3)
 
 
@@ -429,23 +450,35 @@ def _bootstrap_ci95(points: FloatArray, centre: FloatArray, radius: float,
     A block bootstrap: the inliers are grouped into patches by direction from the centre
     (:data:`BOOTSTRAP_BLOCKS` over the whole sphere) and whole patches are resampled, so that
     an error shared by a patch of the surface (a segmentation a voxel too large or too small
-    there) widens the region as it moves the centre; resampling single faces would not.
+    there) widens the region as it moves the centre; resampling single faces would not.  Each
+    resample is refitted by three Gauss-Newton steps from the fit, all resamples at once.
     """
+    if len(points) > BOOTSTRAP_POINTS:
+        points = points[np.sort(rng.choice(len(points), BOOTSTRAP_POINTS, replace=False))]
     directions = (points - centre) / np.linalg.norm(points - centre, axis=1)[:, None]
     block = np.argmax(directions @ _fibonacci(BOOTSTRAP_BLOCKS).T, axis=1)
     used, member = np.unique(block, return_inverse=True)
     counts = rng.multinomial(len(used), np.full(len(used), 1.0 / len(used)),
                              size=BOOTSTRAP_SAMPLES).astype(np.float64)
-    centres = np.empty((BOOTSTRAP_SAMPLES, 3))
-    for b in range(BOOTSTRAP_SAMPLES):
-        weights = counts[b][member]
-        if np.count_nonzero(weights) < 4:
-            centres[b] = np.inf
-            continue
-        centres[b] = _fit_geometric(points, centre, radius, weights, iterations=3)[0]
+    weights = counts[:, member]  # (samples, points)
+    centres = np.repeat(centre[None, :], BOOTSTRAP_SAMPLES, axis=0)
+    radii = np.full(BOOTSTRAP_SAMPLES, radius)
+    for _ in range(3):
+        offset = points[None, :, :] - centres[:, None, :]
+        distance = np.maximum(np.linalg.norm(offset, axis=2), 1e-9)
+        jacobian = np.concatenate([-offset / distance[..., None],
+                                   -np.ones((*distance.shape, 1))], axis=2)
+        weighted = jacobian * weights[..., None]
+        normal = np.matmul(weighted.transpose(0, 2, 1), jacobian)
+        gradient = np.matmul(weighted.transpose(0, 2, 1),
+                             (distance - radii[:, None])[..., None])[..., 0]
+        try:
+            step = np.linalg.solve(normal, -gradient[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            return math.inf, np.column_stack([np.full(3, -np.inf), np.full(3, np.inf)])
+        centres += step[:, :3]
+        radii += step[:, 3]
     spread = np.linalg.norm(centres - centre, axis=1)
-    if not np.all(np.isfinite(spread)):
-        return math.inf, np.column_stack([np.full(3, -np.inf), np.full(3, np.inf)])
     return (float(np.quantile(spread, 0.95)),
             np.quantile(centres, [0.025, 0.975], axis=0).T)
 
@@ -703,20 +736,19 @@ def _checked(candidate: _Candidate, surface: _Surface, label_map: LabelMap, name
         return LandmarkNotFoundError(
             LandmarkRefusal.UNSTABLE, name, f"{len(candidate.inliers)} inlier faces",
             f"at least {MIN_INLIERS}")
-    band = surface.points[candidate.band]
-    distance = np.linalg.norm(band - centre, axis=1)
-    near = band[np.abs(distance - radius) <= 2.5]
-    ratio = _axis_ratio(near, centre, radius)
-    if not ratio <= MAX_AXIS_RATIO:
-        return LandmarkNotFoundError(
-            LandmarkRefusal.NOT_SPHERICAL, name, f"ellipsoid axis ratio {ratio:.3f} "
-            f"({_describe(candidate)})", f"at most {MAX_AXIS_RATIO:g}")
     inliers = surface.points[candidate.inliers]
     ci95, box = _bootstrap_ci95(inliers, centre, radius, rng)
     if not ci95 <= MAX_CENTRE_CI95_MM:
         return LandmarkNotFoundError(
             LandmarkRefusal.UNSTABLE, name, f"bootstrap 95 % confidence radius of the centre "
-            f"{ci95:.2f} mm", f"at most {MAX_CENTRE_CI95_MM:g} mm")
+            f"{ci95:.2f} mm ({_describe(candidate)})", f"at most {MAX_CENTRE_CI95_MM:g} mm")
+    band = surface.points[candidate.band]
+    distance = np.linalg.norm(band - centre, axis=1)
+    ratio = _axis_ratio(band[np.abs(distance - radius) <= BAND_MM], centre, radius)
+    if not ratio <= MAX_AXIS_RATIO:
+        return LandmarkNotFoundError(
+            LandmarkRefusal.NOT_SPHERICAL, name, f"ellipsoid axis ratio {ratio:.3f} "
+            f"({_describe(candidate)})", f"at most {MAX_AXIS_RATIO:g}")
     fit = SphereFitQuality(
         rms_mm=round(candidate.rms_mm, 4), inliers=len(candidate.inliers),
         inlier_fraction=round(len(candidate.inliers) / len(candidate.band), 4),
