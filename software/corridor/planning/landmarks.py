@@ -95,7 +95,7 @@ HOUGH_BIN_MM = 2.0
 HOUGH_RADIUS_STEP_MM = 1.0
 """Step (mm) of the radii a surface face votes for."""
 
-MAX_CANDIDATES = 12
+MAX_CANDIDATES = 8
 """Vote peaks fitted, strongest first."""
 
 _PEAK_FLOOR = 0.05
@@ -331,14 +331,13 @@ def _vote_peaks(surface: _Surface, radii: tuple[float, float]) -> FloatArray:
                         minlength=int(np.prod(shape)))
     grid = ndimage.gaussian_filter(votes.reshape(shape).astype(np.float32), 1.0).ravel()
     strong = np.flatnonzero(grid >= _PEAK_FLOOR * float(grid.max()))
-    strong = strong[np.argsort(-grid[strong], kind="stable")]
     centres = low + (np.column_stack(np.unravel_index(strong, tuple(shape))) + 0.5) * HOUGH_BIN_MM
+    strength = grid[strong].astype(np.float64)
     kept: list[FloatArray] = []
-    for centre in centres:  # strongest first; a peak near a stronger one is the same sphere
-        if all(float(np.linalg.norm(centre - k)) >= radii[0] / 2 for k in kept):
-            kept.append(centre)
-            if len(kept) == MAX_CANDIDATES:
-                break
+    while len(kept) < MAX_CANDIDATES and len(strength) and strength.max() > -np.inf:
+        best = int(np.argmax(strength))  # the strongest left; bins near it are the same sphere
+        kept.append(centres[best])
+        strength[np.linalg.norm(centres - centres[best], axis=1) < radii[0] / 2] = -np.inf
     return np.asarray(kept).reshape(-1, 3)
 
 
@@ -745,6 +744,12 @@ def _checked(candidate: _Candidate, surface: _Surface, label_map: LabelMap, name
     band = surface.points[candidate.band]
     distance = np.linalg.norm(band - centre, axis=1)
     ratio = _axis_ratio(band[np.abs(distance - radius) <= BAND_MM], centre, radius)
+    if not math.isfinite(ratio):
+        return LandmarkNotFoundError(
+            LandmarkRefusal.UNSTABLE, name, f"no ellipsoid fits the head's surface seen "
+            f"({100 * candidate.coverage:.0f} % of the sphere; {_describe(candidate)})",
+            "a surface whose shape is determined: an ellipsoid with axes at most "
+            f"{MAX_AXIS_RATIO:g} apart")
     if not ratio <= MAX_AXIS_RATIO:
         return LandmarkNotFoundError(
             LandmarkRefusal.NOT_SPHERICAL, name, f"ellipsoid axis ratio {ratio:.3f} "
