@@ -251,7 +251,7 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
     landmark_slices = {
         f"{mark.name} {name}": _slice_figure(
             name, volume, inferred, np.asarray(mark.centre_lps_mm), trajectory, safe, found,
-            title=f"{mark.name} (found), {name} through its centre; dashed: fitted sphere")
+            title=f"{mark.name} (found): {name} through its centre, dashed: the fit")
         for mark in found for name in ("axial", "coronal")}
     environment = Environment(loader=PackageLoader("corridor.case", "templates"),
                               autoescape=True, undefined=StrictUndefined)
