@@ -23,10 +23,13 @@ How a head is found (all in patient LPS millimetres):
    acetabular socket (concave, concentric) is medial to it, or, without a socket in view, the
    neck leaves it laterally.  Two heads side by side must agree with that (the left one at the
    larger x).  A head whose side cannot be told is refused.
-5. **Checks, each a refusal** (:class:`LandmarkRefusal`): the sphere reaching outside the
-   imaged volume (truncated), an ellipsoid fitted to the head's surface with axes differing by
-   more than :data:`MAX_AXIS_RATIO` (not spherical), a bootstrap 95 % confidence radius of the
-   centre above :data:`MAX_CENTRE_CI95_MM` or too few inliers (unstable).
+5. **Checks, each a refusal** (:class:`LandmarkRefusal`), in this order: the sphere reaching
+   outside the imaged volume (truncated); too few inliers, or a bootstrap 95 % confidence
+   radius of the centre above :data:`MAX_CENTRE_CI95_MM`, or a surface no ellipsoid fits
+   (unstable); an ellipsoid fitted to the head's surface with axes differing by more than
+   :data:`MAX_AXIS_RATIO`, or fewer than :data:`MIN_INLIER_FRACTION` of the faces about the
+   sphere on it (not spherical).  A head that fails a check is refused for it even when its
+   side is unclear too.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ __all__ = [
     "MAX_AXIS_RATIO",
     "MAX_CENTRE_CI95_MM",
     "MIN_INLIERS",
+    "MIN_INLIER_FRACTION",
     "RANSAC_ITERATIONS",
     "SMOOTHING_MM",
     "LandmarkNotFoundError",
@@ -98,6 +102,13 @@ HOUGH_RADIUS_STEP_MM = 1.0
 MAX_CANDIDATES = 8
 """Vote peaks fitted, strongest first."""
 
+_SMOOTHING_SLAB = 128
+"""Slices of the bone mask smoothed at a time for the surface normals."""
+
+MAX_VOTE_BINS = 1 << 24
+"""Most vote bins (float64, 128 MiB) held at once: a larger bone's bins are made coarser than
+:data:`HOUGH_BIN_MM` (the fit around each peak does not need them finer)."""
+
 _PEAK_FLOOR = 0.05
 """Vote bins below this fraction of the strongest are not peaks."""
 
@@ -114,6 +125,10 @@ normal) for its inlier tolerance: the smoothed normal's error and rounding."""
 
 RANSAC_ITERATIONS = 256
 """Sphere hypotheses drawn per candidate (4 faces each; seeded, so results repeat)."""
+
+RANSAC_POINTS = 4000
+"""Faces a hypothesis is scored on (drawn at random when the band holds more); the refit uses
+every face of the band."""
 
 REFIT_ROUNDS = 6
 """Most inlier-selection and least-squares rounds after RANSAC."""
@@ -141,6 +156,12 @@ surface.  A head more elongated than this is not a sphere, and a sphere's centre
 its centre to the accuracy claimed: on a femur whose head is an ellipsoid (every orientation
 tried, axes up to 6 % apart) the fitted centre moved by up to 0.34 mm; an ellipsoid with axes
 15 % apart is refused."""
+
+MIN_INLIER_FRACTION = 0.6
+"""Smallest part of the faces about a head's sphere (its band, with radial normals) that must
+lie on it.  Planted segmentation noise displacing most of a head's surface by a voxel moved the
+fitted centre by up to 1.6 mm while the inliers fell to 42-55 %; with a third of it displaced
+they stayed at 59-84 % and the centre within 0.31 mm."""
 
 MAX_CENTRE_CI95_MM = 0.5
 """Largest radius (mm) of the bootstrap 95 % confidence region of the centre: the accuracy the
@@ -257,81 +278,105 @@ def _bone_crop(label_map: LabelMap, values: Sequence[int]
     return table[labels[window]], np.asarray(start, dtype=np.intp)
 
 
+def _smoothed_at(mask: BoolArray, sigma: FloatArray, voxels: NDArray[np.intp]
+                 ) -> NDArray[np.float32]:
+    """The mask smoothed by a Gaussian (``sigma`` voxels per axis, zero outside) at ``voxels``.
+
+    Smoothed :data:`_SMOOTHING_SLAB` slices at a time, each with a margin of 3 sigma, so that a
+    whole-body label map does not need a float copy of itself.
+    """
+    result = np.empty(len(voxels), dtype=np.float32)
+    margin = math.ceil(3.0 * float(sigma[2])) + 1
+    depth = mask.shape[2]
+    for first in range(0, depth, _SMOOTHING_SLAB):
+        last = min(first + _SMOOTHING_SLAB, depth)
+        chosen = np.flatnonzero((voxels[:, 2] >= first) & (voxels[:, 2] < last))
+        if not len(chosen):
+            continue
+        low, high = max(0, first - margin), min(depth, last + margin)
+        slab = ndimage.gaussian_filter(mask[:, :, low:high].astype(np.float32), sigma,
+                                       mode="constant", truncate=3.0)
+        at = voxels[chosen]
+        result[chosen] = slab[at[:, 0], at[:, 1], at[:, 2] - low]
+    return result
+
+
 def _surface(mask: BoolArray, start: NDArray[np.intp], label_map: LabelMap) -> _Surface:
     """Faces between bone and non-bone voxels, with the smoothed mask's outward normals."""
     geometry = label_map.geometry
-    spacing = np.asarray(geometry.spacing)
-    smooth = ndimage.gaussian_filter(mask.astype(np.float32), SMOOTHING_MM / spacing,
-                                     mode="constant", truncate=3.0)
-    top = np.asarray(mask.shape) - 1
-
-    def gradient_at(voxels: NDArray[np.intp]) -> FloatArray:
-        """Central differences of ``smooth`` at ``voxels`` (one-sided on the crop's faces)."""
-        result = np.empty((len(voxels), 3))
-        for d in range(3):
-            ahead, behind = voxels.copy(), voxels.copy()
-            ahead[:, d] = np.minimum(ahead[:, d] + 1, top[d])
-            behind[:, d] = np.maximum(behind[:, d] - 1, 0)
-            result[:, d] = ((smooth[tuple(ahead.T)] - smooth[tuple(behind.T)])
-                            / np.maximum(ahead[:, d] - behind[:, d], 1))
-        return result
-
     steps = geometry.affine[:3, :3]
     inverse = np.linalg.inv(steps)
-    points, normals, areas, facing, gaps = [], [], [], [], []
+    per_axis = []
     for axis in range(3):
         low = [slice(None)] * 3
         high = [slice(None)] * 3
         low[axis], high[axis] = slice(None, -1), slice(1, None)
-        a, b = mask[tuple(low)], mask[tuple(high)]
-        faces = np.argwhere(a != b)
-        if not len(faces):
-            continue
-        upper = faces.copy()
-        upper[:, axis] += 1
-        g = 0.5 * (gradient_at(faces) + gradient_at(upper))
-        index = faces.astype(np.float64) + start
-        index[:, axis] += 0.5
-        points.append(geometry.index_to_lps(index))
-        normals.append(-(g @ inverse))
-        others = [d for d in range(3) if d != axis]
-        across = np.cross(steps[:, others[0]], steps[:, others[1]])
-        areas.append(np.full(len(faces), float(np.linalg.norm(across))))
-        facing.append(np.full((len(faces), 3), across / np.linalg.norm(across)))
-        gaps.append(np.full(len(faces), 1.0 / float(np.linalg.norm(inverse[axis]))))
-    if not points:
+        per_axis.append(np.argwhere(mask[tuple(low)] != mask[tuple(high)]))
+    faces = np.concatenate(per_axis)
+    if len(faces) < MIN_INLIERS:
         empty = np.zeros((0, 3))
         return _Surface(empty, empty, np.zeros(0), np.zeros(0))
-    normal = np.concatenate(normals)
+    axes = np.concatenate([np.full(len(f), axis) for axis, f in enumerate(per_axis)])
+    upper = faces.copy()
+    upper[np.arange(len(faces)), axes] += 1
+    # Central differences of the smoothed mask at both voxels of every face, in one pass.
+    voxels = np.concatenate([faces, upper])
+    top = np.asarray(mask.shape) - 1
+    ahead, behind = [], []
+    for d in range(3):
+        forward, backward = voxels.copy(), voxels.copy()
+        forward[:, d] = np.minimum(forward[:, d] + 1, top[d])
+        backward[:, d] = np.maximum(backward[:, d] - 1, 0)
+        ahead.append(forward)
+        behind.append(backward)
+    values = _smoothed_at(mask, SMOOTHING_MM / np.asarray(geometry.spacing),
+                          np.concatenate(ahead + behind)).reshape(2, 3, len(voxels))
+    gradient = np.stack([(values[0, d] - values[1, d])
+                         / np.maximum(ahead[d][:, d] - behind[d][:, d], 1) for d in range(3)],
+                        axis=1)
+    g = 0.5 * (gradient[:len(faces)] + gradient[len(faces):])
+    index = faces.astype(np.float64) + start
+    index[np.arange(len(faces)), axes] += 0.5
+    normal = -(g @ inverse)
     length = np.linalg.norm(normal, axis=1)
     keep = length > 1e-6
     normal = normal[keep] / length[keep, None]
+    across = np.stack([np.cross(steps[:, (a + 1) % 3], steps[:, (a + 2) % 3]) for a in range(3)])
+    area = np.linalg.norm(across, axis=1)
+    facing = across / area[:, None]
+    gap = 1.0 / np.linalg.norm(inverse, axis=1)  # distance between voxel planes along each axis
+    kept = axes[keep]
     # A face stands for the surface it crosses projected onto it: its area times the cosine
     # between its own normal and the surface's (the staircase's faces overcount otherwise).
-    cosine = np.abs(np.einsum("ij,ij->i", np.concatenate(facing)[keep], normal))
-    return _Surface(np.concatenate(points)[keep], normal, np.concatenate(areas)[keep] * cosine,
-                    0.5 * np.concatenate(gaps)[keep] * cosine)
+    cosine = np.abs(np.einsum("ij,ij->i", facing[kept], normal))
+    return _Surface(geometry.index_to_lps(index[keep]), normal, area[kept] * cosine,
+                    0.5 * gap[kept] * cosine)
 
 
 def _vote_peaks(surface: _Surface, radii: tuple[float, float]) -> FloatArray:
     """Centres (LPS mm) of the strongest convex-sphere vote peaks, strongest first."""
+    if len(surface.points) < MIN_INLIERS:
+        return np.zeros((0, 3))
     low = surface.points.min(axis=0) - radii[1]
-    shape = np.ceil((surface.points.max(axis=0) + radii[1] - low) / HOUGH_BIN_MM).astype(int) + 1
+    extent = surface.points.max(axis=0) + radii[1] - low
+    size = max(HOUGH_BIN_MM, float(np.prod(extent) / MAX_VOTE_BINS) ** (1.0 / 3.0))
+    shape = np.ceil(extent / size).astype(int) + 1
     points = surface.points.astype(np.float32)
     normals = surface.normals.astype(np.float32)
     flats, weights = [], []
     for radius in np.arange(radii[0], radii[1] + 1e-9, HOUGH_RADIUS_STEP_MM):
         centres = points - np.float32(radius) * normals
-        bins = np.floor((centres - low.astype(np.float32)) / np.float32(HOUGH_BIN_MM)).astype(
-            np.intp)
+        bins = np.floor((centres - low.astype(np.float32)) / np.float32(size)).astype(np.intp)
         inside = np.all((bins >= 0) & (bins < shape), axis=1)
         flats.append(np.ravel_multi_index(tuple(bins[inside].T), tuple(shape)))
         weights.append(surface.areas[inside])
     votes = np.bincount(np.concatenate(flats), weights=np.concatenate(weights),
                         minlength=int(np.prod(shape)))
     grid = ndimage.gaussian_filter(votes.reshape(shape).astype(np.float32), 1.0).ravel()
+    if not float(grid.max()) > 0.0:
+        return np.zeros((0, 3))
     strong = np.flatnonzero(grid >= _PEAK_FLOOR * float(grid.max()))
-    centres = low + (np.column_stack(np.unravel_index(strong, tuple(shape))) + 0.5) * HOUGH_BIN_MM
+    centres = low + (np.column_stack(np.unravel_index(strong, tuple(shape))) + 0.5) * size
     strength = grid[strong].astype(np.float64)
     kept: list[FloatArray] = []
     while len(kept) < MAX_CANDIDATES and len(strength) and strength.max() > -np.inf:
@@ -365,7 +410,10 @@ def _fit_geometric(points: FloatArray, centre: FloatArray, radius: float,
         residual = distance - radius
         jacobian = np.column_stack([-offset / distance[:, None], -np.ones(len(points))])
         normal = jacobian.T @ (jacobian * w[:, None])
-        step = np.linalg.solve(normal, -(jacobian.T @ (w * residual)))
+        try:
+            step = np.linalg.solve(normal, -(jacobian.T @ (w * residual)))
+        except np.linalg.LinAlgError:  # points that fix no sphere: keep the estimate
+            break
         centre += step[:3]
         radius += float(step[3])
         if float(np.linalg.norm(step)) < 1e-6:
@@ -398,17 +446,20 @@ def _fit_candidate(surface: _Surface, peak: FloatArray, radii: tuple[float, floa
         return None
     points, normals = surface.points[band], surface.normals[band]
     tolerance = surface.half_steps[band] + INLIER_MARGIN_MM
-    hypotheses = _ransac_hypotheses(points, rng)
+    scored = (np.arange(len(band)) if len(band) <= RANSAC_POINTS
+              else np.sort(rng.choice(len(band), RANSAC_POINTS, replace=False)))
+    hypotheses = _ransac_hypotheses(points[scored], rng)
     plausible = ((hypotheses[:, 3] > radii[0] - BAND_MM) & (hypotheses[:, 3] < radii[1] + BAND_MM))
     hypotheses = hypotheses[plausible]
     if not len(hypotheses):
         return None
     centres, spheres = hypotheses[:, :3], hypotheses[:, 3]
-    squared = (np.einsum("ij,ij->i", points, points)[None, :] - 2.0 * centres @ points.T
+    some, directions = points[scored], normals[scored]
+    squared = (np.einsum("ij,ij->i", some, some)[None, :] - 2.0 * centres @ some.T
                + np.einsum("ij,ij->i", centres, centres)[:, None])
     d = np.sqrt(np.maximum(squared, 1e-18))
-    facing = (np.einsum("ij,ij->i", points, normals)[None, :] - centres @ normals.T) / d
-    counts = np.count_nonzero((np.abs(d - spheres[:, None]) <= tolerance[None, :])
+    facing = (np.einsum("ij,ij->i", some, directions)[None, :] - centres @ directions.T) / d
+    counts = np.count_nonzero((np.abs(d - spheres[:, None]) <= tolerance[scored][None, :])
                               & (facing > NORMAL_COSINE), axis=1)
     best = int(np.argmax(counts))
     centre, radius = centres[best].copy(), float(spheres[best])
@@ -665,28 +716,28 @@ def _find(label_map: LabelMap, values: Sequence[int], sides: tuple[Side, ...], l
         return results
     assigned = _assign_sides(candidates, surface, lookup, label_map, sides if labelled else None)
     for side in sides:
-        chosen = assigned.get(side)
-        if isinstance(chosen, LandmarkNotFoundError):
-            results[side] = chosen
-            continue
-        if chosen is None:
+        if side not in assigned:
             seen = "; ".join(f"{_describe(c)}" for c in candidates[:3])
             results[side] = LandmarkNotFoundError(
                 LandmarkRefusal.NOT_FOUND, names[side], f"heads found: {seen}, none on the "
                 f"{side.value}", f"a {side.value} femoral head in the segmentation")
             continue
-        results[side] = _checked(chosen, surface, label_map, names[side], outside_view, rng)
+        candidate, unclear = assigned[side]
+        checked = _checked(candidate, surface, label_map, names[side], outside_view, rng)
+        # A head that fails its own checks is refused for that, whatever its side.
+        results[side] = (unclear if unclear is not None and isinstance(checked, Landmark)
+                         else checked)
     return results
 
 
 def _assign_sides(candidates: list[_Candidate], surface: _Surface, lookup: BoolArray,
                   label_map: LabelMap, labelled: tuple[Side, ...] | None
-                  ) -> dict[Side, _Candidate | LandmarkNotFoundError]:
+                  ) -> dict[Side, tuple[_Candidate, LandmarkNotFoundError | None]]:
     """Each side's head among the candidates (strongest first), its side told by its anatomy
-    and, for a pair side by side, by which is to the left."""
+    and, for a pair side by side, by which is to the left; with the refusal of a head whose
+    side is unclear."""
     if labelled is not None:
-        return {labelled[0]: candidates[0]}
-    radii = FEMORAL_HEAD_RADIUS_MM
+        return {labelled[0]: (candidates[0], None)}
     best = candidates[0]
     pair: tuple[_Candidate, _Candidate] | None = None
     for other in candidates[1:]:
@@ -695,35 +746,33 @@ def _assign_sides(candidates: list[_Candidate], surface: _Surface, lookup: BoolA
         if apart >= PAIR_MIN_SEPARATION_MM and ratio <= PAIR_MAX_RADIUS_RATIO:
             pair = (best, other) if best.centre[0] > other.centre[0] else (other, best)
             break
-    chosen: dict[Side, _Candidate | LandmarkNotFoundError] = {}
+    chosen: dict[Side, tuple[_Candidate, LandmarkNotFoundError | None]] = {}
     heads = (list(zip((Side.LEFT, Side.RIGHT), pair, strict=True)) if pair is not None
              else [(None, best)])
     for by_position, candidate in heads:
         own, how = _own_side(candidate, surface, lookup, label_map)
-        side = own if by_position is None else by_position
-        name = f"{(side or Side.LEFT).value}-{FEMORAL_HEAD}"
         if own is not None and by_position is not None and own is not by_position:
-            chosen[by_position] = LandmarkNotFoundError(
-                LandmarkRefusal.SIDE_UNCLEAR, name, f"head {_describe(candidate)} is the "
-                f"{by_position.value} one of the pair but its {how} says {own.value}",
-                "a head whose anatomy agrees with its position")
-            continue
-        if side is None:
+            chosen[by_position] = (candidate, LandmarkNotFoundError(
+                LandmarkRefusal.SIDE_UNCLEAR, f"{by_position.value}-{FEMORAL_HEAD}",
+                f"head {_describe(candidate)} is the {by_position.value} one of the pair but "
+                f"its {how} says {own.value}", "a head whose anatomy agrees with its position"))
+        elif own is None and by_position is None:
             for s in (Side.LEFT, Side.RIGHT):
-                chosen[s] = LandmarkNotFoundError(
+                chosen[s] = (candidate, LandmarkNotFoundError(
                     LandmarkRefusal.SIDE_UNCLEAR, f"{s.value}-{FEMORAL_HEAD}",
                     f"one head, {_describe(candidate)}, whose side its {how} does not tell",
-                    f"an x lean of at least {MIN_SIDE_COSINE:g}, or both hips in view")
-            continue
-        chosen[side] = candidate
-    del radii
+                    f"an x lean of at least {MIN_SIDE_COSINE:g}, or both hips in view"))
+        else:
+            side = by_position if by_position is not None else own
+            assert side is not None
+            chosen[side] = (candidate, None)
     return chosen
 
 
 def _checked(candidate: _Candidate, surface: _Surface, label_map: LabelMap, name: str,
              outside_view: BoolArray | None, rng: np.random.Generator
              ) -> Landmark | LandmarkNotFoundError:
-    """The head's checks (truncation, sphericity, stability); the landmark if it passes."""
+    """The head's checks (truncation, stability, sphericity); the landmark if it passes."""
     centre, radius = candidate.centre, candidate.radius
     outside = _outside_fraction(label_map, centre, radius, outside_view)
     if outside > 0.0:
@@ -754,9 +803,15 @@ def _checked(candidate: _Candidate, surface: _Surface, label_map: LabelMap, name
         return LandmarkNotFoundError(
             LandmarkRefusal.NOT_SPHERICAL, name, f"ellipsoid axis ratio {ratio:.3f} "
             f"({_describe(candidate)})", f"at most {MAX_AXIS_RATIO:g}")
+    fraction = len(candidate.inliers) / len(candidate.band)
+    if not fraction >= MIN_INLIER_FRACTION:
+        return LandmarkNotFoundError(
+            LandmarkRefusal.NOT_SPHERICAL, name, f"{100 * fraction:.0f} % of the head's surface "
+            f"faces on the fitted sphere ({_describe(candidate)})",
+            f"at least {100 * MIN_INLIER_FRACTION:.0f} %")
     fit = SphereFitQuality(
         rms_mm=round(candidate.rms_mm, 4), inliers=len(candidate.inliers),
-        inlier_fraction=round(len(candidate.inliers) / len(candidate.band), 4),
+        inlier_fraction=round(fraction, 4),
         coverage=round(candidate.coverage, 4), ci95_radius_mm=round(ci95, 4),
         ci95_lps_mm=tuple((round(float(a), 4), round(float(b), 4)) for a, b in box),
         axis_ratio=round(ratio, 4), seconds=0.0)
