@@ -254,3 +254,28 @@ def closed_joints(label_map: LabelMap, heads: Sequence[AnatomicalLandmark]) -> L
         part = labels[window]
         part[fill & ~np.isin(part, BONE)] = Label.CANCELLOUS_BONE
     return LabelMap(labels, label_map.geometry, label_map.names)
+
+
+FEMUR_NAMES = (*NAMES, "femur_left", "femur_right")
+"""The phantoms' label names with each femur labelled apart (TotalSegmentator's names)."""
+
+
+def femurs_apart(label_map: LabelMap) -> LabelMap:
+    """The pelvis phantom's truth labels with the bone of each femur (voxels inside its solids:
+    head, neck, trochanters, shaft) relabelled ``femur_left`` or ``femur_right``."""
+    geometry = label_map.geometry
+    labels = label_map.labels.copy()
+    for bone in build_anatomy(PhantomKind.PELVIS).bones:
+        if "femur" not in bone.name:
+            continue
+        value = FEMUR_NAMES.index("femur_left" if bone.name.startswith("left")
+                                  else "femur_right")
+        centre, radius = bone.bounding_sphere()
+        window = _head_window(geometry, centre, radius)
+        low = np.array([w.start for w in window])
+        part = labels[window]
+        inside = np.argwhere(np.isin(part, BONE))
+        points = geometry.index_to_lps((inside + low).astype(float))
+        member = inside[bone.sdf(points) <= 0.0]
+        part[tuple(member.T)] = value
+    return LabelMap(labels, geometry, FEMUR_NAMES)

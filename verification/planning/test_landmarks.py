@@ -53,6 +53,7 @@ from verification.planning.heads import (
     closed_joints,
     ellipsoidal_femur,
     femur,
+    femurs_apart,
     phantom_labels,
     planted_noise,
     sample,
@@ -148,6 +149,24 @@ def buried(search: Search, cap: float, spacing: float) -> None:
 def no_femurs(search: Search) -> None:
     """Every other bone of the pelvis phantom, its vessels and body."""
     search.label_map = without_femurs()
+
+
+@given("each femur's bone relabelled as its own label, femur_left and femur_right")
+def femurs_labelled(search: Search) -> None:
+    """As a segmentation that names each femur (TotalSegmentator's femur_left, femur_right)."""
+    assert search.label_map is not None
+    search.label_map = femurs_apart(search.label_map)
+
+
+@when("its femoral heads are searched for on each femur's label")
+def search_labelled(search: Search) -> None:
+    """The pelvis's bone labels are not given to the search: each femur's label only."""
+    assert search.label_map is not None
+    names = search.label_map.names
+    search.sides = (Side.LEFT, Side.RIGHT)
+    search.found = find_femoral_heads(
+        search.label_map, bone_labels=(), sides=search.sides,
+        femur_labels={side: (names.index(f"femur_{side.value}"),) for side in search.sides})
 
 
 def _search(search: Search, sides: tuple[Side, ...]) -> None:

@@ -21,8 +21,9 @@ How a head is found (all in patient LPS millimetres):
    the consensus is what reaches sub-millimetre accuracy (research note, next capabilities §3.2).
 4. **Side.**  LPS +x is the patient's left.  A head's own anatomy tells its side: the
    acetabular socket (concave, concentric) is medial to it, or, without a socket in view, the
-   neck leaves it laterally.  Two heads side by side must agree with that (the left one at the
-   larger x).  A head whose side cannot be told is refused.
+   neck leaves it laterally.  Two heads side by side are the left one (the larger x) and the
+   right one, and one whose own anatomy says otherwise is refused; so is a single head whose
+   anatomy does not tell its side.
 5. **Checks, each a refusal** (:class:`LandmarkRefusal`), in this order: the sphere reaching
    outside the imaged volume (truncated); too few inliers, or a bootstrap 95 % confidence
    radius of the centre above :data:`MAX_CENTRE_CI95_MM`, or a surface no ellipsoid fits
@@ -34,6 +35,7 @@ How a head is found (all in patient LPS millimetres):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -134,7 +136,7 @@ REFIT_ROUNDS = 6
 """Most inlier-selection and least-squares rounds after RANSAC."""
 
 BOOTSTRAP_SAMPLES = 200
-"""Resamples of the inliers for the centre's confidence region (seeded)."""
+"""Resamples of the inliers' patches for the centre's confidence region (seeded)."""
 
 BOOTSTRAP_POINTS = 1000
 """Inliers the bootstrap refits (drawn at random when there are more): the patches' spread,
@@ -159,9 +161,10 @@ tried, axes up to 6 % apart) the fitted centre moved by up to 0.34 mm; an ellips
 
 MIN_INLIER_FRACTION = 0.6
 """Smallest part of the faces about a head's sphere (its band, with radial normals) that must
-lie on it.  Planted segmentation noise displacing most of a head's surface by a voxel moved the
-fitted centre by up to 1.6 mm while the inliers fell to 42-55 %; with a third of it displaced
-they stayed at 59-84 % and the centre within 0.31 mm."""
+lie on it.  On the pelvis phantom, planted segmentation noise displacing 60-80 % of a head's
+exposed surface by a voxel moved the fitted centre by up to 1.6 mm, the bootstrap region
+staying narrow (the displaced patches agree), while the inliers fell to 42-55 %; with up to
+about half displaced the centre stayed within 0.31 mm (inliers 51-84 %)."""
 
 MAX_CENTRE_CI95_MM = 0.5
 """Largest radius (mm) of the bootstrap 95 % confidence region of the centre: the accuracy the
@@ -187,7 +190,8 @@ MIN_SIDE_COSINE = 0.3
 """The socket's or neck's mean direction must lean at least this much along x to tell a side."""
 
 _SEED = 20240519
-"""Seed of the random draws (RANSAC and bootstrap): the same label map gives the same result."""
+"""Seed of the random draws (RANSAC, per vote peak, and bootstrap, per head): the same label map
+gives the same result, whichever sides are asked for."""
 
 
 class LandmarkRefusal(StrEnum):
@@ -200,9 +204,11 @@ class LandmarkRefusal(StrEnum):
     TRUNCATED = "truncated"
     """The head's sphere reaches outside the imaged volume."""
     NOT_SPHERICAL = "not-spherical"
-    """The head's surface is an ellipsoid too far from a sphere."""
+    """The head's surface is an ellipsoid too far from a sphere, or too little of it lies on
+    the fitted sphere."""
     UNSTABLE = "unstable"
-    """Too few inliers, or the centre's confidence region is wider than claimed."""
+    """Too few inliers, the centre's confidence region wider than claimed, or too little of the
+    head seen to fix its shape."""
 
 
 class LandmarkNotFoundError(PlanningError):
@@ -631,7 +637,7 @@ def find_femoral_heads(label_map: LabelMap, *, bone_labels: Sequence[int],
         The case's labels, with their geometry (LPS mm).
     bone_labels
         Label values of bone (pelvis and femur together, as one segmentation label may hold
-        both).
+        both); not used when ``femur_labels`` is given.
     sides
         The sides to find.
     femur_labels
@@ -671,14 +677,10 @@ def find_femoral_heads(label_map: LabelMap, *, bone_labels: Sequence[int],
 
 
 def _with_seconds(landmark: Landmark, seconds: float) -> Landmark:
+    """The landmark with the search's time (per side) in its fit quality."""
     assert landmark.fit is not None
-    fit = landmark.fit
-    return Landmark(landmark.name, landmark.centre_lps_mm, landmark.radius_mm,
-                    LandmarkSource.FOUND, SphereFitQuality(
-                        rms_mm=fit.rms_mm, inliers=fit.inliers,
-                        inlier_fraction=fit.inlier_fraction, coverage=fit.coverage,
-                        ci95_radius_mm=fit.ci95_radius_mm, ci95_lps_mm=fit.ci95_lps_mm,
-                        axis_ratio=fit.axis_ratio, seconds=round(seconds, 3)))
+    return dataclasses.replace(landmark, fit=dataclasses.replace(landmark.fit,
+                                                                 seconds=round(seconds, 3)))
 
 
 def _find(label_map: LabelMap, values: Sequence[int], sides: tuple[Side, ...], labelled: bool,
@@ -693,10 +695,9 @@ def _find(label_map: LabelMap, values: Sequence[int], sides: tuple[Side, ...], l
             "a segmented femur") for side in sides}
     mask, start = crop
     surface = _surface(mask, start, label_map)
-    rng = np.random.default_rng(_SEED)
     candidates: list[_Candidate] = []
-    for peak in _vote_peaks(surface, radii):
-        candidate = _fit_candidate(surface, peak, radii, rng)
+    for number, peak in enumerate(_vote_peaks(surface, radii)):
+        candidate = _fit_candidate(surface, peak, radii, np.random.default_rng([_SEED, number]))
         if (candidate is None or not radii[0] <= candidate.radius <= radii[1]
                 or candidate.coverage < MIN_COVERAGE):
             continue
@@ -723,7 +724,8 @@ def _find(label_map: LabelMap, values: Sequence[int], sides: tuple[Side, ...], l
                 f"{side.value}", f"a {side.value} femoral head in the segmentation")
             continue
         candidate, unclear = assigned[side]
-        checked = _checked(candidate, surface, label_map, names[side], outside_view, rng)
+        checked = _checked(candidate, surface, label_map, names[side], outside_view,
+                           np.random.default_rng(_SEED))
         # A head that fails its own checks is refused for that, whatever its side.
         results[side] = (unclear if unclear is not None and isinstance(checked, Landmark)
                          else checked)

@@ -34,6 +34,13 @@ Feature: Femoral heads found from the bone segmentation, or refused
       | femur  | 16 patches of 6 mm on each head's surface eroded or dilated by one voxel, and 12 holes of 2.5 mm in each head |
       | pelvis | the joint space filled with bone on the socket side of each head                                              |
 
+  @SRS-PLN-015 @RC-058
+  Scenario: With each femur labelled apart, each head is found on its own femur's label
+    Given the "pelvis" phantom's truth labels on the default grid
+    And each femur's bone relabelled as its own label, femur_left and femur_right
+    When its femoral heads are searched for on each femur's label
+    Then every femoral head of the anatomy is found on its side, centre and radius within 0.5 mm of the anatomy's
+
   @SRS-PLN-015 @SRS-PLN-016 @RC-058 @RC-059
   Scenario Outline: Under heavier planted noise each head is found within 0.5 mm or refused, never further off
     Given the "pelvis" phantom's truth labels on the default grid
