@@ -1,8 +1,10 @@
 """Step definitions of ``verification/features/case/plan.feature``: the planning job, one case.
 
 Verifies ``corridor plan`` end to end on the pelvis phantom: the complete case folder and its
-hashes, the plan made on the case's own label map, the audit record of a run (and of a failed
-one), no patient data in the log, a tamper-evident audit chain, and the case report.
+hashes, the plan made on the case's own label map (with no landmarks file: the femoral heads
+found on the model's labels, within 0.5 mm of the phantom's anatomy), the audit record of a run
+(and of a failed one), no patient data in the log, a tamper-evident audit chain, and the case
+report with the found landmarks.
 
 Also verifies that a series stripped of every attribute Corridor does not need still makes a
 complete case, whose records list what the DICOM SEG holds empty.
@@ -17,10 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pydicom
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
@@ -31,6 +35,8 @@ from corridor.case.batch import BatchCase, run_one
 from corridor.case.job import CaseRequest
 from corridor.planning import Side, load_landmarks
 from corridor_phantoms import make_phantom, write_series
+from corridor_phantoms.anatomy import build_anatomy
+from corridor_phantoms.enum import PhantomKind
 from verification.command_run import run_corridor
 from verification.foundation.helpers import file_modes, stamp_of
 from verification.inference.helpers import (
@@ -128,6 +134,13 @@ def run_plan(case: Case, options: tuple[str, ...] = ()) -> None:
     case.status, case.stdout, case.stderr = done.status, done.stdout, done.stderr
 
 
+@when("corridor plan is run on it for a left acetabular screw with no landmarks file")
+def run_plan_finding(case: Case) -> None:
+    """As above without --landmarks or --landmark: the femoral heads are found."""
+    case.landmarks = None
+    run_plan(case)
+
+
 @when("corridor plan --regularize is run on it for a left acetabular screw")
 def run_plan_regularized(case: Case) -> None:
     """As above, resampling a tilted or unevenly spaced series."""
@@ -207,6 +220,63 @@ def own_plan(case: Case) -> None:
     assert plan["verdict"] == "safe"
     labels = (case.out / "segmentation" / "labels.nii.gz").read_bytes()
     assert plan["inputs"]["label_map"]["sha256"] == hashlib.sha256(labels).hexdigest()
+
+
+@then("plan.json records both femoral heads as found on the model's label map, within 0.5 mm of "
+      "the phantom's (centre and radius), with their fit quality, and the summary lists them")
+def heads_found(case: Case) -> None:
+    """Against the phantom's anatomy (build_anatomy), not the finder."""
+    plan = json.loads((case.out / "plan" / "plan.json").read_text())
+    recorded = {m["name"]: m for m in plan["inputs"]["landmarks"]}
+    anatomy = {m.name: m for m in build_anatomy(PhantomKind.PELVIS).landmarks}
+    assert set(recorded) == set(anatomy)
+    for name, truth in anatomy.items():
+        found = recorded[name]
+        assert found["source"] == "found"
+        error = math.dist(found["centre_lps_mm"], truth.centre)
+        assert error <= 0.5, (name, error)
+        assert abs(found["radius_mm"] - 24.0) <= 0.5, found
+        assert 0 < found["fit"]["ci95_radius_mm"] <= 0.5
+        assert found["fit"]["rms_mm"] > 0
+        assert 0 < found["fit"]["inlier_fraction"] <= 1
+        assert f"landmark {name} (found)" in case.stdout, case.stdout
+
+
+@then("report.html shows every landmark's source and fit quality, an axial and a coronal slice "
+      "through each found head, and the found spheres in the 3-D view's scene")
+def report_landmarks(case: Case) -> None:
+    """The table's rows, the extra slices (PNG) and the scene's objects."""
+    import base64
+    import re
+
+    html = (case.out / "report.html").read_text()
+    plan = json.loads((case.out / "plan" / "plan.json").read_text())
+    for mark in plan["inputs"]["landmarks"]:
+        row = (f"<tr><td>{mark['name']}</td><td>found</td>"
+               f"<td>{', '.join(str(round(v, 2)) for v in mark['centre_lps_mm'])}</td>"
+               f"<td>{mark['radius_mm']:.2f}</td><td>{mark['fit']['rms_mm']:.2f}</td>")
+        assert row in html, row
+        for plane in ("axial", "coronal"):
+            image = re.search(rf'alt="{mark["name"]} {plane} slice \(found landmark\)" '
+                              r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+            assert image is not None, (mark["name"], plane)
+            assert base64.b64decode(image.group(1))[:8] == b"\x89PNG\r\n\x1a\n"
+    scene = json.loads(html.split('<script type="application/json" id="scene">')[1]
+                       .split("</script>")[0])
+    spheres = {o["name"]: o for o in scene if o["name"].endswith("(found)")}
+    assert set(spheres) == {f"{m['name']} (found)" for m in plan["inputs"]["landmarks"]}
+    for mark in plan["inputs"]["landmarks"]:
+        points = np.asarray(spheres[f"{mark['name']} (found)"]["positions"]).reshape(-1, 3)
+        radii = np.linalg.norm(points - np.asarray(mark["centre_lps_mm"]), axis=1)
+        assert np.allclose(radii, mark["radius_mm"], atol=0.01)
+
+
+@then("the audit record lists both femoral heads as found")
+def audited_landmarks(case: Case) -> None:
+    """Names and sources, no coordinates."""
+    record = _records(case)[-1]
+    assert record["landmarks"] == [{"name": "left-femoral-head", "source": "found"},
+                                   {"name": "right-femoral-head", "source": "found"}]
 
 
 def _records(case: Case) -> list[dict[str, Any]]:

@@ -200,6 +200,7 @@ def png_and_provenance(case: Case) -> None:
         case.files["labels"].read_bytes()).hexdigest()
     assert recorded["procedure"]["template"]["name"] == document["procedure"]
     assert {m["name"] for m in recorded["landmarks"]} >= {f"{document['side']}-femoral-head"}
+    assert all(m["source"] == "given" and m["fit"] is None for m in recorded["landmarks"])
     assert document["software"]["name"] == "corridor"
 
 

@@ -8,6 +8,9 @@ per stage and a one-screen summary.  Exit status: 0 a safe plan; 3 no safe traje
 plan rejected by its independent re-check or another safety refusal; 2 bad input (nothing
 written); 70 internal error.  Every run appends a record to the hash-chained audit log (default:
 ``corridor-audit.jsonl`` beside the case folder), which ``corridor audit verify`` checks.
+Femoral heads the procedure needs and neither ``--landmarks`` nor ``--landmark`` gives are
+found from the segmentation (a robust sphere fit; refused, exit 2, when the head is truncated,
+not spherical or the fit unstable); given landmarks override found ones.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def _summary(console: Console, outcome: CaseOutcome, out: Path) -> None:
         console.print(f"  {item['structure']:<18} {item['clearance_mm']:7.2f} mm (guaranteed "
                       f"{item['guaranteed_min_mm']:.2f}, required {item['required_mm']:.2f})"
                       + ("" if item["met"] else "  NOT MET"), highlight=False, markup=False)
+    for landmark in outcome.planned.plan.inputs.landmarks:
+        console.print(f"  landmark {landmark.describe()}", highlight=False, markup=False)
     for flag in outcome.record.flags:
         console.print(f"  review flag [{flag['code']}]: {flag['message']}", highlight=False,
                       markup=False)
@@ -108,9 +113,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="resample a gantry-tilted or unevenly spaced series onto a regular "
                              "grid instead of refusing it (recorded; flagged for review)")
     parser.add_argument("--side", choices=[s.value for s in Side])
-    parser.add_argument("--landmarks", type=Path, metavar="FILE")
+    parser.add_argument("--landmarks", type=Path, metavar="FILE",
+                        help="landmarks JSON; femoral heads not given are found from the "
+                             "segmentation")
     parser.add_argument("--landmark", type=landmark_option, action="append",
-                        metavar="NAME=X,Y,Z[,R]")
+                        metavar="NAME=X,Y,Z[,R]", help="one landmark (LPS mm; repeatable; "
+                        "overrides --landmarks and a found one)")
     parser.add_argument("--audit-log", type=Path, metavar="FILE",
                         help="hash-chained audit log (default: corridor-audit.jsonl beside the "
                              "case folder)")

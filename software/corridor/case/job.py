@@ -32,11 +32,13 @@ from corridor.ingest.api import ingest
 from corridor.ingest.model import Volume
 from corridor.meshing.api import mesh_label_map, write_meshes
 from corridor.planning import (
+    FINDABLE_LANDMARKS,
     Landmark,
     PlanResult,
     Side,
     Verdict,
-    check_case_inputs,
+    check_case_request,
+    complete_landmarks,
     load_procedure,
     plan_trajectory,
 )
@@ -210,7 +212,8 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
     try:
         procedure = load_procedure(request.procedure)  # bad input fails here, before any stage
         audit["parameters"]["procedure_sha256"] = procedure.sha256
-        check_case_inputs(procedure, side=request.side, landmarks=request.landmarks)
+        check_case_request(procedure, side=request.side, landmarks=request.landmarks,
+                           findable=FINDABLE_LANDMARKS)
         with staged_folder(request.out) as staging:
             with stage("ingest"):
                 volume = ingest(request.dicom, request.series, regularize=request.regularize).volume
@@ -230,9 +233,13 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                 meshes = mesh_label_map(inferred.label_map, source=label_map_file)
                 write_meshes(meshes, staging / "meshes")
             with stage("planning"):
+                landmarks = complete_landmarks(inferred.label_map, procedure, side=request.side,
+                                               given=request.landmarks,
+                                               outside_view=volume.padding_mask())
+                audit["landmarks"] = [{"name": m.name, "source": m.source.value}
+                                      for _, m in sorted(landmarks.items())]
                 planned = plan_trajectory(inferred.label_map, procedure, side=request.side,
-                                          landmarks=request.landmarks,
-                                          label_map_file=label_map_file)
+                                          landmarks=landmarks, label_map_file=label_map_file)
                 planned.write(staging / "plan")
             with stage("outputs"):
                 absent = tuple(segmentation.record.get(ABSENT_KEY, ()))

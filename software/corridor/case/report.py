@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ matplotlib.use("Agg")
 import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
+from matplotlib.patches import Circle
 from numpy.typing import NDArray
 from scipy import ndimage
 from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray, vtk_to_numpy
@@ -35,7 +37,7 @@ from corridor.inference.model import InferenceResult
 from corridor.ingest.enum import WarningCode
 from corridor.ingest.model import Volume
 from corridor.meshing.api import MeshedLabel, MeshResult
-from corridor.planning import PlanResult, Verdict
+from corridor.planning import Landmark, LandmarkSource, PlanResult, Verdict
 from corridor.planning.outputs import implant_surface
 
 __all__ = ["REPORT_NAME", "review_flags", "write_case_report"]
@@ -47,6 +49,11 @@ MAX_TRIANGLES = 20_000
 """Surfaces are decimated to about this many triangles for the 3-D view."""
 UNCERTAIN_NATS = 0.5
 """Entropy contour drawn on the slices: regions for the surgeon's review."""
+FOUND_COLOUR = "#ff3fd2"
+"""Colour of the landmarks found from the segmentation, on the slices and in the 3-D view."""
+FOUND_RGB = (1.0, 0.25, 0.82)
+_SPHERE_RINGS = 16
+"""Latitude rings of a found sphere drawn in the 3-D view (32 steps of longitude)."""
 
 # plane: (in-plane axis shown left to right, axis shown top to bottom, labels)
 _PLANES = {
@@ -78,9 +85,26 @@ def _slice(volume: Volume, result: InferenceResult, centre: NDArray[np.float64],
     return hu, labels.astype(np.uint8), entropy
 
 
+def _spheres(axes: Any, centre: NDArray[np.float64], right: NDArray[np.float64],
+             down: NDArray[np.float64], spheres: Sequence[Landmark]) -> None:
+    """Each sphere's cross-section with the slice plane (a dashed circle) and its centre's
+    projection (a cross, when the plane cuts the sphere)."""
+    normal = np.cross(right, down)
+    for mark in spheres:
+        assert mark.radius_mm is not None
+        offset = np.asarray(mark.centre_lps_mm) - centre
+        distance = float(offset @ normal)
+        if abs(distance) >= mark.radius_mm:
+            continue
+        u, v = float(offset @ right), float(offset @ down)
+        axes.add_patch(Circle((u, v), math.sqrt(mark.radius_mm ** 2 - distance ** 2),
+                              fill=False, color=FOUND_COLOUR, linestyle="--", linewidth=1.2))
+        axes.plot([u], [v], marker="+", color=FOUND_COLOUR, markersize=8)
+
+
 def _slice_figure(name: str, volume: Volume, result: InferenceResult,
                   centre: NDArray[np.float64], implant: dict[str, Any] | None,
-                  safe: bool) -> str:
+                  safe: bool, spheres: Sequence[Landmark] = (), title: str | None = None) -> str:
     right, down, (left_label, right_label, top_label, bottom_label) = _PLANES[name]
     step = max(0.5, min(volume.geometry.spacing))
     hu, labels, entropy = _slice(volume, result, centre, right, down, step)
@@ -102,12 +126,16 @@ def _slice_figure(name: str, volume: Volume, result: InferenceResult,
         ends = np.array([implant["entry_lps_mm"], implant["tip_lps_mm"]]) - centre
         u, v = ends @ right, ends @ down
         axes.plot(u, v, color="lime" if safe else "orange", linewidth=3.0, solid_capstyle="butt")
+    _spheres(axes, centre, right, down, spheres)
     for text, xy in ((left_label, (0.02, 0.5)), (right_label, (0.95, 0.5)),
                      (top_label, (0.5, 0.95)), (bottom_label, (0.5, 0.02))):
         axes.text(*xy, text, transform=axes.transAxes, color="yellow", fontsize=12,
                   fontweight="bold", ha="center", va="center")
-    axes.set_title(f"{name} (radiological view; cyan: entropy > {UNCERTAIN_NATS} nats)",
-                   fontsize=8)
+    if spheres:
+        axes.set_xlim(extent[0], extent[1])
+        axes.set_ylim(extent[2], extent[3])
+    axes.set_title(title or f"{name} (radiological view; cyan: entropy > {UNCERTAIN_NATS} "
+                   "nats)", fontsize=8)
     axes.set_xticks([])
     axes.set_yticks([])
     return _png(figure)
@@ -136,9 +164,27 @@ def _decimated(points: NDArray[np.float64], triangles: NDArray[np.int64]
             reduced.astype(np.int64))
 
 
+def _sphere_mesh(centre: Sequence[float], radius: float
+                 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """A latitude-longitude sphere (LPS mm): points and triangles."""
+    polar = np.linspace(0.0, math.pi, _SPHERE_RINGS + 1)
+    azimuth = np.linspace(0.0, 2.0 * math.pi, 2 * _SPHERE_RINGS, endpoint=False)
+    p, a = np.meshgrid(polar, azimuth, indexing="ij")
+    points = np.column_stack([(np.sin(p) * np.cos(a)).ravel(), (np.sin(p) * np.sin(a)).ravel(),
+                              np.cos(p).ravel()]) * radius + np.asarray(centre)
+    columns = 2 * _SPHERE_RINGS
+    triangles = []
+    for ring in range(_SPHERE_RINGS):
+        for step in range(columns):
+            a0, a1 = ring * columns + step, ring * columns + (step + 1) % columns
+            b0, b1 = a0 + columns, a1 + columns
+            triangles += [(a0, b0, a1), (a1, b0, b1)]
+    return points, np.asarray(triangles, dtype=np.int64)
+
+
 def _scene(meshed: Sequence[MeshedLabel], implant: tuple[NDArray[np.float64],
                                                         NDArray[np.int64]] | None,
-           safe: bool) -> list[dict[str, Any]]:
+           safe: bool, spheres: Sequence[Landmark] = ()) -> list[dict[str, Any]]:
     colours = {"bone": [0.93, 0.88, 0.75, 0.55], "vessel": [0.85, 0.15, 0.15, 1.0]}
     objects = []
     for item in meshed:
@@ -152,6 +198,12 @@ def _scene(meshed: Sequence[MeshedLabel], implant: tuple[NDArray[np.float64],
                         else [1.0, 0.6, 0.1, 1.0],
                         "positions": np.round(implant[0], 3).ravel().tolist(),
                         "indices": implant[1].ravel().tolist()})
+    for mark in spheres:
+        assert mark.radius_mm is not None
+        points, triangles = _sphere_mesh(mark.centre_lps_mm, mark.radius_mm)
+        objects.append({"name": f"{mark.name} (found)", "colour": [*FOUND_RGB, 0.45],
+                        "positions": np.round(points, 2).ravel().tolist(),
+                        "indices": triangles.ravel().tolist()})
     return objects
 
 
@@ -192,12 +244,21 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
     else:
         shape = np.asarray(volume.geometry.shape, dtype=np.float64)
         centre = volume.geometry.index_to_lps((shape - 1) / 2)
-    slices = {name: _slice_figure(name, volume, inferred, centre, trajectory, safe)
+    found = [m for m in plan.inputs.landmarks
+             if m.source is LandmarkSource.FOUND and m.radius_mm is not None]
+    slices = {name: _slice_figure(name, volume, inferred, centre, trajectory, safe, found)
               for name in _PLANES}
+    landmark_slices = {
+        f"{mark.name} {name}": _slice_figure(
+            name, volume, inferred, np.asarray(mark.centre_lps_mm), trajectory, safe, found,
+            title=f"{mark.name} (found): {name} through its centre, dashed: the fit")
+        for mark in found for name in ("axial", "coronal")}
     environment = Environment(loader=PackageLoader("corridor.case", "templates"),
                               autoescape=True, undefined=StrictUndefined)
     html = environment.get_template("case_report.html.j2").render(
-        plan=document, slices=slices, scene=_scene(meshes.surfaces, implant, safe),
+        plan=document, slices=slices, landmark_slices=landmark_slices,
+        landmarks=document["inputs"]["landmarks"],
+        scene=_scene(meshes.surfaces, implant, safe, found),
         model=inferred.model.to_json(), flags=review_flags(volume, inferred),
         patient=_patient(volume), series=volume.series_instance_uid,
         absent=[f"{entry['name']} {entry['tag']}: {entry['written']}" for entry in absent])

@@ -5,7 +5,9 @@ Plans one implant trajectory on a label map and writes ``plan.json``, the implan
 ``implant.stl`` (safe plans only) and ``risk-map.png`` into a new or empty folder, all
 or nothing.  Exit status: 0 a safe plan; 3 no safe trajectory (the best candidate and
 its shortfall are in plan.json); 4 the independent re-check rejected the plan; 2 bad
-input (nothing written).
+input (nothing written).  Femoral heads the procedure needs and the landmarks do not give are
+found from the label map's bone (recorded as ``found`` with their fit quality; a head that is
+truncated, not spherical or unstably fitted is refused, exit 2); given ones override them.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from corridor.errors import ExitStatus, exit_status_of
 from corridor.images import LabelMap, read_label_map
 from corridor.planning.api import plan_trajectory
 from corridor.planning.errors import PlanningError, StalePlanError
+from corridor.planning.landmarks import complete_landmarks
 from corridor.planning.outputs import check_plan_current
 from corridor.planning.procedure import SHIPPED_PROCEDURES, Side, load_procedure
 from corridor.planning.regions import Landmark, load_landmarks
@@ -62,19 +66,23 @@ def _run(args: argparse.Namespace) -> int:
     read_s = time.perf_counter() - clock
     side = Side(args.side) if args.side else None
     clock = time.perf_counter()
+    landmarks = complete_landmarks(label_map, procedure, side=side, given=landmarks)
+    landmarks_s = time.perf_counter() - clock
+    clock = time.perf_counter()
     result = plan_trajectory(label_map, procedure, side=side, landmarks=landmarks,
                              label_map_file=label_map_file)
     plan_s = time.perf_counter() - clock
-    document = result.write(args.out, timings_s={"read_s": read_s, "plan_s": plan_s})
+    document = result.write(args.out, timings_s={"read_s": read_s, "landmarks_s": landmarks_s,
+                                                 "plan_s": plan_s})
     if args.json:
         json.dump(document, sys.stdout, indent=2, sort_keys=True)
         print()
     else:
-        _summary(document, args.out)
+        _summary(document, args.out, result.plan.inputs.landmarks)
     return result.plan.verdict.exit_status
 
 
-def _summary(document: dict[str, object], out: Path) -> None:
+def _summary(document: dict[str, object], out: Path, landmarks: Sequence[Landmark]) -> None:
     print(f"{document['procedure']} ({document['side'] or 'unsided'}): {document['verdict']}")
     implant = document.get("trajectory") or document.get("best_candidate")
     if isinstance(implant, dict):
@@ -89,6 +97,8 @@ def _summary(document: dict[str, object], out: Path) -> None:
         print(f"  failed: {', '.join(document['failed_constraints'])}"  # type: ignore[arg-type]
               + (f"; shortfall {document['shortfall_mm']} mm"
                  if document.get("shortfall_mm") is not None else ""))
+    for landmark in landmarks:
+        print(f"  landmark {landmark.describe()}")
     print(f"wrote {out}")
 
 
@@ -106,10 +116,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--side", choices=[s.value for s in Side],
                         help="patient side (required by sided procedures)")
     parser.add_argument("--landmarks", type=Path, metavar="FILE",
-                        help='JSON {"landmarks": [{"name", "centre_lps_mm", "radius_mm"?}]}')
+                        help='JSON {"landmarks": [{"name", "centre_lps_mm", "radius_mm"?}]}; '
+                        "femoral heads not given are found from the label map")
     parser.add_argument("--landmark", type=landmark_option, action="append",
                         metavar="NAME=X,Y,Z[,R]", help="one landmark (LPS mm; repeatable; "
-                        "overrides --landmarks)")
+                        "overrides --landmarks and a found one)")
     parser.add_argument("--label-names", metavar="NAME,NAME,...",
                         help="names of the label values 0, 1, ... (for label maps that carry "
                         "none, such as NIfTI)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,8 @@ from corridor.planning.procedure import MAX_COORDINATE_MM, MAX_REGION_MM, Region
 from corridor.planning.vectors import unit
 from corridor.reading import InputFileError, read_json_file
 
-__all__ = ["MAX_LANDMARKS", "MAX_LANDMARKS_BYTES", "Landmark", "ResolvedRegion", "label_values",
-           "load_landmarks", "resolve_region"]
+__all__ = ["MAX_LANDMARKS", "MAX_LANDMARKS_BYTES", "Landmark", "LandmarkSource", "ResolvedRegion",
+           "SphereFitQuality", "label_values", "load_landmarks", "resolve_region"]
 
 MAX_LANDMARKS_BYTES = 1 << 20
 """The largest landmarks file read (a case has a handful of landmarks, a few kilobytes)."""
@@ -37,13 +38,79 @@ _LANDMARKS_DEPTH = 4
 FloatArray = NDArray[np.float64]
 
 
+class LandmarkSource(StrEnum):
+    """Where a case's landmark came from."""
+
+    GIVEN = "given"
+    """Given by the user (``--landmarks``, ``--landmark``): it overrides a found one."""
+    FOUND = "found"
+    """Found from the segmentation (:mod:`~corridor.planning.landmarks`), with its fit quality."""
+
+
+@dataclass(frozen=True, slots=True)
+class SphereFitQuality:
+    """How well a found landmark's sphere fits the bone surface it was found on (mm, LPS).
+
+    Attributes
+    ----------
+    rms_mm
+        Root-mean-square distance of the inlier surface points from the sphere.
+    inliers
+        Surface points (voxel faces) on the sphere within the inlier tolerance.
+    inlier_fraction
+        Inliers over the surface points of the head's region (the sphere's band).
+    coverage
+        Part of the sphere's area the inliers cover.
+    ci95_radius_mm
+        Radius of the bootstrap 95 % confidence region of the centre.
+    ci95_lps_mm
+        Bootstrap 95 % interval of each centre coordinate (x, y, z), ``(low, high)``.
+    axis_ratio
+        Longest over shortest axis of the ellipsoid fitted to the head's surface (1: a sphere).
+    seconds
+        Time the search took, per side.
+    """
+
+    rms_mm: float
+    inliers: int
+    inlier_fraction: float
+    coverage: float
+    ci95_radius_mm: float
+    ci95_lps_mm: tuple[tuple[float, float], ...]
+    axis_ratio: float
+    seconds: float
+
+    def __post_init__(self) -> None:
+        numbers = (self.rms_mm, self.inlier_fraction, self.coverage, self.ci95_radius_mm,
+                   self.axis_ratio, self.seconds)
+        if (not all(math.isfinite(v) and v >= 0 for v in numbers) or self.inliers < 1
+                or not 0 < self.inlier_fraction <= 1 or len(self.ci95_lps_mm) != 3
+                or not all(len(pair) == 2 and pair[0] <= pair[1] for pair in self.ci95_lps_mm)):
+            raise PlanningError("sphere fit", self, "finite, non-negative measures, a fraction "
+                                "in (0, 1] and three (low, high) intervals")
+
+    def to_json(self) -> dict[str, Any]:
+        """Every measure, the confidence intervals as ``[[low, high], ...]`` for x, y, z."""
+        return {"rms_mm": self.rms_mm, "inliers": self.inliers,
+                "inlier_fraction": self.inlier_fraction, "coverage": self.coverage,
+                "ci95_radius_mm": self.ci95_radius_mm,
+                "ci95_lps_mm": [list(pair) for pair in self.ci95_lps_mm],
+                "axis_ratio": self.axis_ratio, "seconds": self.seconds}
+
+
 @dataclass(frozen=True, slots=True)
 class Landmark:
-    """A named point of the patient (LPS mm), optionally a fitted sphere's centre and radius."""
+    """A named point of the patient (LPS mm), optionally a fitted sphere's centre and radius.
+
+    A landmark is ``given`` (by the user) or ``found`` from the segmentation; a found one
+    carries its fit quality, a given one none.
+    """
 
     name: str
     centre_lps_mm: tuple[float, float, float]
     radius_mm: float | None = None
+    source: LandmarkSource = LandmarkSource.GIVEN
+    fit: SphereFitQuality | None = None
 
     def __post_init__(self) -> None:
         if len(self.centre_lps_mm) != 3 or not all(
@@ -54,11 +121,28 @@ class Landmark:
                                                and 0 < self.radius_mm <= MAX_REGION_MM):
             raise PlanningError(f"landmark {self.name!r}: radius_mm", self.radius_mm,
                                 f"a radius > 0 and at most {MAX_REGION_MM:g} mm")
+        if (self.fit is not None) != (self.source is LandmarkSource.FOUND):
+            raise PlanningError(f"landmark {self.name!r}: fit", self.fit,
+                                "a fit quality for, and only for, a found landmark")
+
+    def describe(self) -> str:
+        """One line for a summary: name, source, centre and radius, and a found one's fit."""
+        centre = ", ".join(f"{v:.2f}" for v in self.centre_lps_mm)
+        text = f"{self.name} ({self.source.value}): centre ({centre}) LPS mm"
+        if self.radius_mm is not None:
+            text += f", radius {self.radius_mm:.2f} mm"
+        if self.fit is not None:
+            text += (f"; fit RMS {self.fit.rms_mm:.2f} mm, inliers "
+                     f"{100 * self.fit.inlier_fraction:.0f} %, 95 % CI of the centre "
+                     f"{self.fit.ci95_radius_mm:.2f} mm, axis ratio {self.fit.axis_ratio:.3f}")
+        return text
 
     def to_json(self) -> dict[str, Any]:
-        """``name``, ``centre_lps_mm`` and ``radius_mm`` (``null`` for a point)."""
+        """``name``, ``centre_lps_mm``, ``radius_mm`` (``null`` for a point), ``source`` and
+        ``fit`` (``null`` for a given landmark)."""
         return {"name": self.name, "centre_lps_mm": list(self.centre_lps_mm),
-                "radius_mm": self.radius_mm}
+                "radius_mm": self.radius_mm, "source": self.source.value,
+                "fit": None if self.fit is None else self.fit.to_json()}
 
 
 def load_landmarks(path: Path) -> dict[str, Landmark]:

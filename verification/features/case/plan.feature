@@ -1,12 +1,15 @@
 Feature: The planning job, one case, end to end
 
-  @SRS-JOB-001 @SRS-JOB-002 @RC-043 @RC-044 @SRS-FND-002 @RC-048 @SRS-FND-003 @SRS-ING-019 @SRS-JOB-007 @RC-055
+  @SRS-JOB-001 @SRS-JOB-002 @RC-043 @RC-044 @SRS-FND-002 @RC-048 @SRS-FND-003 @SRS-ING-019 @SRS-JOB-007 @RC-055 @SRS-JOB-008 @RC-060 @SRS-PLN-015 @RC-058
   Scenario: corridor plan turns the pelvis phantom CT into a complete case folder with a safe plan
     Given the pelvis phantom written as DICOM with its landmarks
     And its folder also holds a scout series and a dose report, as a study export does
     And the process umask is 022
-    When corridor plan is run on it for a left acetabular screw
+    When corridor plan is run on it for a left acetabular screw with no landmarks file
     Then it exits with status 0 and the case folder holds the segmentation, SEG, uncertainty map, meshes, plan, implant and risk map
+    And plan.json records both femoral heads as found on the model's label map, within 0.5 mm of the phantom's (centre and radius), with their fit quality, and the summary lists them
+    And report.html shows every landmark's source and fit quality, an axial and a coronal slice through each found head, and the found spheres in the 3-D view's scene
+    And the audit record lists both femoral heads as found
     And case.json records the SHA-256 of every file of the case folder
     And the plan is safe and was made on the case's own label map
     And the audit log holds one intact record of the run with the model's SHA-256 and the outputs' hashes

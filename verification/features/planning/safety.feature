@@ -34,16 +34,16 @@ Feature: The planner refuses what it cannot plan safely
       | block sequences nested 300 levels deep      | nested more than 16 deep      |
       | a link to /dev/zero                         | not a regular file            |
 
-  @SRS-PLN-002 @RC-033
+  @SRS-PLN-002 @RC-033 @SRS-PLN-016 @RC-059
   Scenario Outline: A missing side or landmark is refused
-    Given the "pelvis" phantom written with its ground truth
+    Given the "<kind>" phantom written with its ground truth
     When corridor plan-trajectory is run on its truth labels with "<options>"
     Then it exits with status 2, naming "<expected>", and writes nothing
 
     Examples:
-      | options                                                                              | expected          |
-      | --procedure acetabular-screw                                                         | left or right     |
-      | --procedure acetabular-screw --side left --landmark left-femoral-head=107.5,35,-225,24 | right-femoral-head |
+      | kind   | options                                                                              | expected                       |
+      | pelvis | --procedure acetabular-screw                                                         | left or right                  |
+      | femur  | --procedure acetabular-screw --side left --landmark left-femoral-head=-29.5,24,-130,24 | right-femoral-head (not-found) |
 
   @SRS-PLN-009 @RC-033
   Scenario: Swapped hip landmarks are refused
