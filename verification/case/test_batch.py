@@ -213,8 +213,8 @@ def change_csv(batch: Batch, change: str) -> None:
         row["dicom"] = "no-such-folder"
     elif change.startswith("the side set to "):
         row["side"] = change.removeprefix("the side set to ")
-    elif change == "the landmarks file left out":
-        row["landmarks"] = ""
+    elif change == "the landmarks path set to a missing file":
+        row["landmarks"] = "no-such-landmarks.json"
     elif change.startswith("the regularize column set to "):
         batch.columns.append("regularize")
         row["regularize"] = change.removeprefix("the regularize column set to ")

@@ -45,11 +45,12 @@ from corridor.case.job import (
 from corridor.errors import CorridorError, ExitStatus, InputError, SafetyRefusalError
 from corridor.inference.package import load_model_package
 from corridor.planning import (
+    FINDABLE_LANDMARKS,
     Landmark,
     LoadedProcedure,
     Side,
     Verdict,
-    check_case_inputs,
+    check_case_request,
     load_landmarks,
     load_procedure,
 )
@@ -194,8 +195,8 @@ def _row_case(row: dict[str, str], number: int, checks: _Checks, *, out: Path,
             landmarks = load_landmarks(checks.path(row["landmarks"]))
         except CorridorError as exc:
             raise column("landmarks", exc) from exc
-    try:
-        check_case_inputs(loaded, side=side, landmarks=landmarks)
+    try:  # landmarks planning can find from the segmentation may be left out
+        check_case_request(loaded, side=side, landmarks=landmarks, findable=FINDABLE_LANDMARKS)
     except PlanningError as exc:
         raise column("side" if exc.field == "side" else "landmarks", exc) from exc
     try:

@@ -89,6 +89,6 @@ Feature: Many planning cases from one CSV, on this machine or a Dask cluster
       | the procedure set to hip-screw             | column procedure          |
       | the dicom path set to a missing folder     | column dicom              |
       | the side set to up                         | column side               |
-      | the landmarks file left out                | column landmarks          |
+      | the landmarks path set to a missing file   | column landmarks          |
       | a column named patient_name added          | unknown patient_name      |
       | the regularize column set to maybe         | column regularize         |
