@@ -295,9 +295,12 @@ def run_planted(batch: Batch, where: str) -> None:
       "case has started")
 def interrupted(batch: Batch) -> None:
     """SIGINT to the whole process group (as Ctrl-C does) once the case is staging."""
-    command = [sys.executable, "-c", "import sys; from corridor.cli import main; "
-               "sys.exit(main())", "plan-batch", str(batch.csv), "--out", str(batch.out),
-               "--workers", "1"]
+    # Ctrl-C reaches a command whose SIGINT has its default handler; a test runner's worker
+    # may pass SIGINT on ignored (inherited across exec), so the child restores it first.
+    command = [sys.executable, "-c", "import signal, sys; "
+               "signal.signal(signal.SIGINT, signal.default_int_handler); "
+               "from corridor.cli import main; sys.exit(main())", "plan-batch", str(batch.csv),
+               "--out", str(batch.out), "--workers", "1"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
     deadline = time.monotonic() + 180
