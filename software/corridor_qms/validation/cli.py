@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,38 +58,31 @@ DBM_AGREEMENT = 1e-6
 (theory: equal for unnormalised jackknife pseudovalues)."""
 
 
-def _finite(text: str) -> float:
-    """A finite number (``--threshold``, ``--effect``): NaN and infinities are refused."""
+def _number(text: str, accept: Callable[[float], bool], expected: str) -> float:
+    """``text`` as a number ``accept`` takes (NaN for text that is no number), or the option's
+    one-line refusal naming ``expected``."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"found {text!r}, expected a finite number")
+    if not accept(value):
+        raise argparse.ArgumentTypeError(f"found {text!r}, expected {expected}")
     return value
+
+
+def _finite(text: str) -> float:
+    """A finite number (``--threshold``, ``--effect``): NaN and infinities are refused."""
+    return _number(text, math.isfinite, "a finite number")
 
 
 def _margin(text: str) -> float:
     """A non-inferiority margin: a finite number >= 0, on the endpoint's scale."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0.0):
-        raise argparse.ArgumentTypeError(f"found {text!r}, expected a finite number >= 0")
-    return value
+    return _number(text, lambda v: math.isfinite(v) and v >= 0.0, "a finite number >= 0")
 
 
 def _probability(text: str) -> float:
     """A probability strictly between 0 and 1 (``--alpha``, ``--power``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"found {text!r}, expected a number strictly between "
-                                         "0 and 1")
-    return value
+    return _number(text, lambda v: 0.0 < v < 1.0, "a number strictly between 0 and 1")
 
 
 def _two_modalities(readings: Readings, analysis: str) -> None:
