@@ -135,7 +135,7 @@ def _named(path: Path, label_map: LabelMap, names: Mapping[int, str], source: st
         raise ImageFileError("label names", f"{path}: values {missing} have no name in the "
                              f"{source}", "a name for every label value present")
     top = max([int(present.max()), *names])
-    table = ["background"] + [names.get(v, f"label-{v}") for v in range(1, top + 1)]
+    table = ["background"] + [names.get(v, "") for v in range(1, top + 1)]
     if len(set(names.values())) != len(names):
         raise ImageFileError("label names", f"{path}: repeated names in the {source}",
                              "each name once")
@@ -271,10 +271,19 @@ def _dicom_seg(path: Path, label_map: LabelMap) -> Segmentation:
     if not names:
         raise _unnamed(path, "no SegmentLabel")
     frame = str(getattr(header, "FrameOfReferenceUID", "") or "") or None
-    geometry = ImageGeometry(label_map.geometry.affine, label_map.geometry.shape,
+    # The SEG's volume is indexed (frame, row, column); the CT's (column, row, slice): the same
+    # voxels re-indexed, exactly, so that a SEG of this CT lies on the CT's own grid.
+    # Slices run along the normal (column x row direction), as ingest orders a CT's slices.
+    affine = label_map.geometry.affine[:, [2, 1, 0, 3]].copy()
+    labels = label_map.labels.transpose(2, 1, 0)
+    if float(np.dot(affine[:3, 2], np.cross(affine[:3, 0], affine[:3, 1]))) < 0:
+        affine[:3, 3] += (labels.shape[2] - 1) * affine[:3, 2]
+        affine[:3, 2] = -affine[:3, 2]
+        labels = labels[:, :, ::-1]
+    labels = np.ascontiguousarray(labels)
+    geometry = ImageGeometry(affine, (labels.shape[0], labels.shape[1], labels.shape[2]),
                              frame_of_reference_uid=frame)
-    named = _named(path, LabelMap(label_map.labels, geometry, label_map.names), names,
-                   "segment labels")
+    named = _named(path, LabelMap(labels, geometry, label_map.names), names, "segment labels")
     return Segmentation(named, "dicom-seg", (path,), "segment labels", codes)
 
 

@@ -145,7 +145,7 @@ def map_roles(names: Sequence[str], codes: Mapping[int, SegmentCode] | None = No
     found: list[LabelRole] = []
     ignored: list[str] = []
     for value, name in enumerate(names):
-        if value == 0:
+        if value == 0 or not name:  # background, or a value the map does not use
             continue
         code = (codes or {}).get(value)
         if code is not None and (code.scheme, code.value) in table.codes:
