@@ -373,7 +373,8 @@ def fit_to_ct(label_map: LabelMap, ct: ImageGeometry
     corners = ct.lps_to_index(own.corners_lps())
     same_spacing = np.allclose(own.spacing, ct.spacing, rtol=0, atol=1e-4)
     if same_spacing:
-        offset = corners[0] - np.round(corners[0])
+        offset = (corners[0] if own.shape == ct.shape
+                  else corners[0] - np.round(corners[0]))  # the same grid, or a crop of it
         shift = float(np.linalg.norm(offset * np.asarray(ct.spacing)))
         if shift > GEOMETRY_TOLERANCE_MM:
             raise _mismatch(f"shifted {shift:.2f} mm off the CT's voxel lattice", own, ct)
