@@ -321,3 +321,91 @@ def no_implant(context: dict[str, Any]) -> None:
     document = context["run"][2]
     assert not (Path(document["_out"]) / "implant.stl").exists()
     assert {f["name"] for f in document["files"]} == {"plan.json", "risk-map.png"}
+
+
+def _coarse_or_shifted(pelvis: Pelvis, how: str) -> Path:
+    geometry = pelvis.geometry
+    affine = geometry.affine.copy()
+    masks = dict(pelvis.masks)
+    if how == "coarse":
+        affine[:3, :3] *= 2.0
+        affine[:3, 3] += 0.5 * (geometry.affine[:3, 0] + geometry.affine[:3, 1]
+                                + geometry.affine[:3, 2])
+        masks = {k: v[::2, ::2, ::2] for k, v in masks.items()}
+        shape = next(iter(masks.values())).shape
+    else:
+        affine[0, 3] += 0.6
+        shape = geometry.shape
+    folder = pelvis.root / f"ts-{how}"
+    if not folder.exists():
+        write_ts_folder(masks, ImageGeometry(affine, (shape[0], shape[1], shape[2])), folder)
+    return folder
+
+
+@given("the pelvis phantom's truth labels written as a TotalSegmentator folder on a grid of twice "
+       "the CT's spacing")
+def coarse_folder(pelvis: Pelvis, context: dict[str, Any]) -> None:
+    """Every other voxel of the truth, on the grid whose voxels hold 2 x 2 x 2 of the CT's."""
+    context["source"] = _coarse_or_shifted(pelvis, "coarse")
+
+
+@given("the pelvis phantom's truth labels written as a TotalSegmentator folder shifted by 0.6 mm "
+       "along x")
+def shifted_folder(pelvis: Pelvis, context: dict[str, Any]) -> None:
+    """The CT's grid, its origin moved 0.6 mm along LPS x."""
+    context["source"] = _coarse_or_shifted(pelvis, "shifted")
+
+
+@when(parsers.parse("corridor plan is run on the phantom's CT with that segmentation for the "
+                    "{procedure} on the {side}"))
+def corridor_plan(pelvis: Pelvis, context: dict[str, Any], procedure: str, side: str) -> None:
+    """In process, with its own audit log."""
+    out = pelvis.root / f"case-{context['source'].name}"
+    context["out"], context["audit"] = out, pelvis.root / f"audit-{context['source'].name}.jsonl"
+    done = run_corridor(["plan", str(pelvis.written.out_dir / "dicom"), "--segmentation",
+                         str(context["source"]), "--procedure", _PROCEDURES[procedure],
+                         "--side", side, "--landmarks", str(pelvis.landmarks), "--out", str(out),
+                         "--audit-log", str(context["audit"])])
+    context["case"] = (done.status, done.stdout + done.stderr)
+
+
+@then(parsers.parse("it exits with status {status:d} and case.json, plan.json and the audit record "
+                    "record the nearest-neighbour resampling"))
+def resampling_recorded(context: dict[str, Any], status: int) -> None:
+    """The same record in the three places."""
+    code, output = context["case"]
+    assert code == status, output
+    case = json.loads((context["out"] / "case.json").read_text(encoding="utf-8"))
+    plan = json.loads((context["out"] / "plan" / "plan.json").read_text(encoding="utf-8"))
+    audit = json.loads(context["audit"].read_text(encoding="utf-8").splitlines()[-1])
+    assert case["verdict"] == plan["verdict"] == audit["outcome"] == "not-fully-checked"
+    for record in (case["segmentation"], plan["segmentation"], audit["segmentation"]):
+        assert record["resampling"]["method"] == "nearest neighbour", record
+        assert record["resampling"]["from"]["spacing_mm_ijk"] == [3.0, 3.0, 4.0]
+        assert record["format"] == "totalsegmentator-folder"
+    context["case_json"] = case
+
+
+@then(parsers.parse('the case is flagged "{code}" for review'))
+def flagged(context: dict[str, Any], code: str) -> None:
+    """In case.json's flags and the printed summary."""
+    assert code in {f["code"] for f in context["case_json"]["flags"]}
+    assert code in context["case"][1]
+
+
+@then(parsers.parse('report.html lists "{structure}" as "{status}"'))
+def report_lists(context: dict[str, Any], structure: str, status: str) -> None:
+    """The report's text."""
+    html = (context["out"] / "report.html").read_text(encoding="utf-8")
+    assert f"{structure}: <strong>{status}</strong>" in html
+
+
+@then(parsers.parse('it exits with status 2 naming "{reason}" and both geometries, and writes no '
+                    'case folder'))
+def case_refused(context: dict[str, Any], reason: str) -> None:
+    """The message names the shift, the segmentation's geometry and the CT's."""
+    code, output = context["case"]
+    assert code == 2, output
+    flat = " ".join(output.split())
+    assert reason in flat and "segmentation shape" in flat and "the CT's: shape" in flat, output
+    assert not context["out"].exists()

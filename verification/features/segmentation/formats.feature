@@ -65,3 +65,17 @@ Feature: Plans from a segmentation made elsewhere
     And plan.json lists "femoral-vessels" as "not segmented: not checked", and so does the summary
     And the independent re-check checked no structure the search did not, and neither "femoral-vessels"
     And no implant surface is written
+
+  @SRS-SEG-004 @SRS-SEG-005 @RC-065 @RC-066 @RC-067
+  Scenario: corridor plan on a TotalSegmentator folder made on a coarser grid of the same scan
+    Given the pelvis phantom's truth labels written as a TotalSegmentator folder on a grid of twice the CT's spacing
+    When corridor plan is run on the phantom's CT with that segmentation for the femoral-neck screw on the right
+    Then it exits with status 5 and case.json, plan.json and the audit record record the nearest-neighbour resampling
+    And the case is flagged "segmentation-resampled" for review
+    And report.html lists "femoral-vessels" as "not segmented: not checked"
+
+  @SRS-SEG-005 @RC-064
+  Scenario: corridor plan refuses a TotalSegmentator folder shifted by 0.6 mm, naming both geometries
+    Given the pelvis phantom's truth labels written as a TotalSegmentator folder shifted by 0.6 mm along x
+    When corridor plan is run on the phantom's CT with that segmentation for the acetabular screw on the left
+    Then it exits with status 2 naming "shifted 0.60 mm" and both geometries, and writes no case folder
