@@ -81,9 +81,9 @@ class PreparedCase:
     roles
         The label map's labels with their roles (the shipped role table).
     not_checked
-        The risk structures the segmentation lacks (no label of their roles, or no voxel):
-        ``structure``, ``roles``, ``status`` (:data:`NOT_SEGMENTED`) and ``detail``; they are
-        not checked, by the search nor by the re-check.
+        The risk structures the segmentation lacks (no label of their roles): ``structure``,
+        ``roles``, ``status`` (:data:`NOT_SEGMENTED`) and ``detail``; they are not checked, by
+        the search nor by the re-check.
     """
 
     problem: Problem
@@ -162,9 +162,9 @@ def prepare_case(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side 
     PlanningError
         Side given for an unsided template or missing for a sided one, landmarks
         missing, labels (roles) the map lacks for the corridor or a region, a risk structure
-        named by ``labels`` with no voxels in the whole label map (one named by ``roles`` is
-        reported as not segmented instead), an entry or target region with no corridor
-        voxels, or a grid the planner cannot use.
+        with no voxels in the whole label map (one whose roles no label plays is reported as
+        not segmented instead), an entry or target region with no corridor voxels, or a grid
+        the planner cannot use.
     """
     template = procedure.procedure
     clock = time.perf_counter()
@@ -189,15 +189,14 @@ def prepare_case(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side 
     risks: list[tuple[str, ResolvedRegion, float]] = []
     not_checked: list[dict[str, object]] = []
     for risk in template.risk_structures:
-        if risk.region.roles is not None:
-            values = roles.values(risk.region.roles)
-            if not values or not counts[list(values)].sum():
-                not_checked.append({
-                    "structure": risk.name, "roles": list(risk.region.roles),
-                    "status": NOT_SEGMENTED,
-                    "detail": ("no label of the role in the segmentation" if not values
-                               else "its labels have no voxels in the segmentation")})
-                continue
+        if risk.region.roles is not None and not roles.values(risk.region.roles):
+            # The segmentation has no such structure (TotalSegmentator has no femoral vessels):
+            # reported, never taken as clear.  A structure it has, with no voxel, is refused
+            # below (a segmentation that missed it).
+            not_checked.append({"structure": risk.name, "roles": list(risk.region.roles),
+                                "status": NOT_SEGMENTED,
+                                "detail": "no label of the role in the segmentation"})
+            continue
         region = resolve(risk.region, f"risk structure {risk.name}")
         if region.labels is not None and not counts[list(region.labels)].sum():
             raise PlanningError(f"risk structure {risk.name}",

@@ -5,7 +5,12 @@ clearance from their surface), the risk structures (a region each, with the
 clearance the implant must keep from it), the implant (diameter, the lengths it comes
 in, how far its tip must stay short of the far cortex), where it may enter and where
 its tip must end, and the angular limits.  Regions combine criteria, all of which must
-hold: label names, a sphere around a landmark (or a fixed LPS point) and half-spaces.
+hold: roles or label names, a sphere around a landmark (or a fixed LPS point) and half-spaces.
+
+Roles (``bone``, ``iliac-vessel``, ...) are what a label is, whoever named it: the shipped role
+table (:mod:`~corridor.planning.roles`) maps the names of Corridor's model, TotalSegmentator and
+3D Slicer to them, so one template runs on all three.  The shipped templates name roles; a
+user's template may name ``labels`` instead, matched verbatim against the label map's names.
 
 Templates are written for the patient's **left** side where they are sided: landmark
 names get the side as a prefix (``femoral-head`` becomes ``left-femoral-head`` or
