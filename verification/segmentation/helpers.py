@@ -161,8 +161,7 @@ def write_dicom_seg(masks: Mapping[str, NDArray[np.bool_]], dicom_folder: Path, 
     code = highdicom.sr.CodedConcept
     segments = []
     for number, name in enumerate(names, start=1):
-        base, _, side = name.rpartition("_") if name.endswith(("_left", "_right")) else (
-            name, "", "")
+        base = name.rpartition("_")[0] if name.endswith(("_left", "_right")) else name
         value, meaning = SNOMED[base]
         segments.append(highdicom.seg.SegmentDescription(
             segment_number=number, segment_label=name,

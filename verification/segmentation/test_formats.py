@@ -263,7 +263,8 @@ def refused_geometry(context: dict[str, Any], reason: str) -> None:
     assert error is not None, context.get("fitted")
     text = str(error)
     assert reason in text, text
-    assert "segmentation shape" in text and "the CT's: shape" in text, text
+    assert "segmentation shape" in text, text
+    assert "the CT's: shape" in text, text
 
 
 @then("each CT voxel has the label of the coarse voxel holding its centre")
@@ -300,7 +301,8 @@ def listed_not_checked(context: dict[str, Any], structure: str, status: str) -> 
     _, output, document = context["run"]
     assert [item["structure"] for item in document["not_checked"]] == [structure]
     assert document["not_checked"][0]["status"] == status
-    assert f"{structure}" in output and status in output, output
+    assert structure in output, output
+    assert status in output, output
     assert structure not in {c["structure"] for c in document["clearances"]}
 
 
@@ -407,5 +409,7 @@ def case_refused(context: dict[str, Any], reason: str) -> None:
     code, output = context["case"]
     assert code == 2, output
     flat = " ".join(output.split())
-    assert reason in flat and "segmentation shape" in flat and "the CT's: shape" in flat, output
+    assert reason in flat, output
+    assert "segmentation shape" in flat, output
+    assert "the CT's: shape" in flat, output
     assert not context["out"].exists()

@@ -26,7 +26,6 @@ neighbour only, and the resampling is returned to be recorded and flagged for re
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -397,6 +396,4 @@ def fit_to_ct(label_map: LabelMap, ct: ImageGeometry
               "reason": ("the same lattice, another extent" if same_spacing
                          else "another grid of the same scan"),
               "review": "the segmentation was resampled onto the CT's grid: review its outline"}
-    if not math.isfinite(float(np.abs(inverse).max())):
-        raise _mismatch("a singular grid", own, ct)
     return LabelMap(labels, ct, label_map.names), record
