@@ -41,6 +41,9 @@ class ExitStatus(IntEnum):
     SAFETY_REFUSAL = 4
     """The software declined: QA failed, non-finite model output, stale plan, re-check
     rejected the plan."""
+    NOT_FULLY_CHECKED = 5
+    """Planning found a trajectory meeting every constraint it could check, but a risk structure
+    the template needs is not in the segmentation and was not checked (never plain safe)."""
     USAGE = 64
     """The command line names no subcommand (``EX_USAGE``)."""
     INTERNAL_ERROR = 70

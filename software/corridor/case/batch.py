@@ -88,6 +88,8 @@ class CaseStatus(StrEnum):
     SAFE = "safe"
     NO_SAFE_TRAJECTORY = "no-safe-trajectory"
     REJECTED_BY_RECHECK = "rejected-by-recheck"
+    NOT_FULLY_CHECKED = "not-fully-checked"
+    """Planned, but a risk structure the template needs was not segmented (not checked)."""
     INPUT_ERROR = "input-error"
     REFUSED = "refused"
     """The software declined (a safety refusal: mesh QA, non-finite model output)."""
@@ -99,12 +101,13 @@ class CaseStatus(StrEnum):
     def planned(self) -> bool:
         """The case ran to a verdict (safe or not)."""
         return self in (CaseStatus.SAFE, CaseStatus.NO_SAFE_TRAJECTORY,
-                        CaseStatus.REJECTED_BY_RECHECK)
+                        CaseStatus.REJECTED_BY_RECHECK, CaseStatus.NOT_FULLY_CHECKED)
 
 
 _VERDICT_STATUS = {Verdict.SAFE: CaseStatus.SAFE,
                    Verdict.NO_SAFE_TRAJECTORY: CaseStatus.NO_SAFE_TRAJECTORY,
-                   Verdict.REJECTED_BY_RECHECK: CaseStatus.REJECTED_BY_RECHECK}
+                   Verdict.REJECTED_BY_RECHECK: CaseStatus.REJECTED_BY_RECHECK,
+                   Verdict.NOT_FULLY_CHECKED: CaseStatus.NOT_FULLY_CHECKED}
 """The ledger status of each verdict."""
 
 

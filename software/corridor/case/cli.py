@@ -42,7 +42,9 @@ def _summary(console: Console, outcome: CaseOutcome, out: Path) -> None:
                   f"{plan.get('verdict')}", style="bold", markup=False)
     implant = plan.get("trajectory") or plan.get("best_candidate")
     if implant:
-        label = "trajectory" if plan.get("trajectory") else "best candidate (NOT SAFE)"
+        label = ("best candidate (NOT SAFE)" if not plan.get("trajectory")
+                 else "trajectory" if plan.get("verdict") == "safe"
+                 else "trajectory (NOT FULLY CHECKED)")
         console.print(f"  {label}: entry {implant['entry_lps_mm']} -> tip "
                       f"{implant['tip_lps_mm']} (LPS mm), {implant['length_mm']} x "
                       f"{implant['diameter_mm']} mm", markup=False, highlight=False)
@@ -52,6 +54,9 @@ def _summary(console: Console, outcome: CaseOutcome, out: Path) -> None:
                       + ("" if item["met"] else "  NOT MET"), highlight=False, markup=False)
     for landmark in outcome.planned.plan.inputs.landmarks:
         console.print(f"  landmark {landmark.describe()}", highlight=False, markup=False)
+    for item in plan.get("not_checked", []):
+        console.print(f"  {item['structure']:<18} {item['status']} ({item['detail']})",
+                      highlight=False, markup=False)
     for flag in outcome.record.flags:
         console.print(f"  review flag [{flag['code']}]: {flag['message']}", highlight=False,
                       markup=False)
@@ -62,6 +67,13 @@ def _summary(console: Console, outcome: CaseOutcome, out: Path) -> None:
 
 def _plan(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
+    if args.segmentation is not None and args.model is not None:
+        console.print("corridor plan: error: --model and --segmentation: give one (a segmentation "
+                      "given is planned on without running a model)", markup=False)
+        return ExitStatus.INPUT_ERROR
+    if args.class_map is not None and args.segmentation is None:
+        console.print("corridor plan: error: --class-map needs --segmentation", markup=False)
+        return ExitStatus.INPUT_ERROR
     landmarks = load_landmarks(args.landmarks) if args.landmarks else {}
     for mark in args.landmark or ():
         landmarks[mark.name] = mark
@@ -69,7 +81,8 @@ def _plan(args: argparse.Namespace) -> int:
                           model=args.model or reference_model(), out=args.out,
                           side=Side(args.side) if args.side else None, landmarks=landmarks,
                           audit_log=args.audit_log or args.out.parent / "corridor-audit.jsonl",
-                          series=args.series, regularize=args.regularize)
+                          series=args.series, regularize=args.regularize,
+                          segmentation=args.segmentation, class_map=args.class_map)
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=console, transient=False) as progress:
@@ -119,6 +132,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--landmark", type=landmark_option, action="append",
                         metavar="NAME=X,Y,Z[,R]", help="one landmark (LPS mm; repeatable; "
                         "overrides --landmarks and a found one)")
+    parser.add_argument("--segmentation", type=Path, metavar="PATH",
+                        help="plan on this segmentation instead of running the model: a "
+                        "TotalSegmentator folder or multi-label NIfTI, a 3D Slicer .seg.nrrd or a "
+                        "DICOM SEG, of this CT (its geometry is checked)")
+    parser.add_argument("--class-map", type=Path, metavar="FILE",
+                        help='names of a multi-label NIfTI\'s values: JSON {"1": "hip_left", ...}')
     parser.add_argument("--audit-log", type=Path, metavar="FILE",
                         help="hash-chained audit log (default: corridor-audit.jsonl beside the "
                              "case folder)")

@@ -22,10 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from corridor.audit import ANCHOR_KEY, AuditAnchor, AuditSlot, append_record, reserved_record
 from corridor.case.report import REPORT_NAME, review_flags, write_case_report
+from corridor.images import (
+    GEOMETRY_TOLERANCE_MM,
+    LabelMap,
+    SegmentCode,
+    fit_to_ct,
+    write_nifti_ras,
+)
 from corridor.inference.api import InferenceOptions, infer
-from corridor.inference.model import ModelIdentity
+from corridor.inference.model import InferenceResult, ModelIdentity
 from corridor.inference.outputs import ABSENT_KEY, write_outputs
 from corridor.inference.package import load_model_package
 from corridor.ingest.api import ingest
@@ -42,7 +51,15 @@ from corridor.planning import (
     load_procedure,
     plan_trajectory,
 )
-from corridor.provenance import sha256_bytes, sha256_file, software_identity
+from corridor.planning.external import read_external
+from corridor.planning.roles import map_roles
+from corridor.provenance import (
+    FileRecord,
+    describe_file,
+    sha256_bytes,
+    sha256_file,
+    software_identity,
+)
 from corridor.staging import staged_folder
 
 __all__ = ["CASE_RECORD", "CASE_RECORD_FORMAT", "STAGES", "CaseOutcome", "CaseRecord",
@@ -72,6 +89,12 @@ class CaseRequest:
     """Resample a tilted or unevenly spaced series onto a regular grid (a review flag)."""
     threads: int | None = None
     """ONNX Runtime CPU threads (default: its own choice; a batch shares the cores)."""
+    segmentation: Path | None = None
+    """A segmentation made elsewhere (TotalSegmentator folder or multi-label NIfTI, 3D Slicer
+    ``.seg.nrrd``, DICOM SEG): inference is skipped and the plan is made on it, once it is
+    found to belong to this CT (:func:`~corridor.images.fit_to_ct`)."""
+    class_map: Path | None = None
+    """Names of a multi-label NIfTI's values (JSON), where its header has none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +135,14 @@ class CaseRecord:
     """How the series was resampled onto a regular grid (``--regularize``), or ``None``."""
     audit: AuditAnchor | None = None
     """Where the run's audit record sits in its log."""
+    segmentation: Mapping[str, Any] | None = None
+    """The segmentation made elsewhere that was planned on (format, files, SHA-256, names,
+    geometry check and resampling), or ``None`` when the model segmented the CT."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document, with the software identity of this installation."""
-        return {"format": CASE_RECORD_FORMAT, "software": software_identity().to_json(),
+        extra = {} if self.segmentation is None else {"segmentation": dict(self.segmentation)}
+        return {**extra, "format": CASE_RECORD_FORMAT, "software": software_identity().to_json(),
                 "verdict": self.verdict.value, "model": self.model.to_json(),
                 "inputs": {**_inputs_json(self.dicom_files, self.dicom_sha256,
                                           self.regularization),
@@ -179,6 +206,67 @@ def _dicom_digest(volume: Volume) -> str:
     return sha256_bytes("".join(s.sha256 for s in volume.sources).encode("ascii"))
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Given:
+    """A segmentation made elsewhere, on the CT's grid, with what the case records of it."""
+
+    label_map: LabelMap
+    """Its labels with their own names, on the CT's grid (planned on)."""
+    display: LabelMap
+    """Its labels as roles, ``bone`` and ``vessel`` (meshed and shown in the report)."""
+    file: FileRecord
+    codes: Mapping[int, SegmentCode]
+    model: ModelIdentity
+    record: dict[str, Any]
+    flags: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Segmented:
+    """The inference stage's result, from the model or from a segmentation made elsewhere."""
+
+    label_map: LabelMap
+    """Planned on (its labels' own names)."""
+    display: LabelMap
+    """Meshed: ``bone`` and ``vessel``."""
+    file: FileRecord
+    codes: Mapping[int, SegmentCode] | None
+    model: ModelIdentity
+    flags: tuple[dict[str, str], ...]
+    absent: tuple[Mapping[str, Any], ...]
+    inferred: InferenceResult | None
+    given: _Given | None
+
+
+def _given_segmentation(request: CaseRequest, volume: Volume, folder: Path) -> _Given:
+    """Read the segmentation given, fit it to the CT (HAZ-042) and write it on the CT's grid
+    (``segmentation/labels.nii.gz`` and ``segmentation/segmentation.json``)."""
+    assert request.segmentation is not None
+    external = read_external(request.segmentation, class_map=request.class_map)
+    label_map, resampling = fit_to_ct(external.label_map, volume.geometry)
+    roles = map_roles(label_map.names, external.codes)
+    display = np.zeros(label_map.labels.shape, dtype=np.uint8)
+    display[np.isin(label_map.labels, roles.values(["bone"]))] = 1
+    vessels = [r for r in roles.table.roles if r.endswith("vessel")]
+    display[np.isin(label_map.labels, roles.values(vessels))] = 2
+    folder.mkdir()
+    write_nifti_ras(label_map, folder / "labels.nii.gz")
+    record = {**external.record, "input": external.file.to_json(), "resampling": resampling,
+              "geometry_tolerance_mm": GEOMETRY_TOLERANCE_MM}
+    (folder / "segmentation.json").write_text(json.dumps(record, indent=2, sort_keys=True)
+                                              + "\n", encoding="utf-8")
+    flags: tuple[dict[str, str], ...] = ()
+    if resampling is not None:
+        flags = ({"code": "segmentation-resampled",
+                  "message": f"the segmentation ({resampling['reason']}) was resampled onto the "
+                             "CT's grid by nearest neighbour: review its outline"},)
+    model = ModelIdentity(f"segmentation:{external.record['format']}", "given",
+                          external.file.sha256)
+    shown = LabelMap(display, label_map.geometry, ("background", "bone", "vessel"))
+    written = describe_file(folder / "labels.nii.gz", relative_to=folder.parent)
+    return _Given(label_map, shown, written, external.codes, model, record, flags)
+
+
 def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None) -> CaseOutcome:
     """Run every stage and write the case folder; append the audit record in every case.
 
@@ -222,35 +310,54 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                                   if volume.regularization is not None else None)
                 audit["inputs"] = _inputs_json(len(volume.sources), dicom_sha256, regularization)
             with stage("inference"):
-                package = load_model_package(request.model)
-                audit["model"] = ModelIdentity(package.manifest.name, package.manifest.version,
-                                               package.sha256).to_json()
-                inferred = infer(volume, package, InferenceOptions(threads=request.threads))
-                segmentation = write_outputs(inferred, volume, staging / "segmentation")
-                audit["execution"] = inferred.execution
-                label_map_file = segmentation.label_map.under("segmentation")
+                if request.segmentation is not None:  # not run: the segmentation is read
+                    given = _given_segmentation(request, volume, staging / "segmentation")
+                    audit["model"] = given.model.to_json()
+                    audit["segmentation"] = given.record
+                    segmented = _Segmented(given.label_map, given.display, given.file,
+                                           given.codes, given.model, given.flags, (), None,
+                                           given)
+                else:
+                    package = load_model_package(request.model)
+                    audit["model"] = ModelIdentity(package.manifest.name,
+                                                   package.manifest.version,
+                                                   package.sha256).to_json()
+                    inferred = infer(volume, package, InferenceOptions(threads=request.threads))
+                    written = write_outputs(inferred, volume, staging / "segmentation")
+                    audit["execution"] = inferred.execution
+                    segmented = _Segmented(
+                        inferred.label_map, inferred.label_map,
+                        written.label_map.under("segmentation"), None, inferred.model,
+                        tuple(review_flags(volume, inferred)),
+                        tuple(written.record.get(ABSENT_KEY, ())), inferred, None)
             with stage("meshing"):
-                meshes = mesh_label_map(inferred.label_map, source=label_map_file)
+                meshes = mesh_label_map(segmented.display, source=segmented.file)
                 write_meshes(meshes, staging / "meshes")
             with stage("planning"):
-                landmarks = complete_landmarks(inferred.label_map, procedure, side=request.side,
+                landmarks = complete_landmarks(segmented.label_map, procedure, side=request.side,
                                                given=request.landmarks,
-                                               outside_view=volume.padding_mask())
+                                               outside_view=volume.padding_mask(),
+                                               codes=segmented.codes)
                 audit["landmarks"] = [{"name": m.name, "source": m.source.value}
                                       for _, m in sorted(landmarks.items())]
-                planned = plan_trajectory(inferred.label_map, procedure, side=request.side,
-                                          landmarks=landmarks, label_map_file=label_map_file)
+                planned = plan_trajectory(
+                    segmented.label_map, procedure, side=request.side, landmarks=landmarks,
+                    label_map_file=segmented.file, codes=segmented.codes,
+                    segmentation=None if segmented.given is None else segmented.given.record)
                 planned.write(staging / "plan")
             with stage("outputs"):
-                absent = tuple(segmentation.record.get(ABSENT_KEY, ()))
-                write_case_report(staging / REPORT_NAME, volume=volume, inferred=inferred,
-                                  meshes=meshes, planned=planned, absent=absent)
+                outside = segmented.given
+                write_case_report(staging / REPORT_NAME, volume=volume,
+                                  inferred=segmented.inferred, meshes=meshes, planned=planned,
+                                  absent=segmented.absent,
+                                  external=None if outside is None
+                                  else (outside.display, outside.model, outside.flags))
                 slot = held.enter_context(reserved_record(request.audit_log))
-                record = CaseRecord(planned.plan.verdict, inferred.model, len(volume.sources),
-                                    dicom_sha256, tuple(review_flags(volume, inferred)),
-                                    dict(timings), _outputs(staging), absent,
+                record = CaseRecord(planned.plan.verdict, segmented.model, len(volume.sources),
+                                    dicom_sha256, segmented.flags, dict(timings),
+                                    _outputs(staging), segmented.absent,
                                     tuple(w.to_json() for w in volume.warnings), regularization,
-                                    slot.anchor)
+                                    slot.anchor, None if outside is None else outside.record)
                 document = (json.dumps(record.to_json(), indent=2, sort_keys=True)
                             + "\n").encode("utf-8")
                 (staging / CASE_RECORD).write_bytes(document)

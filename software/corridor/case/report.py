@@ -33,7 +33,8 @@ from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkFiltersCore import vtkQuadricDecimation
 
-from corridor.inference.model import InferenceResult
+from corridor.images import LabelMap
+from corridor.inference.model import InferenceResult, ModelIdentity
 from corridor.ingest.enum import WarningCode
 from corridor.ingest.model import Volume
 from corridor.meshing.api import MeshedLabel, MeshResult
@@ -69,7 +70,7 @@ def _png(figure: Figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _slice(volume: Volume, result: InferenceResult, centre: NDArray[np.float64],
+def _slice(volume: Volume, result: InferenceResult | LabelMap, centre: NDArray[np.float64],
            right: NDArray[np.float64], down: NDArray[np.float64], step: float
            ) -> tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.float64]]:
     n = int(FIELD_MM / step)
@@ -78,10 +79,12 @@ def _slice(volume: Volume, result: InferenceResult, centre: NDArray[np.float64],
     index = volume.geometry.lps_to_index(points.reshape(-1, 3)).T
     hu = ndimage.map_coordinates(np.asarray(volume.hu, dtype=np.float32), index, order=1,
                                  mode="constant", cval=-1000.0).reshape(n, n)
-    labels = ndimage.map_coordinates(result.label_map.labels, index, order=0, mode="constant",
+    label_map = result if isinstance(result, LabelMap) else result.label_map
+    labels = ndimage.map_coordinates(label_map.labels, index, order=0, mode="constant",
                                      cval=0).reshape(n, n)
-    entropy = ndimage.map_coordinates(result.entropy.values, index, order=1, mode="constant",
-                                      cval=0.0).reshape(n, n)
+    entropy = (np.zeros((n, n)) if isinstance(result, LabelMap)  # a segmentation made elsewhere
+               else ndimage.map_coordinates(result.entropy.values, index, order=1,
+                                            mode="constant", cval=0.0).reshape(n, n))
     return hu, labels.astype(np.uint8), entropy
 
 
@@ -102,7 +105,7 @@ def _spheres(axes: Any, centre: NDArray[np.float64], right: NDArray[np.float64],
         axes.plot([u], [v], marker="+", color=FOUND_COLOUR, markersize=8)
 
 
-def _slice_figure(name: str, volume: Volume, result: InferenceResult,
+def _slice_figure(name: str, volume: Volume, result: InferenceResult | LabelMap,
                   centre: NDArray[np.float64], implant: dict[str, Any] | None,
                   safe: bool, spheres: Sequence[Landmark] = (), title: str | None = None) -> str:
     right, down, (left_label, right_label, top_label, bottom_label) = _PLANES[name]
@@ -112,7 +115,7 @@ def _slice_figure(name: str, volume: Volume, result: InferenceResult,
     axes = figure.add_subplot(1, 1, 1)
     extent = (-FIELD_MM / 2, FIELD_MM / 2, FIELD_MM / 2, -FIELD_MM / 2)
     axes.imshow(hu, cmap="gray", vmin=-200, vmax=1000, extent=extent)
-    names = result.label_map.names
+    names = (result if isinstance(result, LabelMap) else result.label_map).names
     colours = {"bone": (1.0, 0.85, 0.3, 0.28), "vessel": (0.95, 0.1, 0.1, 0.65)}
     for value, label_name in enumerate(names):
         if value and label_name in colours:
@@ -223,14 +226,18 @@ def review_flags(volume: Volume, inferred: InferenceResult) -> list[dict[str, st
     return flags + [flag.to_json() for flag in inferred.flags]
 
 
-def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
+def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult | None,
                       meshes: MeshResult, planned: PlanResult,
-                      absent: Sequence[Mapping[str, Any]] = ()) -> None:
+                      absent: Sequence[Mapping[str, Any]] = (),
+                      external: tuple[LabelMap, ModelIdentity, Sequence[Mapping[str, str]]]
+                      | None = None) -> None:
     """Write ``report.html`` for one case from the stages' results.
 
     Patient fields the series lacks are shown as not stated; ``absent`` (the run record's
     ``source_attributes_absent``) is listed by name and tag with what the DICOM SEG holds
     instead, so that the reader knows the SEG names no patient where the series names none.
+    ``external`` replaces ``inferred`` for a segmentation made elsewhere: its labels as roles
+    (``bone``, ``vessel``) on the CT's grid, its identity and its review flags.
     """
     plan = planned.plan
     document = plan.to_json()
@@ -244,13 +251,19 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
     else:
         shape = np.asarray(volume.geometry.shape, dtype=np.float64)
         centre = volume.geometry.index_to_lps((shape - 1) / 2)
+    shown: InferenceResult | LabelMap
+    if external is not None:
+        shown, identity, flags = external[0], external[1], [dict(f) for f in external[2]]
+    else:
+        assert inferred is not None  # one of the two is given
+        shown, identity, flags = inferred, inferred.model, review_flags(volume, inferred)
     found = [m for m in plan.inputs.landmarks
              if m.source is LandmarkSource.FOUND and m.radius_mm is not None]
-    slices = {name: _slice_figure(name, volume, inferred, centre, trajectory, safe, found)
+    slices = {name: _slice_figure(name, volume, shown, centre, trajectory, safe, found)
               for name in _PLANES}
     landmark_slices = {
         f"{mark.name} {name}": _slice_figure(
-            name, volume, inferred, np.asarray(mark.centre_lps_mm), trajectory, safe, found,
+            name, volume, shown, np.asarray(mark.centre_lps_mm), trajectory, safe, found,
             title=f"{mark.name} (found): {name} through its centre, dashed: the fit")
         for mark in found for name in ("axial", "coronal")}
     environment = Environment(loader=PackageLoader("corridor.case", "templates"),
@@ -259,7 +272,7 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
         plan=document, slices=slices, landmark_slices=landmark_slices,
         landmarks=document["inputs"]["landmarks"],
         scene=_scene(meshes.surfaces, implant, safe, found),
-        model=inferred.model.to_json(), flags=review_flags(volume, inferred),
+        model=identity.to_json(), flags=flags,
         patient=_patient(volume), series=volume.series_instance_uid,
         absent=[f"{entry['name']} {entry['tag']}: {entry['written']}" for entry in absent])
     path.write_text(html, encoding="utf-8")

@@ -16,8 +16,17 @@ from corridor.images.export import (
 )
 from corridor.images.model import GriddedImage, LabelMap, ScalarMap
 from corridor.images.readers import read_label_map
+from corridor.images.segmentation import (
+    GEOMETRY_TOLERANCE_MM,
+    Segmentation,
+    SegmentationMismatchError,
+    SegmentCode,
+    fit_to_ct,
+    read_segmentation,
+)
 
 __all__ = [
+    "GEOMETRY_TOLERANCE_MM",
     "QFORM_DIRECTION_LIMIT",
     "ExportError",
     "ExportFormat",
@@ -25,8 +34,13 @@ __all__ = [
     "ImageFileError",
     "LabelMap",
     "ScalarMap",
+    "SegmentCode",
+    "Segmentation",
+    "SegmentationMismatchError",
     "export_volume",
+    "fit_to_ct",
     "read_label_map",
+    "read_segmentation",
     "write_nifti_ras",
     "write_nrrd_lps",
 ]

@@ -39,6 +39,7 @@ from corridor.planning.recheck import RecheckResult, StructureMask, recheck_plan
 from corridor.planning.regions import Landmark
 from corridor.planning.result import PlanResult
 from corridor.planning.riskmap import risk_map
+from corridor.planning.roles import SegmentCode
 from corridor.planning.search import (
     Constraint,
     Problem,
@@ -160,9 +161,28 @@ def _shortfall_mm(clearances: tuple[Clearance, ...]) -> float | None:
     return -smallest if smallest < 0 else None
 
 
+def _same_structures(prepared: PreparedCase, best: _Best, recheck: RecheckResult | None) -> None:
+    """The search and the re-check checked the same risk structures, and neither one a
+    structure reported as not checked (HAZ-041); a disagreement is a defect."""
+    searched = {field.name for field, _ in prepared.problem.risks}
+    skipped = {str(item["structure"]) for item in prepared.not_checked}
+    measured = {c.structure for c in best.clearances} - {Constraint.CORTEX.value,
+                                                         Constraint.TIP_TO_CORTEX.value}
+    rechecked = (None if recheck is None else {i.name for i in recheck.items}
+                 - {Constraint.CORTEX.value, Constraint.TIP_TO_CORTEX.value})
+    if searched & skipped or (measured and measured != searched) or (
+            rechecked is not None and rechecked != searched):
+        raise AssertionError(f"structures checked: search {sorted(searched)}, measured "
+                             f"{sorted(measured)}, re-check {sorted(rechecked or ())}, not "
+                             f"checked {sorted(skipped)}: expected the same set, disjoint from "
+                             "the structures not checked")
+
+
 def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side | None,
                     landmarks: Mapping[str, Landmark], label_map_file: FileRecord,
-                    options: SearchOptions | None = None) -> PlanResult:
+                    options: SearchOptions | None = None,
+                    codes: Mapping[int, SegmentCode] | None = None,
+                    segmentation: Mapping[str, Any] | None = None) -> PlanResult:
     """Plan one trajectory on a label map (see the module docstring for the steps).
 
     Parameters
@@ -179,13 +199,20 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
         The file ``label_map`` was read from, as the plan's record names it, and its SHA-256.
     options
         Search resolution (default :class:`~corridor.planning.search.SearchOptions`).
+    codes
+        DICOM SEG segment codes by label value (a label's role by its code before its name).
+    segmentation
+        Where a label map made elsewhere came from (recorded as plan.json's
+        ``segmentation``), or ``None``.
 
     Returns
     -------
     PlanResult
         The plan (verdict ``safe`` only when the search and the re-check agree it meets
-        every constraint), complete with its inputs' and the software's identity, and the
-        risk map around its trajectory (``None`` when no line entered the corridor).
+        every constraint and every risk structure was segmented; ``not-fully-checked`` when
+        they agree but a risk structure is not segmented), complete with its inputs' and
+        the software's identity, and the risk map around its trajectory (``None`` when no
+        line entered the corridor).
 
     Raises
     ------
@@ -196,7 +223,7 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
     options = options or SearchOptions()
     inputs = PlanInputs.from_case(label_map, label_map_file=label_map_file, procedure=procedure,
                                   landmarks=landmarks)
-    prepared = prepare_case(label_map, procedure, side=side, landmarks=landmarks)
+    prepared = prepare_case(label_map, procedure, side=side, landmarks=landmarks, codes=codes)
     timings = dict(prepared.timings)
     if not len(prepared.seeds):
         timings["search_s"] = 0.0
@@ -224,9 +251,14 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
         recheck = _recheck(prepared, procedure, best, best.trajectory)
         timings["recheck_s"] = time.perf_counter() - clock
         verdict = Verdict.SAFE if recheck.passed else Verdict.REJECTED_BY_RECHECK
+        if verdict is Verdict.SAFE and prepared.not_checked:
+            verdict = Verdict.NOT_FULLY_CHECKED  # HAZ-041: what is not segmented is not clear
+    _same_structures(prepared, best, recheck)
     plan = Plan(side, verdict, best.trajectory, best.clearances, best.checks, best.failed,
                 shortfall, recheck,
-                _search_record(prepared, options, statistics, timings), inputs, software)
+                _search_record(prepared, options, statistics, timings), inputs, software,
+                prepared.not_checked,
+                None if prepared.roles is None else prepared.roles.to_json(), segmentation)
     riskmap = (None if plan.trajectory is None
                else risk_map(prepared.problem, plan.trajectory))
     return PlanResult(plan, riskmap)

@@ -1,13 +1,18 @@
 """``corridor plan-trajectory LABELMAP --procedure NAME|FILE --out DIR [--side left|right]
-[--landmarks FILE] [--landmark NAME=X,Y,Z[,R]] [--label-names NAMES] [--json]``.
+[--landmarks FILE] [--landmark NAME=X,Y,Z[,R]] [--label-names NAMES | --class-map FILE] [--json]``.
 
 Plans one implant trajectory on a label map and writes ``plan.json``, the implant as
 ``implant.stl`` (safe plans only) and ``risk-map.png`` into a new or empty folder, all
-or nothing.  Exit status: 0 a safe plan; 3 no safe trajectory (the best candidate and
-its shortfall are in plan.json); 4 the independent re-check rejected the plan; 2 bad
-input (nothing written).  Femoral heads the procedure needs and the landmarks do not give are
-found from the label map's bone (recorded as ``found`` with their fit quality; a head that is
-truncated, not spherical or unstably fitted is refused, exit 2); given ones override them.
+or nothing.  LABELMAP is a segmentation with named labels: a TotalSegmentator output folder
+(one ``<class>.nii.gz`` per class), a multi-label NIfTI with its label table in the header
+(TotalSegmentator ``--ml``) or a ``--class-map``, a 3D Slicer ``.seg.nrrd`` or a DICOM SEG; or
+any label map with ``--label-names``.  Labels get their roles from their names, never their
+numbers.  Exit status: 0 a safe plan; 3 no safe trajectory (the best candidate and its
+shortfall are in plan.json); 4 the independent re-check rejected the plan; 5 not fully
+checked (a risk structure the template needs is not segmented); 2 bad input (nothing
+written).  Femoral heads the procedure needs and the landmarks do not give are found from the
+label map's bone (recorded as ``found`` with their fit quality; a head that is truncated, not
+spherical or unstably fitted is refused, exit 2); given ones override them.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from corridor.errors import ExitStatus, exit_status_of
-from corridor.images import LabelMap, read_label_map
+from corridor.images import LabelMap, SegmentCode, read_label_map
 from corridor.planning.api import plan_trajectory
 from corridor.planning.errors import PlanningError, StalePlanError
+from corridor.planning.external import read_external
 from corridor.planning.landmarks import complete_landmarks
 from corridor.planning.outputs import check_plan_current
 from corridor.planning.procedure import SHIPPED_PROCEDURES, Side, load_procedure
@@ -54,8 +61,18 @@ def _run(args: argparse.Namespace) -> int:
     landmarks = load_landmarks(args.landmarks) if args.landmarks else {}
     for mark in args.landmark or ():
         landmarks[mark.name] = mark
-    label_map = read_label_map(args.label_map)
-    label_map_file = describe_file(args.label_map, relative_to=args.label_map.parent)
+    codes: dict[int, SegmentCode] = {}
+    segmentation: dict[str, Any] | None = None
+    if args.label_names:
+        if args.class_map:
+            raise PlanningError("--class-map", str(args.class_map), "either --label-names or "
+                                "--class-map, not both")
+        label_map = read_label_map(args.label_map)
+        label_map_file = describe_file(args.label_map, relative_to=args.label_map.parent)
+    else:
+        external = read_external(args.label_map, class_map=args.class_map)
+        label_map, label_map_file = external.label_map, external.file
+        codes, segmentation = dict(external.codes), external.record
     if args.label_names:
         names = tuple(n.strip() for n in args.label_names.split(","))
         if len(names) <= int(label_map.labels.max()) or len(set(names)) != len(names):
@@ -66,11 +83,12 @@ def _run(args: argparse.Namespace) -> int:
     read_s = time.perf_counter() - clock
     side = Side(args.side) if args.side else None
     clock = time.perf_counter()
-    landmarks = complete_landmarks(label_map, procedure, side=side, given=landmarks)
+    landmarks = complete_landmarks(label_map, procedure, side=side, given=landmarks, codes=codes)
     landmarks_s = time.perf_counter() - clock
     clock = time.perf_counter()
     result = plan_trajectory(label_map, procedure, side=side, landmarks=landmarks,
-                             label_map_file=label_map_file)
+                             label_map_file=label_map_file, codes=codes,
+                             segmentation=segmentation)
     plan_s = time.perf_counter() - clock
     document = result.write(args.out, timings_s={"read_s": read_s, "landmarks_s": landmarks_s,
                                                  "plan_s": plan_s})
@@ -86,13 +104,17 @@ def _summary(document: dict[str, object], out: Path, landmarks: Sequence[Landmar
     print(f"{document['procedure']} ({document['side'] or 'unsided'}): {document['verdict']}")
     implant = document.get("trajectory") or document.get("best_candidate")
     if isinstance(implant, dict):
-        label = "trajectory" if document.get("trajectory") else "best candidate (NOT SAFE)"
+        label = ("best candidate (NOT SAFE)" if not document.get("trajectory")
+                 else "trajectory" if document["verdict"] == "safe"
+                 else "trajectory (NOT FULLY CHECKED)")
         print(f"  {label}: entry {implant['entry_lps_mm']} -> tip {implant['tip_lps_mm']} "
               f"(LPS mm), {implant['length_mm']} x {implant['diameter_mm']} mm")
     for item in document.get("clearances", []):  # type: ignore[attr-defined]
         print(f"  {item['structure']:<18} clearance {item['clearance_mm']:7.2f} mm "
               f"(guaranteed {item['guaranteed_min_mm']:.2f}, required {item['required_mm']:.2f})"
               + (" capped" if item["capped"] else "") + ("" if item["met"] else "  NOT MET"))
+    for item in document.get("not_checked", []):  # type: ignore[attr-defined]
+        print(f"  {item['structure']:<18} {item['status']} ({item['detail']})")
     if document.get("failed_constraints"):
         print(f"  failed: {', '.join(document['failed_constraints'])}"  # type: ignore[arg-type]
               + (f"; shortfall {document['shortfall_mm']} mm"
@@ -108,7 +130,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "plan-trajectory", help="plan a safe implant trajectory on a label map",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("label_map", type=Path, metavar="LABELMAP",
-                        help="NIfTI, NRRD (.seg.nrrd names labels) or DICOM SEG")
+                        help="TotalSegmentator folder, multi-label NIfTI, 3D Slicer .seg.nrrd, "
+                        "DICOM SEG, or any NIfTI/NRRD with --label-names")
     parser.add_argument("--procedure", required=True, metavar="NAME|FILE",
                         help=f"shipped template ({', '.join(SHIPPED_PROCEDURES)}) or a YAML file")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
@@ -124,6 +147,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--label-names", metavar="NAME,NAME,...",
                         help="names of the label values 0, 1, ... (for label maps that carry "
                         "none, such as NIfTI)")
+    parser.add_argument("--class-map", type=Path, metavar="FILE",
+                        help='names of a multi-label NIfTI\'s values: JSON {"1": "hip_left", '
+                        '...} (where its header has no label table)')
     parser.add_argument("--json", action="store_true", help="print plan.json to stdout")
     parser.set_defaults(handler=_run)
 

@@ -46,15 +46,16 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from corridor.images import LabelMap
+from corridor.images import LabelMap, SegmentCode
 from corridor.planning.errors import PlanningError
 from corridor.planning.procedure import LateralityCheck, LoadedProcedure, Side
 from corridor.planning.regions import (
     Landmark,
     LandmarkSource,
     SphereFitQuality,
-    label_values,
+    corridor_values,
 )
+from corridor.planning.roles import map_roles
 
 __all__ = [
     "BAND_MM",
@@ -63,6 +64,7 @@ __all__ = [
     "BOOTSTRAP_SAMPLES",
     "FEMORAL_HEAD",
     "FEMORAL_HEAD_RADIUS_MM",
+    "FEMUR_ROLE",
     "FINDABLE_LANDMARKS",
     "MAX_AXIS_RATIO",
     "MAX_CENTRE_CI95_MM",
@@ -86,6 +88,9 @@ FEMORAL_HEAD = "femoral-head"
 
 FINDABLE_LANDMARKS = frozenset({FEMORAL_HEAD})
 """Landmark names (without the side's prefix) planning finds when the case does not give them."""
+
+FEMUR_ROLE = "femur"
+"""The role table's role of a femur labelled apart (it also stands for ``bone``)."""
 
 FEMORAL_HEAD_RADIUS_MM = (18.0, 32.0)
 """Radii (mm) a femoral head may have: adult heads measure 40-56 mm across (radius 20-28 mm);
@@ -854,13 +859,15 @@ def needed_landmarks(procedure: LoadedProcedure, side: Side | None) -> tuple[str
 
 
 def complete_landmarks(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side | None,
-                       given: Mapping[str, Landmark], outside_view: BoolArray | None = None
-                       ) -> dict[str, Landmark]:
+                       given: Mapping[str, Landmark], outside_view: BoolArray | None = None,
+                       codes: Mapping[int, SegmentCode] | None = None) -> dict[str, Landmark]:
     """The case's landmarks: those given, and the needed femoral heads not given, found.
 
     Given landmarks override found ones (and are recorded as given); only the landmarks the
-    template needs and the case lacks are searched for.  The bone is the template's corridor
-    labels.
+    template needs and the case lacks are searched for.  The bone is the labels playing the
+    template's corridor roles (the role table, with the DICOM SEG ``codes``); where the
+    segmentation labels each femur apart with its side (TotalSegmentator's ``femur_left``), a
+    head is searched on its own side's femur only.
 
     Raises
     ------
@@ -881,9 +888,15 @@ def complete_landmarks(label_map: LabelMap, procedure: LoadedProcedure, *, side:
                 wanted[s] = name
     if not wanted:
         return landmarks
-    bone = label_values(procedure.procedure.corridor.labels, label_map.names, "corridor")
+    mapping = map_roles(label_map.names, codes)
+    bone = corridor_values(procedure.procedure.corridor, label_map.names, mapping)
+    femurs = [item for item in mapping.labels if item.role == FEMUR_ROLE]
+    femur_labels: dict[Side, tuple[int, ...]] | None = None
+    if femurs and all(item.side is not None for item in femurs):
+        femur_labels = {s: tuple(i.value for i in femurs if i.side == s.value) for s in Side}
+        femur_labels = {s: v for s, v in femur_labels.items() if v}
     found = find_femoral_heads(label_map, bone_labels=bone, sides=tuple(wanted),
-                               outside_view=outside_view)
+                               femur_labels=femur_labels, outside_view=outside_view)
     for s, name in sorted(wanted.items(), key=lambda item: item[1]):
         result = found[s]
         if isinstance(result, LandmarkNotFoundError):

@@ -37,14 +37,18 @@ class Verdict(StrEnum):
     """No candidate meets every constraint; the best one and what it lacks are reported."""
     REJECTED_BY_RECHECK = "rejected-by-recheck"
     """The search found a trajectory but the independent re-check does not confirm it."""
+    NOT_FULLY_CHECKED = "not-fully-checked"
+    """A trajectory meets every constraint that could be checked, and the re-check confirms
+    it, but a risk structure the template needs is not segmented and was not checked."""
 
     @property
     def exit_status(self) -> ExitStatus:
-        """The exit status of a command that planned to this verdict: 0, 3, or 4 (the
-        re-check's rejection is a safety refusal)."""
+        """The exit status of a command that planned to this verdict: 0, 3, 4 (the
+        re-check's rejection is a safety refusal) or 5 (not fully checked)."""
         return {Verdict.SAFE: ExitStatus.OK,
                 Verdict.NO_SAFE_TRAJECTORY: ExitStatus.NO_SAFE_TRAJECTORY,
-                Verdict.REJECTED_BY_RECHECK: ExitStatus.SAFETY_REFUSAL}[self]
+                Verdict.REJECTED_BY_RECHECK: ExitStatus.SAFETY_REFUSAL,
+                Verdict.NOT_FULLY_CHECKED: ExitStatus.NOT_FULLY_CHECKED}[self]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -198,13 +202,23 @@ class Plan:
         The label map, template and landmarks planned on.
     software
         The software that made the plan.
+    not_checked
+        The risk structures not checked because the segmentation lacks them (``structure``,
+        ``roles``, ``status``, ``detail``).
+    roles
+        The ``roles`` block: the role table's version and SHA-256, each label's role, the
+        labels ignored (``None`` when the plan was made without one).
+    segmentation
+        Where the label map came from when it was made elsewhere (format, files, geometry
+        check, resampling), or ``None``.
 
     Raises
     ------
     ValueError
         A verdict its fields contradict: ``safe`` without a trajectory, failed constraints or
-        a passed re-check; ``rejected-by-recheck`` without a failed re-check;
-        ``no-safe-trajectory`` without a failed constraint.
+        a passed re-check, or with a structure not checked; ``not-fully-checked`` without a
+        structure not checked or without what ``safe`` needs; ``rejected-by-recheck`` without
+        a failed re-check; ``no-safe-trajectory`` without a failed constraint.
     """
 
     side: Side | None
@@ -218,11 +232,16 @@ class Plan:
     search: dict[str, Any]
     inputs: PlanInputs
     software: SoftwareIdentity
+    not_checked: tuple[Mapping[str, Any], ...] = ()
+    roles: Mapping[str, Any] | None = None
+    segmentation: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         rechecked = None if self.recheck is None else self.recheck.passed
+        confirmed = self.trajectory is not None and not self.failed and rechecked is True
         consistent = {
-            Verdict.SAFE: self.trajectory is not None and not self.failed and rechecked is True,
+            Verdict.SAFE: confirmed and not self.not_checked,
+            Verdict.NOT_FULLY_CHECKED: confirmed and bool(self.not_checked),
             Verdict.REJECTED_BY_RECHECK: self.trajectory is not None and rechecked is False,
             Verdict.NO_SAFE_TRAJECTORY: bool(self.failed),
         }[self.verdict]
@@ -239,7 +258,8 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         """The plan document (``plan.json``, less the written files and the risk map's
         summary, which :meth:`~corridor.planning.result.PlanResult.write` adds)."""
-        implant_key = "trajectory" if self.verdict is Verdict.SAFE else "best_candidate"
+        implant_key = ("trajectory" if self.verdict in (Verdict.SAFE, Verdict.NOT_FULLY_CHECKED)
+                       else "best_candidate")
         return {
             "format": "corridor-plan/1",
             "procedure": self.procedure,
@@ -254,4 +274,7 @@ class Plan:
             "search": self.search,
             "software": self.software.to_json(),
             "inputs": self.inputs.to_json(),
+            "not_checked": [dict(item) for item in self.not_checked],
+            **({} if self.roles is None else {"roles": dict(self.roles)}),
+            **({} if self.segmentation is None else {"segmentation": dict(self.segmentation)}),
         }

@@ -24,11 +24,20 @@ from corridor.planning.fields import DistanceField, corridor_field, region_of_in
 from corridor.planning.inputs import check_case_inputs
 from corridor.planning.procedure import LoadedProcedure, Region, Side
 from corridor.planning.recheck import StructureMask
-from corridor.planning.regions import Landmark, ResolvedRegion, label_values, resolve_region
+from corridor.planning.regions import (
+    Landmark,
+    ResolvedRegion,
+    corridor_values,
+    resolve_region,
+)
+from corridor.planning.roles import RoleMapping, SegmentCode, map_roles
 from corridor.planning.search import Problem
 from corridor.planning.vectors import unit
 
-__all__ = ["CLEARANCE_BAND_MM", "LEAD_IN_MM", "PreparedCase", "prepare_case"]
+__all__ = ["CLEARANCE_BAND_MM", "LEAD_IN_MM", "NOT_SEGMENTED", "PreparedCase", "prepare_case"]
+
+NOT_SEGMENTED = "not segmented: not checked"
+"""How a risk structure the segmentation lacks is reported (HAZ-041)."""
 
 FloatArray = NDArray[np.float64]
 
@@ -68,6 +77,12 @@ class PreparedCase:
     timings
         Seconds spent resolving the regions (``resolve_s``) and building the distance fields
         (``distance_fields_s``).
+    roles
+        The label map's labels with their roles (the shipped role table).
+    not_checked
+        The risk structures the segmentation lacks (no label of their roles): ``structure``,
+        ``roles``, ``status`` (:data:`NOT_SEGMENTED`) and ``detail``; they are not checked, by
+        the search nor by the re-check.
     """
 
     problem: Problem
@@ -77,6 +92,8 @@ class PreparedCase:
     cap_mm: float
     target_voxels: int
     timings: dict[str, float]
+    roles: RoleMapping | None = None
+    not_checked: tuple[dict[str, object], ...] = ()
 
 
 def _label_counts(label_map: LabelMap) -> NDArray[np.int64]:
@@ -120,8 +137,8 @@ def _region_bounds(label_map: LabelMap, region: ResolvedRegion, corridor: NDArra
 
 
 def prepare_case(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side | None,
-                 landmarks: Mapping[str, Landmark], lead_in_mm: float = LEAD_IN_MM
-                 ) -> PreparedCase:
+                 landmarks: Mapping[str, Landmark], lead_in_mm: float = LEAD_IN_MM,
+                 codes: Mapping[int, SegmentCode] | None = None) -> PreparedCase:
     """Resolve the template for a case and build the distance fields on the region of interest.
 
     Parameters
@@ -136,33 +153,47 @@ def prepare_case(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side 
         The case's landmarks by name (LPS mm).
     lead_in_mm
         How far before its anchor a candidate line is sampled (mm).
+    codes
+        DICOM SEG segment codes by label value (they decide a label's role before its name).
 
     Raises
     ------
     PlanningError
         Side given for an unsided template or missing for a sided one, landmarks
-        missing, labels the map lacks, a risk structure with no voxels in the whole label
-        map, an entry or target region with no corridor voxels, or a grid the planner cannot
-        use.
+        missing, labels (roles) the map lacks for the corridor or a region, a risk structure
+        with no voxels in the whole label map (one whose roles no label plays is reported as
+        not segmented instead), an entry or target region with no corridor voxels, or a grid
+        the planner cannot use.
     """
     template = procedure.procedure
     clock = time.perf_counter()
     laterality = check_case_inputs(procedure, side=side, landmarks=landmarks)
     names = label_map.names
+    roles = map_roles(names, codes)
     counts = _label_counts(label_map)
-    corridor_values = label_values(template.corridor.labels, names, "corridor")
-    if not counts[list(corridor_values)].sum():
-        raise PlanningError("corridor", f"no voxels labelled {template.corridor.labels}",
+    corridor_names = template.corridor.labels or template.corridor.roles or ()
+    corridor_labels = corridor_values(template.corridor, names, roles)
+    if not counts[list(corridor_labels)].sum():
+        raise PlanningError("corridor", f"no voxels labelled {list(corridor_names)}",
                             "a label map in which the corridor is segmented")
 
     def resolve(region: Region, what: str) -> ResolvedRegion:
         return resolve_region(region, landmarks=landmarks, side=side, label_names=names,
-                              what=what)
+                              what=what, mapping=roles)
 
     entry_region = resolve(template.entry, "entry")
     target_region = resolve(template.target, "target")
     risks: list[tuple[str, ResolvedRegion, float]] = []
+    not_checked: list[dict[str, object]] = []
     for risk in template.risk_structures:
+        if risk.region.roles is not None and not roles.values(risk.region.roles):
+            # The segmentation has no such structure (TotalSegmentator has no femoral vessels):
+            # reported, never taken as clear.  A structure it has, with no voxel, is refused
+            # below (a segmentation that missed it).
+            not_checked.append({"structure": risk.name, "roles": list(risk.region.roles),
+                                "status": NOT_SEGMENTED,
+                                "detail": "no label of the role in the segmentation"})
+            continue
         region = resolve(risk.region, f"risk structure {risk.name}")
         if region.labels is not None and not counts[list(region.labels)].sum():
             raise PlanningError(f"risk structure {risk.name}",
@@ -175,14 +206,14 @@ def prepare_case(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side 
     largest = max([template.corridor.clearance_mm, *(r[2] for r in risks)])
     cap = largest + radius + CLEARANCE_BAND_MM
     reach = max(lead_in_mm, implant.tip_to_cortex_mm) + 2.0 * max(label_map.geometry.spacing)
-    corridor_lookup = _lookup(corridor_values)
+    corridor_lookup = _lookup(corridor_labels)
     entry_box = _region_bounds(label_map, entry_region, corridor_lookup)
     target_box = _region_bounds(label_map, target_region, corridor_lookup)
     if entry_box is None or target_box is None:
         missing = "entry" if entry_box is None else "target"
         raise PlanningError(f"{missing} region", "no corridor voxels in it",
                             f"a {missing} region holding part of the corridor "
-                            f"({', '.join(template.corridor.labels)}): check the landmarks")
+                            f"({', '.join(corridor_names)}): check the landmarks")
     roi = region_of_interest(label_map, [entry_box, target_box], cap + reach)
     timings = {"resolve_s": time.perf_counter() - clock}
 
@@ -219,4 +250,4 @@ def prepare_case(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side 
         max_entry_angle_deg=template.angles.max_entry_angle_deg, laterality=laterality,
         lead_in_mm=lead_in_mm)
     return PreparedCase(problem, seeds, corridor_mask, tuple(masks), cap,
-                        int(target_mask.sum()), timings)
+                        int(target_mask.sum()), timings, roles, tuple(not_checked))

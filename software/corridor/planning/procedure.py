@@ -5,7 +5,12 @@ clearance from their surface), the risk structures (a region each, with the
 clearance the implant must keep from it), the implant (diameter, the lengths it comes
 in, how far its tip must stay short of the far cortex), where it may enter and where
 its tip must end, and the angular limits.  Regions combine criteria, all of which must
-hold: label names, a sphere around a landmark (or a fixed LPS point) and half-spaces.
+hold: roles or label names, a sphere around a landmark (or a fixed LPS point) and half-spaces.
+
+Roles (``bone``, ``iliac-vessel``, ...) are what a label is, whoever named it: the shipped role
+table (:mod:`~corridor.planning.roles`) maps the names of Corridor's model, TotalSegmentator and
+3D Slicer to them, so one template runs on all three.  The shipped templates name roles; a
+user's template may name ``labels`` instead, matched verbatim against the label map's names.
 
 Templates are written for the patient's **left** side where they are sided: landmark
 names get the side as a prefix (``femoral-head`` becomes ``left-femoral-head`` or
@@ -73,6 +78,18 @@ Coordinate = Annotated[float, Field(ge=-MAX_COORDINATE_MM, le=MAX_COORDINATE_MM,
                                     allow_inf_nan=False)]
 Vector = tuple[Coordinate, ...]
 Labels = tuple[Annotated[str, Field(min_length=1, max_length=64)], ...]
+Roles = tuple[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")],
+              ...]
+
+
+def _known_roles(roles: Roles | None) -> None:
+    from corridor.planning.roles import load_role_table
+
+    known = load_role_table().roles
+    unknown = [r for r in roles or () if r not in known]
+    if unknown:
+        raise ValueError(f"roles {unknown} are not in the role table; known: "
+                         + ", ".join(sorted(known)))
 
 
 class Side(StrEnum):
@@ -143,16 +160,26 @@ class HalfSpace(_Strict):
 
 
 class Region(_Strict):
-    """Where something may be: every criterion given must hold (at least one is given)."""
+    """Where something may be: every criterion given must hold (at least one is given).
+
+    ``roles`` name what the voxels are (the role table maps each label map's names to roles:
+    Corridor's model, TotalSegmentator and 3D Slicer alike); ``labels`` name a label map's
+    labels verbatim (a user's template written for one naming).  A region has one or neither.
+    """
 
     labels: Labels | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
+    roles: Roles | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
     sphere: SphereCriterion | None = None
     half_spaces: tuple[HalfSpace, ...] = Field(default=(), max_length=MAX_ITEMS)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
-        if self.labels is None and self.sphere is None and not self.half_spaces:
-            raise ValueError("a region needs labels, a sphere or a half-space")
+        if (self.labels is None and self.roles is None and self.sphere is None
+                and not self.half_spaces):
+            raise ValueError("a region needs labels, roles, a sphere or a half-space")
+        if self.labels is not None and self.roles is not None:
+            raise ValueError("give labels or roles, not both")
+        _known_roles(self.roles)
         return self
 
     def landmarks(self) -> set[str]:
@@ -166,8 +193,10 @@ class Region(_Strict):
 class CorridorSpec(_Strict):
     """The structure the implant must stay inside (bone)."""
 
-    labels: Labels = Field(min_length=1, max_length=MAX_ITEMS)
+    labels: Labels | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
     """Label names that make up the corridor; those present in the label map are used."""
+    roles: Roles | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
+    """Roles that make up the corridor (the role table maps label names to roles)."""
     clearance_mm: Clearance
     """Smallest distance from the implant's surface to the corridor's surface (cortex)."""
     entry_zone_mm: Annotated[float, Field(ge=0.0, le=MAX_REGION_MM, allow_inf_nan=False)]
@@ -175,6 +204,13 @@ class CorridorSpec(_Strict):
     implant entering at an angle leaves the surface gradually); beyond it, the clearance holds.
     At least (implant radius + clearance) / cos(max entry angle): the clearance is measured
     in 3-D, so the entry surface itself counts until then."""
+
+    @model_validator(mode="after")
+    def _labels_or_roles(self) -> Self:
+        if (self.labels is None) == (self.roles is None):
+            raise ValueError("give exactly one of labels and roles")
+        _known_roles(self.roles)
+        return self
 
 
 class RiskStructure(_Strict):

@@ -19,12 +19,20 @@ from numpy.typing import NDArray
 
 from corridor.geometry import ImageGeometry
 from corridor.planning.errors import PlanningError
-from corridor.planning.procedure import MAX_COORDINATE_MM, MAX_REGION_MM, Region, Side
+from corridor.planning.procedure import (
+    MAX_COORDINATE_MM,
+    MAX_REGION_MM,
+    CorridorSpec,
+    Region,
+    Side,
+)
+from corridor.planning.roles import RoleMapping, map_roles
 from corridor.planning.vectors import unit
 from corridor.reading import InputFileError, read_json_file
 
 __all__ = ["MAX_LANDMARKS", "MAX_LANDMARKS_BYTES", "Landmark", "LandmarkSource", "ResolvedRegion",
-           "SphereFitQuality", "label_values", "load_landmarks", "resolve_region"]
+           "SphereFitQuality", "corridor_values", "label_values", "load_landmarks",
+           "resolve_region", "role_values"]
 
 MAX_LANDMARKS_BYTES = 1 << 20
 """The largest landmarks file read (a case has a handful of landmarks, a few kilobytes)."""
@@ -303,18 +311,55 @@ def _mirror(vector: Sequence[float], side: Side | None) -> FloatArray:
     return array
 
 
+def role_values(roles: Sequence[str], mapping: RoleMapping, what: str) -> tuple[int, ...]:
+    """Values of the labels playing any of ``roles``; at least one must.
+
+    Raises
+    ------
+    PlanningError
+        No label of the map has any of the roles (each label's role is listed).
+    """
+    values = mapping.values(roles)
+    if not values:
+        have = ", ".join(f"{i.name} ({i.role})" for i in mapping.labels) or "none"
+        raise PlanningError(f"{what}: roles", list(roles),
+                            f"a label of the role in the label map; labels with a role: {have}"
+                            + (f"; without one (ignored): {', '.join(mapping.ignored)}"
+                               if mapping.ignored else ""))
+    return values
+
+
+def corridor_values(corridor: CorridorSpec, label_names: Sequence[str],
+                    mapping: RoleMapping) -> tuple[int, ...]:
+    """Values of the corridor's labels: named verbatim (``labels``) or by role (``roles``).
+
+    Raises
+    ------
+    PlanningError
+        None of them is in the label map.
+    """
+    if corridor.labels is not None:
+        return label_values(corridor.labels, label_names, "corridor")
+    return role_values(corridor.roles or (), mapping, "corridor")
+
+
 def resolve_region(region: Region, *, landmarks: Mapping[str, Landmark], side: Side | None,
-                   label_names: Sequence[str], what: str) -> ResolvedRegion:
+                   label_names: Sequence[str], what: str,
+                   mapping: RoleMapping | None = None) -> ResolvedRegion:
     """Resolve a template region for one case (landmarks and side applied, labels to values).
+
+    ``mapping`` gives the labels' roles (default: the shipped role table on ``label_names``).
 
     Raises
     ------
     PlanningError
         A landmark the case lacks, a sphere on a point landmark without ``radius_mm``, or
-        labels the map does not have (``what`` names the template part).
+        labels (roles) the map does not have (``what`` names the template part).
     """
     labels = (label_values(region.labels, label_names, what)
               if region.labels is not None else None)
+    if region.roles is not None:
+        labels = role_values(region.roles, mapping or map_roles(label_names), what)
     sphere = None
     if region.sphere is not None:
         spec = region.sphere
