@@ -232,7 +232,8 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
             with stage("planning"):
                 planned = plan_trajectory(inferred.label_map, procedure, side=request.side,
                                           landmarks=request.landmarks,
-                                          label_map_file=label_map_file)
+                                          label_map_file=label_map_file,
+                                          alternatives=inferred.alternatives)
                 planned.write(staging / "plan")
             with stage("outputs"):
                 absent = tuple(segmentation.record.get(ABSENT_KEY, ()))
@@ -240,7 +241,7 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                                   meshes=meshes, planned=planned, absent=absent)
                 slot = held.enter_context(reserved_record(request.audit_log))
                 record = CaseRecord(planned.plan.verdict, inferred.model, len(volume.sources),
-                                    dicom_sha256, tuple(review_flags(volume, inferred)),
+                                    dicom_sha256, tuple(review_flags(volume, inferred, planned)),
                                     dict(timings), _outputs(staging), absent,
                                     tuple(w.to_json() for w in volume.warnings), regularization,
                                     slot.anchor)

@@ -162,13 +162,18 @@ def _patient(volume: Volume) -> dict[str, str]:
             "study_date": shown.study_date, "series": shown.series_description}
 
 
-def review_flags(volume: Volume, inferred: InferenceResult) -> list[dict[str, str]]:
+def review_flags(volume: Volume, inferred: InferenceResult,
+                 planned: PlanResult | None = None) -> list[dict[str, str]]:
     """The case's review flags (``code``, ``message``): a regularised or lossy-compressed series
     first (the volume is not the acquired grid, or not the acquired values), then the
-    segmentation's."""
+    segmentation's, then the plan's ``verdict-uncertain`` when its verdict could flip under a
+    plausible alternative of the segmentation."""
     flags = [warning.to_json() for warning in volume.warnings
              if warning.code in (WarningCode.REGULARIZED, WarningCode.LOSSY_COMPRESSION)]
-    return flags + [flag.to_json() for flag in inferred.flags]
+    flags += [flag.to_json() for flag in inferred.flags]
+    uncertain = None if planned is None or planned.uncertainty is None else (
+        planned.uncertainty.flag())
+    return flags + ([uncertain] if uncertain is not None else [])
 
 
 def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
@@ -198,7 +203,7 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
                               autoescape=True, undefined=StrictUndefined)
     html = environment.get_template("case_report.html.j2").render(
         plan=document, slices=slices, scene=_scene(meshes.surfaces, implant, safe),
-        model=inferred.model.to_json(), flags=review_flags(volume, inferred),
+        model=inferred.model.to_json(), flags=review_flags(volume, inferred, planned),
         patient=_patient(volume), series=volume.series_instance_uid,
         absent=[f"{entry['name']} {entry['tag']}: {entry['written']}" for entry in absent])
     path.write_text(html, encoding="utf-8")
