@@ -35,9 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from corridor.inference import REFERENCE_MODEL, load_model_package
-from corridor.inference.api import InferenceOptions, infer
 from verification.inference.calibration import (
     ECE_BINS,
     captured_probabilities,
@@ -45,6 +42,9 @@ from verification.inference.calibration import (
     fit_temperature,
     phantom_volume,
 )
+
+from corridor.inference import REFERENCE_MODEL, load_model_package
+from corridor.inference.api import InferenceOptions, infer
 
 FIT_CASES: tuple[dict[str, Any], ...] = (
     {"kind": "pelvis", "seed": 201, "spacing": (1.3, 1.3, 2.5), "position": "HFS",

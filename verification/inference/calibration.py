@@ -51,7 +51,6 @@ def expected_calibration_error(probabilities: NDArray[np.floating], truth: NDArr
     confidence = probabilities.max(axis=0).ravel().astype(np.float64)
     correct = (probabilities.argmax(axis=0) == truth).ravel()
     which = np.minimum((confidence * bins).astype(np.int64), bins - 1)
-    n = np.bincount(which, minlength=bins)
     confidence_sum = np.bincount(which, weights=confidence, minlength=bins)
     correct_sum = np.bincount(which, weights=correct.astype(np.float64), minlength=bins)
     return float(np.abs(correct_sum - confidence_sum).sum() / confidence.size)
