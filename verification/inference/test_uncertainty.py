@@ -99,8 +99,8 @@ def record_note(case: Case, code: str, name: str) -> None:
     record = case.record()
     row = next(r for r in record["statistics"] if r["name"] == name)
     notes = [n for n in record["informational"] if n["code"] == code]
-    assert len(notes) == 1 and notes[0]["message"].startswith(
-        f"{name}: mean entropy {row['mean_entropy']:.3f} nats"), notes
+    assert len(notes) == 1, notes
+    assert notes[0]["message"].startswith(f"{name}: mean entropy {row['mean_entropy']:.3f} nats")
     assert row["mean_entropy"] > 0.25
     assert record["flags"] == []
     assert "flag [" not in case.stdout
