@@ -4,9 +4,10 @@ One self-contained file (``report.html``): axial, coronal and sagittal slices th
 planned implant (or the volume's centre), resampled in patient LPS planes and drawn in
 radiological orientation with their L/R/A/P/S/I labels, showing the CT, the segmentation, the
 regions where the model was uncertain (entropy contour) and the implant; a WebGL view of the
-meshes and the implant written in the page itself (no library, no network); the clearance
-table, the verdict and the review flags.  Every value is escaped (Jinja2 autoescape); the
-patient fields are shown only there.
+meshes and the implant written in the page itself (no library, no network), with a marker
+wherever a clearance could flip under a plausible alternative of the segmentation; the
+clearance table, the margins under each alternative, the verdict and the review flags.
+Every value is escaped (Jinja2 autoescape); the patient fields are shown only there.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ MAX_TRIANGLES = 20_000
 """Surfaces are decimated to about this many triangles for the 3-D view."""
 UNCERTAIN_NATS = 0.5
 """Entropy contour drawn on the slices: regions for the surgeon's review."""
+FLIP_MARKER_MM = 3.0
+"""Radius of the 3-D view's markers where a clearance could flip under an alternative."""
 
 # plane: (in-plane axis shown left to right, axis shown top to bottom, labels)
 _PLANES = {
@@ -155,6 +158,24 @@ def _scene(meshed: Sequence[MeshedLabel], implant: tuple[NDArray[np.float64],
     return objects
 
 
+def _markers(flips: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A magenta octahedron (radius :data:`FLIP_MARKER_MM`) at each axis point where a
+    clearance could flip under an alternative of the segmentation, for the 3-D view."""
+    unit = np.array([[1.0, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
+    faces = np.array([[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4],
+                      [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]])
+    found = []
+    for flip in flips:
+        if flip.get("at_lps_mm") is None:
+            continue
+        points = np.asarray(flip["at_lps_mm"], dtype=np.float64) + FLIP_MARKER_MM * unit
+        found.append({"name": f"verdict could flip: {flip['structure']} ({flip['alternative']})",
+                      "colour": [0.95, 0.1, 0.95, 1.0],
+                      "positions": np.round(points, 3).ravel().tolist(),
+                      "indices": faces.ravel().tolist()})
+    return found
+
+
 def _patient(volume: Volume) -> dict[str, str]:
     """The patient fields ingest kept for display (never re-read from the files)."""
     shown = volume.display
@@ -197,12 +218,17 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult,
     else:
         shape = np.asarray(volume.geometry.shape, dtype=np.float64)
         centre = volume.geometry.index_to_lps((shape - 1) / 2)
+    uncertainty = (planned.uncertainty.to_json() if planned.uncertainty is not None
+                   else None)
     slices = {name: _slice_figure(name, volume, inferred, centre, trajectory, safe)
               for name in _PLANES}
     environment = Environment(loader=PackageLoader("corridor.case", "templates"),
                               autoescape=True, undefined=StrictUndefined)
     html = environment.get_template("case_report.html.j2").render(
-        plan=document, slices=slices, scene=_scene(meshes.surfaces, implant, safe),
+        plan=document, slices=slices,
+        scene=_scene(meshes.surfaces, implant, safe) + _markers(
+            uncertainty["could_flip"] if uncertainty is not None else ()),
+        uncertainty=uncertainty,
         model=inferred.model.to_json(), flags=review_flags(volume, inferred, planned),
         patient=_patient(volume), series=volume.series_instance_uid,
         absent=[f"{entry['name']} {entry['tag']}: {entry['written']}" for entry in absent])
