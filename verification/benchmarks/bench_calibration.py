@@ -7,9 +7,10 @@ orientations and patient positions were used neither in training
 
 * **fit set** (:data:`FIT_CASES`): the temperature minimising the negative log-likelihood of
   the true classes (probabilities power-scaled, i.e. log-probabilities divided by T);
-* **test set** (:data:`TEST_CASES`): inference run twice end to end, with temperature 1.0
-  and with the fitted temperature (a copy of the package's manifest), and the expected
-  calibration error of each against the phantom's analytic classes: 15 equal-width bins of
+* **test set** (:data:`TEST_CASES`): inference run end to end, the probabilities the
+  resampling delivers to the CT grid captured, and the expected calibration error against the
+  phantom's analytic classes of those probabilities (temperature 1.0) and of the same scaled
+  by the fitted temperature (as inference applies it, on the CT grid): 15 equal-width bins of
   the confidence (the most probable class's probability), over every CT voxel, and over the
   voxels that are bone or vessel in the truth or the prediction (the background's certain
   voxels dominate the first figure).
@@ -41,6 +42,7 @@ from verification.inference.calibration import (
     expected_calibration_error,
     fit_temperature,
     phantom_volume,
+    scaled,
 )
 
 from corridor.inference import REFERENCE_MODEL, load_model_package
@@ -123,11 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["temperature"] = temperature
     print(f"temperature {temperature}", file=sys.stderr)
     if not args.fit_only:
-        fitted = _package_with(temperature, root / "tfit")
         rows = []
         for n, case in enumerate(TEST_CASES):
-            before = _ece(*_probabilities(case, root / f"test-{n}-before", plain))
-            after = _ece(*_probabilities(case, root / f"test-{n}-after", fitted))
+            probabilities, truth = _probabilities(case, root / f"test-{n}", plain)
+            before = _ece(probabilities, truth)
+            after = _ece(scaled(probabilities, temperature), truth)
             rows.append({**case, "ece_before": before, "ece_after": after})
             print(json.dumps(rows[-1]), file=sys.stderr)
         result["test"] = rows

@@ -87,21 +87,22 @@ def _plan(case: Case, alternatives: dict[str, LabelMap]) -> None:
                     "the planned implant's surface, at mid-depth"))
 def plan_with_segment(case: Case, gap: float) -> None:
     """Plan once to find the trajectory; plant the segment beside it, in p>=0.3 only (p>=0.7
-    is the nominal map), towards the bone's axis; plan again with the alternatives."""
+    is the nominal map), on the side away from the vessel; plan again with the alternatives."""
     assert case.label_map is not None
     first = plan_trajectory(case.label_map, loaded(case.document), side=None, landmarks={},
                             label_map_file=in_memory(case.label_map)).plan
     assert first.trajectory is not None
     trajectory = first.trajectory
     middle = trajectory.entry + 0.5 * trajectory.length_mm * trajectory.direction
-    toward = np.array([-middle[0], -middle[1], 0.0])
+    toward = np.array([-1.0, 0.0, 0.0])  # away from the vessel at +x
     toward -= (toward @ trajectory.direction) * trajectory.direction
-    if np.linalg.norm(toward) < 1e-6:
-        toward = np.array([1.0, 0.0, 0.0])
     toward /= np.linalg.norm(toward)
     centre = middle + (trajectory.diameter_mm / 2 + gap + SEGMENT_RADIUS_MM) * toward
     case.plans["segment"] = {"centre": centre, "gap": gap}
-    _plan(case, {"p>=0.3": _with_segment(case.label_map, centre), "p>=0.7": case.label_map})
+    planted = _with_segment(case.label_map, centre)
+    added = np.count_nonzero(planted.labels != case.label_map.labels)
+    assert added >= 100, f"the segment must lie on the grid and off the vessel: {added} voxels"
+    _plan(case, {"p>=0.3": planted, "p>=0.7": case.label_map})
     assert case.plan is not None
     assert case.plan.trajectory is not None
     np.testing.assert_allclose(case.plan.trajectory.entry, trajectory.entry, atol=1e-9)

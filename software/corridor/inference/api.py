@@ -8,11 +8,13 @@ Steps, each recorded in the run record's ``spatial_operations`` and ``parameters
 3. Sliding-window inference (:mod:`corridor.inference.window`), optionally once per
    mirroring of the three axes (``tta``: 8 passes, averaged; their variance is the
    TTA uncertainty).
-4. Temperature scaling (the manifest's calibration ``temperature``), softmax (for logits),
-   then the probabilities back to the CT grid (trilinear in probability space), label = most
-   probable class, predictive entropy per voxel, and the segmentation's plausible
-   alternatives: each structure where its probability reaches 0.3, and where it reaches 0.7
-   (:data:`ALTERNATIVE_THRESHOLDS`), which planning judges its trajectory on again.
+4. Softmax (for logits), then the probabilities back to the CT grid (trilinear in
+   probability space), label = most probable class; then calibration (the manifest's
+   ``temperature``, applied to the log-probabilities on the CT grid, which keeps the most
+   probable class and so the label map), predictive entropy per voxel, and the
+   segmentation's plausible alternatives: each structure where its probability reaches 0.3,
+   and where it reaches 0.7 (:data:`ALTERNATIVE_THRESHOLDS`), which planning judges its
+   trajectory on again.
 5. Per-label statistics, flags for a reviewer (labels below the volume the manifest
    expects) and informational figures (risk structures' mean entropy: boundary voxels of
    a thin vessel keep it high on every scan, so it is no review flag; planning flags the
@@ -144,20 +146,19 @@ def apply_temperature(scores: NDArray[np.float32], kind: OutputKind, temperature
     return powered
 
 
-def _probabilities(output: NDArray[np.float32], kind: OutputKind,
-                   temperature: float = 1.0) -> NDArray[np.float32]:
+def _probabilities(output: NDArray[np.float32], kind: OutputKind) -> NDArray[np.float32]:
     if not np.all(np.isfinite(output)):
         raise InferenceError("output", "the model produced non-finite values",
                              expected="finite scores")
     if kind is OutputKind.LOGITS:
-        return apply_temperature(output, kind, temperature)
+        return apply_temperature(output, kind, 1.0)
     total = output.sum(axis=0)
     if (output.min() < -_PROBABILITY_TOLERANCE or output.max() > 1 + _PROBABILITY_TOLERANCE
             or np.abs(total - 1).max() > _PROBABILITY_TOLERANCE):
         raise InferenceError("output", "the model's outputs are not probabilities",
                              found=f"range [{output.min():.4g}, {output.max():.4g}]",
                              expected="values in [0, 1] summing to 1, as output_kind states")
-    return apply_temperature(output, kind, temperature)
+    return output
 
 
 def alternative_labels(probabilities: NDArray[np.float32], threshold: float,
@@ -207,8 +208,11 @@ def _window_runner(session: ModelSession, manifest: ModelManifest, tta: bool,
             output = session.run(source)
             scores.append(np.flip(output, spatial) if axes else output)
         stacked = np.stack(scores)  # (passes, n, labels, ...)
-        probabilities = apply_temperature(stacked.copy(), manifest.output_kind,
-                                          manifest.temperature, axis=2)
+        if manifest.output_kind is OutputKind.LOGITS:
+            shifted = np.exp(stacked - stacked.max(axis=2, keepdims=True))
+            probabilities = shifted / shifted.sum(axis=2, keepdims=True)
+        else:
+            probabilities = stacked
         variance = probabilities.var(axis=0).mean(axis=1, keepdims=True)
         return np.concatenate([stacked.mean(axis=0), variance], axis=1).astype(np.float32)
 
@@ -317,11 +321,11 @@ def infer(volume: Volume, package: ModelPackage,
                             overlap=opts.overlap, batch_size=opts.batch_size,
                             weighting=opts.weighting, pad_value=pad_value)
     for k0, k1, block in blocks:
-        block[:count] = _probabilities(block[:count], manifest.output_kind,
-                                       manifest.temperature)
+        block[:count] = _probabilities(block[:count], manifest.output_kind)
         for part in back.consume(k0, k1, block, count):
-            probabilities = part.probabilities
-            winner = np.argmax(probabilities, axis=0).astype(np.uint8)
+            winner = np.argmax(part.probabilities, axis=0).astype(np.uint8)
+            probabilities = apply_temperature(part.probabilities, OutputKind.PROBABILITIES,
+                                              manifest.temperature)
             best = np.take_along_axis(probabilities, winner[np.newaxis].astype(np.intp),
                                       axis=0)[0]
             nats = -(probabilities * np.log(np.maximum(probabilities, np.float32(1e-12)))
@@ -408,11 +412,12 @@ def _record(volume: Volume, package: ModelPackage, session: ModelSession,
              "model_grid": grid.to_json()},
             {"operation": "intensity", "clip_hu": list(manifest.intensity.clip_hu),
              "subtract": manifest.intensity.subtract, "divide": manifest.intensity.divide},
-            {"operation": "calibrate", "temperature": manifest.temperature,
-             "applied": "scores / temperature before the softmax" if manifest.output_kind
-             is OutputKind.LOGITS else "probabilities ** (1 / temperature), renormalised"},
             {"operation": "resample", "from": "model grid", "to": "ct grid",
              "interpolation": "trilinear on class probabilities, then the most probable label"},
+            {"operation": "calibrate", "temperature": manifest.temperature,
+             "applied": "on the ct grid: probabilities ** (1 / temperature), renormalised "
+                        "(log-probabilities / temperature); the label map is the most probable "
+                        "class before it, which it keeps"},
         ],
         "alternatives": [{"name": f"p>={threshold:g}", "rule": f"each structure where its "
                           f"probability reaches {threshold:g}; risk structures take voxels "

@@ -16,7 +16,7 @@ Feature: The plan says when the segmentation's uncertainty could change its verd
   Scenario: The same vessel segment far from the implant raises nothing
     Given a bone cylinder of radius 12 mm along z with a vessel of radius 3 mm at 30 mm, spacing 1.0 1.0 1.0 mm
     And the analytic procedure with a vessel clearance of 6 mm
-    When it is planned with alternatives that add a vessel segment 40 mm from the planned implant's surface, at mid-depth
+    When it is planned with alternatives that add a vessel segment 25 mm from the planned implant's surface, at mid-depth
     Then the verdict is "safe"
     And the uncertainty block reports the vessel's margin on each alternative, matching the voxel oracle
     And the plan is not flagged
