@@ -500,6 +500,32 @@ def _dump_dom(report: Path) -> str:
     return done.stdout
 
 
+@then("plan.json measures the trajectory again on the alternatives p>=0.3 and p>=0.7, the summary "
+      "prints the margins, the report tabulates them, and verdict-uncertain is raised exactly "
+      "when a margin changes sign")
+def plan_uncertainty(case: Case) -> None:
+    """The uncertainty block's nominal margins are the plan's; the flag in case.json follows the
+    signs of the margins written (not the code's own verdict on them)."""
+    plan = json.loads((case.out / "plan" / "plan.json").read_text())
+    block = plan["uncertainty"]
+    assert [a["name"] for a in block["alternatives"]] == ["p>=0.3", "p>=0.7"]
+    margins = {c["structure"]: c["margin_mm"] for c in plan["clearances"]}
+    rows = {row["structure"]: row for row in block["clearances"]}
+    assert set(rows) == set(margins)
+    flips = 0
+    for name, row in rows.items():
+        assert row["nominal_margin_mm"] == margins[name]
+        for value in row["alternatives"].values():
+            flips += (value["margin_mm"] >= 0) != (margins[name] >= 0)
+    codes = [f["code"] for f in json.loads((case.out / "case.json").read_text())["flags"]]
+    assert ("verdict-uncertain" in codes) == (flips > 0)
+    assert "margin under the segmentation's alternatives (mm): nominal / p>=0.3 / p>=0.7" in (
+        case.stdout)
+    html = (case.out / "report.html").read_text()
+    assert "<h2>Uncertainty along the trajectory</h2>" in html
+    assert "<th>p&gt;=0.3</th>" in html
+
+
 @then("report.html shows the verdict, the clearance table, three labelled slices and the review "
       "flags")
 def report_content(case: Case) -> None:

@@ -57,6 +57,17 @@ def _summary(console: Console, outcome: CaseOutcome, out: Path) -> None:
     for item in plan.get("not_checked", []):
         console.print(f"  {item['structure']:<18} {item['status']} ({item['detail']})",
                       highlight=False, markup=False)
+    uncertainty = outcome.planned.uncertainty
+    if uncertainty is not None:
+        names = [a.name for a in uncertainty.alternatives]
+        console.print("  margin under the segmentation's alternatives (mm): nominal / "
+                      + " / ".join(names), highlight=False, markup=False)
+        for row in uncertainty.to_json()["clearances"]:
+            values = [row["nominal_margin_mm"], *(
+                None if v is None else v["margin_mm"] for v in row["alternatives"].values())]
+            console.print(f"    {row['structure']:<16} " + " / ".join(
+                "n/a" if v is None else f"{v:+.2f}" for v in values), highlight=False,
+                markup=False)
     for flag in outcome.record.flags:
         console.print(f"  review flag [{flag['code']}]: {flag['message']}", highlight=False,
                       markup=False)

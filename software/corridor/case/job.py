@@ -233,6 +233,7 @@ class _Segmented:
     codes: Mapping[int, SegmentCode] | None
     model: ModelIdentity
     flags: tuple[dict[str, str], ...]
+    """A given segmentation's review flags (the model's are taken after planning)."""
     absent: tuple[Mapping[str, Any], ...]
     inferred: InferenceResult | None
     given: _Given | None
@@ -328,7 +329,7 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                     segmented = _Segmented(
                         inferred.label_map, inferred.label_map,
                         written.label_map.under("segmentation"), None, inferred.model,
-                        tuple(review_flags(volume, inferred)),
+                        (),  # review flags taken with the plan's (review_flags, below)
                         tuple(written.record.get(ABSENT_KEY, ())), inferred, None)
             with stage("meshing"):
                 meshes = mesh_label_map(segmented.display, source=segmented.file)
@@ -343,7 +344,9 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                 planned = plan_trajectory(
                     segmented.label_map, procedure, side=request.side, landmarks=landmarks,
                     label_map_file=segmented.file, codes=segmented.codes,
-                    segmentation=None if segmented.given is None else segmented.given.record)
+                    segmentation=None if segmented.given is None else segmented.given.record,
+                    alternatives=(None if segmented.inferred is None
+                                  else segmented.inferred.alternatives))
                 planned.write(staging / "plan")
             with stage("outputs"):
                 outside = segmented.given
@@ -353,8 +356,10 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
                                   external=None if outside is None
                                   else (outside.display, outside.model, outside.flags))
                 slot = held.enter_context(reserved_record(request.audit_log))
+                flags = (segmented.flags if segmented.inferred is None
+                         else tuple(review_flags(volume, segmented.inferred, planned)))
                 record = CaseRecord(planned.plan.verdict, segmented.model, len(volume.sources),
-                                    dicom_sha256, segmented.flags, dict(timings),
+                                    dicom_sha256, flags, dict(timings),
                                     _outputs(staging), segmented.absent,
                                     tuple(w.to_json() for w in volume.warnings), regularization,
                                     slot.anchor, None if outside is None else outside.record)

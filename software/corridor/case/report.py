@@ -4,9 +4,10 @@ One self-contained file (``report.html``): axial, coronal and sagittal slices th
 planned implant (or the volume's centre), resampled in patient LPS planes and drawn in
 radiological orientation with their L/R/A/P/S/I labels, showing the CT, the segmentation, the
 regions where the model was uncertain (entropy contour) and the implant; a WebGL view of the
-meshes and the implant written in the page itself (no library, no network); the clearance
-table, the verdict and the review flags.  Every value is escaped (Jinja2 autoescape); the
-patient fields are shown only there.
+meshes and the implant written in the page itself (no library, no network), with a marker
+wherever a clearance could flip under a plausible alternative of the segmentation; the
+clearance table, the margins under each alternative, the verdict and the review flags.
+Every value is escaped (Jinja2 autoescape); the patient fields are shown only there.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ FOUND_COLOUR = "#ff3fd2"
 FOUND_RGB = (1.0, 0.25, 0.82)
 _SPHERE_RINGS = 16
 """Latitude rings of a found sphere drawn in the 3-D view (32 steps of longitude)."""
+FLIP_MARKER_MM = 3.0
+"""Radius of the 3-D view's markers where a clearance could flip under an alternative."""
 
 # plane: (in-plane axis shown left to right, axis shown top to bottom, labels)
 _PLANES = {
@@ -210,6 +213,24 @@ def _scene(meshed: Sequence[MeshedLabel], implant: tuple[NDArray[np.float64],
     return objects
 
 
+def _markers(flips: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A yellow octahedron (radius :data:`FLIP_MARKER_MM`) at each axis point where a
+    clearance could flip under an alternative of the segmentation, for the 3-D view."""
+    unit = np.array([[1.0, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
+    faces = np.array([[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4],
+                      [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]])
+    found = []
+    for flip in flips:
+        if flip.get("at_lps_mm") is None:
+            continue
+        points = np.asarray(flip["at_lps_mm"], dtype=np.float64) + FLIP_MARKER_MM * unit
+        found.append({"name": f"verdict could flip: {flip['structure']} ({flip['alternative']})",
+                      "colour": [1.0, 0.85, 0.0, 1.0],
+                      "positions": np.round(points, 3).ravel().tolist(),
+                      "indices": faces.ravel().tolist()})
+    return found
+
+
 def _patient(volume: Volume) -> dict[str, str]:
     """The patient fields ingest kept for display (never re-read from the files)."""
     shown = volume.display
@@ -217,13 +238,18 @@ def _patient(volume: Volume) -> dict[str, str]:
             "study_date": shown.study_date, "series": shown.series_description}
 
 
-def review_flags(volume: Volume, inferred: InferenceResult) -> list[dict[str, str]]:
+def review_flags(volume: Volume, inferred: InferenceResult,
+                 planned: PlanResult | None = None) -> list[dict[str, str]]:
     """The case's review flags (``code``, ``message``): a regularised or lossy-compressed series
     first (the volume is not the acquired grid, or not the acquired values), then the
-    segmentation's."""
+    segmentation's, then the plan's ``verdict-uncertain`` when its verdict could flip under a
+    plausible alternative of the segmentation."""
     flags = [warning.to_json() for warning in volume.warnings
              if warning.code in (WarningCode.REGULARIZED, WarningCode.LOSSY_COMPRESSION)]
-    return flags + [flag.to_json() for flag in inferred.flags]
+    flags += [flag.to_json() for flag in inferred.flags]
+    uncertain = None if planned is None or planned.uncertainty is None else (
+        planned.uncertainty.flag())
+    return flags + ([uncertain] if uncertain is not None else [])
 
 
 def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult | None,
@@ -256,7 +282,10 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult |
         shown, identity, flags = external[0], external[1], [dict(f) for f in external[2]]
     else:
         assert inferred is not None  # one of the two is given
-        shown, identity, flags = inferred, inferred.model, review_flags(volume, inferred)
+        shown, identity = inferred, inferred.model
+        flags = review_flags(volume, inferred, planned)
+    uncertainty = (planned.uncertainty.to_json() if planned.uncertainty is not None
+                   else None)
     found = [m for m in plan.inputs.landmarks
              if m.source is LandmarkSource.FOUND and m.radius_mm is not None]
     slices = {name: _slice_figure(name, volume, shown, centre, trajectory, safe, found)
@@ -271,7 +300,9 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult |
     html = environment.get_template("case_report.html.j2").render(
         plan=document, slices=slices, landmark_slices=landmark_slices,
         landmarks=document["inputs"]["landmarks"],
-        scene=_scene(meshes.surfaces, implant, safe, found),
+        scene=_scene(meshes.surfaces, implant, safe, found) + _markers(
+            uncertainty["could_flip"] if uncertainty is not None else ()),
+        uncertainty=uncertainty,
         model=identity.to_json(), flags=flags,
         patient=_patient(volume), series=volume.series_instance_uid,
         absent=[f"{entry['name']} {entry['tag']}: {entry['written']}" for entry in absent])

@@ -9,9 +9,16 @@ Steps, each recorded in the run record's ``spatial_operations`` and ``parameters
    mirroring of the three axes (``tta``: 8 passes, averaged; their variance is the
    TTA uncertainty).
 4. Softmax (for logits), then the probabilities back to the CT grid (trilinear in
-   probability space), label = most probable class, predictive entropy per voxel.
-5. Per-label statistics and flags for a reviewer (uncertain risk structures, labels
-   below the volume the manifest expects).
+   probability space), label = most probable class; then calibration (the manifest's
+   ``temperature``, applied to the log-probabilities on the CT grid, which keeps the most
+   probable class and so the label map), predictive entropy per voxel, and the
+   segmentation's plausible alternatives: each structure where its probability reaches 0.3,
+   and where it reaches 0.7 (:data:`ALTERNATIVE_THRESHOLDS`), which planning judges its
+   trajectory on again.
+5. Per-label statistics, flags for a reviewer (labels below the volume the manifest
+   expects) and informational figures (risk structures' mean entropy: boundary voxels of
+   a thin vessel keep it high on every scan, so it is no review flag; planning flags the
+   uncertainty that could change its verdict instead).
 """
 
 from __future__ import annotations
@@ -43,16 +50,27 @@ from corridor.inference.window import SIGMA_SCALE, Weighting, stream_windows
 from corridor.ingest.model import Volume
 from corridor.provenance import software_identity
 
-__all__ = ["RISK_ENTROPY_LIMIT", "RISK_LOW_CONFIDENCE_LIMIT", "InferenceOptions", "infer"]
+__all__ = ["ALTERNATIVE_THRESHOLDS", "RISK_ENTROPY_LIMIT", "RISK_LOW_CONFIDENCE_LIMIT",
+           "InferenceOptions", "alternative_labels", "apply_temperature", "infer"]
 
 RECORD_FORMAT = "corridor-inference-record/1"
 
 RISK_ENTROPY_LIMIT = 0.25
-"""Mean predictive entropy (nats) over a risk structure's voxels above which it is flagged.
-For three classes, 0.25 nats is reached e.g. by a 0.93/0.05/0.02 split on every voxel."""
+"""Mean predictive entropy (nats) over a risk structure's voxels above which the run record
+notes it (informational, ``risk-structure-entropy``; no review flag since it fired on every
+scan).  For three classes, 0.25 nats is reached e.g. by a 0.93/0.05/0.02 split on every voxel."""
 
 RISK_LOW_CONFIDENCE_LIMIT = 0.2
-"""Fraction of a risk structure's voxels with probability below 0.5 above which it is flagged."""
+"""Fraction of a risk structure's voxels with probability below 0.5 above which the run record
+notes it (informational, with :data:`RISK_ENTROPY_LIMIT`)."""
+
+ALTERNATIVE_THRESHOLDS = (0.3, 0.7)
+"""Probabilities at which each structure's boundary is drawn for the segmentation's plausible
+alternatives (the nominal label map is the most probable class): 0.3 a generous boundary,
+0.7 a tight one."""
+
+INFORMATIONAL_ENTROPY = "risk-structure-entropy"
+"""Code of the run record's informational note on a risk structure's mean entropy."""
 
 _PROBABILITY_TOLERANCE = 1e-3
 """How far a probabilities model's outputs may stray from [0, 1] and a sum of 1."""
@@ -105,11 +123,27 @@ def _check_input(volume: Volume, manifest: ModelManifest) -> None:
             expected=f"at most {manifest.intensity.max_fraction_outside:.1%}")
 
 
-def _softmax(scores: NDArray[np.float32]) -> NDArray[np.float32]:
-    scores -= scores.max(axis=0, keepdims=True)
-    np.exp(scores, out=scores)
-    scores /= scores.sum(axis=0, keepdims=True)
-    return scores
+def apply_temperature(scores: NDArray[np.float32], kind: OutputKind, temperature: float,
+                      axis: int = 0) -> NDArray[np.float32]:
+    """Calibrated class probabilities from a model's blended scores (classes along ``axis``).
+
+    Logits are divided by ``temperature`` and passed through the softmax; probabilities are
+    raised to ``1 / temperature`` and renormalised, which is the same map applied to
+    log-probabilities.  ``scores`` may be overwritten.
+    """
+    if kind is OutputKind.LOGITS:
+        if temperature != 1.0:
+            scores /= np.float32(temperature)
+        scores -= scores.max(axis=axis, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=axis, keepdims=True)
+        return scores
+    if temperature == 1.0:
+        return scores
+    powered = np.power(np.maximum(scores, np.float32(0.0)),
+                       np.float32(1.0 / temperature)).astype(np.float32)
+    powered /= np.maximum(powered.sum(axis=axis, keepdims=True), np.float32(1e-30))
+    return powered
 
 
 def _probabilities(output: NDArray[np.float32], kind: OutputKind) -> NDArray[np.float32]:
@@ -117,7 +151,7 @@ def _probabilities(output: NDArray[np.float32], kind: OutputKind) -> NDArray[np.
         raise InferenceError("output", "the model produced non-finite values",
                              expected="finite scores")
     if kind is OutputKind.LOGITS:
-        return _softmax(output)
+        return apply_temperature(output, kind, 1.0)
     total = output.sum(axis=0)
     if (output.min() < -_PROBABILITY_TOLERANCE or output.max() > 1 + _PROBABILITY_TOLERANCE
             or np.abs(total - 1).max() > _PROBABILITY_TOLERANCE):
@@ -125,6 +159,24 @@ def _probabilities(output: NDArray[np.float32], kind: OutputKind) -> NDArray[np.
                              found=f"range [{output.min():.4g}, {output.max():.4g}]",
                              expected="values in [0, 1] summing to 1, as output_kind states")
     return output
+
+
+def alternative_labels(probabilities: NDArray[np.float32], threshold: float,
+                       risk: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """One plausible alternative of the label map: each structure where its probability
+    reaches ``threshold`` (classes along axis 0).
+
+    Below 0.5 two structures can both reach the threshold: a risk structure (``risk[c]``)
+    then takes the voxel, the structure with the higher index among the others otherwise,
+    so that the alternative errs towards the risk structures.  Where no structure reaches
+    it, the voxel is background (0).
+    """
+    found = np.zeros(probabilities.shape[1:], dtype=np.uint8)
+    order = [c for c in range(1, len(risk)) if not risk[c]] + [
+        c for c in range(1, len(risk)) if risk[c]]
+    for c in order:
+        found[probabilities[c] >= threshold] = c
+    return found
 
 
 def _mirrorings(tta: bool) -> list[tuple[int, ...]]:
@@ -191,15 +243,24 @@ def _flags(manifest: ModelManifest, statistics: tuple[LabelStatistics, ...],
                 FlagCode.LABEL_BELOW_MIN_VOLUME,
                 f"{entry.name}: {row.volume_ml:.1f} ml found, the model expects at least "
                 f"{entry.min_volume_ml:g} ml in a scan it is intended for"))
+    return tuple(flags)
+
+
+def _informational(manifest: ModelManifest, statistics: tuple[LabelStatistics, ...],
+                   ) -> list[dict[str, str]]:
+    """The run record's notes on risk structures' mean entropy (not review flags)."""
+    notes = []
+    for entry, row in zip(manifest.labels, statistics, strict=True):
         if entry.risk_structure and row.voxels and (
                 row.mean_entropy > RISK_ENTROPY_LIMIT
                 or row.low_confidence_fraction > RISK_LOW_CONFIDENCE_LIMIT):
-            flags.append(InferenceFlag(
-                FlagCode.RISK_STRUCTURE_UNCERTAIN,
-                f"{entry.name}: mean entropy {row.mean_entropy:.3f} nats (limit "
-                f"{RISK_ENTROPY_LIMIT}), {row.low_confidence_fraction:.1%} of its voxels below "
-                f"probability 0.5 (limit {RISK_LOW_CONFIDENCE_LIMIT:.0%})"))
-    return tuple(flags)
+            notes.append({"code": INFORMATIONAL_ENTROPY, "message":
+                          f"{entry.name}: mean entropy {row.mean_entropy:.3f} nats (note above "
+                          f"{RISK_ENTROPY_LIMIT}), {row.low_confidence_fraction:.1%} of its "
+                          f"voxels below probability 0.5 (note above "
+                          f"{RISK_LOW_CONFIDENCE_LIMIT:.0%}); informational: planning judges "
+                          "whether this uncertainty could change its verdict"})
+    return notes
 
 
 def infer(volume: Volume, package: ModelPackage,
@@ -251,6 +312,9 @@ def infer(volume: Volume, package: ModelPackage,
     own = np.zeros(count, np.float64)
     low = np.zeros(count, np.int64)
     entropy_sum = np.zeros(count, np.float64)
+    risk = np.array([entry.risk_structure for entry in manifest.labels])
+    alternatives = {threshold: np.zeros(shape_kji, dtype=np.uint8)
+                    for threshold in ALTERNATIVE_THRESHOLDS}
     back = BackResampler(grid, volume.geometry)
     blocks = stream_windows(image[np.newaxis], _window_runner(session, manifest, opts.tta, windows),
                             patch=manifest.patch_size[::-1], channels=count + int(opts.tta),
@@ -259,13 +323,17 @@ def infer(volume: Volume, package: ModelPackage,
     for k0, k1, block in blocks:
         block[:count] = _probabilities(block[:count], manifest.output_kind)
         for part in back.consume(k0, k1, block, count):
-            probabilities = part.probabilities
-            winner = np.argmax(probabilities, axis=0).astype(np.uint8)
+            winner = np.argmax(part.probabilities, axis=0).astype(np.uint8)
+            probabilities = apply_temperature(part.probabilities, OutputKind.PROBABILITIES,
+                                              manifest.temperature)
             best = np.take_along_axis(probabilities, winner[np.newaxis].astype(np.intp),
                                       axis=0)[0]
             nats = -(probabilities * np.log(np.maximum(probabilities, np.float32(1e-12)))
                      ).sum(axis=0)
             labels[part.k][part.mask] = winner
+            for threshold, alternative in alternatives.items():
+                alternative[part.k][part.mask] = alternative_labels(probabilities, threshold,
+                                                                    risk)
             entropy[part.k][part.mask] = nats
             if variance is not None:
                 variance[part.k][part.mask] = part.extra[0]
@@ -289,15 +357,20 @@ def infer(volume: Volume, package: ModelPackage,
     voxel_ml = abs(float(np.linalg.det(volume.geometry.affine[:3, :3]))) / 1000.0
     statistics = _statistics(manifest, counts, own, low, entropy_sum, voxel_ml)
     flags = _flags(manifest, statistics)
+    notes = _informational(manifest, statistics)
     record = _record(volume, package, session, opts, grid, windows[0], statistics, flags,
                      {"prepare_s": prepared - started,
                       "predict_and_resample_back_s": predicted - prepared,
                       "statistics_s": finished - predicted, "total_s": finished - started})
+    record["informational"] = notes
     return InferenceResult(
         label_map=LabelMap(labels.T, volume.geometry, manifest.label_names),
         entropy=ScalarMap(entropy.T, volume.geometry, "predictive entropy (nats)"),
         tta_variance=tta_map, statistics=statistics, flags=flags, manifest=manifest,
-        model=ModelIdentity(manifest.name, manifest.version, package.sha256), record=record)
+        model=ModelIdentity(manifest.name, manifest.version, package.sha256), record=record,
+        alternatives={f"p>={threshold:g}": LabelMap(alternative.T, volume.geometry,
+                                                    manifest.label_names)
+                      for threshold, alternative in alternatives.items()})
 
 
 def _record(volume: Volume, package: ModelPackage, session: ModelSession,
@@ -310,7 +383,8 @@ def _record(volume: Volume, package: ModelPackage, session: ModelSession,
         "software": software_identity().to_json(),
         "model": {"name": manifest.name, "version": manifest.version,
                   "sha256": package.sha256, "onnx_file": manifest.onnx_file,
-                  "opset": manifest.opset, "output_kind": manifest.output_kind.value},
+                  "opset": manifest.opset, "output_kind": manifest.output_kind.value,
+                  "temperature": manifest.temperature},
         "input": {
             "series_instance_uid": volume.series_instance_uid,
             "geometry": volume.geometry.to_json(),
@@ -340,7 +414,14 @@ def _record(volume: Volume, package: ModelPackage, session: ModelSession,
              "subtract": manifest.intensity.subtract, "divide": manifest.intensity.divide},
             {"operation": "resample", "from": "model grid", "to": "ct grid",
              "interpolation": "trilinear on class probabilities, then the most probable label"},
+            {"operation": "calibrate", "temperature": manifest.temperature,
+             "applied": "on the ct grid: probabilities ** (1 / temperature), renormalised "
+                        "(log-probabilities / temperature); the label map is the most probable "
+                        "class before it, which it keeps"},
         ],
+        "alternatives": [{"name": f"p>={threshold:g}", "rule": f"each structure where its "
+                          f"probability reaches {threshold:g}; risk structures take voxels "
+                          "two structures reach"} for threshold in ALTERNATIVE_THRESHOLDS],
         "statistics": [row.to_json() for row in statistics],
         "flags": [flag.to_json() for flag in flags],
         "timing_s": {key: round(value, 3) for key, value in timing.items()},

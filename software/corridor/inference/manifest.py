@@ -132,6 +132,15 @@ class ModelManifest(_Strict):
     """Summary of the training data, for the model card."""
     reproduction: str | None = None
     """The command, seed and data recipe that reproduce the ONNX file, if known."""
+    temperature: float = Field(default=1.0, gt=0.05, le=20.0)
+    """Temperature of calibration (Guo et al. 2017, temperature scaling): on the CT grid, each
+    class probability is raised to ``1 / temperature`` and renormalised (the log-probabilities
+    divided by it).  1.0 leaves the model's probabilities as they are; fitted on held-out
+    data, it changes their confidence (entropy, the plausible alternatives) but never which
+    class is most probable, so never the label map."""
+    calibration: str | None = None
+    """How ``temperature`` was fitted and what it did (data, binning, ECE before and after),
+    for the model card."""
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelManifest:

@@ -45,8 +45,6 @@ class LabelStatistics:
 class FlagCode(StrEnum):
     """Why a result is flagged for review."""
 
-    RISK_STRUCTURE_UNCERTAIN = "risk-structure-uncertain"
-    """A risk structure's voxels have a high mean entropy or many low-probability voxels."""
     LABEL_BELOW_MIN_VOLUME = "label-below-min-volume"
     """A label the manifest expects is (nearly) absent, e.g. a vessel in a scan without
     contrast: the model is probably used outside its intended use."""
@@ -88,6 +86,10 @@ class InferenceResult:
     ----------
     label_map, entropy, tta_variance
         The label map and uncertainty maps, on the CT's own geometry.
+    alternatives
+        The segmentation's plausible alternatives by name (e.g. ``p>=0.3``: each structure
+        where its probability reaches 0.3), label maps on the CT's geometry with the label
+        map's names; planning judges its trajectory on each again.
     statistics, flags
         Per-label statistics and the review flags.
     manifest
@@ -107,6 +109,7 @@ class InferenceResult:
     manifest: ModelManifest
     model: ModelIdentity
     record: Mapping[str, Any] = field(default_factory=dict)
+    alternatives: Mapping[str, LabelMap] = field(default_factory=dict)
 
     @property
     def execution(self) -> dict[str, Any]:

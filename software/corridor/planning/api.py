@@ -13,6 +13,8 @@ Steps (each in its own module):
    VTK surface distances (:mod:`~corridor.planning.recheck`), and disagreement rejects it.
 5. Map the clearance margin over the cone of directions at the entry
    (:mod:`~corridor.planning.riskmap`).
+6. When the segmentation's plausible alternatives are given, measure the trajectory again on
+   each and say whether the verdict could flip (:mod:`~corridor.planning.uncertainty`).
 
 The result (:class:`~corridor.planning.result.PlanResult`) carries the plan with its inputs'
 identities and the software's, and the risk map; it writes its own folder.
@@ -49,6 +51,7 @@ from corridor.planning.search import (
     inward_normals,
     search,
 )
+from corridor.planning.uncertainty import assess_uncertainty
 from corridor.planning.vectors import angle_deg
 from corridor.provenance import FileRecord, software_identity
 
@@ -182,7 +185,8 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
                     landmarks: Mapping[str, Landmark], label_map_file: FileRecord,
                     options: SearchOptions | None = None,
                     codes: Mapping[int, SegmentCode] | None = None,
-                    segmentation: Mapping[str, Any] | None = None) -> PlanResult:
+                    segmentation: Mapping[str, Any] | None = None,
+                    alternatives: Mapping[str, LabelMap] | None = None) -> PlanResult:
     """Plan one trajectory on a label map (see the module docstring for the steps).
 
     Parameters
@@ -204,6 +208,10 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
     segmentation
         Where a label map made elsewhere came from (recorded as plan.json's
         ``segmentation``), or ``None``.
+    alternatives
+        The segmentation's plausible alternatives by name (label maps with ``label_map``'s
+        names and geometry), on which the trajectory is measured again; ``None`` or empty:
+        no uncertainty assessment.
 
     Returns
     -------
@@ -261,4 +269,9 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
                 None if prepared.roles is None else prepared.roles.to_json(), segmentation)
     riskmap = (None if plan.trajectory is None
                else risk_map(prepared.problem, plan.trajectory))
-    return PlanResult(plan, riskmap)
+    uncertainty = None
+    if alternatives and plan.trajectory is not None:
+        uncertainty = assess_uncertainty(plan.trajectory, plan.clearances, alternatives,
+                                         procedure, side=side, landmarks=landmarks,
+                                         step_mm=options.final_step_mm)
+    return PlanResult(plan, riskmap, uncertainty)

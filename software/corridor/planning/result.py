@@ -23,6 +23,7 @@ from corridor.planning.outputs import (
     write_risk_map,
 )
 from corridor.planning.riskmap import RiskMap
+from corridor.planning.uncertainty import PlanUncertainty
 from corridor.staging import staged_folder
 
 __all__ = ["PlanResult"]
@@ -39,6 +40,9 @@ class PlanResult:
     risk_map
         The clearance margin over the cone of directions at the trajectory's entry point;
         ``None`` exactly when the plan has no trajectory (no line entered the corridor).
+    uncertainty
+        The trajectory's clearances under the segmentation's plausible alternatives, and
+        whether the verdict could flip; ``None`` when no alternatives were given.
 
     Raises
     ------
@@ -48,6 +52,7 @@ class PlanResult:
 
     plan: Plan
     risk_map: RiskMap | None
+    uncertainty: PlanUncertainty | None = None
 
     def __post_init__(self) -> None:
         if (self.risk_map is None) != (self.plan.trajectory is None):
@@ -71,7 +76,8 @@ class PlanResult:
         -------
         dict
             The document written as ``plan.json``: :meth:`Plan.to_json`, the risk map's
-            summary (``risk_map``), the files written (``files``) and ``timings_s`` if given.
+            summary (``risk_map``), the uncertainty block (``uncertainty``, when
+            assessed), the files written (``files``) and ``timings_s`` if given.
 
         Raises
         ------
@@ -91,6 +97,8 @@ class PlanResult:
                 files.append({"name": RISK_MAP_NAME,
                               "holds": "clearance margin over the cone of directions (PNG)"})
                 document["risk_map"] = {"file": RISK_MAP_NAME, **self.risk_map.to_json()}
+            if self.uncertainty is not None:
+                document["uncertainty"] = self.uncertainty.to_json()
             document["files"] = files
             if timings_s is not None:
                 document["timings_s"] = {k: round(v, 4) for k, v in timings_s.items()}

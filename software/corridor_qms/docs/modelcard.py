@@ -21,6 +21,7 @@ import yaml
 
 from corridor.inference.model import FlagCode
 from corridor.inference.package import ModelPackage
+from corridor.planning.uncertainty import VERDICT_UNCERTAIN
 from corridor_qms.errors import QmsError
 from corridor_qms.trace.index import TraceIndex
 
@@ -169,11 +170,15 @@ def _human(record: dict[str, Any], index: TraceIndex) -> Section:
                              "description": ref.control.description,
                              "verification": index.verification(control_id).value})
     flags = [{"code": code.value, "meaning": (code.__doc__ or "").strip()} for code in FlagCode]
+    flags.append({"code": VERDICT_UNCERTAIN, "meaning": "raised by planning when a clearance of "
+                  "the planned trajectory is met on the segmentation and not under one of its "
+                  "plausible alternatives (each structure at probability 0.3 and 0.7), or the "
+                  "reverse"})
     gaps = [] if record.get("human_oversight") else [
         f"human oversight and degree of automation: not stated in {INTENDED_USE}"]
     return Section("human-oversight", "Degree of automation and human oversight",
                    (str(INTENDED_USE), "risk controls of option information-for-safety",
-                    "corridor.inference flag codes"),
+                    "corridor.inference flag codes", "corridor.planning.uncertainty"),
                    {"human_oversight": record.get("human_oversight"),
                     "information_for_safety": controls, "review_flags": flags}, tuple(gaps))
 
@@ -181,9 +186,13 @@ def _human(record: dict[str, Any], index: TraceIndex) -> Section:
 def _training(package: ModelPackage) -> Section:
     manifest = package.manifest
     return Section("training", "Training and development data",
-                   ("model package manifest.json (training_data, reproduction)",),
+                   ("model package manifest.json (training_data, reproduction, temperature, "
+                    "calibration)",),
                    {"training_data": manifest.training_data,
-                    "reproduction": manifest.reproduction},
+                    "reproduction": manifest.reproduction,
+                    "calibration_temperature": manifest.temperature,
+                    "calibration": manifest.calibration
+                    or "not calibrated (temperature 1.0: the probabilities as trained)"},
                    ("development data characterisation by site, scanner, sex and age band: "
                     "the manifest describes synthetic phantoms only",))
 
