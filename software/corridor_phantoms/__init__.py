@@ -27,6 +27,7 @@ from corridor_phantoms.enum import (
     TransferSyntax,
 )
 from corridor_phantoms.errors import EncoderUnavailableError, OutputExistsError, PhantomError
+from corridor_phantoms.faint import FaintVessel
 from corridor_phantoms.model import PADDING_HU, Phantom, SeriesWritten
 from corridor_phantoms.phantom import make_phantom
 from corridor_phantoms.writer import write_series
@@ -34,6 +35,7 @@ from corridor_phantoms.writer import write_series
 __all__ = [
     "PADDING_HU",
     "EncoderUnavailableError",
+    "FaintVessel",
     "Fault",
     "Label",
     "Orientation",

@@ -21,6 +21,7 @@ from corridor_phantoms.enum import (
     TransferSyntax,
 )
 from corridor_phantoms.errors import PhantomError
+from corridor_phantoms.faint import DEFAULT_BLUR_MM, DEFAULT_CONTRAST, FaintVessel
 from corridor_phantoms.grid import DEFAULT_OBLIQUE_ANGLE_DEG
 from corridor_phantoms.phantom import DEFAULT_NOISE_HU, DEFAULT_SHAPES, make_phantom
 from corridor_phantoms.writer import write_series
@@ -35,6 +36,15 @@ def _choices(enum: type[PhantomKind | Orientation | PatientPosition | Fault | Tr
     return "{" + ",".join(member.value for member in enum) + "}"
 
 
+def _faint_vessel(args: argparse.Namespace) -> FaintVessel | None:
+    """The ``--faint-vessel`` segment, or ``None`` (the kind's default, with the fault)."""
+    if args.faint_vessel is None:
+        return None
+    values = args.faint_vessel
+    return FaintVessel((values[0], values[1], values[2]), (values[3], values[4], values[5]),
+                       values[6], contrast=args.faint_contrast, blur_mm=args.faint_blur)
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         phantom = make_phantom(
@@ -44,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         written = write_series(phantom, args.out, faults=args.fault or (),
                                transfer_syntax=args.transfer_syntax, enhanced=args.enhanced,
-                               overwrite=args.overwrite)
+                               overwrite=args.overwrite, faint_vessel=_faint_vessel(args))
     except PhantomError as exc:
         print(f"corridor phantom: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
@@ -90,6 +100,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help=f"standard deviation of the noise (default {DEFAULT_NOISE_HU:g})")
     parser.add_argument("--fault", action="extend", nargs="+", metavar="NAME",
                         help=f"plant one or more faults {_choices(Fault)} (repeatable)")
+    parser.add_argument("--faint-vessel", type=float, nargs=7,
+                        metavar=("X1", "Y1", "Z1", "X2", "Y2", "Z2", "RADIUS"),
+                        help="with --fault faint-vessel: the segment's ends (LPS mm) and radius "
+                             "(default: beside the shipped template's entry, per kind)")
+    parser.add_argument("--faint-contrast", type=float, default=DEFAULT_CONTRAST, metavar="F",
+                        help="with --faint-vessel: fraction of a vessel's contrast kept "
+                             f"(default {DEFAULT_CONTRAST:g})")
+    parser.add_argument("--faint-blur", type=float, default=DEFAULT_BLUR_MM, metavar="MM",
+                        help="with --faint-vessel: Gaussian blur of its edge "
+                             f"(default {DEFAULT_BLUR_MM:g} mm)")
     parser.add_argument("--transfer-syntax", default=TransferSyntax.EXPLICIT_LITTLE_ENDIAN.value,
                         metavar=_choices(TransferSyntax), help="default explicit-little-endian")
     parser.add_argument("--enhanced", action="store_true",

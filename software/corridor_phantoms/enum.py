@@ -93,6 +93,9 @@ class Fault(StrEnum):
     """A text file and a Basic Text SR (a DICOM object without pixel data) in the folder."""
     TRUNCATED_FILE = "truncated-file"
     """One slice file cut to half its length."""
+    FAINT_VESSEL = "faint-vessel"
+    """A vessel segment added in the soft tissue (truth label vessel) with low contrast and a
+    blurred edge (:mod:`corridor_phantoms.faint`); anatomical phantoms only."""
 
 
 class TransferSyntax(StrEnum):

@@ -46,8 +46,9 @@ from corridor_phantoms.dicom import (
     serialise,
     transfer_syntax_uid,
 )
-from corridor_phantoms.enum import Fault, TransferSyntax
+from corridor_phantoms.enum import Fault, PhantomKind, TransferSyntax
 from corridor_phantoms.errors import OutputExistsError, PhantomError
+from corridor_phantoms.faint import DEFAULT_FAINT_VESSELS, FaintVessel, plant_faint_vessel
 from corridor_phantoms.grid import (
     DEFAULT_GANTRY_TILT_DEG,
     VARIABLE_SPACING_FACTOR,
@@ -180,7 +181,8 @@ class _SeriesPlan:
     """Decides every file of the output, and what the manifest says about them."""
 
     def __init__(self, phantom: Phantom, faults: tuple[Fault, ...], syntax: TransferSyntax,
-                 enhanced: bool, nominal: tuple[int, ...] | None = None) -> None:
+                 enhanced: bool, nominal: tuple[int, ...] | None = None,
+                 faint: dict[str, Any] | None = None) -> None:
         manifest = phantom.manifest
         missing = [key for key in _MANIFEST_KEYS if key not in manifest]
         if missing or phantom.geometry.frame_of_reference_uid is None:
@@ -195,6 +197,8 @@ class _SeriesPlan:
         self.rng = np.random.default_rng([self.seed, _FAULT_STREAM])
         self.files: list[_Planned] = []
         self.fault_report: dict[str, Any] = {}
+        if faint is not None:
+            self.fault_report[Fault.FAINT_VESSEL] = faint
         geometry = phantom.geometry
         self.nominal = tuple(range(geometry.shape[2])) if nominal is None else nominal
         """Truth slices the series holds before ``missing-slice`` (all, unless
@@ -591,6 +595,7 @@ def write_series(
     transfer_syntax: TransferSyntax | str = TransferSyntax.EXPLICIT_LITTLE_ENDIAN,
     enhanced: bool = False,
     overwrite: bool = False,
+    faint_vessel: FaintVessel | None = None,
 ) -> SeriesWritten:
     """Write a phantom as a DICOM CT series, with its ground truth beside it.
 
@@ -610,7 +615,10 @@ def write_series(
         ``variable-spacing`` on a truth grid 4 times finer along k, of which the
         series holds the slices
         :func:`~corridor_phantoms.grid.variable_spacing_slices` names (see
-        :attr:`SeriesWritten.phantom` and :attr:`SeriesWritten.slices`).
+        :attr:`SeriesWritten.phantom` and :attr:`SeriesWritten.slices`).  With
+        ``faint-vessel`` the segment ``faint_vessel`` (default: the kind's in
+        :data:`~corridor_phantoms.faint.DEFAULT_FAINT_VESSELS`) is planted in the truth and
+        the series, on the grid the series is written from.
     transfer_syntax
         A :class:`~corridor_phantoms.TransferSyntax` or its name: the native
         ``explicit-little-endian``, ``implicit-little-endian``, ``explicit-big-endian``
@@ -625,6 +633,8 @@ def write_series(
         Storage file a slice.
     overwrite
         Replace an existing, non-empty ``out_dir`` (only once the new output is complete).
+    faint_vessel
+        Where and how faint the ``faint-vessel`` fault's segment is; only with that fault.
 
     Returns
     -------
@@ -634,8 +644,9 @@ def write_series(
     Raises
     ------
     PhantomError
-        A fault or syntax that is not one of the choices, or too few slices for the
-        faults asked for.
+        A fault or syntax that is not one of the choices, too few slices for the
+        faults asked for, ``faint_vessel`` without its fault, or ``faint-vessel`` on an
+        analytic phantom or off its grid.
     EncoderUnavailableError
         The encoder of ``transfer_syntax`` is not installed (names the package).
     OutputExistsError
@@ -651,7 +662,18 @@ def write_series(
     nominal = None
     if Fault.VARIABLE_SPACING in chosen:
         phantom, nominal = _variable_spacing(phantom)
-    plan = _SeriesPlan(phantom, chosen, syntax, bool(enhanced), nominal)
+    faint = None
+    if Fault.FAINT_VESSEL in chosen:
+        kind = parse_choice(PhantomKind, phantom.manifest.get("kind"), "kind")
+        vessel = faint_vessel or DEFAULT_FAINT_VESSELS.get(kind)
+        if vessel is None:
+            raise PhantomError("faults", Fault.FAINT_VESSEL.value,
+                               "an anatomical phantom (pelvis or femur) for a faint vessel")
+        phantom, faint = plant_faint_vessel(phantom, vessel)
+    elif faint_vessel is not None:
+        raise PhantomError("faint_vessel", faint_vessel.to_json(),
+                           f"no segment unless the fault {Fault.FAINT_VESSEL.value} is planted")
+    plan = _SeriesPlan(phantom, chosen, syntax, bool(enhanced), nominal, faint)
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.partial")
     temp.mkdir()

@@ -9,12 +9,15 @@ Steps (each in its own module):
 3. Coarse search over entry seeds and a cone of directions, then pattern-search refinement of
    the best few (:mod:`~corridor.planning.search`).
 4. Judge the best line again at the final step and measure its clearances
-   (:mod:`~corridor.planning.clearance`); a line that meets every constraint is re-checked by
-   VTK surface distances (:mod:`~corridor.planning.recheck`), and disagreement rejects it.
-5. Map the clearance margin over the cone of directions at the entry
+   (:mod:`~corridor.planning.clearance`).
+5. When the segmentation's plausible alternatives are given, measure that line again on each
+   and say whether the verdict could flip (:mod:`~corridor.planning.uncertainty`); when it
+   could, search again for a line safe on the nominal segmentation and under every
+   alternative, and prefer it (:mod:`~corridor.planning.robust`).
+6. The line chosen, if it meets every constraint, is re-checked by VTK surface distances
+   (:mod:`~corridor.planning.recheck`), and disagreement rejects it.
+7. Map the clearance margin over the cone of directions at the entry
    (:mod:`~corridor.planning.riskmap`).
-6. When the segmentation's plausible alternatives are given, measure the trajectory again on
-   each and say whether the verdict could flip (:mod:`~corridor.planning.uncertainty`).
 
 The result (:class:`~corridor.planning.result.PlanResult`) carries the plan with its inputs'
 identities and the software's, and the risk map; it writes its own folder.
@@ -33,6 +36,7 @@ import numpy as np
 
 from corridor.images import LabelMap
 from corridor.planning.clearance import measure_clearances
+from corridor.planning.errors import PlanningError
 from corridor.planning.fields import uncertainty_mm
 from corridor.planning.model import Clearance, Plan, PlanInputs, Trajectory, Verdict
 from corridor.planning.prepare import PreparedCase, prepare_case
@@ -41,6 +45,7 @@ from corridor.planning.recheck import RecheckResult, StructureMask, recheck_plan
 from corridor.planning.regions import Landmark
 from corridor.planning.result import PlanResult
 from corridor.planning.riskmap import risk_map
+from corridor.planning.robust import Choice, TrajectoryChoice, conservative_fields
 from corridor.planning.roles import SegmentCode
 from corridor.planning.search import (
     Constraint,
@@ -51,7 +56,7 @@ from corridor.planning.search import (
     inward_normals,
     search,
 )
-from corridor.planning.uncertainty import assess_uncertainty
+from corridor.planning.uncertainty import PlanUncertainty, assess_uncertainty
 from corridor.planning.vectors import angle_deg
 from corridor.provenance import FileRecord, software_identity
 
@@ -181,6 +186,93 @@ def _same_structures(prepared: PreparedCase, best: _Best, recheck: RecheckResult
                              "the structures not checked")
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Alternatives:
+    """The segmentation's alternatives and what measuring a line on them needs."""
+
+    maps: Mapping[str, LabelMap]
+    procedure: LoadedProcedure
+    side: Side | None
+    landmarks: Mapping[str, Landmark]
+    codes: Mapping[int, SegmentCode] | None
+    step_mm: float
+
+    def assess(self, best: _Best) -> PlanUncertainty:
+        """The line's clearances under each alternative (the flag's own measurement)."""
+        assert best.trajectory is not None
+        return assess_uncertainty(best.trajectory, best.clearances, self.maps, self.procedure,
+                                  side=self.side, landmarks=self.landmarks,
+                                  step_mm=self.step_mm)
+
+
+def _smallest_alternative_margin(uncertainty: PlanUncertainty) -> float | None:
+    """The smallest margin of any clearance under any alternative (mm)."""
+    margins = [c.margin_mm for a in uncertainty.alternatives for c in a.clearances]
+    return round(min(margins), 4) if margins else None
+
+
+def _prefer_robust(prepared: PreparedCase, nominal: _Best, uncertainty: PlanUncertainty,
+                   alternatives: _Alternatives, options: SearchOptions,
+                   timings: dict[str, float]
+                   ) -> tuple[_Best, PlanUncertainty, RecheckResult | None]:
+    """The line the plan judges: the nominal best, or a robust line found by a second search.
+
+    Returns the line, its uncertainty (with the :class:`TrajectoryChoice` attached) and, when
+    the robust line was chosen, its re-check (which it passed).
+    """
+    def keep(robust: bool, reason: str, search: Mapping[str, Any] | None = None
+             ) -> tuple[_Best, PlanUncertainty, None]:
+        choice = TrajectoryChoice(Choice.NOMINAL_BEST, robust, reason, None, search)
+        return nominal, dataclasses.replace(uncertainty, choice=choice), None
+
+    if nominal.failed or nominal.trajectory is None:
+        return keep(False, "the nominal best fails a requirement on the nominal segmentation; "
+                           "no robust line is sought")
+    if not uncertainty.flagged:
+        return keep(True, "the nominal best meets every clearance under every alternative")
+    refused = [a.name for a in uncertainty.alternatives if a.refused is not None]
+    if refused:
+        return keep(False, f"alternative {', '.join(refused)} cannot be judged; no robust line "
+                           "can be sought")
+    clock = time.perf_counter()
+    try:
+        fields = conservative_fields(prepared, alternatives.maps, alternatives.procedure,
+                                     side=alternatives.side, landmarks=alternatives.landmarks,
+                                     codes=alternatives.codes)
+    except PlanningError as exc:
+        return keep(False, f"no robust line can be sought: {exc}")
+    robust_case = dataclasses.replace(
+        prepared, problem=dataclasses.replace(prepared.problem, conservative=fields))
+    found = search(robust_case.problem, prepared.seeds, options)
+    candidate = _judge_best(robust_case, alternatives.procedure, found, options)
+    timings["robust_search_s"] = time.perf_counter() - clock
+    record: dict[str, Any] = {"alternatives": list(fields.alternatives),
+                              "coarse_lines_sampled": found.coarse_lines,
+                              "refined_lines": found.refined_lines,
+                              "refine_iterations": found.refine_iterations,
+                              "seconds": round(timings["robust_search_s"], 4)}
+    if candidate.failed or candidate.trajectory is None:
+        return keep(False, "the second search found no line safe on the nominal segmentation; "
+                           "the nominal best is kept", record)
+    measured = alternatives.assess(candidate)
+    record["best_line_smallest_margin_mm"] = _smallest_alternative_margin(measured)
+    if measured.flagged:
+        return keep(False, "no line found meets every clearance under every alternative (the "
+                           "best falls short by "
+                           f"{-(record['best_line_smallest_margin_mm'] or 0.0):.2f} mm); the "
+                           "nominal best is kept", record)
+    clock = time.perf_counter()
+    recheck = _recheck(prepared, alternatives.procedure, candidate, candidate.trajectory)
+    timings["recheck_s"] = time.perf_counter() - clock
+    if not recheck.passed:
+        return keep(False, "the robust line found was rejected by the independent re-check; "
+                           "the nominal best is kept", record)
+    choice = TrajectoryChoice.moved(nominal.trajectory, candidate.trajectory,
+                                    {"clearances": uncertainty.margins_json(),
+                                     "could_flip": uncertainty.flips()}, record)
+    return candidate, dataclasses.replace(measured, choice=choice), recheck
+
+
 def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side | None,
                     landmarks: Mapping[str, Landmark], label_map_file: FileRecord,
                     options: SearchOptions | None = None,
@@ -210,17 +302,20 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
         ``segmentation``), or ``None``.
     alternatives
         The segmentation's plausible alternatives by name (label maps with ``label_map``'s
-        names and geometry), on which the trajectory is measured again; ``None`` or empty:
-        no uncertainty assessment.
+        names and geometry), on which the trajectory is measured again; when the search's
+        best line could flip under one, a line safe on the nominal map and under every
+        alternative is preferred (:mod:`~corridor.planning.robust`); ``None`` or empty: no
+        uncertainty assessment.
 
     Returns
     -------
     PlanResult
         The plan (verdict ``safe`` only when the search and the re-check agree it meets
         every constraint and every risk structure was segmented; ``not-fully-checked`` when
-        they agree but a risk structure is not segmented), complete with its inputs' and
-        the software's identity, and the risk map around its trajectory (``None`` when no
-        line entered the corridor).
+        they agree but a risk structure is not segmented; always judged on ``label_map``),
+        complete with its inputs' and the software's identity, the risk map around its
+        trajectory (``None`` when no line entered the corridor), and with alternatives the
+        uncertainty block with how the trajectory was chosen.
 
     Raises
     ------
@@ -250,14 +345,20 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
         best = _judge_best(prepared, procedure, found, options)
         timings["final_s"] = time.perf_counter() - clock
 
-    recheck, shortfall = None, None
+    recheck, shortfall, uncertainty = None, None, None
+    if alternatives and best.trajectory is not None:
+        given = _Alternatives(alternatives, procedure, side, landmarks, codes,
+                              options.final_step_mm)
+        best, uncertainty, recheck = _prefer_robust(prepared, best, given.assess(best), given,
+                                                    options, timings)
     if best.failed or best.trajectory is None:
         verdict = Verdict.NO_SAFE_TRAJECTORY
         shortfall = _shortfall_mm(best.clearances)
     else:
-        clock = time.perf_counter()
-        recheck = _recheck(prepared, procedure, best, best.trajectory)
-        timings["recheck_s"] = time.perf_counter() - clock
+        if recheck is None:
+            clock = time.perf_counter()
+            recheck = _recheck(prepared, procedure, best, best.trajectory)
+            timings["recheck_s"] = time.perf_counter() - clock
         verdict = Verdict.SAFE if recheck.passed else Verdict.REJECTED_BY_RECHECK
         if verdict is Verdict.SAFE and prepared.not_checked:
             verdict = Verdict.NOT_FULLY_CHECKED  # HAZ-041: what is not segmented is not clear
@@ -269,9 +370,4 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
                 None if prepared.roles is None else prepared.roles.to_json(), segmentation)
     riskmap = (None if plan.trajectory is None
                else risk_map(prepared.problem, plan.trajectory))
-    uncertainty = None
-    if alternatives and plan.trajectory is not None:
-        uncertainty = assess_uncertainty(plan.trajectory, plan.clearances, alternatives,
-                                         procedure, side=side, landmarks=landmarks,
-                                         step_mm=options.final_step_mm)
     return PlanResult(plan, riskmap, uncertainty)

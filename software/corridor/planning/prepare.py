@@ -20,7 +20,13 @@ from scipy import ndimage
 from corridor.geometry import ImageGeometry
 from corridor.images import LabelMap
 from corridor.planning.errors import PlanningError
-from corridor.planning.fields import DistanceField, corridor_field, region_of_interest, risk_field
+from corridor.planning.fields import (
+    DistanceField,
+    Roi,
+    corridor_field,
+    region_of_interest,
+    risk_field,
+)
 from corridor.planning.inputs import check_case_inputs
 from corridor.planning.procedure import LoadedProcedure, Region, Side
 from corridor.planning.recheck import StructureMask
@@ -136,9 +142,37 @@ def _region_bounds(label_map: LabelMap, region: ResolvedRegion, corridor: NDArra
     return lps.min(axis=0), lps.max(axis=0)
 
 
+_SAME_GRID_MM = 1e-6
+"""Largest difference (mm) between two affines' entries taken as the same grid."""
+
+
+def _same_window(label_map: LabelMap, roi: Roi) -> Roi:
+    """The part of ``label_map`` at the window of another map's region of interest.
+
+    Raises
+    ------
+    PlanningError
+        ``label_map`` is not on the grid the region of interest was cut from.
+    """
+    geometry = label_map.geometry
+    start = np.asarray(roi.start)
+    stop = start + np.asarray(roi.labels.shape)
+    affine = geometry.affine.copy()
+    affine[:3, 3] = geometry.index_to_lps(start.astype(np.float64))
+    if (np.any(stop > np.asarray(geometry.shape))
+            or np.max(np.abs(affine - roi.geometry.affine)) > _SAME_GRID_MM):
+        raise PlanningError("label map geometry", f"shape {geometry.shape}, affine "
+                            f"{np.round(geometry.affine, 4).tolist()}",
+                            f"the grid the region of interest (start {list(roi.start)}, shape "
+                            f"{list(roi.labels.shape)}) was cut from")
+    window = tuple(slice(int(a), int(b)) for a, b in zip(start, stop, strict=True))
+    return Roi(np.ascontiguousarray(label_map.labels[window]), roi.geometry, roi.start)
+
+
 def prepare_case(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side | None,
                  landmarks: Mapping[str, Landmark], lead_in_mm: float = LEAD_IN_MM,
-                 codes: Mapping[int, SegmentCode] | None = None) -> PreparedCase:
+                 codes: Mapping[int, SegmentCode] | None = None,
+                 roi: Roi | None = None) -> PreparedCase:
     """Resolve the template for a case and build the distance fields on the region of interest.
 
     Parameters
@@ -155,6 +189,10 @@ def prepare_case(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side 
         How far before its anchor a candidate line is sampled (mm).
     codes
         DICOM SEG segment codes by label value (they decide a label's role before its name).
+    roi
+        Prepare on this region of interest (cut from a map on the same grid) instead of one
+        found around the regions: an alternative of a segmentation prepared where the
+        nominal one was, so that their fields share voxels.
 
     Raises
     ------
@@ -162,8 +200,8 @@ def prepare_case(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side 
         Side given for an unsided template or missing for a sided one, landmarks
         missing, labels (roles) the map lacks for the corridor or a region, a risk structure
         with no voxels in the whole label map (one whose roles no label plays is reported as
-        not segmented instead), an entry or target region with no corridor voxels, or a grid
-        the planner cannot use.
+        not segmented instead), an entry or target region with no corridor voxels, a grid
+        the planner cannot use, or (``roi`` given) a map on another grid.
     """
     template = procedure.procedure
     clock = time.perf_counter()
@@ -214,7 +252,8 @@ def prepare_case(label_map: LabelMap, procedure: LoadedProcedure, *, side: Side 
         raise PlanningError(f"{missing} region", "no corridor voxels in it",
                             f"a {missing} region holding part of the corridor "
                             f"({', '.join(corridor_names)}): check the landmarks")
-    roi = region_of_interest(label_map, [entry_box, target_box], cap + reach)
+    roi = (region_of_interest(label_map, [entry_box, target_box], cap + reach) if roi is None
+           else _same_window(label_map, roi))
     timings = {"resolve_s": time.perf_counter() - clock}
 
     clock = time.perf_counter()

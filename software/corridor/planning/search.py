@@ -23,9 +23,9 @@ from corridor.planning.procedure import LateralityCheck, Side
 from corridor.planning.regions import ResolvedRegion
 from corridor.planning.vectors import angle_deg, perpendicular_basis, unit
 
-__all__ = ["GEOMETRIC_CONSTRAINTS", "Constraint", "Evaluation", "Laterality", "Problem",
-           "SearchOptions", "SearchResult", "cone_directions", "evaluate", "inward_normals",
-           "margin_columns", "search"]
+__all__ = ["GEOMETRIC_CONSTRAINTS", "ConservativeFields", "Constraint", "Evaluation",
+           "Laterality", "Problem", "SearchOptions", "SearchResult", "cone_directions",
+           "evaluate", "inward_normals", "margin_columns", "search"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -36,6 +36,10 @@ _MAX_POINTS_PER_BATCH = 2_000_000
 _INFEASIBLE_PENALTY = 1e3
 """Subtracted from an admissible but unsafe candidate's margin when ranking, so every safe
 candidate ranks above every unsafe one (margins are millimetres, far below this)."""
+
+_ROBUST_FLOOR = -0.5 * _INFEASIBLE_PENALTY
+"""Lowest rank value of a safe line that is not robust (its conservative shortfall, mm): above
+every unsafe line, below every robust one."""
 
 
 class Constraint(StrEnum):
@@ -120,8 +124,44 @@ class Laterality:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class ConservativeFields:
+    """The segmentation's plausible alternatives folded into one set of fields (mm, LPS).
+
+    On the problem's region of interest, at every voxel, the smallest corridor depth and the
+    smallest distance to each risk structure found on any alternative.  A line's margins read
+    on them are at most its smallest margins over the alternatives (a minimum along the axis
+    of a voxelwise minimum, and trilinear interpolation of a minimum is at most the minimum
+    of the interpolations), so a line meeting every requirement on them meets it under every
+    alternative, as far as the fields go; the plan measures each alternative again.
+
+    Attributes
+    ----------
+    corridor
+        The smallest corridor depth.
+    risks
+        The smallest distance to each risk structure, in the problem's order.
+    alternatives
+        The alternatives folded in, by name.
+    """
+
+    corridor: DistanceField
+    risks: tuple[DistanceField, ...]
+    alternatives: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Problem:
-    """Everything a candidate is judged by, resolved for one case (mm, LPS)."""
+    """Everything a candidate is judged by, resolved for one case (mm, LPS).
+
+    With :attr:`conservative` fields, every candidate is also measured on them and the search
+    prefers, among the lines safe on the nominal fields, one that is safe on them too
+    (:meth:`Evaluation.choice`); the nominal fields alone decide what a line fails.
+
+    Raises
+    ------
+    ValueError
+        Conservative fields on another grid, or for other risk structures.
+    """
 
     roi: Roi
     corridor: DistanceField
@@ -141,6 +181,21 @@ class Problem:
     laterality: Laterality
     lead_in_mm: float
     """How far before its anchor a line is sampled, to see it pass into the corridor."""
+    conservative: ConservativeFields | None = None
+    """The alternatives' conservative fields, when the search is to prefer robust lines."""
+
+    def __post_init__(self) -> None:
+        if self.conservative is None:
+            return
+        fields = (self.conservative.corridor, *self.conservative.risks)
+        names = [f.name for f in self.conservative.risks]
+        expected = [f.name for f, _ in self.risks]
+        if names != expected or any(f.values.shape != self.corridor.values.shape
+                                    for f in fields):
+            raise ValueError(f"conservative fields for {names} of shapes "
+                             f"{[f.values.shape for f in fields]}; expected the risk structures "
+                             f"{expected} on the region of interest "
+                             f"{self.corridor.values.shape}")
 
 
 def margin_columns(problem: Problem) -> tuple[str, ...]:
@@ -175,16 +230,24 @@ class Evaluation:
     estimates: NDArray[np.float64]
     """``(n, m, c)``: the clearance estimates (mm) the margins come from."""
     uncertainty_mm: float
+    conservative_margins: NDArray[np.float64] | None = None
+    """``(n, m, c)``: the same margins read on the conservative fields
+    (:attr:`Problem.conservative`; ``-inf`` on a line no check admits at any length: not
+    read), or ``None`` when the problem has none."""
 
     def __post_init__(self) -> None:
         if (self.columns[-2:] != (Constraint.CORTEX.value, Constraint.TIP_TO_CORTEX.value)
                 or len(set(self.columns)) != len(self.columns)
                 or self.margins.shape[2:] != (len(self.columns),)
-                or self.estimates.shape != self.margins.shape):
+                or self.estimates.shape != self.margins.shape
+                or (self.conservative_margins is not None
+                    and self.conservative_margins.shape != self.margins.shape)):
             raise ValueError(f"clearance columns {self.columns} for margins of shape "
-                             f"{self.margins.shape} and estimates of shape "
-                             f"{self.estimates.shape}; expected unique names ending in cortex, "
-                             "tip-to-cortex, one per column of both")
+                             f"{self.margins.shape}, estimates of shape {self.estimates.shape} "
+                             "and conservative margins of shape "
+                             f"{getattr(self.conservative_margins, 'shape', None)}; expected "
+                             "unique names ending in cortex, tip-to-cortex, one per column of "
+                             "each")
 
     def _column(self, name: str) -> int:
         try:
@@ -246,25 +309,55 @@ class Evaluation:
                    if margin < 0.0]
         return tuple(failed)
 
+    @property
+    def robust(self) -> BoolArray:
+        """``(n, m)``: safe, and every conservative margin >= 0 (all False without
+        :attr:`conservative_margins`)."""
+        if self.conservative_margins is None:
+            return np.zeros(self.margins.shape[:2], dtype=bool)
+        return np.asarray(self.safe & np.all(self.conservative_margins >= 0.0, axis=2),
+                          dtype=bool)
+
     def choice(self) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
         """Per line: the length chosen and the rank value.
 
         The longest safe length; if none is safe, the admissible length with the
         largest smallest margin (tip-to-cortex included), ranked below every safe line;
         lines with no admissible length rank last (``-inf``).
+
+        With :attr:`conservative_margins`, robust lines (:attr:`robust`) rank first, at their
+        longest robust length, by the smaller of their smallest nominal and conservative
+        margins (>= 0); then lines safe but not robust, at the safe length whose smallest
+        conservative margin (tip-to-cortex included) is largest, by that margin (< 0, so
+        that refinement climbs towards robustness); then the rest as above.  A line ranked
+        by its conservative margins is always safe at the length chosen.
         """
         safe, admissible = self.safe, self.admissible
         worst = self.worst()
         overall = np.minimum(worst, self.margin(Constraint.TIP_TO_CORTEX))
         m = safe.shape[1]
-        longest = m - 1 - np.argmax(safe[:, ::-1], axis=1)
+
+        def longest(where: BoolArray) -> NDArray[np.intp]:
+            return np.asarray(m - 1 - np.argmax(where[:, ::-1], axis=1), dtype=np.intp)
+
         fallback = np.argmax(np.where(admissible, overall, -np.inf), axis=1)
         has_safe = safe.any(axis=1)
-        index = np.where(has_safe, longest, fallback)
+        index = np.where(has_safe, longest(safe), fallback)
         rows = np.arange(len(index))
         value = np.where(has_safe, worst[rows, index],
                          np.where(admissible.any(axis=1),
                                   overall[rows, index] - _INFEASIBLE_PENALTY, -np.inf))
+        if self.conservative_margins is not None:
+            tip = self._column(Constraint.TIP_TO_CORTEX)
+            kept = np.minimum(worst, np.min(self.conservative_margins[:, :, :tip], axis=2))
+            shortfall = np.min(self.conservative_margins, axis=2)
+            robust = safe & (shortfall >= 0.0)
+            has_robust = robust.any(axis=1)
+            closest = np.argmax(np.where(safe, shortfall, -np.inf), axis=1)
+            index = np.where(has_robust, longest(robust), np.where(has_safe, closest, index))
+            value = np.where(
+                has_robust, kept[rows, index],
+                np.where(has_safe, np.maximum(shortfall[rows, index], _ROBUST_FLOOR), value))
         return index.astype(np.intp), np.asarray(value, dtype=np.float64)
 
 
@@ -323,27 +416,27 @@ def _evaluate_batch(problem: Problem, anchors: FloatArray, directions: FloatArra
                   0, samples - 1).astype(np.intp)
     zone = np.floor((t_entry + problem.entry_zone_mm - t[0]) / step_mm).astype(np.intp)
 
-    columns = margin_columns(problem)
-    estimates = np.empty((n, len(lengths), len(columns)))
-    margins = np.empty_like(estimates)
+    def clearances(depth: NDArray[np.float32], risks: tuple[DistanceField, ...],
+                   index: FloatArray, lines: NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
+        """Estimates and margins ``(len(lines), m, c)`` of some lines of the batch on one set
+        of fields (``depth`` and ``index``: those lines' samples)."""
+        count = len(lines)
+        estimates = np.empty((count, len(lengths), len(problem.risks) + 2))
+        for column, field in enumerate(risks):
+            distance = field.sample(index, order=order).reshape(count, samples)
+            running = _running_min_from(distance, last_outside[lines])
+            nearest = np.take_along_axis(running, end[lines], axis=1).astype(np.float64)
+            estimates[:, :, column] = nearest - radius
+        running = _running_min_from(depth, zone[lines])
+        deepest = np.take_along_axis(running, end[lines], axis=1).astype(np.float64)
+        estimates[:, :, -2] = np.where(zone[lines, None] > end[lines], np.inf, deepest) - radius
+        window = _forward_window_min(depth, ahead)
+        estimates[:, :, -1] = np.take_along_axis(window, end[lines], axis=1).astype(np.float64)
+        return estimates, estimates - uncertainty - required_mm
 
-    def put(name: str, estimate: FloatArray, required: float) -> None:
-        column = columns.index(name)
-        estimates[:, :, column] = estimate
-        margins[:, :, column] = estimate - uncertainty - required
-
-    for field, required in problem.risks:
-        distance = field.sample(index, order=order).reshape(n, samples)
-        running = _running_min_from(distance, last_outside)
-        nearest = np.take_along_axis(running, end, axis=1).astype(np.float64)
-        put(field.name, nearest - radius, required)
-    running = _running_min_from(depth, zone)
-    deepest = np.take_along_axis(running, end, axis=1).astype(np.float64)
-    deepest = np.where(zone[:, None] > end, np.inf, deepest)
-    put(Constraint.CORTEX.value, deepest - radius, problem.corridor_clearance_mm)
+    required_mm = np.array([*(r for _, r in problem.risks), problem.corridor_clearance_mm, 0.0])
     ahead = math.ceil(problem.tip_to_cortex_mm / step_mm)
-    window = np.take_along_axis(_forward_window_min(depth, ahead), end, axis=1).astype(np.float64)
-    put(Constraint.TIP_TO_CORTEX.value, window, 0.0)
+    estimates, margins = clearances(depth, tuple(f for f, _ in problem.risks), index, rows)
 
     tips = entry[:, None, :] + lengths[None, :, None] * directions[:, None, :]
     flat_tips = np.nan_to_num(tips.reshape(-1, 3))
@@ -369,8 +462,18 @@ def _evaluate_batch(problem: Problem, anchors: FloatArray, directions: FloatArra
         Constraint.LATERALITY: problem.laterality.allows(safe_entry[:, None, :], tips)
         & entered[:, None],
     }
-    return Evaluation(anchors, directions, entry, checks, columns, margins, estimates,
-                      uncertainty)
+    conservative = None
+    if problem.conservative is not None:
+        # Read only on lines with an admissible length: no other line can be robust.
+        fields = problem.conservative
+        conservative = np.full_like(margins, -np.inf)
+        lines = np.flatnonzero(np.logical_and.reduce(list(checks.values())).any(axis=1))
+        at = index.reshape(3, n, samples)[:, lines].reshape(3, -1)
+        _, conservative[lines] = clearances(
+            fields.corridor.sample(at, order=order).reshape(len(lines), samples),
+            fields.risks, at, lines)
+    return Evaluation(anchors, directions, entry, checks, margin_columns(problem), margins,
+                      estimates, uncertainty, conservative)
 
 
 def evaluate(problem: Problem, anchors: FloatArray, directions: FloatArray, *,
@@ -391,7 +494,10 @@ def evaluate(problem: Problem, anchors: FloatArray, directions: FloatArray, *,
         anchors, directions, np.concatenate([p.entry for p in parts]),
         {key: np.concatenate([p.checks[key] for p in parts]) for key in parts[0].checks},
         parts[0].columns, np.concatenate([p.margins for p in parts]),
-        np.concatenate([p.estimates for p in parts]), parts[0].uncertainty_mm)
+        np.concatenate([p.estimates for p in parts]), parts[0].uncertainty_mm,
+        None if parts[0].conservative_margins is None
+        else np.concatenate([p.conservative_margins for p in parts
+                             if p.conservative_margins is not None]))
 
 
 def cone_directions(axis: FloatArray, half_angle_deg: float, step_deg: float) -> FloatArray:

@@ -26,6 +26,7 @@ from corridor.planning.model import Clearance, Trajectory
 from corridor.planning.prepare import prepare_case
 from corridor.planning.procedure import LoadedProcedure, Side
 from corridor.planning.regions import Landmark
+from corridor.planning.robust import TrajectoryChoice
 
 __all__ = ["VERDICT_UNCERTAIN", "AlternativeClearances", "PlanUncertainty", "assess_uncertainty"]
 
@@ -55,10 +56,22 @@ class AlternativeClearances:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PlanUncertainty:
-    """The plan's clearances on the nominal segmentation and under each alternative."""
+    """The plan's clearances on the nominal segmentation and under each alternative.
+
+    Attributes
+    ----------
+    nominal
+        The plan's clearances.
+    alternatives
+        The same trajectory's clearances under each alternative.
+    choice
+        How the trajectory was chosen among the safe ones (robust or not), or ``None`` when
+        that was not recorded.
+    """
 
     nominal: tuple[Clearance, ...]
     alternatives: tuple[AlternativeClearances, ...]
+    choice: TrajectoryChoice | None = None
 
     def flips(self) -> list[dict[str, Any]]:
         """Each clearance whose requirement is met on one segmentation and not on the other,
@@ -100,9 +113,9 @@ class PlanUncertainty:
                 "message": "the verdict could change under a plausible alternative of the "
                            f"segmentation: {reasons}"}
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``uncertainty`` block of ``plan.json``: per clearance, the margin on the nominal
-        segmentation and under each alternative, what could flip, and the flag."""
+    def margins_json(self) -> list[dict[str, Any]]:
+        """Per clearance: the requirement, the margin on the nominal segmentation and under
+        each alternative (``None`` where it could not be judged), and their range."""
         rows = []
         for base in self.nominal:
             row: dict[str, Any] = {"structure": base.structure, "required_mm": base.required_mm,
@@ -119,11 +132,19 @@ class PlanUncertainty:
                                          if v is not None)]
             row["margin_range_mm"] = [round(min(margins), 4), round(max(margins), 4)]
             rows.append(row)
+        return rows
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``uncertainty`` block of ``plan.json``: per clearance, the margin on the nominal
+        segmentation and under each alternative, what could flip, the flag, and how the
+        trajectory was chosen (``choice``, when recorded)."""
         return {"method": "the planned trajectory measured again, unchanged, on each plausible "
                           "alternative of the segmentation prepared as the nominal one",
                 "alternatives": [{"name": a.name, "refused": a.refused}
                                  for a in self.alternatives],
-                "clearances": rows, "could_flip": self.flips(), "flag": self.flag()}
+                "clearances": self.margins_json(), "could_flip": self.flips(),
+                "flag": self.flag(),
+                **({} if self.choice is None else {"choice": self.choice.to_json()})}
 
 
 def assess_uncertainty(trajectory: Trajectory, nominal: tuple[Clearance, ...],
