@@ -1,14 +1,17 @@
 """Step definitions of ``verification/features/planning/uncertainty.feature``.
 
 Verifies plan-aware uncertainty: the planned trajectory measured again on the segmentation's
-plausible alternatives, the ``uncertainty`` block of ``plan.json``, and the review flag
-``verdict-uncertain`` raised only when a clearance could flip.
+plausible alternatives, the ``uncertainty`` block of ``plan.json``, the review flag
+``verdict-uncertain`` raised only when a clearance could flip, and the robust choice (a line
+safe under every alternative preferred to a nominal best that is not, recorded in the block's
+``choice``).
 
 Oracles: analytic phantoms whose alternatives differ from the nominal label map by a vessel
-segment planted at a stated distance from the planned implant; the brute-force voxel oracle
-of :mod:`verification.planning.phantoms` (k-d tree from dense implant points to the planted
-voxels), which shares nothing with the planner; for the property, the sign of randomly drawn
-margins.
+segment planted at a stated place relative to the implant planned without alternatives (the
+nominal best, planned again here); the brute-force voxel oracle of
+:mod:`verification.planning.phantoms` (k-d tree from dense implant points to the planted
+voxels), which shares nothing with the planner; for the properties, the sign of randomly drawn
+margins and, for the ranking, the definitions of safe and robust applied here to random arrays.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given as hypothesis_given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -24,7 +28,8 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from corridor.images import LabelMap
 from corridor.planning import plan_trajectory
-from corridor.planning.model import Clearance
+from corridor.planning.model import Clearance, Trajectory
+from corridor.planning.search import GEOMETRIC_CONSTRAINTS, Evaluation
 from corridor.planning.uncertainty import (
     VERDICT_UNCERTAIN,
     AlternativeClearances,
@@ -63,10 +68,13 @@ def analytic_procedure(case: Case, clearance: float) -> None:
     case.document = procedure_document(vessel_clearance=clearance)
 
 
-def _with_segment(label_map: LabelMap, centre: np.ndarray) -> LabelMap:
-    """The label map with a vessel segment (capped cylinder along z) at ``centre``."""
+def _with_segment(label_map: LabelMap, centre: np.ndarray,
+                  axis: tuple[float, float, float] = (0.0, 0.0, 1.0),
+                  half_length: float = SEGMENT_HALF_LENGTH_MM) -> LabelMap:
+    """The label map with a vessel segment (capped cylinder, along z unless ``axis``) at
+    ``centre``, over whatever was there."""
     segment = Cylinder(tuple(float(v) for v in centre),  # type: ignore[arg-type]
-                       (0.0, 0.0, 1.0), SEGMENT_RADIUS_MM, SEGMENT_HALF_LENGTH_MM)
+                       axis, SEGMENT_RADIUS_MM, half_length)
     shape = label_map.labels.shape
     points = label_map.geometry.index_to_lps(np.indices(shape).reshape(3, -1).T)
     labels = label_map.labels.copy().reshape(-1)
@@ -83,16 +91,23 @@ def _plan(case: Case, alternatives: dict[str, LabelMap]) -> None:
     case.plans["result"] = {"result": result, "alternatives": alternatives}
 
 
+def _nominal_best(case: Case) -> Trajectory:
+    """The trajectory planned without alternatives (the search's best on the nominal map)."""
+    assert case.label_map is not None
+    first = plan_trajectory(case.label_map, loaded(case.document), side=None, landmarks={},
+                            label_map_file=in_memory(case.label_map)).plan
+    assert first.trajectory is not None
+    case.plans["nominal-best"] = first.trajectory
+    return first.trajectory
+
+
 @when(parsers.parse("it is planned with alternatives that add a vessel segment {gap:g} mm from "
                     "the planned implant's surface, at mid-depth"))
 def plan_with_segment(case: Case, gap: float) -> None:
     """Plan once to find the trajectory; plant the segment beside it, in p>=0.3 only (p>=0.7
     is the nominal map), on the side away from the vessel; plan again with the alternatives."""
     assert case.label_map is not None
-    first = plan_trajectory(case.label_map, loaded(case.document), side=None, landmarks={},
-                            label_map_file=in_memory(case.label_map)).plan
-    assert first.trajectory is not None
-    trajectory = first.trajectory
+    trajectory = _nominal_best(case)
     middle = trajectory.entry + 0.5 * trajectory.length_mm * trajectory.direction
     toward = np.array([-1.0, 0.0, 0.0])  # away from the vessel at +x
     toward -= (toward @ trajectory.direction) * trajectory.direction
@@ -103,9 +118,21 @@ def plan_with_segment(case: Case, gap: float) -> None:
     added = np.count_nonzero(planted.labels != case.label_map.labels)
     assert added >= 100, f"the segment must lie on the grid and off the vessel: {added} voxels"
     _plan(case, {"p>=0.3": planted, "p>=0.7": case.label_map})
-    assert case.plan is not None
-    assert case.plan.trajectory is not None
-    np.testing.assert_allclose(case.plan.trajectory.entry, trajectory.entry, atol=1e-9)
+
+
+@when("it is planned with alternatives that add a vessel segment across the bone, through the "
+      "planned implant's axis at mid-depth")
+def plan_with_crossing_segment(case: Case) -> None:
+    """The segment (radius 2 mm) runs along x through the nominal best's axis at mid-depth and
+    beyond the bone cylinder (radius 12 mm) on both sides, in p>=0.3 only: every line from the
+    top cap to the lower half passes within 9 mm of its axis (the cortex's limit), so within 5
+    mm of the implant's surface, short of the 6 mm required."""
+    assert case.label_map is not None
+    trajectory = _nominal_best(case)
+    middle = trajectory.entry + 0.5 * trajectory.length_mm * trajectory.direction
+    planted = _with_segment(case.label_map, middle, (1.0, 0.0, 0.0), 14.0)
+    assert np.count_nonzero(planted.labels != case.label_map.labels) >= 100
+    _plan(case, {"p>=0.3": planted, "p>=0.7": case.label_map})
 
 
 @when("it is planned with an alternative holding no vessel")
@@ -149,6 +176,104 @@ def margins_match_oracle(case: Case) -> None:
     else:
         assert cubes - diagonal - 1e-6 <= guaranteed <= cubes + 0.5 * diagonal + 1e-6, (
             guaranteed, cubes)
+
+
+def _choice(case: Case) -> dict[str, Any]:
+    choice = _document(case).get("choice")
+    assert choice is not None, "the uncertainty block must record how the trajectory was chosen"
+    return dict(choice)
+
+
+def _same_line(found: dict[str, Any], trajectory: Trajectory) -> None:
+    """A trajectory as plan.json writes it (rounded to 1e-4 mm, 1e-6) is ``trajectory``."""
+    np.testing.assert_allclose(found["entry_lps_mm"], trajectory.entry, atol=1e-4)
+    np.testing.assert_allclose(found["direction_lps"], trajectory.direction, atol=1e-6)
+    assert found["length_mm"] == round(trajectory.length_mm, 3)
+
+
+@then("the trajectory chosen is robust, not the nominal best, and plan.json records the nominal "
+      "best with its margins and how far the plan moved")
+def chosen_robust(case: Case) -> None:
+    """The nominal best is the line planned without alternatives; the move is recomputed."""
+    assert case.plan is not None
+    assert case.plan.trajectory is not None
+    choice, nominal = _choice(case), case.plans["nominal-best"]
+    assert (choice["chosen"], choice["robust"]) == ("robust", True)
+    best = choice["nominal_best"]
+    _same_line(best["trajectory"], nominal)
+    assert [(f["structure"], f["alternative"]) for f in best["could_flip"]] == [
+        ("vessel", "p>=0.3")]
+    vessel = next(row for row in best["clearances"] if row["structure"] == "vessel")
+    assert vessel["nominal_margin_mm"] >= 0 > vessel["alternatives"]["p>=0.3"]["margin_mm"]
+    shift = float(np.linalg.norm(case.plan.trajectory.entry - nominal.entry))
+    turn = math.degrees(math.acos(min(1.0, float(case.plan.trajectory.direction
+                                                 @ nominal.direction))))
+    assert shift > 0.5 or turn > 0.5
+    assert best["moved"]["entry_mm"] == pytest.approx(shift, abs=1e-3)
+    assert best["moved"]["direction_deg"] == pytest.approx(turn, abs=1e-2)
+    assert choice["robust_search"]["alternatives"] == ["p>=0.3", "p>=0.7"]
+
+
+@then("the chosen implant keeps the vessel clearance from the planted segment by the voxel "
+      "oracle")
+def clear_of_segment(case: Case) -> None:
+    """Distance from dense implant points to the nearest voxel centre of p>=0.3's vessel (the
+    planted segment with the vessel) is at least the required 6 mm: the planner's guaranteed
+    clearance is a lower bound on the distance to the voxel cubes, so to their centres."""
+    assert case.plan is not None
+    assert case.plan.trajectory is not None
+    alternative = case.plans["result"]["alternatives"]["p>=0.3"]
+    points, _ = implant_volume_points(case.plan.trajectory)
+    centres = voxel_distance(alternative, [2], points) + 0.5 * math.sqrt(
+        sum(s * s for s in alternative.geometry.spacing))
+    assert float(centres.min()) >= 6.0, float(centres.min())
+
+
+@then("the trajectory is the nominal best, and plan.json says that no robust trajectory was "
+      "found")
+def nominal_kept(case: Case) -> None:
+    """The second search ran and found no line meeting the vessel clearance under p>=0.3."""
+    assert case.plan is not None
+    assert case.plan.trajectory is not None
+    np.testing.assert_allclose(case.plan.trajectory.entry, case.plans["nominal-best"].entry,
+                               atol=1e-9)
+    choice = _choice(case)
+    assert (choice["chosen"], choice["robust"], choice["nominal_best"]) == (
+        "nominal-best", False, None)
+    assert choice["robust_search"] is not None
+    assert choice["robust_search"]["best_line_smallest_margin_mm"] < 0
+    assert choice["reason"].startswith("no line found meets every clearance under every "
+                                       "alternative")
+
+
+@then("the vessel's margin under the alternative holding the segment is negative, the implant "
+      "passing through the segment by the voxel oracle")
+def through_segment(case: Case) -> None:
+    """Some dense implant point lies in a voxel labelled vessel in p>=0.3 and not in the
+    nominal map (nearest voxel centre, looked up here)."""
+    assert case.plan is not None
+    assert case.plan.trajectory is not None
+    rows = {row["structure"]: row for row in _document(case)["clearances"]}
+    assert rows["vessel"]["alternatives"]["p>=0.3"]["margin_mm"] < 0
+    alternative = case.plans["result"]["alternatives"]["p>=0.3"]
+    points, _ = implant_volume_points(case.plan.trajectory)
+    index = np.rint(alternative.geometry.lps_to_index(points)).astype(int)
+    planted = (alternative.labels == 2) & (case.label_map.labels != 2)  # type: ignore[union-attr]
+    assert planted[index[:, 0], index[:, 1], index[:, 2]].any()
+
+
+@then("the trajectory is the nominal best, robust under every alternative, without a second "
+      "search")
+def nominal_robust(case: Case) -> None:
+    """Nothing moved: the line planned without alternatives, no second search."""
+    assert case.plan is not None
+    assert case.plan.trajectory is not None
+    np.testing.assert_allclose(case.plan.trajectory.entry, case.plans["nominal-best"].entry,
+                               atol=1e-9)
+    choice = _choice(case)
+    assert (choice["chosen"], choice["robust"], choice["nominal_best"],
+            choice["robust_search"]) == ("nominal-best", True, None, None)
+    assert "robust_search_s" not in case.plan.search["timings_s"]
 
 
 @then(parsers.parse('the plan is flagged "{code}" for the vessel under the alternative holding '
@@ -216,5 +341,70 @@ def flag_iff_sign_differs() -> None:
         assert (uncertainty.flag() is not None) == expected
         assert len(uncertainty.flips()) == sum((r[0] >= 0) != (r[i] >= 0) for r in rows
                                                for i in (1, 2))
+
+    check()
+
+
+@given("lines with geometric checks and margins drawn at random, on the nominal fields and on "
+       "the conservative ones")
+def random_lines() -> None:
+    """The properties are checked in the next steps."""
+
+
+_COLUMNS = ("vessel", "cortex", "tip-to-cortex")
+_SMALL_MARGIN = st.floats(min_value=-5.0, max_value=5.0, allow_nan=False)
+
+
+@st.composite
+def _evaluations(draw: st.DrawFn) -> Evaluation:
+    """An evaluation of 1 to 6 lines at 1 to 4 lengths: checks, nominal and conservative
+    margins drawn independently (a conservative margin may exceed the nominal one: the
+    ranking must not rely on the fields' order)."""
+    n, m = draw(st.integers(1, 5)), draw(st.integers(1, 4))
+    shape = (n, m, len(_COLUMNS))
+
+    def margins() -> np.ndarray:
+        return np.asarray(draw(st.lists(_SMALL_MARGIN, min_size=n * m * len(_COLUMNS),
+                                        max_size=n * m * len(_COLUMNS)))).reshape(shape)
+
+    checks = {c: np.asarray(draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m))
+                            ).reshape(n, m) | draw(st.booleans())
+              for c in GEOMETRIC_CONSTRAINTS}
+    nominal = margins()
+    return Evaluation(np.zeros((n, 3)), np.tile([0.0, 0.0, 1.0], (n, 1)), np.zeros((n, 3)),
+                      checks, _COLUMNS, nominal, nominal + 1.0, 1.0, margins())
+
+
+def _oracle(evaluation: Evaluation) -> tuple[np.ndarray, np.ndarray]:
+    """Safe and robust ``(n, m)`` from the definitions: every check, every nominal margin
+    >= 0; and every conservative margin >= 0 too."""
+    admissible = np.logical_and.reduce([evaluation.checks[c] for c in GEOMETRIC_CONSTRAINTS])
+    safe = admissible & np.all(evaluation.margins >= 0, axis=2)
+    assert evaluation.conservative_margins is not None
+    return safe, safe & np.all(evaluation.conservative_margins >= 0, axis=2)
+
+
+@then("each line's chosen length is safe whenever the line has a safe length, robust (the "
+      "longest) whenever it has a robust one, and robust lines rank above lines only safe, above "
+      "unsafe ones")
+def robust_ranking() -> None:
+    """Hypothesis, 150 random evaluations: the length chosen per line, and the rank values
+    ordering the three kinds of line."""
+
+    @settings(max_examples=150, deadline=None)
+    @hypothesis_given(_evaluations())
+    def check(evaluation: Evaluation) -> None:
+        safe, robust = _oracle(evaluation)
+        index, value = evaluation.choice()
+        for line, length in enumerate(index):
+            if robust[line].any():
+                assert length == max(np.flatnonzero(robust[line]))
+            elif safe[line].any():
+                assert safe[line, length]
+        kinds = [value[robust.any(axis=1)], value[safe.any(axis=1) & ~robust.any(axis=1)],
+                 value[~safe.any(axis=1)]]
+        for higher, lower in ((0, 1), (0, 2), (1, 2)):
+            if len(kinds[higher]) and len(kinds[lower]):
+                assert kinds[higher].min() > kinds[lower].max()
 
     check()
