@@ -645,3 +645,22 @@ def report_not_stated(case: Case) -> None:
             "(not stated)") in text
     for entry in json.loads((case.out / "case.json").read_text())["source_attributes_absent"]:
         assert f"{entry['name']} {entry['tag']}: {entry['written']}" in text
+
+
+@then("on this clean phantom no margin changes sign under either alternative, verdict-uncertain "
+      "is not raised, and plan.json and the summary say the trajectory was chosen robust")
+def clean_quiet(case: Case) -> None:
+    """The demo's pelvis (the default phantom): the signs of the margins written agree on every
+    row, case.json holds no verdict-uncertain, and the choice is recorded robust."""
+    plan = json.loads((case.out / "plan" / "plan.json").read_text())
+    block = plan["uncertainty"]
+    for row in block["clearances"]:
+        for value in row["alternatives"].values():
+            assert row["nominal_margin_mm"] >= 0, row
+            assert value["margin_mm"] >= 0, row
+    codes = [f["code"] for f in json.loads((case.out / "case.json").read_text())["flags"]]
+    assert "verdict-uncertain" not in codes
+    assert block["choice"]["robust"] is True
+    assert block["choice"]["chosen"] in ("nominal-best", "robust")
+    assert f"trajectory chosen: {block['choice']['chosen']}, robust under the alternatives" in (
+        case.stdout)

@@ -68,6 +68,11 @@ def _summary(console: Console, outcome: CaseOutcome, out: Path) -> None:
             console.print(f"    {row['structure']:<16} " + " / ".join(
                 "n/a" if v is None else f"{v:+.2f}" for v in values), highlight=False,
                 markup=False)
+        if uncertainty.choice is not None:
+            choice = uncertainty.choice
+            console.print(f"  trajectory chosen: {choice.chosen.value}, "
+                          f"{'robust' if choice.robust else 'NOT robust'} under the "
+                          f"alternatives ({choice.reason})", highlight=False, markup=False)
     for flag in outcome.record.flags:
         console.print(f"  review flag [{flag['code']}]: {flag['message']}", highlight=False,
                       markup=False)
