@@ -203,3 +203,88 @@ def written_in_syntax(run: dict[str, Any], folder: str, uid: str, encoding: str)
     else:
         assert manifest["series"]["lossless"] is False
         assert not all(exact)
+
+
+def _segment_distance(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Distance (mm) from points ``(n, 3)`` to the segment ``start``-``end`` (closest point on
+    it, clamped to its ends), computed here."""
+    along = end - start
+    t = np.clip((points - start) @ along / float(along @ along), 0.0, 1.0)
+    return np.asarray(np.linalg.norm(points - (start + t[:, None] * along), axis=1))
+
+
+def _truth_grid(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Labels, HU, every voxel centre (LPS, ``(n, 3)`` in C order of ``[i, j, k]``) and the
+    manifest of a phantom folder, from its truth files."""
+    labels = np.load(folder / "truth" / "labels.npy")
+    hu = np.load(folder / "truth" / "hu.npy")
+    affine = np.asarray(json.loads((folder / "truth" / "geometry.json").read_text())["affine"])
+    ijk = np.indices(labels.shape).reshape(3, -1).astype(float)
+    points = (affine[:3, :3] @ ijk + affine[:3, 3:4]).T
+    return labels, hu, points, json.loads((folder / "truth" / "manifest.json").read_text())
+
+
+@then(parsers.parse('the labels of "{faint}" are those of "{clean}" with vessel at the '
+                    "soft-tissue voxel centres within {radius:g} mm of the segment from "
+                    "{x1:g} {y1:g} {z1:g} to {x2:g} {y2:g} {z2:g}"))
+def faint_labels(run: dict[str, Any], faint: str, clean: str, radius: float, x1: float,
+                 y1: float, z1: float, x2: float, y2: float, z2: float) -> None:
+    """Labels 1 (soft tissue) and 4 (vessel) by the manifest; distances computed here."""
+    before, _, points, manifest = _truth_grid(run["tmp"] / clean)
+    after = np.load(run["tmp"] / faint / "truth" / "labels.npy")
+    names = {entry["name"]: int(value) for value, entry in manifest["labels"].items()}
+    distance = _segment_distance(points, np.array([x1, y1, z1]), np.array([x2, y2, z2]))
+    inside = (distance <= radius).reshape(before.shape) & (before == names["soft-tissue"])
+    assert inside.sum() >= 20, "the segment must hold soft-tissue voxels of this grid"
+    expected = np.where(inside, names["vessel"], before)
+    assert np.array_equal(after, expected)
+
+
+@then(parsers.parse('the HU pydicom decodes from "{folder}" are those of "{clean}" raised on its '
+                    "soft tissue by {contrast:g} of the vessel's contrast times the edge blurred "
+                    "by {blur:g} mm, every other voxel unchanged"))
+def faint_hu(run: dict[str, Any], folder: str, clean: str, contrast: float,
+             blur: float) -> None:
+    """Decoded slice by slice (sorted by position), against the fault-free phantom's truth
+    (same seed: same noise) plus contrast x (HU vessel - HU soft tissue) x erfc(d / (sqrt 2
+    blur)) / 2, rounded, d the signed distance to the segment's surface computed here."""
+    before, hu_before, points, manifest = _truth_grid(run["tmp"] / clean)
+    planted = run["tmp"] / Path(folder).parent / "truth" / "manifest.json"
+    segment = json.loads(planted.read_text())["faults"]["faint-vessel"]
+    start, end = np.array(segment["start_lps_mm"]), np.array(segment["end_lps_mm"])
+    signed = _segment_distance(points, start, end) - float(segment["radius_mm"])
+    hu = {entry["name"]: float(entry["hu"]) for entry in manifest["labels"].values()}
+    names = {entry["name"]: int(value) for value, entry in manifest["labels"].items()}
+    erfc = np.frompyfunc(math.erfc, 1, 1)
+    profile = 0.5 * erfc(signed / (math.sqrt(2.0) * blur)).astype(float)
+    raised = np.rint(hu_before.reshape(-1) + contrast * (hu["vessel"] - hu["soft-tissue"])
+                     * profile).reshape(before.shape)
+    soft = before == names["soft-tissue"]
+    expected = np.where(soft & (hu_before != -3024), raised, hu_before)
+    slices = [ds for _, ds in _datasets(run["tmp"] / folder) if ds is not None]
+    normal = np.cross(np.asarray(slices[0].ImageOrientationPatient[:3], float),
+                      np.asarray(slices[0].ImageOrientationPatient[3:], float))
+    slices.sort(key=lambda ds: float(np.asarray(ds.ImagePositionPatient, float) @ normal))
+    decoded = np.stack([(ds.pixel_array.astype(np.int64) * int(ds.RescaleSlope)
+                         + int(ds.RescaleIntercept)).T for ds in slices], axis=2)
+    assert decoded.shape == before.shape
+    assert np.count_nonzero(decoded != hu_before) >= 20
+    assert np.array_equal(decoded, expected)
+
+
+@then(parsers.parse('the manifest of "{folder}" records the fault "{fault}" with its segment and '
+                    "the voxels it labelled and changed"))
+def faint_manifest(run: dict[str, Any], folder: str, fault: str) -> None:
+    """The record's counts are the differences between this folder's truth and the fault-free
+    phantom's (``clean``, the scenario's other folder)."""
+    record = json.loads((run["tmp"] / folder / "truth" / "manifest.json").read_text())
+    entry = record["faults"][fault]
+    before = np.load(run["tmp"] / "clean" / "truth" / "labels.npy")
+    after = np.load(run["tmp"] / folder / "truth" / "labels.npy")
+    hu_before = np.load(run["tmp"] / "clean" / "truth" / "hu.npy")
+    hu_after = np.load(run["tmp"] / folder / "truth" / "hu.npy")
+    assert entry["voxels_labelled_vessel"] == int(np.count_nonzero(after != before))
+    assert entry["voxels_hu_changed"] == int(np.count_nonzero(hu_after != hu_before))
+    assert (entry["radius_mm"], entry["contrast"], entry["blur_mm"]) == (4.0, 0.4, 1.5)
+    counts = np.bincount(after.ravel(), minlength=5)
+    assert record["voxel_counts"] == {str(v): int(n) for v, n in enumerate(counts) if n}

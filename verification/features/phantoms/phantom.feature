@@ -55,3 +55,25 @@ Feature: Synthetic CT phantoms
       | jpeg-lossless-sv1      | 1.2.840.10008.1.2.4.70 | decodes to the truth |
       | jpegls-near-lossless   | 1.2.840.10008.1.2.4.81 | is marked lossy      |
       | jpeg2000               | 1.2.840.10008.1.2.4.91 | is marked lossy      |
+
+  @SRS-PHA-005
+  Scenario: A faint vessel segment is planted in the truth and the series, as the manifest states
+    When I run "corridor phantom femur --out {tmp}/clean --shape 40 40 30 --spacing 3 3 3"
+    And I run "corridor phantom femur --out {tmp}/faint --shape 40 40 30 --spacing 3 3 3 --fault faint-vessel --faint-vessel 40 20 -175 40 40 -175 4 --faint-contrast 0.4 --faint-blur 1.5"
+    Then the exit status is 0
+    And the labels of "faint" are those of "clean" with vessel at the soft-tissue voxel centres within 4 mm of the segment from 40 20 -175 to 40 40 -175
+    And the HU pydicom decodes from "faint/dicom" are those of "clean" raised on its soft tissue by 0.4 of the vessel's contrast times the edge blurred by 1.5 mm, every other voxel unchanged
+    And the manifest of "faint" records the fault "faint-vessel" with its segment and the voxels it labelled and changed
+
+  @SRS-PHA-005
+  Scenario Outline: A faint vessel that cannot be planted is refused, naming what is wrong
+    When I run "<command>"
+    Then the exit status is 2
+    And standard error ends with one line naming "<named>"
+
+    Examples:
+      | command                                                                                                                  | named                 |
+      | corridor phantom sphere --out {tmp}/s --shape 16 16 8 --fault faint-vessel                                              | faint-vessel          |
+      | corridor phantom femur --out {tmp}/f --shape 24 20 12 --spacing 6 6 8 --fault faint-vessel --faint-vessel 900 0 0 910 0 0 2 | faint_vessel          |
+      | corridor phantom femur --out {tmp}/g --shape 24 20 12 --spacing 6 6 8 --fault faint-vessel --faint-vessel 40 20 -175 40 40 -175 4 --faint-contrast 1.5 | faint_vessel.contrast |
+      | corridor phantom femur --out {tmp}/h --shape 24 20 12 --spacing 6 6 8 --faint-vessel 40 20 -175 40 40 -175 4            | faint_vessel          |
