@@ -70,9 +70,10 @@ def _summary(console: Console, outcome: CaseOutcome, out: Path) -> None:
                 markup=False)
         if uncertainty.choice is not None:
             choice = uncertainty.choice
-            console.print(f"  trajectory chosen: {choice.chosen.value}, "
-                          f"{'robust' if choice.robust else 'NOT robust'} under the "
-                          f"alternatives ({choice.reason})", highlight=False, markup=False)
+            held = ("meets every clearance under every alternative" if choice.robust
+                    else "NOT robust under the alternatives")
+            console.print(f"  trajectory chosen: {choice.chosen.value}; {held}: "
+                          f"{choice.reason}", highlight=False, markup=False)
     for flag in outcome.record.flags:
         console.print(f"  review flag [{flag['code']}]: {flag['message']}", highlight=False,
                       markup=False)
