@@ -351,7 +351,7 @@ class Evaluation:
             tip = self._column(Constraint.TIP_TO_CORTEX)
             kept = np.minimum(worst, np.min(self.conservative_margins[:, :, :tip], axis=2))
             shortfall = np.min(self.conservative_margins, axis=2)
-            robust = safe & (shortfall >= 0.0)
+            robust = self.robust
             has_robust = robust.any(axis=1)
             closest = np.argmax(np.where(safe, shortfall, -np.inf), axis=1)
             index = np.where(has_robust, longest(robust), np.where(has_safe, closest, index))
