@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from corridor.images import LabelMap
 from corridor.planning.clearance import measure_clearances
@@ -63,6 +64,8 @@ from corridor.provenance import FileRecord, software_identity
 __all__ = ["plan_trajectory"]
 
 _log = logging.getLogger(__name__)
+
+FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -213,9 +216,10 @@ def _smallest_alternative_margin(uncertainty: PlanUncertainty) -> float | None:
 
 def _prefer_robust(prepared: PreparedCase, nominal: _Best, uncertainty: PlanUncertainty,
                    alternatives: _Alternatives, options: SearchOptions,
-                   timings: dict[str, float]
+                   lines: tuple[FloatArray, FloatArray] | None, timings: dict[str, float]
                    ) -> tuple[_Best, PlanUncertainty, RecheckResult | None]:
-    """The line the plan judges: the nominal best, or a robust line found by a second search.
+    """The line the plan judges: the nominal best, or a robust line found by a second search
+    (over ``lines``, the first search's admissible coarse lines).
 
     Returns the line, its uncertainty (with the :class:`TrajectoryChoice` attached) and, when
     the robust line was chosen, its re-check (which it passed).
@@ -243,7 +247,7 @@ def _prefer_robust(prepared: PreparedCase, nominal: _Best, uncertainty: PlanUnce
         return keep(False, f"no robust line can be sought: {exc}")
     robust_case = dataclasses.replace(
         prepared, problem=dataclasses.replace(prepared.problem, conservative=fields))
-    found = search(robust_case.problem, prepared.seeds, options)
+    found = search(robust_case.problem, prepared.seeds, options, lines=lines)
     candidate = _judge_best(robust_case, alternatives.procedure, found, options)
     timings["robust_search_s"] = time.perf_counter() - clock
     record: dict[str, Any] = {"alternatives": list(fields.alternatives),
@@ -328,6 +332,7 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
                                   landmarks=landmarks)
     prepared = prepare_case(label_map, procedure, side=side, landmarks=landmarks, codes=codes)
     timings = dict(prepared.timings)
+    lines = None
     if not len(prepared.seeds):
         timings["search_s"] = 0.0
         statistics = {"candidates": 0}
@@ -344,13 +349,14 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
         clock = time.perf_counter()
         best = _judge_best(prepared, procedure, found, options)
         timings["final_s"] = time.perf_counter() - clock
+        lines = found.admissible_lines
 
     recheck, shortfall, uncertainty = None, None, None
     if alternatives and best.trajectory is not None:
         given = _Alternatives(alternatives, procedure, side, landmarks, codes,
                               options.final_step_mm)
         best, uncertainty, recheck = _prefer_robust(prepared, best, given.assess(best), given,
-                                                    options, timings)
+                                                    options, lines, timings)
     if best.failed or best.trajectory is None:
         verdict = Verdict.NO_SAFE_TRAJECTORY
         shortfall = _shortfall_mm(best.clearances)

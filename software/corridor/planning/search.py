@@ -551,6 +551,9 @@ class SearchResult:
     refined_lines: int
     refine_iterations: int
     coarse_safe_lines: int
+    admissible_lines: tuple[FloatArray, FloatArray] | None = None
+    """The coarse lines with an admissible length (anchors, directions): the only ones a
+    second search of the same case (same geometric checks) can find safe."""
 
 
 def _seeds(seeds: FloatArray, spacing_mm: float) -> FloatArray:
@@ -638,34 +641,43 @@ def _refine(problem: Problem, anchors: FloatArray, directions: FloatArray,
     return anchors[order], directions[order], lines, iterations
 
 
-def search(problem: Problem, seeds: FloatArray, options: SearchOptions) -> SearchResult:
+def search(problem: Problem, seeds: FloatArray, options: SearchOptions, *,
+           lines: tuple[FloatArray, FloatArray] | None = None) -> SearchResult:
     """Coarse search over seeds x the direction cone, then refinement of the best few.
 
-    ``seeds`` are LPS points on the corridor surface inside the entry region.
+    ``seeds`` are LPS points on the corridor surface inside the entry region.  ``lines``
+    (anchors, unit directions) replace seeds x the cone as the coarse lines: a second search
+    of the same case samples only the first one's :attr:`SearchResult.admissible_lines`.
     """
-    anchors = _seeds(seeds, options.seed_spacing_mm)
-    directions = cone_directions(problem.reference, problem.max_deviation_deg,
-                                 options.direction_step_deg)
-    # Prune directions pointing out of the corridor at each seed before sampling: the
-    # entry angle is judged later at the true entry point, so leave a generous slack.
-    normals = inward_normals(problem.corridor, problem.roi, anchors)
-    cosine = normals @ directions.T
-    slack = math.radians(min(90.0, problem.max_entry_angle_deg + 20.0))
-    seed_index, direction_index = np.nonzero(cosine >= math.cos(slack))
-    coarse_candidates = len(anchors) * len(directions)
-    coarse = evaluate(problem, anchors[seed_index], directions[direction_index],
-                      step_mm=options.coarse_step_mm, order=0)
+    if lines is None:
+        anchors = _seeds(seeds, options.seed_spacing_mm)
+        directions = cone_directions(problem.reference, problem.max_deviation_deg,
+                                     options.direction_step_deg)
+        # Prune directions pointing out of the corridor at each seed before sampling: the
+        # entry angle is judged later at the true entry point, so leave a generous slack.
+        normals = inward_normals(problem.corridor, problem.roi, anchors)
+        cosine = normals @ directions.T
+        slack = math.radians(min(90.0, problem.max_entry_angle_deg + 20.0))
+        seed_index, direction_index = np.nonzero(cosine >= math.cos(slack))
+        coarse_candidates = len(anchors) * len(directions)
+        anchors, directions = anchors[seed_index], directions[direction_index]
+    else:
+        anchors, directions = lines
+        coarse_candidates = len(anchors)
+    coarse = evaluate(problem, anchors, directions, step_mm=options.coarse_step_mm, order=0)
     value = coarse.choice()[1]
     chosen = _distinct_best(coarse, value, options.refine_count,
                             2.0 * options.seed_spacing_mm)
     coarse_safe = int(coarse.safe.any(axis=1).sum())
+    admitted = coarse.admissible.any(axis=1)
+    admissible = (coarse.anchors[admitted], coarse.directions[admitted])
     if not chosen:
         fallback = int(np.argmax(value)) if len(value) else None
         if fallback is None:
             return SearchResult(np.full((1, 3), np.nan), problem.reference[None, :],
-                                coarse_candidates, 0, 0, 0, 0)
+                                coarse_candidates, 0, 0, 0, 0, admissible)
         chosen = [fallback]
-    anchors, directions, refined, iterations = _refine(
+    refined_anchors, refined_directions, refined, iterations = _refine(
         problem, coarse.anchors[chosen].copy(), coarse.directions[chosen].copy(), options)
-    return SearchResult(anchors, directions, coarse_candidates, len(seed_index), refined,
-                        iterations, coarse_safe)
+    return SearchResult(refined_anchors, refined_directions, coarse_candidates, len(anchors),
+                        refined, iterations, coarse_safe, admissible)
