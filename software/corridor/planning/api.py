@@ -57,7 +57,11 @@ from corridor.planning.search import (
     inward_normals,
     search,
 )
-from corridor.planning.uncertainty import PlanUncertainty, assess_uncertainty
+from corridor.planning.uncertainty import (
+    PlanUncertainty,
+    measure_alternatives,
+    prepare_alternatives,
+)
 from corridor.planning.vectors import angle_deg
 from corridor.provenance import FileRecord, software_identity
 
@@ -191,9 +195,11 @@ def _same_structures(prepared: PreparedCase, best: _Best, recheck: RecheckResult
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Alternatives:
-    """The segmentation's alternatives and what measuring a line on them needs."""
+    """The segmentation's alternatives, prepared once, and what measuring a line on them
+    needs."""
 
     maps: Mapping[str, LabelMap]
+    prepared: Mapping[str, PreparedCase | str]
     procedure: LoadedProcedure
     side: Side | None
     landmarks: Mapping[str, Landmark]
@@ -201,11 +207,11 @@ class _Alternatives:
     step_mm: float
 
     def assess(self, best: _Best) -> PlanUncertainty:
-        """The line's clearances under each alternative (the flag's own measurement)."""
+        """The line's clearances under each alternative (the flag's own measurement, as
+        :func:`~corridor.planning.uncertainty.assess_uncertainty` makes it)."""
         assert best.trajectory is not None
-        return assess_uncertainty(best.trajectory, best.clearances, self.maps, self.procedure,
-                                  side=self.side, landmarks=self.landmarks,
-                                  step_mm=self.step_mm)
+        return measure_alternatives(best.trajectory, best.clearances, self.prepared,
+                                    step_mm=self.step_mm)
 
 
 def _smallest_alternative_margin(uncertainty: PlanUncertainty) -> float | None:
@@ -353,8 +359,10 @@ def plan_trajectory(label_map: LabelMap, procedure: LoadedProcedure, *, side: Si
 
     recheck, shortfall, uncertainty = None, None, None
     if alternatives and best.trajectory is not None:
-        given = _Alternatives(alternatives, procedure, side, landmarks, codes,
-                              options.final_step_mm)
+        given = _Alternatives(alternatives,
+                              prepare_alternatives(alternatives, procedure, side=side,
+                                                   landmarks=landmarks),
+                              procedure, side, landmarks, codes, options.final_step_mm)
         best, uncertainty, recheck = _prefer_robust(prepared, best, given.assess(best), given,
                                                     options, lines, timings)
     if best.failed or best.trajectory is None:

@@ -232,8 +232,9 @@ class Evaluation:
     uncertainty_mm: float
     conservative_margins: NDArray[np.float64] | None = None
     """``(n, m, c)``: the same margins read on the conservative fields
-    (:attr:`Problem.conservative`; ``-inf`` on a line no check admits at any length: not
-    read), or ``None`` when the problem has none."""
+    (:attr:`Problem.conservative`; ``-inf`` on a line with no safe length: not read, since
+    :meth:`choice` reads them only where a line is safe), or ``None`` when the problem has
+    none."""
 
     def __post_init__(self) -> None:
         if (self.columns[-2:] != (Constraint.CORTEX.value, Constraint.TIP_TO_CORTEX.value)
@@ -464,10 +465,12 @@ def _evaluate_batch(problem: Problem, anchors: FloatArray, directions: FloatArra
     }
     conservative = None
     if problem.conservative is not None:
-        # Read only on lines with an admissible length: no other line can be robust.
+        # Read only on lines with a safe length: the ranking reads no other line's (a robust
+        # length is a safe one), and in a coarse search few lines have one.
         fields = problem.conservative
         conservative = np.full_like(margins, -np.inf)
-        lines = np.flatnonzero(np.logical_and.reduce(list(checks.values())).any(axis=1))
+        admissible = np.logical_and.reduce(list(checks.values()))
+        lines = np.flatnonzero((admissible & np.all(margins >= 0.0, axis=2)).any(axis=1))
         at = index.reshape(3, n, samples)[:, lines].reshape(3, -1)
         _, conservative[lines] = clearances(
             fields.corridor.sample(at, order=order).reshape(len(lines), samples),

@@ -23,12 +23,13 @@ from corridor.images import LabelMap
 from corridor.planning.clearance import measure_clearances
 from corridor.planning.errors import PlanningError
 from corridor.planning.model import Clearance, Trajectory
-from corridor.planning.prepare import prepare_case
+from corridor.planning.prepare import PreparedCase, prepare_case
 from corridor.planning.procedure import LoadedProcedure, Side
 from corridor.planning.regions import Landmark
 from corridor.planning.robust import TrajectoryChoice
 
-__all__ = ["VERDICT_UNCERTAIN", "AlternativeClearances", "PlanUncertainty", "assess_uncertainty"]
+__all__ = ["VERDICT_UNCERTAIN", "AlternativeClearances", "PlanUncertainty", "assess_uncertainty",
+           "measure_alternatives", "prepare_alternatives"]
 
 VERDICT_UNCERTAIN = "verdict-uncertain"
 """Code of the review flag raised when the verdict could flip under a plausible alternative."""
@@ -147,6 +148,37 @@ class PlanUncertainty:
                 **({} if self.choice is None else {"choice": self.choice.to_json()})}
 
 
+def prepare_alternatives(alternatives: Mapping[str, LabelMap], procedure: LoadedProcedure, *,
+                         side: Side | None, landmarks: Mapping[str, Landmark]
+                         ) -> dict[str, PreparedCase | str]:
+    """Each alternative prepared for the template as the nominal label map was, by name; an
+    alternative the template cannot be resolved on is the planner's reason instead."""
+    found: dict[str, PreparedCase | str] = {}
+    for name in sorted(alternatives):
+        try:
+            found[name] = prepare_case(alternatives[name], procedure, side=side,
+                                       landmarks=landmarks)
+        except PlanningError as exc:
+            found[name] = str(exc)
+    return found
+
+
+def measure_alternatives(trajectory: Trajectory, nominal: tuple[Clearance, ...],
+                         prepared: Mapping[str, PreparedCase | str], *,
+                         step_mm: float) -> PlanUncertainty:
+    """The trajectory measured on alternatives already prepared (:func:`prepare_alternatives`;
+    see :func:`assess_uncertainty`)."""
+    found = []
+    for name in sorted(prepared):
+        case = prepared[name]
+        if isinstance(case, str):
+            found.append(AlternativeClearances(name, (), case))
+            continue
+        found.append(AlternativeClearances(name, measure_clearances(
+            case.problem, trajectory, step_mm=step_mm, cap_mm=case.cap_mm)))
+    return PlanUncertainty(nominal, tuple(found))
+
+
 def assess_uncertainty(trajectory: Trajectory, nominal: tuple[Clearance, ...],
                        alternatives: Mapping[str, LabelMap], procedure: LoadedProcedure, *,
                        side: Side | None, landmarks: Mapping[str, Landmark],
@@ -173,14 +205,7 @@ def assess_uncertainty(trajectory: Trajectory, nominal: tuple[Clearance, ...],
         resolved on (a risk structure or the corridor vanishes from it) is recorded as
         refused, with the planner's reason.
     """
-    found = []
-    for name in sorted(alternatives):
-        try:
-            prepared = prepare_case(alternatives[name], procedure, side=side,
-                                    landmarks=landmarks)
-        except PlanningError as exc:
-            found.append(AlternativeClearances(name, (), str(exc)))
-            continue
-        found.append(AlternativeClearances(name, measure_clearances(
-            prepared.problem, trajectory, step_mm=step_mm, cap_mm=prepared.cap_mm)))
-    return PlanUncertainty(nominal, tuple(found))
+    return measure_alternatives(
+        trajectory, nominal,
+        prepare_alternatives(alternatives, procedure, side=side, landmarks=landmarks),
+        step_mm=step_mm)
