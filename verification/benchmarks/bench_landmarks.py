@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, optimize
 
-from _common import cpu_model, run_main, source_commit
+from _common import cpu_model, run_main, source_commit, validate_repeat
 from corridor import __version__
 from corridor.planning import Landmark, Side, find_femoral_heads
 
@@ -110,14 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 1 with ``--enforce`` when the target is missed."""
-    return run_main(_parser(), _validate, _benchmark, argv)
+    return run_main(_parser(), validate_repeat, _benchmark, argv)
 
 
 if __name__ == "__main__":
