@@ -8,6 +8,9 @@
 * :func:`linear_model`: random per-voxel affine scores for any number of labels.
 * :func:`shifted_threshold_model`: the threshold model applied to the next voxel along
   k, so that mirroring the input changes the result (TTA variance).
+* :func:`interval_model`: three labels by intensity, background below ``low``, label 1
+  from ``low`` to ``high``, label 2 above (linear logits of increasing slope).
+* :func:`write_ensemble`: a package of several members (manifest ``ensemble``).
 """
 
 from __future__ import annotations
@@ -108,3 +111,30 @@ def shifted_threshold_model(threshold: float, gain: float = 50.0) -> onnx.ModelP
                             pads=[1, 0, 0, 1, 0, 0])
     return _model([node], [numpy_helper.from_array(kernel, "w"),
                            numpy_helper.from_array(bias, "b")], 2, None)
+
+
+def interval_model(low: float, high: float, gain: float = 50.0,
+                   patch: tuple[int, int, int] | None = None) -> onnx.ModelProto:
+    """Per-voxel logits ``[0, gain (x - low), gain (x - low) + gain (x - high)]``: label 1
+    (the middle) wins for ``low < x < high``, label 2 above ``high``."""
+    weight = np.array([0.0, gain, 2.0 * gain], np.float32).reshape(3, 1, 1, 1, 1)
+    bias = np.array([0.0, -gain * low, -gain * (low + high)], np.float32)
+    node = helper.make_node("Conv", ["image", "w", "b"], ["scores"], kernel_shape=[1, 1, 1])
+    return _model([node], [numpy_helper.from_array(weight, "w"),
+                           numpy_helper.from_array(bias, "b")], 3, patch)
+
+
+def write_ensemble(folder: Path, models: list[onnx.ModelProto], **overrides: Any) -> Path:
+    """A package of these members: the first as ``model.onnx``, the others as
+    ``member-2.onnx``, ... listed in the manifest's ``ensemble`` with their SHA-256."""
+    write_package(folder, models[0], **overrides)
+    members = []
+    for number, model in enumerate(models[1:], start=2):
+        data = model.SerializeToString()
+        (folder / f"member-{number}.onnx").write_bytes(data)
+        members.append({"onnx_file": f"member-{number}.onnx",
+                        "sha256": hashlib.sha256(data).hexdigest()})
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["ensemble"] = members
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return folder
