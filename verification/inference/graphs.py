@@ -8,8 +8,8 @@
 * :func:`linear_model`: random per-voxel affine scores for any number of labels.
 * :func:`shifted_threshold_model`: the threshold model applied to the next voxel along
   k, so that mirroring the input changes the result (TTA variance).
-* :func:`interval_model`: three labels by intensity, background below ``low``, label 1
-  from ``low`` to ``high``, label 2 above (linear logits of increasing slope).
+* :func:`interval_model`: three labels by intensity, background below ``low``, one label
+  from ``low`` to ``high``, the other above (linear logits of increasing slope).
 * :func:`write_ensemble`: a package of several members (manifest ``ensemble``).
 """
 
@@ -113,12 +113,17 @@ def shifted_threshold_model(threshold: float, gain: float = 50.0) -> onnx.ModelP
                            numpy_helper.from_array(bias, "b")], 2, None)
 
 
-def interval_model(low: float, high: float, gain: float = 50.0,
+def interval_model(low: float, high: float, gain: float = 50.0, middle: int = 1,
                    patch: tuple[int, int, int] | None = None) -> onnx.ModelProto:
-    """Per-voxel logits ``[0, gain (x - low), gain (x - low) + gain (x - high)]``: label 1
-    (the middle) wins for ``low < x < high``, label 2 above ``high``."""
-    weight = np.array([0.0, gain, 2.0 * gain], np.float32).reshape(3, 1, 1, 1, 1)
-    bias = np.array([0.0, -gain * low, -gain * (low + high)], np.float32)
+    """Three labels by intensity: label ``middle`` (1 or 2) wins for ``low < x < high``, the
+    other above ``high``, background below ``low``.  Per-voxel logits: background 0, the
+    middle label ``gain (x - low)``, the top label ``gain (x - low) + gain (x - high)``."""
+    top = 3 - middle
+    weight = np.zeros(3, np.float32)
+    bias = np.zeros(3, np.float32)
+    weight[middle], bias[middle] = gain, -gain * low
+    weight[top], bias[top] = 2.0 * gain, -gain * (low + high)
+    weight = weight.reshape(3, 1, 1, 1, 1)
     node = helper.make_node("Conv", ["image", "w", "b"], ["scores"], kernel_shape=[1, 1, 1])
     return _model([node], [numpy_helper.from_array(weight, "w"),
                            numpy_helper.from_array(bias, "b")], 3, patch)

@@ -15,20 +15,16 @@ graph is built with; for planning, the nominal plan's own trajectory and the pla
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from numpy.typing import NDArray
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from corridor.geometry import ImageGeometry
 from corridor.inference import (
     Device,
     InferenceOptions,
@@ -36,71 +32,33 @@ from corridor.inference import (
     infer,
     load_model_package,
 )
-from corridor.ingest.model import Volume
 from corridor.planning import plan_trajectory
 from corridor.planning.uncertainty import VERDICT_UNCERTAIN
 from verification.inference.graphs import (
-    interval_model,
     linear_model,
     threshold_model,
     write_ensemble,
     write_package,
 )
-from verification.inference.helpers import Case, file_sha256, read_nifti, run_command
-from verification.planning.phantoms import (
-    Cylinder,
-    in_memory,
-    loaded,
-    phantom,
-    procedure_document,
+from verification.inference.helpers import (
+    VESSEL_INTERVALS,
+    Case,
+    cylinder_ct_with_segment,
+    entropy_of,
+    file_sha256,
+    member_probabilities,
+    mutual_information,
+    read_nifti,
+    run_command,
+    vessel_ensemble,
 )
+from verification.planning.phantoms import in_memory, loaded
 
 scenarios("inference/ensemble.feature")
-
-CLIP_HU = (-1000.0, 2000.0)
-"""The test packages' intensity clipping (:func:`~verification.inference.graphs.write_package`);
-their input is ``clip(HU) / 1000``."""
 
 BLOCK = (slice(26, None), slice(13, 17), slice(8, 12))
 """Where the block is planted in the 32 x 32 x 20 sphere: voxels of the sphere reaching its
 surface along +i (the sphere ends at i = 29 on these rows)."""
-
-SEGMENT_RADIUS_MM = 2.0
-SEGMENT_HALF_LENGTH_MM = 5.0
-
-
-def _oracle_probabilities(package: Path, hu: NDArray[Any], temperature: float,
-                          ) -> list[NDArray[np.float64]]:
-    """Each member's calibrated class probabilities ``(labels, i, j, k)``: the member's ONNX
-    file run here by ONNX Runtime on the whole volume (the graphs are per voxel and take any
-    size), softmax of the logits divided by the temperature, in float64."""
-    manifest = json.loads((package / "manifest.json").read_text())
-    files = [manifest.get("onnx_file", "model.onnx"),
-             *(m["onnx_file"] for m in manifest.get("ensemble", []))]
-    x = (np.clip(np.asarray(hu, np.float64), *CLIP_HU) / 1000.0).astype(np.float32)
-    tensor = np.ascontiguousarray(x.T)[np.newaxis, np.newaxis]  # (1, 1, k, j, i)
-    found = []
-    for name in files:
-        session = ort.InferenceSession(str(package / name), providers=["CPUExecutionProvider"])
-        logits = np.asarray(session.run(None, {"image": tensor})[0][0], np.float64) / temperature
-        logits -= logits.max(axis=0, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=0, keepdims=True)
-        found.append(p.transpose(0, 3, 2, 1))  # (labels, i, j, k)
-    return found
-
-
-def _entropy(p: NDArray[np.float64]) -> NDArray[np.float64]:
-    result: NDArray[np.float64] = -(p * np.log(np.where(p > 0, p, 1.0))).sum(axis=0)
-    return result
-
-
-def _oracle_mutual_information(members: list[NDArray[np.float64]]) -> NDArray[np.float64]:
-    """H(mean) - mean(H), the definition (Depeweg et al. 2018; Gal 2016), in float64."""
-    mean = np.mean(members, axis=0)
-    result: NDArray[np.float64] = _entropy(mean) - np.mean([_entropy(p) for p in members],
-                                                           axis=0)
-    return result
 
 
 def _infer_cli(case: Case, package: Path, name: str) -> Path:
@@ -218,7 +176,7 @@ def run_ensemble(case: Case) -> None:
 def _oracle(case: Case) -> list[NDArray[np.float64]]:
     if "oracle" not in case.arrays:
         assert case.package is not None
-        case.arrays["oracle"] = _oracle_probabilities(case.package, case.phantom.hu,
+        case.arrays["oracle"] = member_probabilities(case.package, case.phantom.hu,
                                                       case.arrays["temperature"])
     members: list[NDArray[np.float64]] = case.arrays["oracle"]
     return members
@@ -230,10 +188,10 @@ def mutual_matches(case: Case) -> None:
     """float32 inference against the float64 oracle."""
     assert case.out is not None
     mutual, _ = read_nifti(case.out / "mutual_information.nii.gz")
-    expected = _oracle_mutual_information(_oracle(case))
+    expected = mutual_information(_oracle(case))
     assert float(np.abs(mutual - expected).max()) <= 1e-4
     entropy, _ = read_nifti(case.out / "entropy.nii.gz")
-    assert float(np.abs(entropy - _entropy(np.mean(_oracle(case), axis=0))).max()) <= 1e-4
+    assert float(np.abs(entropy - entropy_of(np.mean(_oracle(case), axis=0))).max()) <= 1e-4
 
 
 @then("it is above 0.4 nats on the planted block and below 0.01 nats everywhere else")
@@ -265,7 +223,7 @@ def labels_match(case: Case) -> None:
 def summarised(case: Case) -> None:
     """Per label: mean and maximum over its voxels, against the oracle's."""
     record = case.record()
-    expected = _oracle_mutual_information(_oracle(case))
+    expected = mutual_information(_oracle(case))
     labels = np.argmax(np.mean(_oracle(case), axis=0), axis=0)
     rows = {row["name"]: row for row in record["ensemble"]["mutual_information"]["per_label"]}
     for index, name in enumerate(("background", "object")):
@@ -284,67 +242,23 @@ def summarised(case: Case) -> None:
 @given("a CT of a bone cylinder with a vessel at 30 mm, and a segment of 700 HU planted in the "
        "bone 4 mm from the planned implant")
 def cylinder_ct(case: Case) -> None:
-    """The planning tests' analytic phantom (1 mm voxels) as HU: bone 1000, vessel 300,
-    background 0; planned once on its labels for the trajectory; the segment (a capped
-    cylinder along z, radius 2 mm, 10 mm long) planted in the bone at mid-depth on the side
-    away from the vessel, 4 mm from the implant's surface: bone to one member, vessel to the
-    other."""
-    bone = Cylinder((0.0, 0.0, 50.0), (0.0, 0.0, 1.0), 12.0, 50.0)
-    label_map = phantom(bone, [Cylinder((30.0, 0.0, 0.0), (0.0, 0.0, 1.0), 3.0)],
-                        (1.0, 1.0, 1.0))
-    document = procedure_document(vessel_clearance=6.0)
-    first = plan_trajectory(label_map, loaded(document), side=None, landmarks={},
-                            label_map_file=in_memory(label_map)).plan
-    assert first.trajectory is not None
-    trajectory = first.trajectory
-    middle = trajectory.entry + 0.5 * trajectory.length_mm * trajectory.direction
-    toward = np.array([-1.0, 0.0, 0.0])
-    toward -= (toward @ trajectory.direction) * trajectory.direction
-    toward /= np.linalg.norm(toward)
-    centre = middle + (trajectory.diameter_mm / 2 + 4.0 + SEGMENT_RADIUS_MM) * toward
-    segment = Cylinder(tuple(float(v) for v in centre),  # type: ignore[arg-type]
-                       (0.0, 0.0, 1.0), SEGMENT_RADIUS_MM, SEGMENT_HALF_LENGTH_MM)
-    geometry: ImageGeometry = label_map.geometry
-    points = geometry.index_to_lps(np.indices(geometry.shape).reshape(3, -1).T)
-    planted = segment.inside(points).reshape(geometry.shape)
-    hu = np.choose(label_map.labels, [0, 1000, 300]).astype(np.int16)
-    hu[planted] = 700
-    assert planted.sum() >= 100
-    assert bool(np.all(label_map.labels[planted] == 1))
-    case.arrays.update(hu=hu, labels=label_map.labels, document=document,
-                       entry=trajectory.entry, planted=planted)
-    case.arrays["volume"] = Volume(np.asfortranarray(hu), geometry, "1.2.826.0.1.3680043.10.1",
-                                   ())
+    """:func:`~verification.inference.helpers.cylinder_ct`."""
+    case.arrays.update(cylinder_ct_with_segment())
 
 
 @given("an ensemble of two per-voxel members that differ only in the highest vessel intensity, "
        "750 and 600 HU")
 def vessel_members(case: Case) -> None:
-    """Background below 150 HU, vessel up to 750 (member-1) or 600 HU (member-2), bone above;
-    at 700 HU member-1 says vessel (0.92) and member-2 bone (0.99), so their mean says bone;
-    the CT's grid (1 mm, native), labels named as the planning phantom's."""
-    labels = [{"index": 0, "name": "background"},
-              {"index": 1, "name": "bone",
-               "category": {"scheme": "SCT", "value": "91723000",
-                            "meaning": "Anatomical Structure"},
-               "type": {"scheme": "SCT", "value": "272673000", "meaning": "Bone"}},
-              {"index": 2, "name": "vessel", "risk_structure": True,
-               "category": {"scheme": "SCT", "value": "91723000",
-                            "meaning": "Anatomical Structure"},
-               "type": {"scheme": "SCT", "value": "51114001", "meaning": "Artery"}}]
-    # interval_model: label 1 between low and high, 2 above; here 1 must be the vessel
-    swapped = copy.deepcopy(labels)
-    swapped[1], swapped[2] = dict(labels[2], index=1), dict(labels[1], index=2)
-    case.package = write_ensemble(
-        case.root / "vessels", [interval_model(0.15, 0.75), interval_model(0.15, 0.6)],
-        input_spacing_mm=[1.0] * 3, grid="native", labels=swapped, patch_size=[32, 32, 32])
-    case.arrays["intervals"] = [(150, 750), (150, 600)]
+    """:func:`~verification.inference.helpers.vessel_ensemble`."""
+    case.package = vessel_ensemble(case.root / "vessels")
+    case.arrays["intervals"] = VESSEL_INTERVALS
 
 
 @when("the ensemble segments the CT in process and the plan is made on its label map with its "
       "alternatives")
 def segment_and_plan(case: Case) -> None:
-    """The label map's names are vessel = 1 and bone = 2; the procedure refers to names."""
+    """In process: the CT is made in memory (no DICOM), the plan as ``corridor plan`` makes it
+    (:func:`~corridor.planning.plan_trajectory` with the result's alternatives)."""
     assert case.package is not None
     result = infer(case.arrays["volume"], load_model_package(case.package),
                    InferenceOptions(device=Device.CPU))
@@ -357,14 +271,14 @@ def segment_and_plan(case: Case) -> None:
 
 @then("member-1 and member-2 are each member's own most probable class computed here")
 def member_maps(case: Case) -> None:
-    """From the intervals each member's graph is built with (vessel = 1, bone = 2)."""
+    """From the intervals each member's graph is built with (bone = 1, vessel = 2)."""
     result = case.arrays["result"]
     hu = case.arrays["hu"]
     for number, (low, high) in enumerate(case.arrays["intervals"], start=1):
-        expected = np.where(hu > high, 2, np.where(hu > low, 1, 0))
+        expected = np.where(hu > high, 1, np.where(hu > low, 2, 0))
         np.testing.assert_array_equal(result.alternatives[f"member-{number}"].labels, expected)
-    # the members' mean says bone (2) on the segment: the nominal map lacks it
-    assert bool(np.all(result.label_map.labels[case.arrays["planted"]] == 2))
+    # the members' mean says bone (1) on the segment: the nominal map lacks it
+    assert bool(np.all(result.label_map.labels[case.arrays["planted"]] == 1))
 
 
 @then(parsers.parse('the plan is flagged "{code}" for the vessel under member-1, and member-2 '
