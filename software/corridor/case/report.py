@@ -36,17 +36,19 @@ from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkFiltersCore import vtkQuadricDecimation
 
+from corridor.geometry import ImageGeometry
 from corridor.images import LabelMap, ScalarMap
 from corridor.inference.model import InferenceResult, ModelIdentity
 from corridor.ingest.enum import WarningCode
 from corridor.ingest.model import Volume
 from corridor.meshing.api import MeshedLabel, MeshResult
+from corridor.meshing.extract import extract_surface
 from corridor.planning import Landmark, LandmarkSource, PlanResult, Verdict
 from corridor.planning.outputs import implant_surface
 
 __all__ = ["REPORT_NAME", "UNCERTAINTY_FULL_NATS", "UNCERTAINTY_REACH_MM", "UNCERTAINTY_SAMPLES",
-           "UNCERTAIN_RGB", "review_flags", "scene_objects", "surface_uncertainty",
-           "write_case_report"]
+           "UNCERTAIN_REGION_MM", "UNCERTAIN_REGION_NATS", "UNCERTAIN_RGB", "review_flags",
+           "scene_objects", "surface_uncertainty", "uncertain_region", "write_case_report"]
 
 REPORT_NAME = "report.html"
 FIELD_MM = 180.0
@@ -76,6 +78,14 @@ UNCERTAINTY_FULL_NATS = 0.5
 contour, :data:`UNCERTAIN_NATS`); 0 keeps the surface's own colour, linear in between."""
 UNCERTAIN_RGB = (0.0, 0.9, 1.0)
 """Tint of uncertain surface (cyan, as the slices' entropy contour)."""
+UNCERTAIN_REGION_NATS = 0.25
+"""Mutual information from which a voxel near the implant joins the 3-D view's uncertain region
+(a deep ensemble's only): two members giving one class 0.85 and 0.15 disagree by 0.22 nats,
+0.9 and 0.1 by 0.37.  A single model's entropy has no such region: it peaks on every boundary
+(where two classes are equally probable), so its region would be every boundary near the
+implant; its surfaces' tint carries it."""
+UNCERTAIN_REGION_MM = 20.0
+"""How far from the implant's axis (entry to tip, mm) the uncertain region is drawn."""
 
 # plane: (in-plane axis shown left to right, axis shown top to bottom, labels)
 _PLANES = {
@@ -261,14 +271,17 @@ def _tinted(rgb: Sequence[float], values: NDArray[np.float64]) -> NDArray[np.flo
 def scene_objects(meshed: Sequence[MeshedLabel],
                   implant: tuple[NDArray[np.float64], NDArray[np.int64]] | None, safe: bool,
                   spheres: Sequence[Landmark] = (), uncertainty: ScalarMap | None = None,
+                  region: tuple[NDArray[np.float64], NDArray[np.int64]] | None = None,
                   ) -> list[dict[str, Any]]:
     """The 3-D view's objects: each surface (decimated to about :data:`MAX_TRIANGLES`
-    triangles), the implant and the found spheres.
+    triangles), the implant, the found spheres and the uncertain region.
 
     Each object has ``name``, ``colour`` (RGBA), ``positions`` (LPS mm, 2 decimals, flat) and
     ``indices`` (flat triangles); with ``uncertainty``, each surface also has ``colours``
     (RGB per vertex, flat, 2 decimals): its colour tinted towards :data:`UNCERTAIN_RGB` by
     :func:`surface_uncertainty` at the rounded positions, and ``uncertainty_max`` (nats).
+    ``region`` (:func:`uncertain_region`) is drawn translucent cyan, named
+    ``uncertain region``.
     """
     colours = {"bone": [0.93, 0.88, 0.75, 0.55], "vessel": [0.85, 0.15, 0.15, 1.0]}
     objects = []
@@ -295,7 +308,53 @@ def scene_objects(meshed: Sequence[MeshedLabel],
         objects.append({"name": f"{mark.name} (found)", "colour": [*FOUND_RGB, 0.45],
                         "positions": np.round(points, 2).ravel().tolist(),
                         "indices": triangles.ravel().tolist()})
+    if region is not None:
+        objects.append({"name": "uncertain region", "colour": [*UNCERTAIN_RGB, 0.5],
+                        "positions": np.round(region[0], 2).ravel().tolist(),
+                        "indices": region[1].ravel().tolist()})
     return objects
+
+
+def uncertain_region(uncertainty: ScalarMap, entry: Sequence[float], tip: Sequence[float], *,
+                     level: float = UNCERTAIN_REGION_NATS,
+                     reach_mm: float = UNCERTAIN_REGION_MM,
+                     ) -> tuple[NDArray[np.float64], NDArray[np.int64]] | None:
+    """The surface around the voxels near the implant where the uncertainty reaches ``level``.
+
+    Voxels whose centre lies within ``reach_mm`` of the segment from ``entry`` to ``tip``
+    (LPS mm) and whose value is at least ``level``, meshed as the label maps are
+    (:func:`~corridor.meshing.extract_surface`) and decimated for the view; ``None`` when no
+    voxel qualifies.  Only the box around the segment is read, never the whole map.
+    """
+    geometry = uncertainty.geometry
+    start, end = np.asarray(entry, np.float64), np.asarray(tip, np.float64)
+    low_lps = np.minimum(start, end) - reach_mm
+    high_lps = np.maximum(start, end) + reach_mm
+    corners = np.array([[x, y, z] for x in (low_lps[0], high_lps[0])
+                        for y in (low_lps[1], high_lps[1]) for z in (low_lps[2], high_lps[2])])
+    index = geometry.lps_to_index(corners)
+    shape = np.asarray(geometry.shape)
+    low = np.clip(np.floor(index.min(axis=0)).astype(np.int64), 0, shape)
+    high = np.clip(np.ceil(index.max(axis=0)).astype(np.int64) + 1, 0, shape)
+    if np.any(high <= low):
+        return None
+    box = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+    values = np.asarray(uncertainty.values[box])
+    centres = geometry.index_to_lps(
+        np.indices(values.shape).reshape(3, -1).T + low[None, :]).reshape(*values.shape, 3)
+    axis = end - start
+    length = float(np.linalg.norm(axis))
+    along = np.clip(((centres - start) @ axis) / max(length ** 2, 1e-12), 0.0, 1.0)
+    nearest = start + along[..., None] * axis
+    mask = (values >= level) & (np.linalg.norm(centres - nearest, axis=-1) <= reach_mm)
+    if not mask.any():
+        return None
+    affine = geometry.affine.copy()
+    affine[:3, 3] = geometry.index_to_lps(low.astype(np.float64))
+    cropped = ImageGeometry(affine, (int(mask.shape[0]), int(mask.shape[1]), int(mask.shape[2])),
+                            geometry.frame_of_reference_uid)
+    points, triangles = extract_surface(mask, cropped)
+    return _decimated(points, triangles)
 
 
 def _markers(flips: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -393,8 +452,12 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult |
             title=f"{mark.name} (found): {name} through its centre, dashed: the fit")
         for mark in found for name in ("axial", "coronal")}
     tint = _tint_source(inferred) if external is None else None
+    region = None
+    if inferred is not None and inferred.mutual_information is not None and trajectory:
+        region = uncertain_region(inferred.mutual_information, trajectory["entry_lps_mm"],
+                                  trajectory["tip_lps_mm"])
     scene = scene_objects(meshes.surfaces, implant, safe, found,
-                          None if tint is None else tint[0])
+                          None if tint is None else tint[0], region)
     environment = Environment(loader=PackageLoader("corridor.case", "templates"),
                               autoescape=True, undefined=StrictUndefined)
     html = environment.get_template("case_report.html.j2").render(
@@ -407,7 +470,10 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult |
             "rgb": [round(255 * v) for v in UNCERTAIN_RGB],
             "surfaces": [{"name": o["name"], "rgb": [round(255 * v) for v in o["colour"][:3]],
                           "max_nats": o["uncertainty_max"]}
-                         for o in scene if "uncertainty_max" in o]},
+                         for o in scene if "uncertainty_max" in o],
+            "region": None if inferred is None or inferred.mutual_information is None else {
+                "drawn": region is not None, "level_nats": UNCERTAIN_REGION_NATS,
+                "reach_mm": UNCERTAIN_REGION_MM}},
         uncertainty=uncertainty,
         model=identity.to_json(), flags=flags,
         patient=_patient(volume), series=volume.series_instance_uid,
