@@ -69,20 +69,18 @@ def vtk_vertex_normals(points: NDArray[np.float64],
 
 
 def trilinear(values: NDArray[Any], index: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Trilinear interpolation of ``values[i, j, k]`` at fractional ``(n, 3)`` indices; the
-    grid is 0 outside (each corner outside counts 0)."""
-    base = np.floor(index).astype(np.int64)
+    """Trilinear interpolation of ``values[i, j, k]`` at fractional ``(n, 3)`` indices, each
+    clamped to the grid first (beyond the edge voxels, their values)."""
+    shape = np.asarray(values.shape)
+    index = np.clip(index, 0.0, shape - 1.0)
+    base = np.minimum(np.floor(index).astype(np.int64), np.maximum(shape - 2, 0))
     fraction = index - base
     result = np.zeros(len(index))
-    shape = np.asarray(values.shape)
     for corner in range(8):
         offset = np.array([(corner >> axis) & 1 for axis in range(3)])
-        at = base + offset
+        at = np.minimum(base + offset, shape - 1)
         weight = np.prod(np.where(offset == 1, fraction, 1.0 - fraction), axis=1)
-        inside = np.all((at >= 0) & (at < shape), axis=1)
-        picked = np.zeros(len(index))
-        picked[inside] = values[at[inside, 0], at[inside, 1], at[inside, 2]]
-        result += weight * picked
+        result += weight * values[at[:, 0], at[:, 1], at[:, 2]]
     return result
 
 

@@ -220,7 +220,8 @@ def surface_uncertainty(points: NDArray[np.float64], triangles: NDArray[np.int64
                         uncertainty: ScalarMap) -> NDArray[np.float64]:
     """The uncertainty map across a surface at each vertex, for the 3-D view's tint.
 
-    The mean of ``uncertainty`` (trilinear, 0 outside its grid) at :data:`UNCERTAINTY_SAMPLES`
+    The mean of ``uncertainty`` (trilinear; beyond the grid's edge voxels, theirs: a surface
+    the scan's end cuts continues there) at :data:`UNCERTAINTY_SAMPLES`
     points along the vertex's normal, from ``-UNCERTAINTY_REACH_MM`` to
     ``+UNCERTAINTY_REACH_MM``.  The vertex normal is the normalised sum of the unit normals of
     the triangles that use it (as ``vtkPolyDataNormals`` computes it); a vertex of no triangle
@@ -253,7 +254,7 @@ def surface_uncertainty(points: NDArray[np.float64], triangles: NDArray[np.int64
     samples = points[:, None, :] + offsets[None, :, None] * normals[:, None, :]
     index = uncertainty.geometry.lps_to_index(samples.reshape(-1, 3)).T
     values = ndimage.map_coordinates(np.asarray(uncertainty.values, dtype=np.float64), index,
-                                     order=1, mode="constant", cval=0.0, prefilter=False)
+                                     order=1, mode="nearest", prefilter=False)
     result: NDArray[np.float64] = values.reshape(len(points), UNCERTAINTY_SAMPLES).mean(axis=1)
     return result
 
