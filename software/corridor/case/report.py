@@ -6,7 +6,8 @@ radiological orientation with their L/R/A/P/S/I labels, showing the CT, the segm
 regions where the model was uncertain (entropy contour) and the implant; a WebGL view of the
 meshes and the implant written in the page itself (no library, no network), the surfaces
 tinted by the segmentation's uncertainty (:func:`surface_uncertainty`: a deep ensemble's mutual
-information, a single model's entropy), with a marker wherever a clearance could flip under a
+information, a single model's entropy), a deep ensemble's disagreement near the implant drawn
+as a region (:func:`uncertain_region`), with a marker wherever a clearance could flip under a
 plausible alternative of the segmentation; the clearance table, the margins under each
 alternative, the verdict and the review flags.
 Every value is escaped (Jinja2 autoescape); the patient fields are shown only there.
