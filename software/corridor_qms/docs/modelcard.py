@@ -100,13 +100,46 @@ def _git(root: Path, *args: str) -> str | None:
     return done.stdout.strip() or None
 
 
+def _ensemble(package: ModelPackage) -> dict[str, Any]:
+    """Whether the package is a deep ensemble, its members, and how their disagreement is
+    reported (flat entries of the identity section)."""
+    members = [{"name": m.name, "onnx_file": m.onnx_path.name, "sha256": m.sha256}
+               for m in package.members]
+    if not package.is_ensemble:
+        return {"ensemble": "no: a single model", "members": members,
+                "epistemic_uncertainty": "not measured (a single model): run.json records the "
+                                         "mutual information as absent; the uncertainty "
+                                         "reported is the predictive entropy per voxel (and "
+                                         "the TTA variance when asked)"}
+    return {"ensemble": f"yes: a deep ensemble of {len(members)} members; its SHA-256 above "
+                        "is that of the members' SHA-256s in order, each followed by a line "
+                        "feed",
+            "members": members,
+            "ensemble_combination": "every member runs on every window of the same "
+                                    "preprocessed image; the ensemble's probabilities are the "
+                                    "mean of the members' calibrated probabilities (the "
+                                    "manifest's temperature); the label map is their most "
+                                    "probable class and the entropy map their entropy",
+            "epistemic_uncertainty": "mutual information H(mean) - mean(H(member)) in nats "
+                                     "(the members' disagreement), written as "
+                                     "mutual_information.nii.gz beside the entropy map, "
+                                     "summarised per label in run.json (mean and maximum) and "
+                                     "tinting the case report's 3-D view; each member's own "
+                                     "label map is a plausible alternative (member-1, ...) on "
+                                     "which planning measures its trajectory again, so a "
+                                     "verdict that differs between members raises "
+                                     f"{VERDICT_UNCERTAIN}"}
+
+
 def _identity(package: ModelPackage) -> Section:
     manifest = package.manifest
     signature = package.signature
     return Section("identity", "Model identity",
-                   ("model package manifest.json", "the ONNX file (SHA-256 verified on load)"),
+                   ("model package manifest.json",
+                    "the ONNX files (each SHA-256 verified on load)"),
                    {"name": manifest.name, "version": manifest.version,
                     "sha256": package.sha256, "onnx_file": manifest.onnx_file,
+                    **_ensemble(package),
                     "opset": signature.opset,
                     "input": f"{signature.input_name} {list(signature.input_shape)}",
                     "output": f"{signature.output_name} {list(signature.output_shape)} "
@@ -172,8 +205,8 @@ def _human(record: dict[str, Any], index: TraceIndex) -> Section:
     flags = [{"code": code.value, "meaning": (code.__doc__ or "").strip()} for code in FlagCode]
     flags.append({"code": VERDICT_UNCERTAIN, "meaning": "raised by planning when a clearance of "
                   "the planned trajectory is met on the segmentation and not under one of its "
-                  "plausible alternatives (each structure at probability 0.3 and 0.7), or the "
-                  "reverse"})
+                  "plausible alternatives (each structure at probability 0.3 and 0.7, and each "
+                  "member's label map of a deep ensemble), or the reverse"})
     gaps = [] if record.get("human_oversight") else [
         f"human oversight and degree of automation: not stated in {INTENDED_USE}"]
     return Section("human-oversight", "Degree of automation and human oversight",
@@ -244,8 +277,8 @@ def _limitations(index: TraceIndex) -> Section:
                    ("hazard records of corridor.inference", "corridor.inference flag codes"),
                    {"failure_modes": hazards,
                     "uncertainty": "Every run writes a predictive-entropy map (and TTA variance "
-                                   "when asked) and flags: " + "; ".join(
-                                       f"{c.value}" for c in FlagCode)},
+                                   "when asked; a deep ensemble's mutual information) and "
+                                   "flags: " + "; ".join(f"{c.value}" for c in FlagCode)},
                    ("known anomalies: no anomaly list record",))
 
 
