@@ -30,7 +30,7 @@ Feature: The design-history report
     Then a PDF is written beside each report, byte for byte equal
     And the PDF's text holds every ID and section heading of the HTML and the word DRAFT
 
-  @SRS-DOC-006 @RC-081
+  @SRS-DOC-006 @RC-081 @PR-003
   Scenario: Known anomalies show every field of the problem reports as text, and each scenario that did not pass once
     Given a copy of the minimal project with a deferred problem report whose every field holds markup, and a closed one verified by the greeting scenario
     And the long-name scenario failing and tagged with both requirements, and a failing scenario tagged only with the risk control
