@@ -23,6 +23,7 @@ from corridor.inference.model import FlagCode
 from corridor.inference.package import ModelPackage
 from corridor.planning.uncertainty import VERDICT_UNCERTAIN
 from corridor_qms.errors import QmsError
+from corridor_qms.records.enum import ProblemStatus
 from corridor_qms.trace.index import TraceIndex
 
 __all__ = ["INTENDED_USE", "MODEL_SOFTWARE_ITEM", "ModelCard", "ModelCardError", "Section",
@@ -273,13 +274,21 @@ def _limitations(index: TraceIndex) -> Section:
     hazards = [{"hazard": h.record.id, "title": h.record.title,
                 "hazardous_situation": h.record.hazardous_situation, "cause": h.record.cause.value}
                for h in _hazards(index)]
+    anomalies = [{"problem_report": p.record.id, "title": p.record.title,
+                  "status": p.record.status.value,
+                  "impact": p.record.hazard_evaluation or "not evaluated"}
+                 for _, p in sorted(index.problems.items())
+                 if MODEL_SOFTWARE_ITEM in p.record.software_items
+                 and p.record.status is not ProblemStatus.CLOSED]
     return Section("limitations", "Limitations, failure modes and uncertainty behaviour",
-                   ("hazard records of corridor.inference", "corridor.inference flag codes"),
+                   ("hazard records of corridor.inference", "corridor.inference flag codes",
+                    "problem reports of corridor.inference (open and deferred)"),
                    {"failure_modes": hazards,
+                    "known_anomalies": anomalies or "none open or deferred",
                     "uncertainty": "Every run writes a predictive-entropy map (and TTA variance "
                                    "when asked; a deep ensemble's mutual information) and "
                                    "flags: " + "; ".join(f"{c.value}" for c in FlagCode)},
-                   ("known anomalies: no anomaly list record",))
+                   ())
 
 
 def _controls(index: TraceIndex) -> Section:
