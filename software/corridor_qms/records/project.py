@@ -56,6 +56,7 @@ class Layout:
     features: PurePosixPath = PurePosixPath("verification/features")
     link_reviews: PurePosixPath = PurePosixPath("verification/link_reviews.yaml")
     pyproject: PurePosixPath = PurePosixPath("pyproject.toml")
+    lock: PurePosixPath = PurePosixPath("requirements.lock")
 
 
 LAYOUT = Layout()
@@ -137,6 +138,8 @@ class RecordSet:
     link_reviews: dict[tuple[str, str], str] = field(default_factory=dict)
     link_review_lines: dict[tuple[str, str], int] = field(default_factory=dict)
     dependencies: dict[str, str] = field(default_factory=dict)
+    lock_text: str | None = None
+    """Text of ``requirements.lock`` (the locked versions), or ``None`` when there is none."""
     evidence_present: dict[str, bool] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
@@ -318,6 +321,7 @@ def _load_records(source: Source, root: Path, layout: Layout) -> RecordSet:
         findings.extend(problems)
     _load_link_reviews(source, layout.link_reviews, records)
     records.dependencies = _dependencies(source.read(layout.pyproject))
+    records.lock_text = source.read(layout.lock)
     for located in records.requirements:
         for evidence in located.record.evidence:
             if evidence not in records.evidence_present:

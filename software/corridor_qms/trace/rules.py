@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 from corridor_qms.findings import Finding, Severity
 from corridor_qms.records.enum import (
     Acceptability,
@@ -22,6 +24,7 @@ from corridor_qms.records.enum import (
 )
 from corridor_qms.records.model import HAZARD_ID, NEED_ID, RC_ID, SRS_ID, TRACE_ID, RiskControl
 from corridor_qms.records.project import LAYOUT, normalize_distribution
+from corridor_qms.sbom.closure import installed_environment, parse_lock, runtime_closure
 from corridor_qms.trace.index import TraceIndex, Verification, current_stamp, is_trace_tag
 from corridor_qms.trace.results import Outcome
 
@@ -89,6 +92,14 @@ CATALOGUE: dict[str, Rule] = {
              "than one it rejects"),
         Rule("SOUP-UNDECLARED", _E, "a runtime dependency has no SOUP record"),
         Rule("SOUP-STALE", _E, "a SOUP record names no runtime dependency, or another version"),
+        Rule("SBOM-COMPONENT-UNDECLARED", _E, "a component of the runtime closure (the SBOM) "
+             "is neither a SOUP record's package nor pulled in by one (checked when "
+             "requirements.lock exists)"),
+        Rule("SBOM-COMPONENT-UNLOCKED", _E, "a component of the runtime closure has no exact "
+             "pin in requirements.lock, or is not installed at the locked version, so the "
+             "packages it pulls in are not known for the locked one"),
+        Rule("SBOM-VERSION-OUTSIDE", _E, "a SOUP package's locked version is outside its SOUP "
+             "record's version range"),
         Rule("PR-FIELD-MISSING", _E, "a problem report lacks a field its status needs (every "
              "status: hazard_evaluation; deferred: deferral_rationale, users_told; closed: "
              "resolution, change)"),
@@ -381,6 +392,60 @@ def _soup(index: TraceIndex) -> Iterator[Finding]:
                      f"{LAYOUT.pyproject}")
 
 
+def _sbom(index: TraceIndex) -> Iterator[Finding]:
+    """The SBOM's components against the SOUP records and the lock.
+
+    The one rule that reads more than the records: the packages each component requires come
+    from the installed distributions' metadata (:func:`installed_environment`), which is why
+    a component installed at another version than the locked one is a finding.
+    """
+    records = index.records
+    if records.lock_text is None:
+        return
+    lock = parse_lock(records.lock_text)
+    declared = {normalize_distribution(s.record.package): s for s in records.soup}
+    closure = runtime_closure(records.dependencies,
+                              {k: v.record.id for k, v in declared.items()}, lock,
+                              installed_environment())
+    for root in closure.undeclared_roots():
+        brings = [closure.components[k] for k in closure.reached_from(root.key)]
+        unsourced = [c.name for c in brings if not c.pulled_in_by and c.soup_id is None]
+        also = f" (with what it alone pulls in: {', '.join(unsourced)})" if unsourced else ""
+        yield _f("SBOM-COMPONENT-UNDECLARED", root.name, LAYOUT.pyproject, None,
+                 f"runtime component {root.name!r}{also} is neither a SOUP record's package nor "
+                 f"pulled in by one (expected a SOUP record in {LAYOUT.soup}/)")
+    for component in closure.components.values():
+        via = (f"pulled in by {', '.join(component.required_by)}" if component.required_by
+               else "declared in pyproject.toml")
+        if component.pin is None:
+            yield _f("SBOM-COMPONENT-UNLOCKED", component.name, LAYOUT.lock, None,
+                     f"runtime component {component.name!r} ({via}) has no exact pin in "
+                     f"{LAYOUT.lock} (expected a line '{component.name}==VERSION'; regenerate "
+                     "the lock)")
+        elif component.installed is None:
+            yield _f("SBOM-COMPONENT-UNLOCKED", component.name, LAYOUT.lock, component.pin.line,
+                     f"runtime component {component.name!r} ({via}) is pinned at "
+                     f"{component.pin.version} but not installed, so the packages it pulls in "
+                     "are unknown (install with the lock as constraints)")
+        elif component.installed.version != component.pin.version:
+            yield _f("SBOM-COMPONENT-UNLOCKED", component.name, LAYOUT.lock, component.pin.line,
+                     f"runtime component {component.name!r} is installed at "
+                     f"{component.installed.version}, expected {component.pin.version} as "
+                     "locked (the packages it pulls in are read from the installed one)")
+    for key, entry in sorted(declared.items()):
+        pin = lock.get(key)
+        if key not in records.dependencies or pin is None:
+            continue
+        try:
+            inside = SpecifierSet(entry.record.version).contains(pin.version, prereleases=True)
+        except InvalidSpecifier:
+            inside = False
+        if not inside:
+            yield _f("SBOM-VERSION-OUTSIDE", entry.record.id, entry.path, entry.line("version"),
+                     f"{entry.record.package} is locked at {pin.version} ({LAYOUT.lock}:"
+                     f"{pin.line}), outside the record's version range {entry.record.version!r}")
+
+
 _NEEDED_FOR = {
     "hazard_evaluation": "its impact on safety and effectiveness, naming the hazards it "
                          "touches or saying why it touches none",
@@ -444,7 +509,7 @@ def _closed_verification(
 
 RULES: tuple[_Check, ...] = (
     _identity, _requirements, _scenarios, _link_reviews, _risk_plan, _hazards, _soup,
-    _problems,
+    _sbom, _problems,
 )
 """The checks, in the order they run."""
 
