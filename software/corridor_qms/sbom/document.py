@@ -33,12 +33,12 @@ from packageurl import PackageURL
 from corridor_qms.errors import QmsError
 from corridor_qms.sbom.closure import Closure, Component
 
-__all__ = ["SBOM_SCHEMA", "Device", "SbomError", "lock_date", "render_sbom"]
+__all__ = ["SBOM_SCHEMA", "SERIAL_NAMESPACE", "Device", "SbomError", "lock_date", "render_sbom"]
 
 SBOM_SCHEMA = SchemaVersion.V1_6
 """The CycloneDX specification version written."""
 
-_SERIAL_NAMESPACE = uuid.UUID("6f1c3d7e-3b0a-5c8e-9a41-0c0771d0e5b7")
+SERIAL_NAMESPACE = uuid.UUID("6f1c3d7e-3b0a-5c8e-9a41-0c0771d0e5b7")
 """Namespace of the name-based (SHA-1, version 5) serial numbers; fixed, so that the same
 content always gets the same serial number."""
 
@@ -163,5 +163,5 @@ def render_sbom(device: Device, closure: Closure, *, lock_sha256: str, frozen: d
     bom.serial_number = uuid.UUID(int=0)
     draft = JsonV1Dot6(bom).output_as_string(indent=2)
     digest = hashlib.sha256(draft.encode("utf-8")).hexdigest()
-    bom.serial_number = uuid.uuid5(_SERIAL_NAMESPACE, digest)
+    bom.serial_number = uuid.uuid5(SERIAL_NAMESPACE, digest)
     return JsonV1Dot6(bom).output_as_string(indent=2) + "\n"

@@ -96,8 +96,11 @@ CATALOGUE: dict[str, Rule] = {
              "is neither a SOUP record's package nor pulled in by one (checked when "
              "requirements.lock exists)"),
         Rule("SBOM-COMPONENT-UNLOCKED", _E, "a component of the runtime closure has no exact "
-             "pin in requirements.lock, or is not installed at the locked version, so the "
-             "packages it pulls in are not known for the locked one"),
+             "pin in requirements.lock"),
+        Rule("SBOM-ENVIRONMENT-MISMATCH", _W, "a component of the runtime closure is pinned but "
+             "not installed here, or installed at another version, so what it pulls in is "
+             "unknown or read from another version (a warning: it is about the environment "
+             "the check runs in, not the records)"),
         Rule("SBOM-VERSION-OUTSIDE", _E, "a SOUP package's locked version is outside its SOUP "
              "record's version range"),
         Rule("PR-FIELD-MISSING", _E, "a problem report lacks a field its status needs (every "
@@ -397,7 +400,8 @@ def _sbom(index: TraceIndex) -> Iterator[Finding]:
 
     The one rule that reads more than the records: the packages each component requires come
     from the installed distributions' metadata (:func:`installed_environment`), which is why
-    a component installed at another version than the locked one is a finding.
+    a component not installed, or installed at another version than the locked one, is a
+    finding (a warning: it is about this environment, which tox installs with the lock).
     """
     records = index.records
     if records.lock_text is None:
@@ -415,20 +419,23 @@ def _sbom(index: TraceIndex) -> Iterator[Finding]:
                  f"runtime component {root.name!r}{also} is neither a SOUP record's package nor "
                  f"pulled in by one (expected a SOUP record in {LAYOUT.soup}/)")
     for component in closure.components.values():
-        via = (f"pulled in by {', '.join(component.required_by)}" if component.required_by
-               else "declared in pyproject.toml")
+        parents = [closure.components[k].name for k in component.required_by]
+        via = (f"required by {', '.join(parents)}" if parents
+               else f"declared in {LAYOUT.pyproject}")
         if component.pin is None:
             yield _f("SBOM-COMPONENT-UNLOCKED", component.name, LAYOUT.lock, None,
                      f"runtime component {component.name!r} ({via}) has no exact pin in "
                      f"{LAYOUT.lock} (expected a line '{component.name}==VERSION'; regenerate "
                      "the lock)")
         elif component.installed is None:
-            yield _f("SBOM-COMPONENT-UNLOCKED", component.name, LAYOUT.lock, component.pin.line,
+            yield _f("SBOM-ENVIRONMENT-MISMATCH", component.name, LAYOUT.lock,
+                     component.pin.line,
                      f"runtime component {component.name!r} ({via}) is pinned at "
                      f"{component.pin.version} but not installed, so the packages it pulls in "
                      "are unknown (install with the lock as constraints)")
         elif component.installed.version != component.pin.version:
-            yield _f("SBOM-COMPONENT-UNLOCKED", component.name, LAYOUT.lock, component.pin.line,
+            yield _f("SBOM-ENVIRONMENT-MISMATCH", component.name, LAYOUT.lock,
+                     component.pin.line,
                      f"runtime component {component.name!r} is installed at "
                      f"{component.installed.version}, expected {component.pin.version} as "
                      "locked (the packages it pulls in are read from the installed one)")
