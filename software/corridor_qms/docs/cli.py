@@ -7,6 +7,10 @@ Writes ``<model>-<version>.md`` and ``<model>-<version>.html`` (self-contained; 
 embedded as JSON) into ``--out``.  Exit status: 0 written (the gaps are listed); 1 with
 ``--strict`` when the card has gaps (still written); 2 bad input, or validation results about
 another model (nothing written).
+
+``corridor docs sbom --out FILE``: the CycloneDX SBOM of the runtime closure
+(:mod:`corridor_qms.sbom`).  Exit status: 0 written; 1 when the trace check's SOUP or SBOM
+rules have findings (nothing written); 2 without a usable lock or pyproject.
 """
 
 from __future__ import annotations
