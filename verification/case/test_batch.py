@@ -286,6 +286,10 @@ def change_csv(batch: Batch, change: str) -> None:
     elif change == "a class_map given without a segmentation":
         batch.columns.append("class_map")
         row["class_map"] = "class-map.json"
+    elif change == "a class_map holding a list beside a segmentation":
+        batch.columns += ["segmentation", "class_map"]
+        row["segmentation"], row["class_map"] = row["dicom"], "class-map.json"
+        (batch.csv.parent / "class-map.json").write_text('["hip_left"]')
     elif change == "a model given beside a segmentation":
         batch.columns += ["segmentation", "model"]
         row["segmentation"], row["model"] = row["dicom"], "model"

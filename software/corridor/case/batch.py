@@ -43,6 +43,7 @@ from corridor.case.job import (
     verify_case_folder,
 )
 from corridor.errors import CorridorError, ExitStatus, InputError, SafetyRefusalError
+from corridor.images import read_class_map
 from corridor.inference.package import load_model_package
 from corridor.planning import (
     FINDABLE_LANDMARKS,
@@ -223,9 +224,9 @@ def _row_case(row: dict[str, str], number: int, checks: _Checks, *, out: Path,
 
 
 def _segmentation(row: dict[str, str], checks: _Checks) -> tuple[Path | None, Path | None]:
-    """The ``segmentation`` and ``class_map`` columns: paths that exist, a class map only
-    with a segmentation, and no ``model`` beside a segmentation (nothing is read yet: the
-    case reads its segmentation and checks it against its CT)."""
+    """The ``segmentation`` and ``class_map`` columns: a segmentation that exists, a class map
+    that reads as one, only beside a segmentation, and no ``model`` beside a segmentation (the
+    segmentation itself is read by its case, which checks it against its CT)."""
     if not row.get("segmentation"):
         if row.get("class_map"):
             raise InputError(f"column class_map: found {row['class_map']!r} with the "
@@ -244,9 +245,10 @@ def _segmentation(row: dict[str, str], checks: _Checks) -> tuple[Path | None, Pa
     if not row.get("class_map"):
         return segmentation, None
     class_map = checks.path(row["class_map"])
-    if not class_map.is_file():
-        raise InputError(f"column class_map: {class_map} is not a file; expected a JSON file "
-                         'of label values to names, {"1": "hip_left", ...}')
+    try:
+        read_class_map(class_map)
+    except CorridorError as exc:
+        raise InputError(f"column class_map: {exc}") from exc
     return segmentation, class_map
 
 

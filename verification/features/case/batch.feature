@@ -104,4 +104,5 @@ Feature: Many planning cases from one CSV, on this machine or a Dask cluster
       | the regularize column set to maybe         | column regularize         |
       | the segmentation path set to a missing folder | column segmentation    |
       | a class_map given without a segmentation   | column class_map          |
+      | a class_map holding a list beside a segmentation | column class_map    |
       | a model given beside a segmentation        | column model              |
