@@ -502,11 +502,9 @@ def _seg_segment_sequences(segmentations: dict[str, Path]) -> Family:
         return _segmentation_command(segmentations, "seg.dcm")
 
     return Family("DICOM SEG segment sequences", examples, write, raw,
-                  pinned=([("delete", 0, ("SegmentNumber", None))],
-                          [("delete", 1, ("CodeValue", None))],
+                  pinned=([("delete", 1, ("CodeValue", None))],
                           # a laterality modifier without its CodeValue: AttributeError, 70
                           [("delete", 0, ("modifier", None))],
-                          [("empty", 0, ("SegmentLabel", None))],
                           # the vessel's code and label unknown: not segmented, exit 5
                           [("text", 1, ("CodeValue", "12345678")),
                            ("text", 1, ("SegmentLabel", "aorta_left"))]))
