@@ -1,6 +1,6 @@
 """Segmentations made elsewhere, read with their label names, and checked against the CT.
 
-Accepted (HAZ-040, HAZ-042):
+Accepted (HAZ-040, HAZ-042; a damaged file is refused whole, never read in part, HAZ-044):
 
 - a **TotalSegmentator output folder**: one binary NIfTI mask per class, named
   ``<class>.nii.gz`` (or ``.nii``), all on one grid; a mask's name is its file's name;
@@ -8,7 +8,7 @@ Accepted (HAZ-040, HAZ-042):
   code 0, the Caret-XML ``LabelTable`` TotalSegmentator writes (``<Label Key="n" ...>
   <![CDATA[name]]></Label>``), or from a **class map** given beside it: a JSON object of label
   values to names, ``{"1": "hip_left", ...}`` (TotalSegmentator's ``class_map`` dictionaries
-  written as JSON); where both are present they must agree;
+  written as JSON; :func:`read_class_map`); where both are present they must agree;
 - a **3D Slicer** ``.seg.nrrd``: ``Segment<n>_Name``, ``_LabelValue`` and ``_Layer`` (one layer);
 - a **DICOM SEG**: segment labels, their coded types (``SegmentedPropertyTypeCodeSequence``,
   with a laterality modifier) and its Frame of Reference UID.
