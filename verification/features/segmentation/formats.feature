@@ -20,6 +20,14 @@ Feature: Plans from a segmentation made elsewhere
       | ts-dicom-seg      | code    |
       | slicer-seg-nrrd   | name    |
 
+  @SRS-SEG-003 @RC-062
+  Scenario: With no landmarks file, the femoral heads are found on a TotalSegmentator folder's own femur labels and the plan is the plan with the true landmarks
+    Given the pelvis phantom's truth labels written as "ts-folder"
+    When corridor plan-trajectory plans the acetabular screw on the left on it with no landmarks file
+    Then it exits with status 0 and plan.json records both femoral heads as found, each within 0.5 mm of the phantom's (centre and radius)
+    And its plan and the plan with the phantom's landmarks given agree: entry and tip within 2.0 mm, direction within 5.0 degrees
+    And each of the two trajectories, measured with the other plan's landmarks, meets every clearance
+
   @SRS-SEG-002 @RC-062
   Scenario: Classes renumbered by another version are found by their names
     Given the pelvis phantom's truth labels written as a multi-label NIfTI numbered as no version numbers them, with its label table
