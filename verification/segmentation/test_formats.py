@@ -497,3 +497,56 @@ def case_refused(context: dict[str, Any], reason: str) -> None:
     assert "segmentation shape" in flat, output
     assert "the CT's: shape" in flat, output
     assert not context["out"].exists()
+
+
+@when(parsers.parse("a copy of the folder is changed: {change}"))
+def changed_copy(pelvis: Pelvis, context: dict[str, Any], change: str,
+                 tmp_path: Path) -> None:
+    """The fixture's folder copied (never changed in place), then changed with nibabel."""
+    import shutil
+
+    import nibabel
+
+    copy = tmp_path / "ts-folder"
+    shutil.copytree(context["source"], copy)
+    artery = copy / "iliac_artery_left.nii.gz"
+    if change == "a mask of a class the role table does not know is added":
+        shutil.copyfile(copy / "hip_left.nii.gz", copy / "liver.nii.gz")
+    elif change == "one voxel of the left iliac artery's mask is set":
+        image = nibabel.load(artery)
+        data = np.asarray(image.dataobj).copy()
+        outside = np.argwhere(data == 0)[0]
+        data[tuple(outside)] = 1
+        nibabel.save(nibabel.Nifti1Image(data, image.affine, image.header), artery)
+    elif change == "an empty mask of the left iliac vein is added":
+        image = nibabel.load(artery)
+        empty = np.zeros(image.shape, dtype=np.asarray(image.dataobj).dtype)
+        nibabel.save(nibabel.Nifti1Image(empty, image.affine, image.header),
+                     copy / "iliac_vena_left.nii.gz")
+    else:
+        assert change == "nothing", change
+    context["copy"] = copy
+
+
+@when("corridor plan-check is run on the plan with the copy as its label map")
+def plan_check_copy(context: dict[str, Any]) -> None:
+    """In process, on the plan made on the fixture's own folder."""
+    status, output, document = context["run"]
+    assert status == 0, output
+    done = run_corridor(["plan-check", document["_out"], "--label-map", str(context["copy"]),
+                         "--procedure", "acetabular-screw"])
+    context["check"] = done
+
+
+@then(parsers.parse("plan-check finds the plan {outcome}"))
+def plan_check_outcome(context: dict[str, Any], outcome: str) -> None:
+    """Current: exit 0 and says so; stale: exit 4 naming the label map and both hashes."""
+    done = context["check"]
+    if outcome.startswith("current"):
+        assert done.status == 0, (done.stdout, done.stderr)
+        assert done.stdout.startswith("current:"), done.stdout
+    else:
+        assert outcome.startswith("stale"), outcome
+        assert done.status == 4, (done.stdout, done.stderr)
+        assert "label map ts-folder has SHA-256" in done.stderr, done.stderr
+        assert "the plan was made on" in done.stderr, done.stderr
