@@ -14,10 +14,32 @@ __all__ = ["Finding", "Severity"]
 
 
 class Severity(StrEnum):
-    """How bad a finding is.  ``ERROR`` fails the check; ``WARNING`` fails it under ``--strict``."""
+    """How bad a finding is, and which runs of the check it fails (:meth:`fails`).
+
+    ``ERROR`` fails every run.  ``WARNING`` fails under ``--strict`` and at the release
+    gate.  ``RELEASE`` is reported like a warning in everyday runs (a state a development
+    branch may be in, such as an open problem report) and fails only the release gate
+    (``corridor trace check --release``).
+    """
 
     WARNING = "warning"
+    RELEASE = "release"
     ERROR = "error"
+
+    def fails(self, *, strict: bool = False, release: bool = False) -> bool:
+        """Whether a finding of this severity fails a check run.
+
+        Parameters
+        ----------
+        strict
+            Warnings fail too (``--strict``).
+        release
+            The release gate (``--release``): every finding fails, warnings and release-only
+            findings included.
+        """
+        if self is Severity.ERROR or release:
+            return True
+        return strict and self is Severity.WARNING
 
 
 @dataclass(frozen=True, slots=True)

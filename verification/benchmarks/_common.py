@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Timing", "cpu_model", "memory_total", "run_main", "source_commit"]
+__all__ = ["Timing", "cpu_model", "memory_total", "run_main", "source_commit",
+           "validate_repeat"]
 
 
 def cpu_model() -> str:
@@ -47,6 +48,12 @@ def run_main(
         with tempfile.TemporaryDirectory(prefix="corridor-bench-") as temp:
             met = benchmark(args, Path(temp))
     return 1 if args.enforce and not met else 0
+
+
+def validate_repeat(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The validation of a benchmark whose only checked option is ``--repeat`` (at least 1)."""
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
 
 @dataclass(frozen=True)

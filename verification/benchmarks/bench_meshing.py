@@ -41,7 +41,7 @@ import vtkmodules
 from numpy.typing import NDArray
 from skimage.measure import marching_cubes
 
-from _common import cpu_model, run_main
+from _common import cpu_model, run_main, validate_repeat
 from corridor import __version__
 from corridor.geometry import ImageGeometry
 from corridor.meshing.extract import (
@@ -180,14 +180,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 1 with ``--enforce`` when the target is missed."""
-    return run_main(_parser(), _validate, _benchmark, argv)
+    return run_main(_parser(), validate_repeat, _benchmark, argv)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import corridor as corridor_package
-from _common import Timing, cpu_model, run_main
+from _common import Timing, cpu_model, run_main, validate_repeat
 from corridor import __version__
 from corridor.ingest import ingest
 
@@ -237,14 +237,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 1 when a target is missed (unless ``--no-enforce``)."""
-    return run_main(_parser(), _validate, _benchmark, argv)
+    return run_main(_parser(), validate_repeat, _benchmark, argv)
 
 
 if __name__ == "__main__":

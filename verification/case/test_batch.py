@@ -8,6 +8,12 @@ interrupted batch, and the audit log of the batch.  Planted faults that kill a w
 Oracles: the case folders' files (hashed here), the audit chain (verified by ``corridor audit
 verify`` and read record by record), the process IDs of the Dask cluster's workers (asked of
 the cluster the scenario started), and the exit statuses the command documents.
+
+The pool scenario's case on the TotalSegmentator folder (the segmentation column) is compared
+with its case on the reference model: the tolerances are those SRS-SEG-006 states before any
+run, from the model's boundary error on the phantom, checked here against the phantom's truth
+labels (:func:`verification.segmentation.helpers.boundary_error_mm`), and each trajectory is
+measured on the other case's segmentation with the planner's own clearance measure.
 """
 
 from __future__ import annotations
@@ -28,17 +34,33 @@ from typing import Any
 
 import cloudpickle
 import dask
+import numpy as np
 import pytest
 from distributed import Client, LocalCluster
+from numpy.typing import NDArray
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from corridor.audit import verify_log
 from corridor.case.batch import Ledger, read_cases, run_in_pool, run_on_cluster
 from corridor.case.cli import reference_model
+from corridor.geometry import ImageGeometry
+from corridor.images import LabelMap, read_label_map
+from corridor.planning import Side, load_landmarks, load_procedure
+from corridor.planning.clearance import measure_clearances
+from corridor.planning.model import Trajectory
+from corridor.planning.prepare import prepare_case
 from corridor_phantoms import make_phantom, write_series
 from corridor_phantoms.anatomy import PhantomKind, build_anatomy
+from corridor_phantoms.enum import Label
 from verification.case import planted_runners
 from verification.command_run import run_corridor
+from verification.segmentation.helpers import (
+    boundary_error_mm,
+    masks_label_map,
+    near_axis,
+    split_truth,
+    write_ts_folder,
+)
 
 scenarios("case/batch.feature")
 
@@ -114,6 +136,32 @@ def pelvis_series(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     return written.out_dir / "dicom", written.out_dir / "truth" / "landmarks.json"
 
 
+@dataclass(frozen=True)
+class TruthFolder:
+    """The pelvis phantom's truth labels as a TotalSegmentator folder, and as class masks."""
+
+    folder: Path
+    masks: dict[str, NDArray[np.bool_]]
+    labels: NDArray[np.uint8]
+    geometry: ImageGeometry
+
+
+@pytest.fixture(scope="module")
+def pelvis_ts(pelvis_series: tuple[Path, Path],
+              tmp_path_factory: pytest.TempPathFactory) -> TruthFolder:
+    """The module's pelvis phantom's truth labels (truth/labels.npy on the grid of
+    truth/geometry.json) split into TotalSegmentator's classes and written as its folder."""
+    truth = pelvis_series[1].parent
+    labels = np.load(truth / "labels.npy")
+    document = json.loads((truth / "geometry.json").read_text())
+    geometry = ImageGeometry(np.asarray(document["affine"], dtype=np.float64),
+                             tuple(document["shape"]))
+    masks = split_truth(labels, geometry, "pelvis")
+    folder = tmp_path_factory.mktemp("pelvis-ts") / "ts"
+    write_ts_folder(masks, geometry, folder)
+    return TruthFolder(folder, masks, labels, geometry)
+
+
 def _landmarks(batch: Batch) -> Path:
     """The pelvis anatomy's femoral-head landmarks, for rows with no image of their own."""
     path = batch.root / "cases" / "landmarks.json"
@@ -146,6 +194,20 @@ def two_cases(batch: Batch, request: pytest.FixtureRequest, first: str, second: 
     """One real case, one bad input."""
     batch.rows = [_pelvis_row(first, request.getfixturevalue("pelvis_series")),
                   _empty_row(batch, second)]
+    batch.write_csv()
+
+
+@given(parsers.parse('a case "{name}" added: the same CT and landmarks, with the '
+                     "TotalSegmentator folder of the phantom's truth labels in its segmentation "
+                     "column, relative to the CSV"))
+def segmentation_case(batch: Batch, request: pytest.FixtureRequest, name: str) -> None:
+    """The pelvis row again, its segmentation a path relative to the CSV's folder."""
+    folder = request.getfixturevalue("pelvis_ts").folder
+    row = _pelvis_row(name, request.getfixturevalue("pelvis_series"))
+    row["segmentation"] = os.path.relpath(folder, batch.csv.parent)
+    assert not Path(row["segmentation"]).is_absolute()
+    batch.columns.append("segmentation")
+    batch.rows.append(row)
     batch.write_csv()
 
 
@@ -218,6 +280,19 @@ def change_csv(batch: Batch, change: str) -> None:
     elif change.startswith("the regularize column set to "):
         batch.columns.append("regularize")
         row["regularize"] = change.removeprefix("the regularize column set to ")
+    elif change == "the segmentation path set to a missing folder":
+        batch.columns.append("segmentation")
+        row["segmentation"] = "no-such-segmentation"
+    elif change == "a class_map given without a segmentation":
+        batch.columns.append("class_map")
+        row["class_map"] = "class-map.json"
+    elif change == "a class_map holding a list beside a segmentation":
+        batch.columns += ["segmentation", "class_map"]
+        row["segmentation"], row["class_map"] = row["dicom"], "class-map.json"
+        (batch.csv.parent / "class-map.json").write_text('["hip_left"]')
+    elif change == "a model given beside a segmentation":
+        batch.columns += ["segmentation", "model"]
+        row["segmentation"], row["model"] = row["dicom"], "model"
     elif change == "a column named patient_name added":
         batch.columns.append("patient_name")
         row["patient_name"] = "Doe^Jane"
@@ -339,6 +414,19 @@ def two_results(batch: Batch, a: str, sa: str, ea: int, b: str, sb: str, eb: int
     assert batch.ledger()["finished_unix"] is not None
 
 
+@then(parsers.parse('the ledger lists three cases: "{a}" and "{b}" {sab} with exit code '
+                    '{eab:d}, "{c}" {sc} with exit code {ec:d}'))
+def three_listed(batch: Batch, a: str, b: str, sab: str, eab: int, c: str, sc: str,
+                 ec: int) -> None:
+    """Both ledger files, every case."""
+    results = batch.results()
+    assert set(results) == {a, b, c}
+    for name in (a, b):
+        assert (results[name]["status"], results[name]["exit_code"]) == (sab, eab), results[name]
+    assert (results[c]["status"], results[c]["exit_code"]) == (sc, ec), results[c]
+    assert batch.ledger()["finished_unix"] is not None
+
+
 @then(parsers.parse('the ledger lists "{a}" as "{sa}" and "{b}" and "{c}" as "{sbc}"'))
 def three_results(batch: Batch, a: str, sa: str, b: str, c: str, sbc: str) -> None:
     """Every case of the CSV, with its status."""
@@ -384,6 +472,112 @@ def complete_case(batch: Batch, name: str) -> None:
     assert plan["inputs"]["label_map"]["sha256"] == files["segmentation/labels.nii.gz"]
     digest = hashlib.sha256((folder / "case.json").read_bytes()).hexdigest()
     assert batch.results()[name]["case_record_sha256"] == digest
+
+
+def _outputs(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.rglob("*") if p.is_file() and p.name != "case.json"}
+
+
+@then(parsers.parse('the case folder of "{name}" is complete and records the TotalSegmentator '
+                    "folder it was planned on, with no model run"))
+def segmentation_case_folder(batch: Batch, request: pytest.FixtureRequest, name: str) -> None:
+    """case.json lists its files (hashed here) and the masks read with their SHA-256 (hashed
+    here from the folder the scenario wrote); no inference output; plan.json safe, made on
+    the segmentation as the case wrote it on the CT's grid."""
+    ts: TruthFolder = request.getfixturevalue("pelvis_ts")
+    folder = batch.out / name
+    record = json.loads((folder / "case.json").read_text())
+    files = _outputs(folder)
+    assert record["outputs"] == files
+    assert "segmentation/run.json" not in files
+    assert "segmentation/seg.dcm" not in files
+    given = record["segmentation"]
+    assert given["format"] == "totalsegmentator-folder"
+    assert given["files_sha256"] == {
+        f"{n}.nii.gz": hashlib.sha256((ts.folder / f"{n}.nii.gz").read_bytes()).hexdigest()
+        for n in ts.masks}
+    assert given["skipped"] == ["spleen", "urinary_bladder"]
+    assert given["resampling"] is None
+    assert record["model"]["name"] == "segmentation:totalsegmentator-folder"
+    plan = json.loads((folder / "plan" / "plan.json").read_text())
+    assert plan["verdict"] == "safe"
+    assert plan["inputs"]["label_map"]["sha256"] == files["segmentation/labels.nii.gz"]
+    assert batch.results()[name]["case_record_sha256"] == hashlib.sha256(
+        (folder / "case.json").read_bytes()).hexdigest()
+
+
+def _trajectory(batch: Batch, name: str) -> Trajectory:
+    implant = json.loads((batch.out / name / "plan" / "plan.json").read_text())["trajectory"]
+    return Trajectory(np.asarray(implant["entry_lps_mm"], dtype=np.float64),
+                      np.asarray(implant["direction_lps"], dtype=np.float64),
+                      float(implant["length_mm"]), float(implant["diameter_mm"]))
+
+
+def _model_segmentation(batch: Batch, name: str) -> LabelMap:
+    """The case's label map, named as the shipped model's manifest names its labels."""
+    manifest = json.loads((reference_model() / "manifest.json").read_text())
+    read = read_label_map(batch.out / name / "segmentation" / "labels.nii.gz")
+    return LabelMap(read.labels, read.geometry,
+                    tuple(str(label["name"]) for label in manifest["labels"]))
+
+
+@then(parsers.parse("the reference model's bone and vessel boundaries in \"{name}\" lie within "
+                    "{limit:f} mm of the phantom's truth near both trajectories (95th "
+                    "percentile)"))
+def model_boundary(batch: Batch, request: pytest.FixtureRequest, name: str,
+                   limit: float) -> None:
+    """The premise of the agreement tolerance: HD95 of each structure against the truth
+    labels, over the boundary voxels within 25 mm of either plan's implant axis."""
+    ts: TruthFolder = request.getfixturevalue("pelvis_ts")
+    model = _model_segmentation(batch, name)
+    assert model.geometry.same_as(ts.geometry, 1e-6)
+    near = np.zeros(ts.geometry.shape, dtype=bool)
+    for case in (p.name for p in batch.out.iterdir() if (p / "plan" / "plan.json").is_file()):
+        implant = _trajectory(batch, case)
+        near |= near_axis(ts.geometry, implant.entry, implant.tip, 25.0)
+    for structure, truth_labels in (("bone", (Label.CORTICAL_BONE, Label.CANCELLOUS_BONE)),
+                                    ("vessel", (Label.VESSEL,))):
+        error = boundary_error_mm(np.isin(ts.labels, truth_labels),
+                                  model.labels == model.names.index(structure), ts.geometry,
+                                  near)
+        assert error <= limit, (structure, error)
+
+
+@then(parsers.parse('the plans of "{a}" and "{b}" agree: entry and tip within {mm:f} mm, '
+                    "direction within {degrees:f} degrees"))
+def plans_agree(batch: Batch, a: str, b: str, mm: float, degrees: float) -> None:
+    """Distances between the entries and between the tips; the angle between the axes."""
+    first, second = _trajectory(batch, a), _trajectory(batch, b)
+    entry = float(np.linalg.norm(first.entry - second.entry))
+    tip = float(np.linalg.norm(first.tip - second.tip))
+    cosine = float(np.clip(first.direction @ second.direction, -1.0, 1.0))
+    angle = float(np.degrees(np.arccos(cosine)))
+    figures = {"entry_mm": entry, "tip_mm": tip, "angle_deg": angle}
+    assert entry <= mm, figures
+    assert tip <= mm, figures
+    assert angle <= degrees, figures
+
+
+@then(parsers.parse('the trajectories of "{a}" and "{b}", each measured on the other\'s '
+                    "segmentation, meet every clearance"))
+def measured_on_other(batch: Batch, request: pytest.FixtureRequest, a: str, b: str) -> None:
+    """The model's trajectory on the truth classes and the other's on the model's labels:
+    every clearance's guaranteed lower bound at least its requirement."""
+    ts: TruthFolder = request.getfixturevalue("pelvis_ts")
+    procedure = load_procedure("acetabular-screw")
+    landmarks = load_landmarks(request.getfixturevalue("pelvis_series")[1])
+    for trajectory, segmentation in ((_trajectory(batch, a), masks_label_map(ts.masks,
+                                                                            ts.geometry)),
+                                     (_trajectory(batch, b), _model_segmentation(batch, a))):
+        prepared = prepare_case(segmentation, procedure, side=Side.LEFT, landmarks=landmarks)
+        assert not prepared.not_checked
+        measured = measure_clearances(prepared.problem, trajectory, step_mm=0.1,
+                                      cap_mm=prepared.cap_mm)
+        assert len(measured) == 4
+        for clearance in measured:
+            assert clearance.margin_mm >= 0.0, (clearance.structure, clearance.guaranteed_mm,
+                                                clearance.required_mm)
 
 
 @then(parsers.parse('there is no case folder of "{name}"'))

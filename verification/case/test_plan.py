@@ -560,6 +560,32 @@ def chromium_view(case: Case) -> None:
     assert int(pixels.group(1)) > 5000, pixels.group(1)
 
 
+@then("the report's 3-D view tints bone and vessel by the model's entropy across their surfaces, "
+      "as entropy.nii.gz read with nibabel gives it at every vertex, and its legend says so")
+def entropy_tint(case: Case) -> None:
+    """Every vertex's colour against :func:`verification.case.helpers.expected_tint` on the
+    entropy map the case folder holds (nibabel; its RAS affine turned to LPS); the page holds
+    colours to 2 decimals, and the oracle reads the same float32 values (0.005 allowed, with
+    0.0005 for the float64 sums)."""
+    from verification.case.helpers import expected_tint, report_scene
+    from verification.inference.helpers import read_nifti
+
+    values, affine_ras = read_nifti(case.out / "segmentation" / "entropy.nii.gz")
+    affine_lps = np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine_ras
+    scene = {o["name"]: o for o in report_scene(case.out / "report.html")}
+    for name in ("bone", "vessel"):
+        shown = scene[name]
+        positions = np.asarray(shown["positions"], np.float64).reshape(-1, 3)
+        colours = np.asarray(shown["colours"], np.float64).reshape(-1, 3)
+        _, expected = expected_tint(positions, np.asarray(shown["indices"]).reshape(-1, 3),
+                                    values, affine_lps, np.asarray(shown["colour"][:3]))
+        assert colours.shape == positions.shape
+        assert float(np.abs(colours - expected).max()) <= 0.0055, name
+    html = (case.out / "report.html").read_text()
+    assert "Surfaces tinted by the predictive entropy of the model (a single model)" in html
+    assert "uncertain region" not in scene  # a single model's entropy draws no region
+
+
 @given(parsers.parse('every file\'s Patient Name is "{name}" and Patient ID "{patient_id}"'))
 def hostile_patient(case: Case, name: str, patient_id: str) -> None:
     """Rewritten in every file of the series."""

@@ -3,23 +3,29 @@
 Verifies the design-history report, on a copy of the minimal fixture project where a gap or a
 change can be planted: a gap refuses the report unless it is a draft, a changed requirement
 shows as suspect, every in-report link lands, hostile titles are escaped, and the HTML and
-PDF are reproducible byte for byte with the PDF holding every ID and heading.
+PDF are reproducible byte for byte with the PDF holding every ID and heading; the known
+anomalies show the problem reports planted here field by field, and every scenario that did
+not pass.
 
 Oracles: the records written or changed by the scenario (the gap, the change, the hostile
-title planted here), Python's HTML parser for what a browser would see as elements, and
-pypdf's text extraction for the PDF.
+title and the problem reports planted here), a real pytest run of the copy's own scenarios
+(their outcomes stated here by which step each runs), Python's HTML parser for what a browser
+would see as elements and text, and pypdf's text extraction for the PDF.
 """
 
 from __future__ import annotations
 
+import html.parser
 import re
 import shlex
 import shutil
 from pathlib import Path
 
+import yaml
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from verification.docs.helpers import ROOT, Case, Elements, run_command
+from verification.trace.helpers import Project, run_pytest_in
 
 scenarios("docs/dhf.feature")
 
@@ -179,3 +185,181 @@ def pdf_content(case: Case) -> None:
     for heading in headings:
         assert heading in flat, heading
     assert "DRAFT" in flat
+
+
+DEFERRED = {
+    "id": "PR-001",
+    "title": "Greeting <b>wraps</b>",
+    "description": "A 64-character name wraps <script>alert(1)</script> & co.",
+    "found": {"activity": "code <i>review</i>", "date": "2026-11-30", "commit": "0123abc"},
+    "severity": "minor",
+    "software_items": ["demo.greeter"],
+    "hazards": ["HAZ-001"],
+    "hazard_evaluation": "The warning stays visible; RC-001 holds <img src=x onerror=alert(2)>.",
+    "root_cause": "The display wraps at 63 </td></tr></table><h1>x</h1>",
+    "status": "deferred",
+    "deferral_rationale": "Cosmetic <u>only</u>.",
+    "users_told": "Release notes \"known anomalies\" <a href=x>list</a>.",
+}
+"""A deferred problem report with markup in every text field (planted, and the oracle)."""
+
+CLOSED = {
+    "id": "PR-002",
+    "title": "Greeting misspelt",
+    "description": "The greeting read 'helo'.",
+    "found": {"activity": "verification", "date": "2026-11-29"},
+    "severity": "negligible",
+    "software_items": ["demo.greeter"],
+    "hazard_evaluation": "None: the greeting is text only.",
+    "status": "closed",
+    "resolution": "Spelling corrected <em>everywhere</em>.",
+    "change": "commit 89abcde",
+}
+"""A closed problem report, verified by the greeting scenario (which passes)."""
+
+FEATURE = """Feature: Demo greeter
+
+  @SRS-DEM-001 @PR-002
+  Scenario: Greeting
+    Given a passing step
+
+  @SRS-DEM-001 @SRS-DEM-002 @RC-001
+  Scenario: Long names are refused
+    Given a failing step
+
+  @RC-001
+  Scenario: Refusal shown
+    Given a failing step
+"""
+"""The copy's feature file: one passing scenario, two failing ones (one verifying two
+requirements, one only a risk control)."""
+
+
+class _Text(html.parser.HTMLParser):
+    """Table rows (cell texts, as a browser shows them) and the elements of a fragment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.tags: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _section(case: Case, start: str, end: str) -> _Text:
+    """The parsed part of the report between two element ids."""
+    report = _report(case)
+    fragment = report[report.index(f'id="{start}"'):report.index(f'id="{end}"')]
+    parser = _Text()
+    parser.feed(fragment[fragment.index(">") + 1:])
+    return parser
+
+
+@given("a copy of the minimal project with a deferred problem report whose every field holds "
+       "markup, and a closed one verified by the greeting scenario")
+def planted_problems(case: Case) -> None:
+    """PR-001 (deferred) and PR-002 (closed), written as YAML."""
+    project = _minimal(case)
+    folder = project / "risk_management" / "problems"
+    folder.mkdir(parents=True)
+    for record in (DEFERRED, CLOSED):
+        (folder / f"{record['id']}.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+
+
+@given("the long-name scenario failing and tagged with both requirements, and a failing "
+       "scenario tagged only with the risk control")
+def planted_failures(case: Case) -> None:
+    """The copy's feature file replaced by :data:`FEATURE`."""
+    assert case.project is not None
+    (case.project / "verification" / "features" / "demo.feature").write_text(FEATURE)
+
+
+@when(parsers.parse('its scenarios are run by pytest and corridor docs dhf is run on it with '
+                    '"{options}" and their results'))
+def run_with_results(case: Case, options: str) -> None:
+    """A real pytest run writes the JUnit XML the report reads."""
+    assert case.project is not None
+    project = Project(case.project)
+    run_pytest_in(project, [])
+    assert project.pytest_run is not None
+    assert project.pytest_run.status == 1, project.pytest_run  # two scenarios fail
+    _dhf(case, f"{options} --results {case.project / 'results' / 'junit.xml'}")
+
+
+@then("the known anomalies show the deferred report with every field as text and no element "
+      "made of its markup")
+def deferred_shown(case: Case) -> None:
+    """Each FDA field's cell holds the planted text; no element comes from it."""
+    section = _section(case, "anomalies-unresolved", "anomalies-closed")
+    fields = {row[0]: row[1] for row in section.rows if len(row) == 2}
+    assert fields["status (outcome)"] == "deferred"
+    for label, key in (("description", "description"), ("root cause", "root_cause"),
+                       ("impact on safety and effectiveness", "hazard_evaluation"),
+                       ("rationale for deferral", "deferral_rationale"),
+                       ("what users are told", "users_told")):
+        assert fields[label] == DEFERRED[key], label
+    found = DEFERRED["found"]
+    assert isinstance(found, dict)
+    assert all(str(value) in fields["how and when found"] for value in found.values())
+    assert fields["severity (risk plan scale)"] == "minor"
+    assert fields["software items (class)"] == "demo.greeter (B)"  # class B in the fixture
+    assert fields["hazards touched"] == "HAZ-001"
+    assert set(section.tags) <= {"h4", "table", "tr", "th", "td", "a", "p", "h3"}, section.tags
+    assert f"PR-001: {DEFERRED['title']}" in _report(case).replace("&lt;", "<").replace(
+        "&gt;", ">")
+    parser = Elements()
+    parser.feed(_report(case))
+    assert not {"script", "img", "b", "i", "u", "em"} & set(parser.tags), parser.tags
+    assert parser.tags.count("h1") == 1  # the report's own title only
+
+
+@then("the known anomalies show the closed report with its resolution, its change and its "
+      "scenario passed")
+def closed_shown(case: Case) -> None:
+    """One row: ID, title, resolution, change, the greeting scenario and its result."""
+    section = _section(case, "anomalies-closed", "anomalies-scenarios")
+    rows = [row for row in section.rows if row and row[0] == "PR-002"]
+    assert len(rows) == 1, section.rows
+    row = rows[0]
+    assert CLOSED["title"] in row[1]
+    assert CLOSED["description"] in row[1]
+    assert row[3] == CLOSED["resolution"]
+    assert row[4] == CLOSED["change"]
+    assert row[5] == "Greeting (verification/features/demo.feature): passed"
+
+
+@then("the known anomalies list exactly the two failing scenarios, once each, with the IDs they "
+      "verify")
+def scenarios_listed(case: Case) -> None:
+    """The scenarios of :data:`FEATURE` that run a failing step, and nothing else."""
+    section = _section(case, "anomalies-scenarios", "releases")
+    rows = sorted(tuple(row) for row in section.rows[1:])
+    assert rows == [
+        ("verification/features/demo.feature", "Long names are refused",
+         "SRS-DEM-001, SRS-DEM-002, RC-001", "failed"),
+        ("verification/features/demo.feature", "Refusal shown", "RC-001", "failed"),
+    ], rows
+
+
+@then("the SOUP table shows the date the SOUP's anomaly list was reviewed")
+def soup_reviewed(case: Case) -> None:
+    """The fixture's SOUP-PyYAML record says reviewed: 2026-11-25."""
+    section = _section(case, "architecture", "risk")
+    row = next(row for row in section.rows if row and row[0] == "SOUP-PyYAML")
+    assert "https://github.com/yaml/pyyaml/issues" in row[8], row
+    assert "2026-11-25" in row[8], row

@@ -4,6 +4,9 @@ Verifies model cards generated from the repository: the card's hash of the model
 sources, its gaps, the validation results it is given (foreign results refused), the
 performance it reports, escaping of hostile project texts, and reproducible output.
 
+Also verifies that the card states whether the model is a deep ensemble, its members and how
+their disagreement is reported.
+
 Oracles: the model package's own bytes (SHA-256 recomputed here), the validation results
 file the card is given, the records written by the scenario, and Python's HTML parser for
 what a browser would see as elements.
@@ -41,9 +44,9 @@ def _card(case: Case, options: str, project: Path | None = None) -> None:
     run_command(case, argv)
 
 
-def _data(case: Case) -> dict[str, Any]:
+def _data(case: Case, stem: str = STEM) -> dict[str, Any]:
     """The card's data, as embedded in the HTML card."""
-    text = (case.outs[-1] / f"{STEM}.html").read_text()
+    text = (case.outs[-1] / f"{stem}.html").read_text()
     found = re.search(r'<script type="application/json" id="model-card-data">(.*?)</script>',
                       text, re.S)
     assert found is not None
@@ -211,3 +214,61 @@ def identical(case: Case) -> None:
     first, second = case.outs[-2], case.outs[-1]
     for name in (f"{STEM}.md", f"{STEM}.html"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+@then("the card says the reference model is a single model whose mutual information is not "
+      "measured")
+def single_model(case: Case) -> None:
+    """The identity section's ensemble entries."""
+    identity = next(s for s in _data(case)["sections"] if s["key"] == "identity")["content"]
+    assert identity["ensemble"] == "no: a single model"
+    assert [m["onnx_file"] for m in identity["members"]] == ["model.onnx"]
+    assert identity["epistemic_uncertainty"].startswith("not measured (a single model)")
+
+
+ENSEMBLE_STEM = "test-model-1"
+
+
+@given("an ensemble package of two per-voxel threshold members")
+def ensemble_package(case: Case) -> None:
+    """Thresholds at 400 and 600 HU (:mod:`verification.inference.graphs`)."""
+    from verification.inference.graphs import threshold_model, write_ensemble
+
+    write_ensemble(case.root / "ensemble", [threshold_model(0.4), threshold_model(0.6)])
+
+
+@when("corridor docs model-card is run on that package")
+def run_card_ensemble(case: Case) -> None:
+    """Into a new folder, the repository's records as the project."""
+    out = case.root / f"cards-{len(case.outs)}"
+    case.outs.append(out)
+    run_command(case, ["docs", "model-card", "--model", str(case.root / "ensemble"), "--out",
+                       str(out), "--root", str(ROOT)])
+
+
+@then("it exits with status 0 and writes the Markdown and the HTML card of that package")
+def written_ensemble(case: Case) -> None:
+    """Both files, named by the package's manifest."""
+    assert case.status == 0, (case.stdout, case.stderr)
+    assert (case.outs[-1] / f"{ENSEMBLE_STEM}.md").is_file()
+    assert (case.outs[-1] / f"{ENSEMBLE_STEM}.html").is_file()
+
+
+@then("the card says it is a deep ensemble of 2 members, lists each with the SHA-256 of its file "
+      "and the ensemble's SHA-256 over them, and names the mutual information map")
+def ensemble_card(case: Case) -> None:
+    """Digests recomputed with hashlib; the Markdown card shows the same."""
+    folder = case.root / "ensemble"
+    digests = [hashlib.sha256((folder / name).read_bytes()).hexdigest()
+               for name in ("model.onnx", "member-2.onnx")]
+    combined = hashlib.sha256("".join(f"{d}\n" for d in digests).encode("ascii")).hexdigest()
+    data = _data(case, ENSEMBLE_STEM)
+    assert data["sha256"] == combined
+    identity = next(s for s in data["sections"] if s["key"] == "identity")["content"]
+    assert identity["ensemble"].startswith("yes: a deep ensemble of 2 members")
+    assert [(m["name"], m["onnx_file"], m["sha256"]) for m in identity["members"]] == [
+        ("member-1", "model.onnx", digests[0]), ("member-2", "member-2.onnx", digests[1])]
+    assert "mutual_information.nii.gz" in identity["epistemic_uncertainty"]
+    assert "verdict-uncertain" in identity["epistemic_uncertainty"]
+    markdown = (case.outs[-1] / f"{ENSEMBLE_STEM}.md").read_text()
+    assert all(d in markdown for d in digests)

@@ -8,6 +8,9 @@
 * :func:`linear_model`: random per-voxel affine scores for any number of labels.
 * :func:`shifted_threshold_model`: the threshold model applied to the next voxel along
   k, so that mirroring the input changes the result (TTA variance).
+* :func:`interval_model`: three labels by intensity, background below ``low``, one label
+  from ``low`` to ``high``, the other above (linear logits of increasing slope).
+* :func:`write_ensemble`: a package of several members (manifest ``ensemble``).
 """
 
 from __future__ import annotations
@@ -108,3 +111,35 @@ def shifted_threshold_model(threshold: float, gain: float = 50.0) -> onnx.ModelP
                             pads=[1, 0, 0, 1, 0, 0])
     return _model([node], [numpy_helper.from_array(kernel, "w"),
                            numpy_helper.from_array(bias, "b")], 2, None)
+
+
+def interval_model(low: float, high: float, gain: float = 50.0, middle: int = 1,
+                   patch: tuple[int, int, int] | None = None) -> onnx.ModelProto:
+    """Three labels by intensity: label ``middle`` (1 or 2) wins for ``low < x < high``, the
+    other above ``high``, background below ``low``.  Per-voxel logits: background 0, the
+    middle label ``gain (x - low)``, the top label ``gain (x - low) + gain (x - high)``."""
+    top = 3 - middle
+    weight = np.zeros(3, np.float32)
+    bias = np.zeros(3, np.float32)
+    weight[middle], bias[middle] = gain, -gain * low
+    weight[top], bias[top] = 2.0 * gain, -gain * (low + high)
+    weight = weight.reshape(3, 1, 1, 1, 1)
+    node = helper.make_node("Conv", ["image", "w", "b"], ["scores"], kernel_shape=[1, 1, 1])
+    return _model([node], [numpy_helper.from_array(weight, "w"),
+                           numpy_helper.from_array(bias, "b")], 3, patch)
+
+
+def write_ensemble(folder: Path, models: list[onnx.ModelProto], **overrides: Any) -> Path:
+    """A package of these members: the first as ``model.onnx``, the others as
+    ``member-2.onnx``, ... listed in the manifest's ``ensemble`` with their SHA-256."""
+    write_package(folder, models[0], **overrides)
+    members = []
+    for number, model in enumerate(models[1:], start=2):
+        data = model.SerializeToString()
+        (folder / f"member-{number}.onnx").write_bytes(data)
+        members.append({"onnx_file": f"member-{number}.onnx",
+                        "sha256": hashlib.sha256(data).hexdigest()})
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["ensemble"] = members
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return folder

@@ -3,6 +3,10 @@ writing a model package of a known graph, the in-process ``corridor`` runs, inde
 readings of the outputs (SHA-256 with hashlib, NIfTI with nibabel, the Dice coefficient), and
 for series lacking attributes: which ones the phantom writer writes, removing them with
 pydicom, and the DICOM standard's required attributes of a SEG.
+
+For deep ensembles: each member run by ONNX Runtime on the whole volume and the mutual
+information computed from them in float64 (the oracle), and the analytic cylinder CT with a
+segment planted beside the planned implant that two members see differently.
 """
 
 from __future__ import annotations
@@ -18,12 +22,22 @@ from typing import Any
 import nibabel
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pydicom
 from numpy.typing import NDArray
 
+from corridor.ingest.model import Volume
+from corridor.planning import plan_trajectory
 from corridor_phantoms import make_phantom
 from verification.command_run import run_corridor
-from verification.inference.graphs import write_package
+from verification.inference.graphs import interval_model, write_ensemble, write_package
+from verification.planning.phantoms import (
+    Cylinder,
+    in_memory,
+    loaded,
+    phantom,
+    procedure_document,
+)
 
 
 @dataclass
@@ -173,3 +187,106 @@ def patient_and_study_attributes(*types: str) -> list[str]:
     tables = get_module_attribute_map()
     return [item["keyword"] for module in ("patient", "general-study")
             for item in tables[module] if not item["path"] and item["type"] in types]
+
+
+CLIP_HU = (-1000.0, 2000.0)
+"""The test packages' intensity clipping (:func:`~verification.inference.graphs.write_package`);
+their input is ``clip(HU) / 1000``."""
+
+
+def member_probabilities(package: Path, hu: NDArray[Any], temperature: float,
+                         ) -> list[NDArray[np.float64]]:
+    """Each member's calibrated class probabilities ``(labels, i, j, k)``: the member's ONNX
+    file run by ONNX Runtime on the whole volume (the test graphs are per voxel and take any
+    size), softmax of the logits divided by the temperature, in float64."""
+    manifest = json.loads((package / "manifest.json").read_text())
+    files = [manifest.get("onnx_file", "model.onnx"),
+             *(m["onnx_file"] for m in manifest.get("ensemble", []))]
+    x = (np.clip(np.asarray(hu, np.float64), *CLIP_HU) / 1000.0).astype(np.float32)
+    tensor = np.ascontiguousarray(x.T)[np.newaxis, np.newaxis]  # (1, 1, k, j, i)
+    found = []
+    for name in files:
+        session = ort.InferenceSession(str(package / name), providers=["CPUExecutionProvider"])
+        logits = np.asarray(session.run(None, {"image": tensor})[0][0], np.float64) / temperature
+        logits -= logits.max(axis=0, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=0, keepdims=True)
+        found.append(p.transpose(0, 3, 2, 1))  # (labels, i, j, k)
+    return found
+
+
+def entropy_of(p: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``-sum p log p`` over axis 0 (``0 log 0 = 0``)."""
+    result: NDArray[np.float64] = -(p * np.log(np.where(p > 0, p, 1.0))).sum(axis=0)
+    return result
+
+
+def mutual_information(members: list[NDArray[np.float64]]) -> NDArray[np.float64]:
+    """``H(mean) - mean(H)`` of the members' probabilities, by its definition (Gal 2016;
+    Depeweg et al. 2018), in float64."""
+    mean = np.mean(members, axis=0)
+    result: NDArray[np.float64] = entropy_of(mean) - np.mean(
+        [entropy_of(p) for p in members], axis=0)
+    return result
+
+
+SEGMENT_RADIUS_MM = 2.0
+SEGMENT_HALF_LENGTH_MM = 5.0
+VESSEL_INTERVALS = [(150, 750), (150, 600)]
+"""Each member of :func:`vessel_ensemble`: vessel from the first HU to the second, bone above."""
+
+
+def cylinder_ct_with_segment(gap_mm: float = 4.0, segment_hu: int = 700) -> dict[str, Any]:
+    """The planning tests' analytic phantom (bone cylinder of radius 12 mm, vessel of radius
+    3 mm at 30 mm; 1 mm voxels) as a CT: bone 1000 HU, vessel 300, background 0.  Planned
+    once on its labels for the trajectory; a segment (a capped cylinder along z, radius 2 mm,
+    10 mm long) is planted in the bone at mid-depth, on the side away from the vessel,
+    ``gap_mm`` from the implant's surface, at ``segment_hu``.
+
+    Returns ``hu``, ``labels``, ``document`` (the procedure), ``entry`` (the plan's),
+    ``planted`` (the segment's voxels) and ``volume`` (the CT in memory).
+    """
+    bone = Cylinder((0.0, 0.0, 50.0), (0.0, 0.0, 1.0), 12.0, 50.0)
+    label_map = phantom(bone, [Cylinder((30.0, 0.0, 0.0), (0.0, 0.0, 1.0), 3.0)],
+                        (1.0, 1.0, 1.0))
+    document = procedure_document(vessel_clearance=6.0)
+    first = plan_trajectory(label_map, loaded(document), side=None, landmarks={},
+                            label_map_file=in_memory(label_map)).plan
+    assert first.trajectory is not None
+    trajectory = first.trajectory
+    middle = trajectory.entry + 0.5 * trajectory.length_mm * trajectory.direction
+    toward = np.array([-1.0, 0.0, 0.0])
+    toward -= (toward @ trajectory.direction) * trajectory.direction
+    toward /= np.linalg.norm(toward)
+    centre = middle + (trajectory.diameter_mm / 2 + gap_mm + SEGMENT_RADIUS_MM) * toward
+    segment = Cylinder(tuple(float(v) for v in centre),  # type: ignore[arg-type]
+                       (0.0, 0.0, 1.0), SEGMENT_RADIUS_MM, SEGMENT_HALF_LENGTH_MM)
+    geometry = label_map.geometry
+    points = geometry.index_to_lps(np.indices(geometry.shape).reshape(3, -1).T)
+    planted = segment.inside(points).reshape(geometry.shape)
+    hu = np.choose(label_map.labels, [0, 1000, 300]).astype(np.int16)
+    hu[planted] = segment_hu
+    assert planted.sum() >= 100
+    assert bool(np.all(label_map.labels[planted] == 1))  # in the bone
+    return {"hu": hu, "labels": label_map.labels, "document": document,
+            "entry": trajectory.entry, "planted": planted,
+            "volume": Volume(np.asfortranarray(hu), geometry, "1.2.826.0.1.3680043.10.1", ())}
+
+
+def vessel_ensemble(folder: Path) -> Path:
+    """Two per-voxel members (:func:`~verification.inference.graphs.interval_model`) that
+    differ only in the highest vessel intensity (:data:`VESSEL_INTERVALS`): background below
+    150 HU, vessel up to 750 (member-1) or 600 HU (member-2), bone above.  At 700 HU member-1
+    says vessel (0.92) and member-2 bone (0.99), so their mean says bone.  On the CT's grid
+    (1 mm, native), labels named as the planning phantom's (bone 1, vessel 2)."""
+    coded = {"category": {"scheme": "SCT", "value": "91723000",
+                          "meaning": "Anatomical Structure"}}
+    labels = [{"index": 0, "name": "background"},
+              {"index": 1, "name": "bone", **coded,
+               "type": {"scheme": "SCT", "value": "272673000", "meaning": "Bone"}},
+              {"index": 2, "name": "vessel", "risk_structure": True, **coded,
+               "type": {"scheme": "SCT", "value": "51114001", "meaning": "Artery"}}]
+    members = [interval_model(low / 1000.0, high / 1000.0, middle=2)
+               for low, high in VESSEL_INTERVALS]
+    return write_ensemble(folder, members, input_spacing_mm=[1.0] * 3, grid="native",
+                          labels=labels, patch_size=[32, 32, 32])

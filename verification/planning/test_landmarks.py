@@ -14,7 +14,6 @@ voxel centres; the finder's output is only ever compared with them.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +73,6 @@ class Search:
     label_map: LabelMap | None = None
     heads: dict[str, AnatomicalLandmark] = field(default_factory=dict)
     found: dict[Side, Landmark | LandmarkNotFoundError] = field(default_factory=dict)
-    seconds: float = 0.0
     sides: tuple[Side, ...] = ()
     file: Path | None = None
     completed: dict[str, Landmark] = field(default_factory=dict)
@@ -171,21 +169,19 @@ def search_labelled(search: Search) -> None:
 
 def _search(search: Search, sides: tuple[Side, ...]) -> None:
     assert search.label_map is not None
-    clock = time.perf_counter()
     search.found = find_femoral_heads(search.label_map, bone_labels=BONE, sides=sides)
-    search.seconds = time.perf_counter() - clock
     search.sides = sides
 
 
 @when("its femoral heads are searched for on both sides")
 def search_both(search: Search) -> None:
-    """In process, timed."""
+    """In process."""
     _search(search, (Side.LEFT, Side.RIGHT))
 
 
 @when("its femoral heads are searched for on the left")
 def search_left(search: Search) -> None:
-    """In process, timed."""
+    """In process."""
     _search(search, (Side.LEFT,))
 
 
@@ -234,14 +230,6 @@ def fit_reported(search: Search) -> None:
         assert 0.0 < fit.ci95_radius_mm <= MAX_CENTRE_CI95_MM
         for value, (low, high) in zip(found.centre_lps_mm, fit.ci95_lps_mm, strict=True):
             assert low <= value <= high
-
-
-@then(parsers.parse("the search took under {seconds:g} s per side"))
-def quick(search: Search, seconds: float, record_property: pytest.RecordProperty) -> None:
-    """Wall time of the whole search divided by the sides searched (recorded)."""
-    per_side = search.seconds / len(search.sides)
-    record_property("landmark_search_s_per_side", round(per_side, 3))
-    assert per_side < seconds, per_side
 
 
 def _refused(search: Search, side: Side, reason: str) -> LandmarkNotFoundError:

@@ -47,7 +47,7 @@ Pair = tuple[str, str]
 
 T = TypeVar("T")
 
-_TRACE_PREFIXES = ("SRS-", "RC-", "HAZ-", "UN-")
+_TRACE_PREFIXES = ("SRS-", "RC-", "HAZ-", "UN-", "PR-")
 """A scenario tag starting with one of these is meant as a trace link."""
 
 _RETIRED_ITEM = "retired_item"

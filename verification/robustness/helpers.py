@@ -84,10 +84,12 @@ def probe(argv: Sequence[str], scratch: Path, *, measured: bool = True) -> Probe
 
 
 def check_refusal(result: Probe, allowed: Collection[int], *,
-                  success: int | Collection[int] = 0, memory_limit: int = MEMORY_LIMIT) -> None:
+                  success: int | Collection[int] = 0, memory_limit: int = MEMORY_LIMIT,
+                  one_line: bool = False) -> None:
     """The sweep's oracle; ``allowed`` is the command's documented set of exit statuses,
     ``success`` those after which the command may have written its outputs (0, or e.g. 3 for
-    a plan without a safe trajectory, which writes the shortfall)."""
+    a plan without a safe trajectory, which writes the shortfall); ``one_line``: a refusal
+    (any status not in ``success``) prints exactly one line, on standard error."""
     shown = (f"corridor {' '.join(result.argv)} -> {result.status}\n"
              f"stdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-4000:]}")
     assert result.status in allowed, shown
@@ -99,6 +101,9 @@ def check_refusal(result: Probe, allowed: Collection[int], *,
     wrote = {success} if isinstance(success, int) else set(success)
     if result.status not in wrote:
         assert not result.written, f"left behind: {result.written}\n{shown}"
+        if one_line:
+            assert not result.stdout, shown
+            assert len(result.stderr.strip().splitlines()) == 1, shown
 
 
 # --- mutations -----------------------------------------------------------------------------------
@@ -242,10 +247,11 @@ def statuses(text: str) -> set[int]:
 
 
 def sweep_family(family: Family, *, count: int, allowed: Collection[int],
-                 success: Collection[int], root: Path) -> None:
+                 success: Collection[int], root: Path, one_line: bool = False) -> None:
     """Run the family's seed once, unmeasured (its imports, slow under tracemalloc, out of the
     bounds; its exit status one of ``success``), then its pinned examples and ``count`` drawn
-    ones, each in a fresh scratch folder under ``root``, through :func:`check_refusal`."""
+    ones, each in a fresh scratch folder under ``root``, through :func:`check_refusal`
+    (``one_line``: refusals in one line)."""
     scratch = scratch_folder(root, "seed")
     seeded = probe(family.write(scratch, family.seed), scratch, measured=False)
     assert seeded.status in success, seeded
@@ -255,7 +261,7 @@ def sweep_family(family: Family, *, count: int, allowed: Collection[int],
         argv = family.write(scratch, drawn)
         inputs = {p.relative_to(scratch).as_posix() for p in scratch.rglob("*")}
         result = probe(argv, scratch)
-        check_refusal(result, allowed, success=success)
+        check_refusal(result, allowed, success=success, one_line=one_line)
         assert inputs.isdisjoint(result.written)
         shutil.rmtree(scratch)
 

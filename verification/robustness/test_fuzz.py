@@ -12,7 +12,12 @@ The seeds: the shipped reference model package; the analytic pin procedure and i
 vessel cylinder phantom of the planning tests (a plan takes under a second); a landmarks file;
 that phantom as NIfTI and NRRD (its bone meshed); a DICOM SEG of an ellipsoid over a small CT
 series; a batch CSV of one case with the pelvis
-phantom's landmarks.  The batch family runs the real CSV
+phantom's landmarks.  The segmentation families (segmentations made elsewhere, given to
+``corridor plan-trajectory``) share one seed: the cylinder phantom on the grid of a small CT
+series, its bone named ``hip_left`` and its vessel ``iliac_artery_left`` as TotalSegmentator
+names them, with the pin procedure naming roles; written as a multi-label NIfTI with a class
+map, a TotalSegmentator folder, a 3D Slicer ``.seg.nrrd`` and a DICOM SEG over that series by
+the writers of :mod:`verification.segmentation.helpers`.  The batch family runs the real CSV
 reading and checks, with the process pool replaced by one that runs no case (the sweep is of
 the CSV, and a case run is seconds of planning that the case scenarios already verify).
 """
@@ -45,6 +50,11 @@ from verification.robustness.helpers import (
     statuses,
     sweep_family,
     write_input,
+)
+from verification.segmentation.helpers import (
+    write_dicom_seg,
+    write_slicer_seg_nrrd,
+    write_ts_folder,
 )
 
 scenarios("robustness/fuzz.feature")
@@ -283,25 +293,250 @@ def _batch_csvs(seeds: dict[str, Path]) -> Family:
                                 text.replace("C1", "C" * 200_000)))  # csv.Error, exit 70
 
 
-def _family(name: str, seeds: dict[str, Path]) -> Family:
+# --- segmentations made elsewhere ----------------------------------------------------------------
+
+CLASS_MAP = {"1": "hip_left", "2": "iliac_artery_left"}
+"""The seed's class map: TotalSegmentator's names of the cylinder phantom's bone and vessel."""
+
+
+def _shifted(node: Any, offset: list[float]) -> Any:
+    """A procedure document with every point (``centre_lps_mm``, ``point_lps_mm``) moved."""
+    if isinstance(node, dict):
+        return {k: ([a + b for a, b in zip(v, offset, strict=True)]
+                    if k in ("centre_lps_mm", "point_lps_mm") else _shifted(v, offset))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_shifted(v, offset) for v in node]
+    return node
+
+
+@pytest.fixture(scope="module")
+def segmentations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The cylinder phantom on a small CT series' grid, in the four formats (read only)."""
+    import nibabel
+    import numpy as np
+
+    from corridor_phantoms import make_phantom, write_series
+
+    root = tmp_path_factory.mktemp("segmentations")
+    written = write_series(make_phantom("sphere", shape=(35, 35, 55), spacing=(2.0, 2.0, 2.0)),
+                           root / "ct")
+    geometry = written.phantom.geometry
+    centre = geometry.index_to_lps((np.asarray(geometry.shape, dtype=float) - 1) / 2)
+    points = geometry.index_to_lps(np.indices(geometry.shape).reshape(3, -1).T.astype(float))
+    bone = Cylinder(tuple(centre), (0.0, 0.0, 1.0), 12.0, 50.0).inside(points)
+    aside = centre + np.array([20.0, 0.0, 0.0])
+    vessel = Cylinder(tuple(aside), (0.0, 0.0, 1.0), 3.0).inside(points)
+    masks = {"hip_left": (bone & ~vessel).reshape(geometry.shape),
+             "iliac_artery_left": vessel.reshape(geometry.shape)}
+    document = procedure_document()
+    document["corridor"]["roles"] = document["corridor"].pop("labels")
+    document["risk_structures"][0]["region"] = {"roles": ["iliac-vessel"]}
+    # The analytic procedure's bone is centred at (0, 0, 50): its regions move with ours.
+    offset = (centre - np.array([0.0, 0.0, 50.0])).tolist()
+    (root / "procedure.yaml").write_text(yaml.safe_dump(_shifted(document, offset)))
+    labels = np.zeros(geometry.shape, dtype=np.uint8)
+    for value, name in CLASS_MAP.items():
+        labels[masks[name]] = int(value)
+    nibabel.save(nibabel.Nifti1Image(labels, geometry.affine_ras()), root / "labels.nii.gz")
+    (root / "class-map.json").write_text(json.dumps(CLASS_MAP))
+    write_ts_folder(masks, geometry, root / "ts", extra=("spleen",))
+    write_slicer_seg_nrrd(masks, geometry, root / "labels.seg.nrrd")
+    write_dicom_seg(masks, written.out_dir / "dicom", root / "seg.dcm")
+    return {p.name: p for p in root.iterdir()}
+
+
+def _segmentation_command(segmentations: dict[str, Path], source: str,
+                          *extra: str) -> list[str]:
+    return ["plan-trajectory", source, "--procedure", str(segmentations["procedure.yaml"]),
+            "--out", "plan", *extra]
+
+
+def _class_maps(segmentations: dict[str, Path]) -> Family:
+    text = json.dumps(CLASS_MAP)
+    examples = st.one_of(
+        mutated_json(CLASS_MAP).map(json.dumps),
+        mutated_text(text),
+        json_values.map(json.dumps),
+        st.dictionaries(st.sampled_from(["0", "1", "2", "3", "255", "256", "-1", "1.0", " 1",
+                                         "1e0", "\u0661"]),
+                        st.one_of(st.sampled_from(["hip_left", "iliac_artery_left", "",
+                                                   "sacrum"]), json_values),
+                        max_size=4).map(json.dumps))
+
+    def write(scratch: Path, content: str) -> list[str]:
+        write_input(scratch / "class-map.json", content)
+        return _segmentation_command(segmentations, str(segmentations["labels.nii.gz"]),
+                                     "--class-map", "class-map.json")
+
+    return Family("class maps", examples, write, text,
+                  pinned=("[" * 100_000 + "]" * 100_000,  # RecursionError, exit 70
+                          '{"1": "hip_left", "2": null}',  # a name that is not text
+                          json.dumps({"1": "hip_left", "2": "iliac_artery_left",
+                                      "3": "hip_left"})))
+
+
+def _ts_folders(segmentations: dict[str, Path]) -> Family:
+    files = {p.name: p.read_bytes() for p in segmentations["ts"].iterdir()}
+    raw = gzip.decompress(files["hip_left.nii.gz"])
+    damaged = st.one_of(mutated_bytes(files["hip_left.nii.gz"]),  # the gzip stream
+                        mutated_bytes(raw, region=352).map(lambda d: gzip.compress(d, mtime=0)),
+                        mutated_bytes(raw).map(lambda d: gzip.compress(d, mtime=0)),
+                        st.binary(max_size=256))
+    examples = st.tuples(st.sampled_from(sorted(files)), damaged)
+
+    def write(scratch: Path, example: tuple[str, bytes]) -> list[str]:
+        name, data = example
+        for each, content in files.items():
+            write_input(scratch / "ts" / each, data if each == name else content)
+        return _segmentation_command(segmentations, "ts")
+
+    return Family("TotalSegmentator folders", examples, write,
+                  ("hip_left.nii.gz", files["hip_left.nii.gz"]),
+                  pinned=(("hip_left.nii.gz", files["hip_left.nii.gz"][:-9]),  # cut short
+                          ("iliac_artery_left.nii.gz", b"")))
+
+
+def _slicer_segmentations(segmentations: dict[str, Path]) -> Family:
+    raw = segmentations["labels.seg.nrrd"].read_bytes()
+    header_end = raw.index(b"\n\n") + 2
+    header = raw[:header_end].decode("ascii")
+    examples = st.one_of(
+        mutated_text(header).map(lambda h: h.encode("utf-8", "surrogatepass")
+                                 + raw[header_end:]),
+        mutated_bytes(raw, region=header_end))
+
+    def write(scratch: Path, data: bytes) -> list[str]:
+        write_input(scratch / "labels.seg.nrrd", data)
+        return _segmentation_command(segmentations, "labels.seg.nrrd")
+
+    layered = header.replace("Segment1_Layer:=0", "Segment1_Layer:=1").encode("ascii")
+    return Family("Slicer segmentations", examples, write, raw,
+                  pinned=(layered + raw[header_end:],
+                          header.replace("Segment0_LabelValue:=1", "Segment0_LabelValue:=300")
+                          .encode("ascii") + raw[header_end:]))
+
+
+_SEGMENT_FIELDS = ("SegmentNumber", "SegmentLabel", "SegmentedPropertyTypeCodeSequence",
+                   "CodeValue", "CodingSchemeDesignator", "CodeMeaning", "modifier")
+
+
+@st.composite
+def _segment_edits(draw: st.DrawFn) -> list[tuple[str, int, Any]]:
+    """Edits of a SEG's Segment Sequence: an item removed, repeated or emptied, a field of an
+    item deleted or set to other text or another number.  Most edits replace text (a label, a
+    code), which a DICOM reader takes as it is, so that they reach Corridor's reading of the
+    segments, not only the library's checks."""
+    edits = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["text", "text", "text", "number", "delete", "remove",
+                                     "repeat", "empty"]))
+        item = draw(st.integers(0, 1))
+        field = draw(st.sampled_from(_SEGMENT_FIELDS))
+        value: Any = None
+        if kind == "text":
+            value = draw(st.one_of(st.text(max_size=70), st.sampled_from(
+                ["hip_left", "iliac_artery_left", "71341001", "29836001", "SCT", "7771000",
+                 "24028007", "99SCT", ""])))
+        elif kind == "number":
+            value = draw(st.sampled_from([0, 1, 2, 3, 255, 256, 65535]))
+        edits.append((kind, item, (field, value)))
+    return edits
+
+
+def _edit_segments(path: Path, edits: list[tuple[str, int, Any]], target: Path) -> None:
+    """Apply :func:`_segment_edits` to the SEG at ``path`` and write it to ``target``."""
+    import pydicom
+
+    dataset = pydicom.dcmread(path)
+    items = dataset.SegmentSequence
+    for kind, index, (field, value) in edits:
+        if kind == "empty":
+            dataset.SegmentSequence = pydicom.Sequence([])
+            items = dataset.SegmentSequence
+            continue
+        if not len(items):
+            continue
+        item = items[index % len(items)]
+        if kind == "remove":
+            del items[index % len(items)]
+            continue
+        if kind == "repeat":
+            items.append(item)
+            continue
+        holder = item
+        code = getattr(item, "SegmentedPropertyTypeCodeSequence", None)
+        if field in ("CodeValue", "CodingSchemeDesignator", "CodeMeaning", "modifier") and code:
+            holder = code[0]
+            if field == "modifier":
+                modifiers = getattr(holder, "SegmentedPropertyTypeModifierCodeSequence", None)
+                if not modifiers:
+                    continue
+                holder, field = modifiers[0], "CodeValue"
+        elif field == "modifier":
+            continue
+        if kind == "delete":
+            if field in holder:
+                delattr(holder, field)
+        elif field == "SegmentNumber":
+            holder.SegmentNumber = value if isinstance(value, int) else 1
+        elif field == "SegmentedPropertyTypeCodeSequence":
+            holder.SegmentedPropertyTypeCodeSequence = pydicom.Sequence([])
+        else:
+            setattr(holder, field, value if isinstance(value, str) else str(value))
+    dataset.save_as(target)
+
+
+def _seg_segment_sequences(segmentations: dict[str, Path]) -> Family:
+    raw = segmentations["seg.dcm"].read_bytes()
+    pixels = raw.rindex(b"\xe0\x7f\x10\x00")  # (7FE0,0010) Pixel Data: the header ends here
+    sequence = raw.index(b"\x62\x00\x02\x00")  # (0062,0002) Segment Sequence
+    examples = st.one_of(_segment_edits(), mutated_bytes(raw[sequence:pixels]).map(
+        lambda part: raw[:sequence] + part + raw[pixels:]))
+
+    def write(scratch: Path, example: list[tuple[str, int, Any]] | bytes) -> list[str]:
+        if isinstance(example, bytes):
+            write_input(scratch / "seg.dcm", example)
+        else:
+            _edit_segments(segmentations["seg.dcm"], example, scratch / "seg.dcm")
+        return _segmentation_command(segmentations, "seg.dcm")
+
+    return Family("DICOM SEG segment sequences", examples, write, raw,
+                  pinned=([("delete", 1, ("CodeValue", None))],
+                          # a laterality modifier without its CodeValue: AttributeError, 70
+                          [("delete", 0, ("modifier", None))],
+                          # the vessel's code and label unknown: not segmented, exit 5
+                          [("text", 1, ("CodeValue", "12345678")),
+                           ("text", 1, ("SegmentLabel", "aorta_left"))]))
+
+
+def _family(name: str, seeds: dict[str, Path], request: pytest.FixtureRequest) -> Family:
+    def segmentation(make: Any) -> Any:
+        return lambda: make(request.getfixturevalue("segmentations"))
+
     return {"model manifests": _manifests, "ONNX files": _onnx_files,
             "procedure templates": lambda: _templates(seeds),
             "landmark files": lambda: _landmarks(seeds),
             "NIfTI label maps": lambda: _nifti(seeds), "NRRD label maps": lambda: _nrrd(seeds),
             "DICOM SEG label maps": lambda: _dicom_segs(seeds),
-            "batch CSVs": lambda: _batch_csvs(seeds)}[name]()
+            "batch CSVs": lambda: _batch_csvs(seeds),
+            "class maps": segmentation(_class_maps),
+            "TotalSegmentator folders": segmentation(_ts_folders),
+            "Slicer segmentations": segmentation(_slicer_segmentations),
+            "DICOM SEG segment sequences": segmentation(_seg_segment_sequences)}[name]()
 
 
 # --- steps ---------------------------------------------------------------------------------------
 
 @bdd_given(parsers.parse("valid {family} and what corridor {command} needs beside them"),
            target_fixture="family")
-def valid_family(family: str, seeds: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Family:
+def valid_family(family: str, seeds: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+                 request: pytest.FixtureRequest) -> Family:
     """The family's seed and strategy; for batch CSVs, a pool that runs no case."""
     if family == "batch CSVs":
         monkeypatch.setattr("corridor.case.batch_cli.run_in_pool",
                             lambda pending, ledger, *, workers: None)
-    return _family(family, seeds)
+    return _family(family, seeds, request)
 
 
 @then(parsers.parse("each of {count:d} damaged {name} exits with one of {allowed}, prints no "
@@ -311,3 +546,14 @@ def sweep(family: Family, count: int, allowed: set[int], writes: set[int],
           tmp_path: Path) -> None:
     """The family's seed, pinned examples and ``count`` drawn ones (helpers.sweep_family)."""
     sweep_family(family, count=count, allowed=allowed, success=writes, root=tmp_path)
+
+
+@then(parsers.parse("each of {count:d} damaged {name} exits with one of {allowed}, is refused in "
+                    "one line with no traceback, stays within the bounds and writes nothing "
+                    "unless it exits with one of {writes}"),
+      converters={"allowed": statuses, "writes": statuses})
+def sweep_one_line(family: Family, count: int, allowed: set[int], writes: set[int],
+                   tmp_path: Path) -> None:
+    """As above, each refusal one line on standard error and nothing on standard output."""
+    sweep_family(family, count=count, allowed=allowed, success=writes, root=tmp_path,
+                 one_line=True)

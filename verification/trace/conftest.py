@@ -71,8 +71,10 @@ def remove_field(project: Project, name: str, dotted: str) -> None:
 
 @given(parsers.parse('the file "{name}" contains:'))
 def write_file(project: Project, name: str, docstring: str) -> None:
-    """Replace a file's whole content."""
-    (project.root / name).write_text(docstring + "\n", encoding="utf-8")
+    """Replace a file's whole content (making its folder if need be)."""
+    path = project.root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(docstring + "\n", encoding="utf-8")
 
 
 @given(parsers.parse('the file "{source}" is copied to "{target}"'))
@@ -114,6 +116,12 @@ def run_check_results(project: Project, results: str) -> None:
     )
 
 
+@when(parsers.parse('the trace check runs with "{option}"'))
+def run_check_with(project: Project, option: str) -> None:
+    """Run `corridor trace check` with one more option (`--strict`, `--release`)."""
+    project.run = run_corridor(["trace", "check", "--root", str(project.root), option])
+
+
 @when(parsers.parse('I run "{command}"'))
 def run_command(project: Project, command: str) -> None:
     """Run a `corridor` command line; `{root}` stands for the project folder."""
@@ -150,6 +158,13 @@ def check_fails_with(project: Project, datatable: list[list[str]]) -> None:
     found = Counter((rule, item) for rule, item, _, _ in project.findings())
     assert found == expected, project.last.stdout
     assert project.last.status == 1
+
+
+@then("the findings are exactly:")
+def findings_exactly(project: Project, datatable: list[list[str]]) -> None:
+    """Exactly the listed (rule, item) findings, whatever the exit status."""
+    expected = Counter((row["rule"], row["item"]) for row in table_rows(datatable))
+    assert Counter((r, i) for r, i, _, _ in project.findings()) == expected, project.last.stdout
 
 
 @then(parsers.parse('the finding "{rule}" for "{item}" is at "{where}"'))

@@ -43,6 +43,7 @@ from corridor.case.job import (
     verify_case_folder,
 )
 from corridor.errors import CorridorError, ExitStatus, InputError, SafetyRefusalError
+from corridor.images import read_class_map
 from corridor.inference.package import load_model_package
 from corridor.planning import (
     FINDABLE_LANDMARKS,
@@ -68,7 +69,8 @@ MAX_CASES_BYTES = 16 << 20
 """The largest CASES.csv read (some hundred thousand rows)."""
 
 REQUIRED_COLUMNS = ("case_id", "dicom", "procedure")
-COLUMNS = (*REQUIRED_COLUMNS, "side", "landmarks", "series", "model", "regularize")
+COLUMNS = (*REQUIRED_COLUMNS, "side", "landmarks", "series", "model", "regularize", "segmentation",
+           "class_map")
 """The columns of CASES.csv; relative paths are taken from the CSV file's folder."""
 
 _YES, _NO = frozenset({"yes", "true", "1"}), frozenset({"no", "false", "0", ""})
@@ -202,10 +204,13 @@ def _row_case(row: dict[str, str], number: int, checks: _Checks, *, out: Path,
         check_case_request(loaded, side=side, landmarks=landmarks, findable=FINDABLE_LANDMARKS)
     except PlanningError as exc:
         raise column("side" if exc.field == "side" else "landmarks", exc) from exc
-    try:
-        package = checks.model(checks.path(row["model"]) if row.get("model") else model)
-    except CorridorError as exc:
-        raise column("model", exc) from exc
+    segmentation, class_map = _segmentation(row, checks)
+    package = checks.path(row["model"]) if row.get("model") else model
+    if segmentation is None:  # a segmentation given is planned on without running a model
+        try:
+            checks.model(package)
+        except CorridorError as exc:
+            raise column("model", exc) from exc
     regularize_text = (row.get("regularize") or "").strip().lower()
     if regularize_text not in _YES | _NO:
         raise InputError(f"column regularize: found {row.get('regularize')!r}, expected yes, "
@@ -213,8 +218,38 @@ def _row_case(row: dict[str, str], number: int, checks: _Checks, *, out: Path,
     request = CaseRequest(dicom=dicom, procedure=source, model=package, out=out / case_id,
                           side=side, landmarks=landmarks, audit_log=audit_log,
                           series=row.get("series") or None,
-                          regularize=regularize_text in _YES)
+                          regularize=regularize_text in _YES, segmentation=segmentation,
+                          class_map=class_map)
     return BatchCase(case_id, number, request)
+
+
+def _segmentation(row: dict[str, str], checks: _Checks) -> tuple[Path | None, Path | None]:
+    """The ``segmentation`` and ``class_map`` columns: a segmentation that exists, a class map
+    that reads as one, only beside a segmentation, and no ``model`` beside a segmentation (the
+    segmentation itself is read by its case, which checks it against its CT)."""
+    if not row.get("segmentation"):
+        if row.get("class_map"):
+            raise InputError(f"column class_map: found {row['class_map']!r} with the "
+                             "segmentation column empty; expected a class map only beside a "
+                             "segmentation (a multi-label NIfTI's names)")
+        return None, None
+    if row.get("model"):
+        raise InputError(f"column model: found {row['model']!r} beside a segmentation; "
+                         "expected one of the two (a segmentation given is planned on without "
+                         "running a model)")
+    segmentation = checks.path(row["segmentation"])
+    if not segmentation.exists():
+        raise InputError(f"column segmentation: {segmentation} does not exist; expected a "
+                         "TotalSegmentator folder or multi-label NIfTI, a 3D Slicer .seg.nrrd "
+                         "or a DICOM SEG of the case's CT")
+    if not row.get("class_map"):
+        return segmentation, None
+    class_map = checks.path(row["class_map"])
+    try:
+        read_class_map(class_map)
+    except CorridorError as exc:
+        raise InputError(f"column class_map: {exc}") from exc
+    return segmentation, class_map
 
 
 def read_cases(path: Path, *, out: Path, model: Path, audit_log: Path) -> list[BatchCase]:
@@ -222,17 +257,20 @@ def read_cases(path: Path, *, out: Path, model: Path, audit_log: Path) -> list[B
 
     Columns (header row, any order): ``case_id``, ``dicom`` and ``procedure`` required;
     ``side``, ``landmarks`` (a landmarks JSON file), ``series`` (a Series Instance UID),
-    ``model`` (a model package folder, default ``model``) and ``regularize`` (``yes`` to
-    resample a tilted or unevenly spaced series, default no) optional.  Paths may be relative to
-    the CSV file's folder.
+    ``model`` (a model package folder, default ``model``), ``regularize`` (``yes`` to
+    resample a tilted or unevenly spaced series, default no), ``segmentation`` (a segmentation
+    made elsewhere, planned on instead of running a model: ``corridor plan --segmentation``)
+    and ``class_map`` (its ``--class-map``) optional.  Paths may be relative to the CSV file's
+    folder.
 
     Raises
     ------
     BatchError
         The file cannot be read, lacks a required column, names an unknown one, holds no
         case, or any row is bad (a repeated case_id, a missing file, an unknown procedure,
-        a side or landmark the procedure cannot use, an unusable model): every bad row is
-        named with its column, in one error.
+        a side or landmark the procedure cannot use, an unusable model, a segmentation or
+        class map that does not exist, a class map without a segmentation, a model beside a
+        segmentation): every bad row is named with its column, in one error.
     """
     try:
         text = read_regular_file(path, MAX_CASES_BYTES, field="CASES.csv",

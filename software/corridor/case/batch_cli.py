@@ -3,7 +3,9 @@
 
 Runs ``corridor plan`` on every row of CASES.csv (columns ``case_id``, ``dicom``,
 ``procedure``; optional ``side``, ``landmarks``, ``series``, ``model``,
-``regularize``; relative paths from the CSV's folder), one process per case: a pool of N
+``regularize``, ``segmentation`` and ``class_map`` (``corridor plan --segmentation`` and
+``--class-map``: a segmentation made elsewhere, planned on instead of running a model);
+relative paths from the CSV's folder), one process per case: a pool of N
 processes on this machine (default: one per CPU core), or the workers of the Dask
 distributed cluster whose scheduler is at ADDRESS (every worker must run this same software
 and see the same paths).  Each case writes ``DIR/CASE_ID/`` all or nothing and its own audit
@@ -177,8 +179,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="a Dask distributed scheduler, e.g. tcp://host:8786")
     parser.add_argument("--model", type=Path, metavar="DIR",
-                        help="model package for rows without one (default: the shipped "
-                             "reference model)")
+                        help="model package for rows with neither a model nor a "
+                             "segmentation (default: the shipped reference model)")
     parser.add_argument("--audit-log", type=Path, metavar="FILE",
                         help="hash-chained audit log (default: DIR/corridor-audit.jsonl)")
     parser.add_argument("--resume", action="store_true",

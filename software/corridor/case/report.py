@@ -4,9 +4,12 @@ One self-contained file (``report.html``): axial, coronal and sagittal slices th
 planned implant (or the volume's centre), resampled in patient LPS planes and drawn in
 radiological orientation with their L/R/A/P/S/I labels, showing the CT, the segmentation, the
 regions where the model was uncertain (entropy contour) and the implant; a WebGL view of the
-meshes and the implant written in the page itself (no library, no network), with a marker
-wherever a clearance could flip under a plausible alternative of the segmentation; the
-clearance table, the margins under each alternative, the verdict and the review flags.
+meshes and the implant written in the page itself (no library, no network), the surfaces
+tinted by the segmentation's uncertainty (:func:`surface_uncertainty`: a deep ensemble's mutual
+information, a single model's entropy), a deep ensemble's disagreement near the implant drawn
+as a region (:func:`uncertain_region`), with a marker wherever a clearance could flip under a
+plausible alternative of the segmentation; the clearance table, the margins under each
+alternative, the verdict and the review flags.
 Every value is escaped (Jinja2 autoescape); the patient fields are shown only there.
 """
 
@@ -34,15 +37,19 @@ from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkFiltersCore import vtkQuadricDecimation
 
-from corridor.images import LabelMap
+from corridor.geometry import ImageGeometry
+from corridor.images import LabelMap, ScalarMap
 from corridor.inference.model import InferenceResult, ModelIdentity
 from corridor.ingest.enum import WarningCode
 from corridor.ingest.model import Volume
 from corridor.meshing.api import MeshedLabel, MeshResult
+from corridor.meshing.extract import extract_surface
 from corridor.planning import Landmark, LandmarkSource, PlanResult, Verdict
 from corridor.planning.outputs import implant_surface
 
-__all__ = ["REPORT_NAME", "review_flags", "write_case_report"]
+__all__ = ["REPORT_NAME", "UNCERTAINTY_FULL_NATS", "UNCERTAINTY_REACH_MM", "UNCERTAINTY_SAMPLES",
+           "UNCERTAIN_REGION_MM", "UNCERTAIN_REGION_NATS", "UNCERTAIN_RGB", "review_flags",
+           "scene_objects", "surface_uncertainty", "uncertain_region", "write_case_report"]
 
 REPORT_NAME = "report.html"
 FIELD_MM = 180.0
@@ -58,6 +65,28 @@ _SPHERE_RINGS = 16
 """Latitude rings of a found sphere drawn in the 3-D view (32 steps of longitude)."""
 FLIP_MARKER_MM = 3.0
 """Radius of the 3-D view's markers where a clearance could flip under an alternative."""
+UNCERTAINTY_REACH_MM = 2.0
+"""Half the length of the segment across a surface, along each vertex's normal, over which the
+uncertainty map is averaged for the 3-D view's tint (mm).  A model's entropy peaks on every
+boundary (where two classes are equally probable), so its value at the surface alone would
+tint every surface alike; averaged across the surface, a crisp boundary (a voxel or so of
+high entropy) reads low and a wide uncertain band (a blurred or low-contrast segment, members
+placing the boundary apart) reads high."""
+UNCERTAINTY_SAMPLES = 5
+"""Points sampled along that segment, evenly from -reach to +reach (trilinear)."""
+UNCERTAINTY_FULL_NATS = 0.5
+"""Uncertainty at which a surface's tint is fully :data:`UNCERTAIN_RGB` (as the slices' cyan
+contour, :data:`UNCERTAIN_NATS`); 0 keeps the surface's own colour, linear in between."""
+UNCERTAIN_RGB = (0.0, 0.9, 1.0)
+"""Tint of uncertain surface (cyan, as the slices' entropy contour)."""
+UNCERTAIN_REGION_NATS = 0.25
+"""Mutual information from which a voxel near the implant joins the 3-D view's uncertain region
+(a deep ensemble's only): two members giving one class 0.85 and 0.15 disagree by 0.22 nats,
+0.9 and 0.1 by 0.37.  A single model's entropy has no such region: it peaks on every boundary
+(where two classes are equally probable), so its region would be every boundary near the
+implant; its surfaces' tint carries it."""
+UNCERTAIN_REGION_MM = 20.0
+"""How far from the implant's axis (entry to tip, mm) the uncertain region is drawn."""
 
 # plane: (in-plane axis shown left to right, axis shown top to bottom, labels)
 _PLANES = {
@@ -188,17 +217,88 @@ def _sphere_mesh(centre: Sequence[float], radius: float
     return points, np.asarray(triangles, dtype=np.int64)
 
 
-def _scene(meshed: Sequence[MeshedLabel], implant: tuple[NDArray[np.float64],
-                                                        NDArray[np.int64]] | None,
-           safe: bool, spheres: Sequence[Landmark] = ()) -> list[dict[str, Any]]:
+def surface_uncertainty(points: NDArray[np.float64], triangles: NDArray[np.int64],
+                        uncertainty: ScalarMap) -> NDArray[np.float64]:
+    """The uncertainty map across a surface at each vertex, for the 3-D view's tint.
+
+    The mean of ``uncertainty`` (trilinear; beyond the grid's edge voxels, theirs: a surface
+    the scan's end cuts continues there) at :data:`UNCERTAINTY_SAMPLES`
+    points along the vertex's normal, from ``-UNCERTAINTY_REACH_MM`` to
+    ``+UNCERTAINTY_REACH_MM``.  The vertex normal is the normalised sum of the unit normals of
+    the triangles that use it (as ``vtkPolyDataNormals`` computes it); a vertex of no triangle
+    with an area is sampled at itself.
+
+    Parameters
+    ----------
+    points
+        ``(n, 3)`` vertices, LPS mm.
+    triangles
+        ``(m, 3)`` vertex indices.
+    uncertainty
+        A map on a grid (e.g. mutual information or entropy, nats).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float64, in the map's unit.
+    """
+    corners = points[triangles]
+    faces = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    lengths = np.linalg.norm(faces, axis=1, keepdims=True)
+    faces = np.divide(faces, lengths, out=np.zeros_like(faces), where=lengths > 0)
+    normals = np.zeros_like(points)
+    for corner in range(3):
+        np.add.at(normals, triangles[:, corner], faces)
+    lengths = np.linalg.norm(normals, axis=1, keepdims=True)
+    normals = np.divide(normals, lengths, out=np.zeros_like(normals), where=lengths > 0)
+    offsets = np.linspace(-UNCERTAINTY_REACH_MM, UNCERTAINTY_REACH_MM, UNCERTAINTY_SAMPLES)
+    samples = points[:, None, :] + offsets[None, :, None] * normals[:, None, :]
+    index = uncertainty.geometry.lps_to_index(samples.reshape(-1, 3)).T
+    values = ndimage.map_coordinates(np.asarray(uncertainty.values, dtype=np.float64), index,
+                                     order=1, mode="nearest", prefilter=False)
+    result: NDArray[np.float64] = values.reshape(len(points), UNCERTAINTY_SAMPLES).mean(axis=1)
+    return result
+
+
+def _tinted(rgb: Sequence[float], values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per-vertex colours: ``rgb`` at 0, :data:`UNCERTAIN_RGB` from
+    :data:`UNCERTAINTY_FULL_NATS`, linear in between (2 decimals, as the page holds them)."""
+    share = np.clip(values / UNCERTAINTY_FULL_NATS, 0.0, 1.0)[:, None]
+    base = np.asarray(rgb, dtype=np.float64)[None, :]
+    result: NDArray[np.float64] = np.round(
+        base + share * (np.asarray(UNCERTAIN_RGB)[None, :] - base), 2)
+    return result
+
+
+def scene_objects(meshed: Sequence[MeshedLabel],
+                  implant: tuple[NDArray[np.float64], NDArray[np.int64]] | None, safe: bool,
+                  spheres: Sequence[Landmark] = (), uncertainty: ScalarMap | None = None,
+                  region: tuple[NDArray[np.float64], NDArray[np.int64]] | None = None,
+                  ) -> list[dict[str, Any]]:
+    """The 3-D view's objects: each surface (decimated to about :data:`MAX_TRIANGLES`
+    triangles), the implant, the found spheres and the uncertain region.
+
+    Each object has ``name``, ``colour`` (RGBA), ``positions`` (LPS mm, 2 decimals, flat) and
+    ``indices`` (flat triangles); with ``uncertainty``, each surface also has ``colours``
+    (RGB per vertex, flat, 2 decimals): its colour tinted towards :data:`UNCERTAIN_RGB` by
+    :func:`surface_uncertainty` at the rounded positions, and ``uncertainty_max`` (nats).
+    ``region`` (:func:`uncertain_region`) is drawn translucent cyan, named
+    ``uncertain region``.
+    """
     colours = {"bone": [0.93, 0.88, 0.75, 0.55], "vessel": [0.85, 0.15, 0.15, 1.0]}
     objects = []
     for item in meshed:
         points, triangles = _decimated(item.surface.points, item.surface.triangles)
-        objects.append({"name": item.surface.name,
-                        "colour": colours.get(item.surface.name, [0.6, 0.6, 0.8, 0.6]),
-                        "positions": np.round(points, 2).ravel().tolist(),
-                        "indices": triangles.ravel().tolist()})
+        points = np.round(points, 2)
+        colour = colours.get(item.surface.name, [0.6, 0.6, 0.8, 0.6])
+        shown: dict[str, Any] = {"name": item.surface.name, "colour": colour,
+                                 "positions": points.ravel().tolist(),
+                                 "indices": triangles.ravel().tolist()}
+        if uncertainty is not None:
+            values = surface_uncertainty(points, triangles, uncertainty)
+            shown["colours"] = _tinted(colour[:3], values).ravel().tolist()
+            shown["uncertainty_max"] = round(float(values.max()), 3) if len(values) else 0.0
+        objects.append(shown)
     if implant is not None:
         objects.append({"name": "implant", "colour": [0.2, 0.85, 0.3, 1.0] if safe
                         else [1.0, 0.6, 0.1, 1.0],
@@ -210,7 +310,53 @@ def _scene(meshed: Sequence[MeshedLabel], implant: tuple[NDArray[np.float64],
         objects.append({"name": f"{mark.name} (found)", "colour": [*FOUND_RGB, 0.45],
                         "positions": np.round(points, 2).ravel().tolist(),
                         "indices": triangles.ravel().tolist()})
+    if region is not None:
+        objects.append({"name": "uncertain region", "colour": [*UNCERTAIN_RGB, 0.5],
+                        "positions": np.round(region[0], 2).ravel().tolist(),
+                        "indices": region[1].ravel().tolist()})
     return objects
+
+
+def uncertain_region(uncertainty: ScalarMap, entry: Sequence[float], tip: Sequence[float], *,
+                     level: float = UNCERTAIN_REGION_NATS,
+                     reach_mm: float = UNCERTAIN_REGION_MM,
+                     ) -> tuple[NDArray[np.float64], NDArray[np.int64]] | None:
+    """The surface around the voxels near the implant where the uncertainty reaches ``level``.
+
+    Voxels whose centre lies within ``reach_mm`` of the segment from ``entry`` to ``tip``
+    (LPS mm) and whose value is at least ``level``, meshed as the label maps are
+    (:func:`~corridor.meshing.extract_surface`) and decimated for the view; ``None`` when no
+    voxel qualifies.  Only the box around the segment is read, never the whole map.
+    """
+    geometry = uncertainty.geometry
+    start, end = np.asarray(entry, np.float64), np.asarray(tip, np.float64)
+    low_lps = np.minimum(start, end) - reach_mm
+    high_lps = np.maximum(start, end) + reach_mm
+    corners = np.array([[x, y, z] for x in (low_lps[0], high_lps[0])
+                        for y in (low_lps[1], high_lps[1]) for z in (low_lps[2], high_lps[2])])
+    index = geometry.lps_to_index(corners)
+    shape = np.asarray(geometry.shape)
+    low = np.clip(np.floor(index.min(axis=0)).astype(np.int64), 0, shape)
+    high = np.clip(np.ceil(index.max(axis=0)).astype(np.int64) + 1, 0, shape)
+    if np.any(high <= low):
+        return None
+    box = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+    values = np.asarray(uncertainty.values[box])
+    centres = geometry.index_to_lps(
+        np.indices(values.shape).reshape(3, -1).T + low[None, :]).reshape(*values.shape, 3)
+    axis = end - start
+    length = float(np.linalg.norm(axis))
+    along = np.clip(((centres - start) @ axis) / max(length ** 2, 1e-12), 0.0, 1.0)
+    nearest = start + along[..., None] * axis
+    mask = (values >= level) & (np.linalg.norm(centres - nearest, axis=-1) <= reach_mm)
+    if not mask.any():
+        return None
+    affine = geometry.affine.copy()
+    affine[:3, 3] = geometry.index_to_lps(low.astype(np.float64))
+    cropped = ImageGeometry(affine, (int(mask.shape[0]), int(mask.shape[1]), int(mask.shape[2])),
+                            geometry.frame_of_reference_uid)
+    points, triangles = extract_surface(mask, cropped)
+    return _decimated(points, triangles)
 
 
 def _markers(flips: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -229,6 +375,18 @@ def _markers(flips: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                       "positions": np.round(points, 3).ravel().tolist(),
                       "indices": faces.ravel().tolist()})
     return found
+
+
+def _tint_source(inferred: InferenceResult | None) -> tuple[ScalarMap, str] | None:
+    """The map the 3-D view's surfaces are tinted by, and what it is, in words: a deep
+    ensemble's mutual information (the members' disagreement), else the entropy."""
+    if inferred is None:
+        return None
+    if inferred.mutual_information is not None:
+        return (inferred.mutual_information, "mutual information of the ensemble's "
+                f"{len(inferred.record.get('ensemble', {}).get('members', []))} members "
+                "(their disagreement: epistemic uncertainty)")
+    return inferred.entropy, "predictive entropy of the model (a single model)"
 
 
 def _patient(volume: Volume) -> dict[str, str]:
@@ -295,13 +453,29 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult |
             name, volume, shown, np.asarray(mark.centre_lps_mm), trajectory, safe, found,
             title=f"{mark.name} (found): {name} through its centre, dashed: the fit")
         for mark in found for name in ("axial", "coronal")}
+    tint = _tint_source(inferred) if external is None else None
+    region = None
+    if inferred is not None and inferred.mutual_information is not None and trajectory:
+        region = uncertain_region(inferred.mutual_information, trajectory["entry_lps_mm"],
+                                  trajectory["tip_lps_mm"])
+    scene = scene_objects(meshes.surfaces, implant, safe, found,
+                          None if tint is None else tint[0], region)
     environment = Environment(loader=PackageLoader("corridor.case", "templates"),
                               autoescape=True, undefined=StrictUndefined)
     html = environment.get_template("case_report.html.j2").render(
         plan=document, slices=slices, landmark_slices=landmark_slices,
         landmarks=document["inputs"]["landmarks"],
-        scene=_scene(meshes.surfaces, implant, safe, found) + _markers(
-            uncertainty["could_flip"] if uncertainty is not None else ()),
+        scene=scene + _markers(uncertainty["could_flip"] if uncertainty is not None else ()),
+        tint=None if tint is None else {
+            "quantity": tint[1], "full_nats": UNCERTAINTY_FULL_NATS,
+            "reach_mm": UNCERTAINTY_REACH_MM,
+            "rgb": [round(255 * v) for v in UNCERTAIN_RGB],
+            "surfaces": [{"name": o["name"], "rgb": [round(255 * v) for v in o["colour"][:3]],
+                          "max_nats": o["uncertainty_max"]}
+                         for o in scene if "uncertainty_max" in o],
+            "region": None if inferred is None or inferred.mutual_information is None else {
+                "drawn": region is not None, "level_nats": UNCERTAIN_REGION_NATS,
+                "reach_mm": UNCERTAIN_REGION_MM}},
         uncertainty=uncertainty,
         model=identity.to_json(), flags=flags,
         patient=_patient(volume), series=volume.series_instance_uid,

@@ -22,6 +22,7 @@ from corridor.images.segmentation import (
     SegmentationMismatchError,
     SegmentCode,
     fit_to_ct,
+    read_class_map,
     read_segmentation,
 )
 
@@ -39,6 +40,7 @@ __all__ = [
     "SegmentationMismatchError",
     "export_volume",
     "fit_to_ct",
+    "read_class_map",
     "read_label_map",
     "read_segmentation",
     "write_nifti_ras",

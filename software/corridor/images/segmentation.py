@@ -1,6 +1,6 @@
 """Segmentations made elsewhere, read with their label names, and checked against the CT.
 
-Accepted (HAZ-040, HAZ-042):
+Accepted (HAZ-040, HAZ-042; a damaged file is refused whole, never read in part, HAZ-044):
 
 - a **TotalSegmentator output folder**: one binary NIfTI mask per class, named
   ``<class>.nii.gz`` (or ``.nii``), all on one grid; a mask's name is its file's name;
@@ -8,7 +8,7 @@ Accepted (HAZ-040, HAZ-042):
   code 0, the Caret-XML ``LabelTable`` TotalSegmentator writes (``<Label Key="n" ...>
   <![CDATA[name]]></Label>``), or from a **class map** given beside it: a JSON object of label
   values to names, ``{"1": "hip_left", ...}`` (TotalSegmentator's ``class_map`` dictionaries
-  written as JSON); where both are present they must agree;
+  written as JSON; :func:`read_class_map`); where both are present they must agree;
 - a **3D Slicer** ``.seg.nrrd``: ``Segment<n>_Name``, ``_LabelValue`` and ``_Layer`` (one layer);
 - a **DICOM SEG**: segment labels, their coded types (``SegmentedPropertyTypeCodeSequence``,
   with a laterality modifier) and its Frame of Reference UID.
@@ -39,11 +39,11 @@ from corridor.geometry import ImageGeometry
 from corridor.images.errors import ImageFileError
 from corridor.images.model import LabelMap
 from corridor.images.readers import read_label_map
-from corridor.reading import InputFileError, open_bounded, read_regular_file
+from corridor.reading import InputFileError, json_depth, open_bounded, read_regular_file
 
 __all__ = ["CLASS_MAP_BYTES", "DIRECTION_MATCH", "GEOMETRY_TOLERANCE_MM", "MAX_CLASS_FILES",
            "SegmentCode", "Segmentation", "SegmentationMismatchError", "fit_to_ct",
-           "read_segmentation"]
+           "read_class_map", "read_segmentation"]
 
 GEOMETRY_TOLERANCE_MM = 0.1
 """Largest distance (mm) between a segmentation's voxel centre and the CT's for the grids to be
@@ -128,6 +128,10 @@ def _unnamed(path: Path, how: str) -> ImageFileError:
 
 def _named(path: Path, label_map: LabelMap, names: Mapping[int, str], source: str) -> LabelMap:
     """``label_map`` with ``names`` (value to name); every value present must be named."""
+    outside = sorted(v for v in names if not 0 < v < 256)
+    if outside:
+        raise ImageFileError("label names", f"{path}: values {outside[:8]} named in the "
+                             f"{source}", "names of the label values 1 to 255 only")
     present = np.flatnonzero(np.bincount(label_map.labels.ravel(), minlength=256))
     missing = [int(v) for v in present if v and int(v) not in names]
     if missing:
@@ -156,23 +160,55 @@ def _nifti_extension_names(path: Path) -> dict[int, str] | None:
     return None
 
 
-def _class_map(path: Path) -> dict[int, str]:
+_CLASS_VALUE = re.compile(r"[1-9][0-9]{0,2}")
+"""A class map's key: a label value in plain decimal (``"1"``, never ``"01"``, ``" 1"`` or
+``"1_0"``, which Python's ``int`` would also read as numbers)."""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members; a key given twice is refused (JSON parsers keep the last)."""
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f"the key {key!r} twice")
+        document[key] = value
+    return document
+
+
+def read_class_map(path: Path) -> dict[int, str]:
+    """A class map: a JSON object of label values (1 to 255, in plain decimal) to non-empty
+    names, ``{"1": "hip_left", ...}``, each value once.
+
+    Raises
+    ------
+    ImageFileError
+        Not a regular file of at most :data:`CLASS_MAP_BYTES`, not UTF-8 JSON, not one flat
+        object, a key given twice, a key that is not a label value or a name that is not
+        non-empty text.
+    """
     expected = 'a JSON object of label values to names, {"1": "hip_left", ...}'
     try:
-        data = read_regular_file(path, CLASS_MAP_BYTES, field="class map", expected=expected)
-        document = json.loads(data.decode("utf-8"))
-        if not isinstance(document, dict):
-            raise TypeError("not an object")
-        names = {int(k): str(v) for k, v in document.items()}
+        text = read_regular_file(path, CLASS_MAP_BYTES, field="class map",
+                                 expected=expected).decode("utf-8")
+        if json_depth(text) > 1:  # checked before parsing: no parser recurses into it
+            raise ValueError(f"objects or arrays nested {json_depth(text)} deep")
+        document = json.loads(text, object_pairs_hook=_pairs)
     except InputFileError as exc:
         raise ImageFileError("class map", f"{path}: {exc.found}", exc.expected) from exc
-    except (ValueError, TypeError) as exc:
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError among them
         raise ImageFileError("class map", f"{path}: {type(exc).__name__}: {exc}",
                              expected) from exc
-    if not names or any(not 0 < k < 256 or not v for k, v in names.items()):
-        raise ImageFileError("class map", f"{path}: {sorted(names.items())[:5]}",
-                             "values from 1 to 255, each with a non-empty name")
-    return names
+    if not isinstance(document, dict) or not document:
+        raise ImageFileError("class map", f"{path}: {type(document).__name__} "
+                             f"{str(document)[:60]!r}", expected)
+    bad = [(k, v) for k, v in document.items()
+           if not _CLASS_VALUE.fullmatch(k) or int(k) > 255 or not isinstance(v, str)
+           or not v.strip()]
+    if bad:
+        raise ImageFileError("class map", f"{path}: {bad[:5]}",
+                             "keys the label values 1 to 255 in plain decimal, each with a "
+                             "non-empty name")
+    return {int(k): v for k, v in document.items()}
 
 
 def _folder(path: Path, keep: Callable[[str], bool] | None) -> Segmentation:
@@ -237,19 +273,36 @@ def _slicer(path: Path, label_map: LabelMap) -> Segmentation:
                         (path,), "segment fields")
 
 
-def _code(item: Any) -> SegmentCode | None:
+def _code_value(path: Path, number: int, concept: Any, keyword: str, where: str) -> str:
+    """One attribute of a coded concept of a segment; a concept without it is refused."""
+    value = str(getattr(concept, keyword, None) or "").strip()
+    if not value:
+        raise ImageFileError(f"segment {number}: {where}", f"{path}: no {keyword}",
+                             "a coded concept with its CodeValue, CodingSchemeDesignator and "
+                             "CodeMeaning")
+    return value
+
+
+def _code(path: Path, number: int, item: Any) -> SegmentCode | None:
+    """A segment's coded type with its laterality modifier (``None`` when it has no type)."""
     types = getattr(item, "SegmentedPropertyTypeCodeSequence", None)
     if not types:
         return None
     kind = types[0]
+    where = "SegmentedPropertyTypeCodeSequence"
     laterality = None
     for modifier in getattr(kind, "SegmentedPropertyTypeModifierCodeSequence", None) or ():
-        laterality = str(modifier.CodeValue)
+        laterality = _code_value(path, number, modifier, "CodeValue",
+                                 f"{where} > SegmentedPropertyTypeModifierCodeSequence")
     for region in getattr(item, "AnatomicRegionSequence", None) or ():
         for modifier in getattr(region, "AnatomicRegionModifierSequence", None) or ():
-            laterality = laterality or str(modifier.CodeValue)
-    return SegmentCode(str(kind.CodingSchemeDesignator), str(kind.CodeValue),
-                       str(kind.CodeMeaning), laterality)
+            laterality = laterality or _code_value(
+                path, number, modifier, "CodeValue",
+                "AnatomicRegionSequence > AnatomicRegionModifierSequence")
+    scheme, value, meaning = (_code_value(path, number, kind, keyword, where)
+                              for keyword in ("CodingSchemeDesignator", "CodeValue",
+                                              "CodeMeaning"))
+    return SegmentCode(scheme, value, meaning, laterality)
 
 
 def _dicom_seg(path: Path, label_map: LabelMap) -> Segmentation:
@@ -259,12 +312,16 @@ def _dicom_seg(path: Path, label_map: LabelMap) -> Segmentation:
         header = pydicom.dcmread(cast(BinaryIO, stream), stop_before_pixels=True)
     names: dict[int, str] = {}
     codes: dict[int, SegmentCode] = {}
-    for item in header.SegmentSequence:
-        number = int(item.SegmentNumber)
+    for item in getattr(header, "SegmentSequence", None) or ():
+        try:
+            number = int(item.SegmentNumber)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ImageFileError("SegmentNumber", f"{path}: {getattr(item, 'SegmentNumber', None)}",
+                                 "a number for every segment") from exc
         label = str(getattr(item, "SegmentLabel", "") or "").strip()
         if label:
             names[number] = label
-        code = _code(item)
+        code = _code(path, number, item)
         if code is not None:
             codes[number] = code
     if not names:
@@ -316,7 +373,7 @@ def read_segmentation(path: Path, *, class_map: Path | None = None,
     label_map = read_label_map(path)
     if name.endswith((".nii", ".nii.gz")):
         from_header = _nifti_extension_names(path)
-        given = _class_map(class_map) if class_map is not None else None
+        given = read_class_map(class_map) if class_map is not None else None
         if from_header is not None and given is not None and from_header != given:
             differ = sorted(k for k in set(from_header) | set(given)
                             if from_header.get(k) != given.get(k))

@@ -5,6 +5,7 @@ from pathlib import Path
 from corridor.inference.api import InferenceOptions, infer
 from corridor.inference.errors import InferenceError, ModelPackageError, ProviderUnavailableError
 from corridor.inference.manifest import (
+    EnsembleMember,
     GridOrientation,
     LabelEntry,
     ModelManifest,
@@ -18,8 +19,8 @@ from corridor.inference.model import (
     ModelIdentity,
 )
 from corridor.inference.outputs import ImageFormat, InferenceOutput, write_outputs
-from corridor.inference.package import ModelPackage, load_model_package
-from corridor.inference.session import Device, open_session
+from corridor.inference.package import ModelPackage, PackageMember, load_model_package
+from corridor.inference.session import Device, open_session, open_sessions
 from corridor.inference.window import Weighting
 
 REFERENCE_MODEL = Path(__file__).parent / "models" / "reference-bone-vessel"
@@ -29,6 +30,7 @@ clinical use)."""
 __all__ = [
     "REFERENCE_MODEL",
     "Device",
+    "EnsembleMember",
     "FlagCode",
     "GridOrientation",
     "ImageFormat",
@@ -44,10 +46,12 @@ __all__ = [
     "ModelPackage",
     "ModelPackageError",
     "OutputKind",
+    "PackageMember",
     "ProviderUnavailableError",
     "Weighting",
     "infer",
     "load_model_package",
     "open_session",
+    "open_sessions",
     "write_outputs",
 ]

@@ -19,6 +19,21 @@ Steps, each recorded in the run record's ``spatial_operations`` and ``parameters
    expects) and informational figures (risk structures' mean entropy: boundary voxels of
    a thin vessel keep it high on every scan, so it is no review flag; planning flags the
    uncertainty that could change its verdict instead).
+
+Deep ensembles
+--------------
+A package of several members (:attr:`~corridor.inference.manifest.ModelManifest.ensemble`)
+runs every member, one ONNX Runtime session each, on every window of the same preprocessed
+image; each member's scores are blended, turned into probabilities and brought back to the
+CT grid as a single model's are, then calibrated by the manifest's temperature.  The
+ensemble's probabilities are the mean of the members' calibrated probabilities: the label
+map is their most probable class, the entropy map their predictive entropy ``H(mean)``, and
+the mutual information ``H(mean) - mean(H(member))`` (the epistemic part: zero where the
+members agree, whatever their own uncertainty) is written as a map and summarised per label.
+Each member's own label map (its most probable class) joins the plausible alternatives as
+``member-1``, ``member-2``, ..., so planning measures its trajectory on each.  A single
+model's run is unchanged: no mutual information (recorded as absent) and no member
+alternative.
 """
 
 from __future__ import annotations
@@ -45,13 +60,14 @@ from corridor.inference.model import (
 )
 from corridor.inference.package import ModelPackage
 from corridor.inference.resample import BackResampler, model_grid, to_model_grid
-from corridor.inference.session import Device, ModelSession, open_session
+from corridor.inference.session import Device, ModelSession, open_sessions
 from corridor.inference.window import SIGMA_SCALE, Weighting, stream_windows
 from corridor.ingest.model import Volume
 from corridor.provenance import software_identity
 
 __all__ = ["ALTERNATIVE_THRESHOLDS", "RISK_ENTROPY_LIMIT", "RISK_LOW_CONFIDENCE_LIMIT",
-           "InferenceOptions", "alternative_labels", "apply_temperature", "infer"]
+           "InferenceOptions", "alternative_labels", "apply_temperature", "entropy_nats",
+           "infer"]
 
 RECORD_FORMAT = "corridor-inference-record/1"
 
@@ -71,6 +87,11 @@ alternatives (the nominal label map is the most probable class): 0.3 a generous 
 
 INFORMATIONAL_ENTROPY = "risk-structure-entropy"
 """Code of the run record's informational note on a risk structure's mean entropy."""
+
+MUTUAL_INFORMATION = ("mutual information between the label and the ensemble member (nats): "
+                      "H(mean of the members' calibrated probabilities) - mean of the members' "
+                      "entropies")
+"""What the mutual-information map holds (its quantity, and the run record's definition)."""
 
 _PROBABILITY_TOLERANCE = 1e-3
 """How far a probabilities model's outputs may stray from [0, 1] and a sum of 1."""
@@ -146,6 +167,13 @@ def apply_temperature(scores: NDArray[np.float32], kind: OutputKind, temperature
     return powered
 
 
+def entropy_nats(probabilities: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Entropy ``-sum p log p`` (nats) of class probabilities along axis 0 (``0 log 0 = 0``)."""
+    nats: NDArray[np.float32] = -(probabilities * np.log(
+        np.maximum(probabilities, np.float32(1e-12)))).sum(axis=0)
+    return nats
+
+
 def _probabilities(output: NDArray[np.float32], kind: OutputKind) -> NDArray[np.float32]:
     if not np.all(np.isfinite(output)):
         raise InferenceError("output", "the model produced non-finite values",
@@ -186,21 +214,20 @@ def _mirrorings(tta: bool) -> list[tuple[int, ...]]:
     return [combo for n in range(4) for combo in itertools.combinations(axes, n)]
 
 
-def _window_runner(session: ModelSession, manifest: ModelManifest, tta: bool,
+def _window_runner(sessions: tuple[ModelSession, ...], manifest: ModelManifest, tta: bool,
                    counter: list[int]) -> Callable[[NDArray[np.float32]], NDArray[np.float32]]:
-    """One batch of windows through the model; with TTA, through its 8 mirrorings.
+    """One batch of windows through every member; with TTA, through its 8 mirrorings.
 
-    With TTA the scores of the mirrored passes are averaged per window (logits or
-    probabilities, as the model gives them; nnU-Net averages logits), and one more
-    channel carries the variance of the class probabilities across the passes,
-    averaged over the classes.
+    The output holds each member's scores in turn along the channel axis (``labels``
+    channels each, the members in order).  With TTA the scores of the mirrored passes are
+    averaged per window (logits or probabilities, as the model gives them; nnU-Net averages
+    logits), and one more channel carries the variance of the class probabilities across
+    the passes, averaged over the classes and over the members.
     """
     passes = _mirrorings(tta)
 
-    def run(batch: NDArray[np.float32]) -> NDArray[np.float32]:
-        counter[0] += batch.shape[0] * len(passes)
-        if not tta:
-            return session.run(batch)
+    def mirrored(session: ModelSession, batch: NDArray[np.float32],
+                 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         scores = []
         for axes in passes:
             spatial = tuple(a + 2 for a in axes)
@@ -214,7 +241,19 @@ def _window_runner(session: ModelSession, manifest: ModelManifest, tta: bool,
         else:
             probabilities = stacked
         variance = probabilities.var(axis=0).mean(axis=1, keepdims=True)
-        return np.concatenate([stacked.mean(axis=0), variance], axis=1).astype(np.float32)
+        return stacked.mean(axis=0), variance
+
+    def run(batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        counter[0] += batch.shape[0] * len(passes) * len(sessions)
+        if not tta:
+            if len(sessions) == 1:
+                return sessions[0].run(batch)
+            return np.concatenate([session.run(batch) for session in sessions], axis=1)
+        results = [mirrored(session, batch) for session in sessions]
+        variance = results[0][1] if len(results) == 1 else np.mean(
+            [r[1] for r in results], axis=0)
+        return np.concatenate([*(r[0] for r in results), variance],
+                              axis=1).astype(np.float32)
 
     return run
 
@@ -292,7 +331,7 @@ def infer(volume: Volume, package: ModelPackage,
     manifest = package.manifest
     started = time.perf_counter()
     _check_input(volume, manifest)
-    session = open_session(package, opts.device, threads=opts.threads)
+    sessions = open_sessions(package, opts.device, threads=opts.threads)
     grid = model_grid(volume.geometry, manifest.input_spacing_mm, manifest.grid)
     intensity = manifest.intensity
     clip_low, clip_high = intensity.clip_hu
@@ -303,46 +342,45 @@ def infer(volume: Volume, package: ModelPackage,
     pad_value = (clip_low - intensity.subtract) / intensity.divide
     prepared = time.perf_counter()
     count = len(manifest.labels)
+    members = len(sessions)
     windows = [0]
     shape_kji = volume.geometry.shape[::-1]
     labels = np.zeros(shape_kji, dtype=np.uint8)
     entropy = np.zeros(shape_kji, dtype=np.float32)
     variance = np.zeros(shape_kji, dtype=np.float32) if opts.tta else None
-    counts = np.zeros(count, np.int64)
-    own = np.zeros(count, np.float64)
-    low = np.zeros(count, np.int64)
-    entropy_sum = np.zeros(count, np.float64)
+    mutual = np.zeros(shape_kji, dtype=np.float32) if members > 1 else None
+    member_labels = [np.zeros(shape_kji, dtype=np.uint8) for _ in range(members)
+                     ] if members > 1 else []
+    sums = _Sums(count)
     risk = np.array([entry.risk_structure for entry in manifest.labels])
     alternatives = {threshold: np.zeros(shape_kji, dtype=np.uint8)
                     for threshold in ALTERNATIVE_THRESHOLDS}
     back = BackResampler(grid, volume.geometry)
-    blocks = stream_windows(image[np.newaxis], _window_runner(session, manifest, opts.tta, windows),
-                            patch=manifest.patch_size[::-1], channels=count + int(opts.tta),
+    blocks = stream_windows(image[np.newaxis],
+                            _window_runner(sessions, manifest, opts.tta, windows),
+                            patch=manifest.patch_size[::-1],
+                            channels=count * members + int(opts.tta),
                             overlap=opts.overlap, batch_size=opts.batch_size,
                             weighting=opts.weighting, pad_value=pad_value)
     for k0, k1, block in blocks:
-        block[:count] = _probabilities(block[:count], manifest.output_kind)
+        for m in range(members):
+            block[m * count:(m + 1) * count] = _probabilities(block[m * count:(m + 1) * count],
+                                                              manifest.output_kind)
         for part in back.consume(k0, k1, block, count):
-            winner = np.argmax(part.probabilities, axis=0).astype(np.uint8)
-            probabilities = apply_temperature(part.probabilities, OutputKind.PROBABILITIES,
-                                              manifest.temperature)
-            best = np.take_along_axis(probabilities, winner[np.newaxis].astype(np.intp),
-                                      axis=0)[0]
-            nats = -(probabilities * np.log(np.maximum(probabilities, np.float32(1e-12)))
-                     ).sum(axis=0)
-            labels[part.k][part.mask] = winner
+            combined = _combine(part.probabilities, part.extra, count, members,
+                                manifest.temperature)
+            labels[part.k][part.mask] = combined.winner
             for threshold, alternative in alternatives.items():
-                alternative[part.k][part.mask] = alternative_labels(probabilities, threshold,
-                                                                    risk)
-            entropy[part.k][part.mask] = nats
+                alternative[part.k][part.mask] = alternative_labels(combined.probabilities,
+                                                                    threshold, risk)
+            entropy[part.k][part.mask] = combined.nats
+            if mutual is not None and combined.mutual is not None:
+                mutual[part.k][part.mask] = combined.mutual
+            for member_map, winner in zip(member_labels, combined.member_winners, strict=True):
+                member_map[part.k][part.mask] = winner
             if variance is not None:
-                variance[part.k][part.mask] = part.extra[0]
-            for index in range(count):
-                mine = winner == index
-                counts[index] += int(mine.sum())
-                own[index] += float(best[mine].sum(dtype=np.float64))
-                low[index] += int(np.count_nonzero(best[mine] < 0.5))
-                entropy_sum[index] += float(nats[mine].sum(dtype=np.float64))
+                variance[part.k][part.mask] = part.extra[(members - 1) * count]
+            sums.add(combined)
     if not back.complete:
         raise InferenceError("output", "not every CT voxel received a probability",
                              expected="the model grid to cover the CT")
@@ -352,25 +390,131 @@ def infer(volume: Volume, package: ModelPackage,
     if variance is not None:
         tta_map = ScalarMap(variance.T, volume.geometry,
                             "variance of class probabilities across 8 mirrored passes, "
-                            "mean over classes")
+                            "mean over classes" + (" and members" if members > 1 else ""))
     finished = time.perf_counter()
     voxel_ml = abs(float(np.linalg.det(volume.geometry.affine[:3, :3]))) / 1000.0
-    statistics = _statistics(manifest, counts, own, low, entropy_sum, voxel_ml)
+    statistics = _statistics(manifest, sums.counts, sums.own, sums.low, sums.entropy,
+                             voxel_ml)
     flags = _flags(manifest, statistics)
     notes = _informational(manifest, statistics)
-    record = _record(volume, package, session, opts, grid, windows[0], statistics, flags,
+    record = _record(volume, package, sessions[0], opts, grid, windows[0], statistics, flags,
                      {"prepare_s": prepared - started,
                       "predict_and_resample_back_s": predicted - prepared,
                       "statistics_s": finished - predicted, "total_s": finished - started})
     record["informational"] = notes
+    record["ensemble"] = _ensemble_record(package, sessions, sums)
+    names = manifest.label_names
+    found = {f"p>={threshold:g}": LabelMap(alternative.T, volume.geometry, names)
+             for threshold, alternative in alternatives.items()}
+    if member_labels:
+        found.update({member.name: LabelMap(member_map.T, volume.geometry, names)
+                      for member, member_map in zip(package.members, member_labels,
+                                                    strict=True)})
     return InferenceResult(
-        label_map=LabelMap(labels.T, volume.geometry, manifest.label_names),
+        label_map=LabelMap(labels.T, volume.geometry, names),
         entropy=ScalarMap(entropy.T, volume.geometry, "predictive entropy (nats)"),
         tta_variance=tta_map, statistics=statistics, flags=flags, manifest=manifest,
         model=ModelIdentity(manifest.name, manifest.version, package.sha256), record=record,
-        alternatives={f"p>={threshold:g}": LabelMap(alternative.T, volume.geometry,
-                                                    manifest.label_names)
-                      for threshold, alternative in alternatives.items()})
+        alternatives=found,
+        mutual_information=None if mutual is None else ScalarMap(
+            mutual.T, volume.geometry, MUTUAL_INFORMATION))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Combined:
+    """The CT voxels of one block, the members combined (see the module notes)."""
+
+    winner: NDArray[np.uint8]
+    probabilities: NDArray[np.float32]
+    """Calibrated class probabilities (the members' mean), ``(labels, n)``."""
+    nats: NDArray[np.float32]
+    mutual: NDArray[np.float32] | None
+    """Mutual information (nats); ``None`` for a single model."""
+    member_winners: tuple[NDArray[np.uint8], ...]
+    """Each member's most probable class; empty for a single model."""
+
+
+def _renormalised(probabilities: NDArray[np.float32]) -> NDArray[np.float32]:
+    """As :class:`~corridor.inference.resample.BackResampler` renormalises its first group."""
+    probabilities /= np.maximum(probabilities.sum(axis=0, keepdims=True), np.float32(1e-12))
+    return probabilities
+
+
+def _combine(first: NDArray[np.float32], extra: NDArray[np.float32], count: int, members: int,
+             temperature: float) -> _Combined:
+    """Label, calibrated probabilities, entropy and (for an ensemble) mutual information."""
+    if members == 1:
+        # the most probable class before calibration, which calibration keeps (SRS-INF-018)
+        winner = np.argmax(first, axis=0).astype(np.uint8)
+        probabilities = apply_temperature(first, OutputKind.PROBABILITIES, temperature)
+        return _Combined(winner, probabilities, entropy_nats(probabilities), None, ())
+    raw = [first, *(_renormalised(extra[m * count:(m + 1) * count])
+                    for m in range(members - 1))]
+    calibrated = [apply_temperature(p, OutputKind.PROBABILITIES, temperature) for p in raw]
+    mean: NDArray[np.float32] = np.asarray(
+        np.sum(calibrated, axis=0, dtype=np.float32) / np.float32(members), dtype=np.float32)
+    nats = entropy_nats(mean)
+    expected = (np.sum([entropy_nats(p) for p in calibrated], axis=0, dtype=np.float32)
+                / np.float32(members))
+    # H(mean) >= mean(H) (Jensen); a negative difference is rounding
+    mutual = np.maximum(nats - expected, np.float32(0.0)).astype(np.float32)
+    return _Combined(np.argmax(mean, axis=0).astype(np.uint8), mean, nats, mutual,
+                     tuple(np.argmax(p, axis=0).astype(np.uint8) for p in raw))
+
+
+class _Sums:
+    """Per-label running sums over the CT voxels, for the statistics."""
+
+    def __init__(self, count: int) -> None:
+        self.counts = np.zeros(count, np.int64)
+        self.own = np.zeros(count, np.float64)
+        self.low = np.zeros(count, np.int64)
+        self.entropy = np.zeros(count, np.float64)
+        self.mutual = np.zeros(count, np.float64)
+        self.mutual_max = np.zeros(count, np.float64)
+
+    def add(self, combined: _Combined) -> None:
+        """Add one block's voxels, each to the label it was given."""
+        best = np.take_along_axis(combined.probabilities,
+                                  combined.winner[np.newaxis].astype(np.intp), axis=0)[0]
+        for index in range(len(self.counts)):
+            mine = combined.winner == index
+            self.counts[index] += int(mine.sum())
+            self.own[index] += float(best[mine].sum(dtype=np.float64))
+            self.low[index] += int(np.count_nonzero(best[mine] < 0.5))
+            self.entropy[index] += float(combined.nats[mine].sum(dtype=np.float64))
+            if combined.mutual is not None and mine.any():
+                self.mutual[index] += float(combined.mutual[mine].sum(dtype=np.float64))
+                self.mutual_max[index] = max(self.mutual_max[index],
+                                             float(combined.mutual[mine].max()))
+
+
+def _ensemble_record(package: ModelPackage, sessions: tuple[ModelSession, ...],
+                     sums: _Sums) -> dict[str, Any]:
+    """The run record's ``ensemble`` block: the members, how they are combined, and the
+    mutual information per label (``null`` for a single model: none is measured)."""
+    rows = [{"name": member.name, "onnx_file": member.onnx_path.name, "sha256": member.sha256,
+             "provider": session.provider}
+            for member, session in zip(package.members, sessions, strict=True)]
+    if len(rows) == 1:
+        return {"members": rows, "mutual_information": None,
+                "note": "a single model: no epistemic uncertainty is measured (no mutual "
+                        "information map), and no member alternative"}
+    per_label = []
+    for entry in package.manifest.labels:
+        n = int(sums.counts[entry.index])
+        per_label.append({"name": entry.name, "risk_structure": entry.risk_structure,
+                          "voxels": n,
+                          "mean_nats": round(float(sums.mutual[entry.index] / n), 6) if n
+                          else None,
+                          "max_nats": round(float(sums.mutual_max[entry.index]), 6) if n
+                          else None})
+    return {"members": rows,
+            "combination": "mean of the members' calibrated probabilities (each member "
+                           "calibrated by the manifest's temperature); label map: its most "
+                           "probable class; entropy map: its entropy",
+            "mutual_information": {"definition": MUTUAL_INFORMATION, "per_label": per_label},
+            "member_alternatives": [member.name for member in package.members]}
 
 
 def _record(volume: Volume, package: ModelPackage, session: ModelSession,
@@ -384,7 +528,7 @@ def _record(volume: Volume, package: ModelPackage, session: ModelSession,
         "model": {"name": manifest.name, "version": manifest.version,
                   "sha256": package.sha256, "onnx_file": manifest.onnx_file,
                   "opset": manifest.opset, "output_kind": manifest.output_kind.value,
-                  "temperature": manifest.temperature},
+                  "temperature": manifest.temperature, "members": len(package.members)},
         "input": {
             "series_instance_uid": volume.series_instance_uid,
             "geometry": volume.geometry.to_json(),
@@ -421,7 +565,10 @@ def _record(volume: Volume, package: ModelPackage, session: ModelSession,
         ],
         "alternatives": [{"name": f"p>={threshold:g}", "rule": f"each structure where its "
                           f"probability reaches {threshold:g}; risk structures take voxels "
-                          "two structures reach"} for threshold in ALTERNATIVE_THRESHOLDS],
+                          "two structures reach"} for threshold in ALTERNATIVE_THRESHOLDS] + [
+            {"name": member.name, "rule": f"the most probable class of ensemble member "
+                                          f"{member.onnx_path.name} alone"}
+            for member in package.members if package.is_ensemble],
         "statistics": [row.to_json() for row in statistics],
         "flags": [flag.to_json() for flag in flags],
         "timing_s": {key: round(value, 3) for key, value in timing.items()},

@@ -2,8 +2,8 @@
 
 ``corridor infer DICOM_PATH --model DIR --out DIR [--device auto|cuda|cpu] [--tta]``
 ingests the CT series, segments it with the model package and writes the label
-map, uncertainty maps, DICOM SEG and run record (exit 0; 2 on refused input, a
-bad model package or an unavailable device).
+map, uncertainty maps (with a deep ensemble, its mutual information), DICOM SEG and run
+record (exit 0; 2 on refused input, a bad model package or an unavailable device).
 
 ``corridor model inspect DIR`` prints a model package's manifest and whether it
 verifies (hash, graph against manifest): exit 0 when it does, 2 when it does not.
@@ -44,6 +44,13 @@ def _infer(args: argparse.Namespace) -> int:
     for row in result.statistics:
         print(f"  {row.name:<12} {row.volume_ml:10.1f} ml  mean probability "
               f"{row.mean_probability:.3f}  mean entropy {row.mean_entropy:.3f} nats")
+    ensemble = result.record.get("ensemble") or {}
+    mutual = ensemble.get("mutual_information")
+    if mutual is not None:
+        print(f"  a deep ensemble of {len(ensemble['members'])} members; mutual information "
+              "(their disagreement), mean over each label: " + ", ".join(
+                  f"{row['name']} {row['mean_nats']:.3f} nats" for row in mutual["per_label"]
+                  if row["mean_nats"] is not None))
     for flag in result.flags:
         print(f"  flag [{flag.code.value}]: {flag.message}")
     absent = written.record.get(ABSENT_KEY) or []
@@ -67,6 +74,13 @@ def _inspect(args: argparse.Namespace) -> int:
     signature = package.signature
     print(f"graph: input {signature.input_name} {list(signature.input_shape)}, output "
           f"{signature.output_name} {list(signature.output_shape)}, opset {signature.opset}")
+    if package.is_ensemble:
+        for member in package.members:
+            print(f"member {member.name}: {member.onnx_path.name} sha256 {member.sha256}")
+        print(f"verdict: VERIFIED: the {len(package.members)} members' sha256 match (ensemble "
+              f"sha256 {package.sha256}); every graph agrees with the manifest and with "
+              "member-1's")
+        return 0
     print(f"verdict: VERIFIED: sha256 {package.sha256} matches; graph agrees with the manifest")
     return 0
 

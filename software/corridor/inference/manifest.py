@@ -14,18 +14,36 @@ ordered.  With ``grid: "lps"`` the model grid's ``i, j, k`` run along the patien
 L, P and S axes (every input is first turned to one orientation); with ``grid:
 "native"`` they keep the directions of the CT's own ``i, j, k`` (only the spacing
 changes), as nnU-Net and MONAI exports expect.
+
+Deep ensembles
+--------------
+A package may hold several ONNX members (Lakshminarayanan et al. 2017, deep ensembles): the
+first is ``onnx_file`` with its ``sha256``, the others are listed in ``ensemble``, each with
+its own SHA-256.  Every member honours the same manifest (opset, patch, labels, output kind,
+preprocessing and temperature); inference runs each on every window and averages their
+calibrated probabilities (:mod:`corridor.inference.api`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "MANIFEST_FORMAT",
+    "MAX_ENSEMBLE_MEMBERS",
     "CodedConcept",
+    "EnsembleMember",
     "GridOrientation",
     "IntensityPreprocessing",
     "LabelEntry",
@@ -35,6 +53,10 @@ __all__ = [
 
 MANIFEST_FORMAT = "corridor-model-manifest/1"
 """Value of the manifest's ``format`` field; changes when the layout does."""
+
+MAX_ENSEMBLE_MEMBERS = 8
+"""Most members a package may hold (the first and up to 7 in ``ensemble``): inference runs
+each on every window, so the time and the window buffers grow with their number."""
 
 
 class OutputKind(StrEnum):
@@ -68,6 +90,14 @@ class CodedConcept(_Strict):
     scheme: str = Field(min_length=1, max_length=16)
     value: str = Field(min_length=1, max_length=64)
     meaning: str = Field(min_length=1, max_length=64)
+
+
+class EnsembleMember(_Strict):
+    """One member of a deep ensemble: an ONNX file of the package and its SHA-256."""
+
+    onnx_file: str = Field(pattern=r"^[A-Za-z0-9._-]+\.onnx$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """SHA-256 of the ONNX file; loading refuses any other bytes."""
 
 
 class LabelEntry(_Strict):
@@ -141,6 +171,28 @@ class ModelManifest(_Strict):
     calibration: str | None = None
     """How ``temperature`` was fitted and what it did (data, binning, ECE before and after),
     for the model card."""
+    ensemble: tuple[EnsembleMember, ...] = Field(default=(),
+                                                 max_length=MAX_ENSEMBLE_MEMBERS - 1)
+    """The further members of a deep ensemble, after the first (``onnx_file``): empty for a
+    single model.  Every file and every SHA-256 must differ from the others' (a member listed
+    twice would make the members look in agreement where they are one)."""
+
+    @field_validator("ensemble")
+    @classmethod
+    def _distinct_members(cls, ensemble: tuple[EnsembleMember, ...],
+                          info: ValidationInfo) -> tuple[EnsembleMember, ...]:
+        first = (info.data.get("onnx_file"), info.data.get("sha256"))
+        members = [first, *((m.onnx_file, m.sha256) for m in ensemble)]
+        for n, (onnx_file, sha256) in enumerate(members[1:], start=2):
+            for m, (earlier_file, earlier_sha256) in enumerate(members[:n - 1], start=1):
+                if onnx_file == earlier_file:
+                    raise ValueError(f"member-{n} onnx_file {onnx_file!r} is member-{m}'s, "
+                                     "expected a file of its own")
+                if sha256 == earlier_sha256:
+                    raise ValueError(f"member-{n} sha256 {sha256} is member-{m}'s, expected "
+                                     "members that differ (a member listed twice measures no "
+                                     "disagreement)")
+        return ensemble
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelManifest:
@@ -168,3 +220,22 @@ class ModelManifest(_Strict):
     def label_names(self) -> tuple[str, ...]:
         """Label names by index."""
         return tuple(label.name for label in self.labels)
+
+    @property
+    def members(self) -> tuple[EnsembleMember, ...]:
+        """Every member, the first (``onnx_file``, ``sha256``) first; named ``member-1``,
+        ``member-2``, ... in this order."""
+        return (EnsembleMember(onnx_file=self.onnx_file, sha256=self.sha256), *self.ensemble)
+
+    @property
+    def identity_sha256(self) -> str:
+        """The model's SHA-256 in its identity (run records, DICOM SEG, audit, model card).
+
+        The ONNX file's SHA-256 for a single model; for an ensemble, the SHA-256 of the
+        members' SHA-256s in order, each followed by a line feed, so that any change of any
+        member, or of their order, changes it.
+        """
+        if not self.ensemble:
+            return self.sha256
+        text = "".join(f"{member.sha256}\n" for member in self.members)
+        return hashlib.sha256(text.encode("ascii")).hexdigest()

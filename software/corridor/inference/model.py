@@ -88,8 +88,12 @@ class InferenceResult:
         The label map and uncertainty maps, on the CT's own geometry.
     alternatives
         The segmentation's plausible alternatives by name (e.g. ``p>=0.3``: each structure
-        where its probability reaches 0.3), label maps on the CT's geometry with the label
+        where its probability reaches 0.3; for an ensemble also ``member-1``, ...: each
+        member's own most probable class), label maps on the CT's geometry with the label
         map's names; planning judges its trajectory on each again.
+    mutual_information
+        For a deep ensemble, the mutual information between the label and the member (nats,
+        the epistemic uncertainty) on the CT's geometry; ``None`` for a single model.
     statistics, flags
         Per-label statistics and the review flags.
     manifest
@@ -110,6 +114,7 @@ class InferenceResult:
     model: ModelIdentity
     record: Mapping[str, Any] = field(default_factory=dict)
     alternatives: Mapping[str, LabelMap] = field(default_factory=dict)
+    mutual_information: ScalarMap | None = None
 
     @property
     def execution(self) -> dict[str, Any]:

@@ -66,7 +66,8 @@ def write_outputs(result: InferenceResult, volume: Volume, out: Path, *,
     """Write the label map, uncertainty maps, DICOM SEG and run record into ``out``.
 
     Files: ``labels.<fmt>`` (uint8, CT grid), ``entropy.<fmt>`` (float32, nats),
-    ``tta_variance.<fmt>`` (with TTA), ``seg.dcm`` (unless ``seg`` is false) and
+    ``mutual_information.<fmt>`` (float32, nats; a deep ensemble's), ``tta_variance.<fmt>``
+    (with TTA), ``seg.dcm`` (unless ``seg`` is false) and
     ``run.json`` (the run record plus ``outputs``: name, SHA-256, what it holds; with a
     SEG, plus :data:`ABSENT_KEY`: each attribute the source images lack that the SEG
     holds empty or replaced, :class:`~corridor.inference.seg.AbsentAttribute`).
@@ -102,6 +103,10 @@ def write_outputs(result: InferenceResult, volume: Volume, out: Path, *,
         ]
         export_volume(result.label_map, staging / described[0][0])
         export_volume(result.entropy, staging / described[1][0])
+        if result.mutual_information is not None:
+            name = f"mutual_information.{image_format.value}"
+            export_volume(result.mutual_information, staging / name)
+            described.append((name, result.mutual_information.quantity))
         if result.tta_variance is not None:
             name = f"tta_variance.{image_format.value}"
             export_volume(result.tta_variance, staging / name)

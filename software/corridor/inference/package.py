@@ -1,4 +1,10 @@
-"""Load a model package: verify the ONNX file's hash and its graph against the manifest."""
+"""Load a model package: verify each ONNX file's hash and its graph against the manifest.
+
+A deep ensemble's members (:attr:`~corridor.inference.manifest.ModelManifest.members`) are
+each verified as a single model is (bytes, hash, graph against the manifest), and then against
+the first member: same input and output element types, and no fixed dimension where the
+first has another.  A refusal names the member (``member-2``), its file and the field.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,8 @@ from corridor.inference.errors import ModelPackageError
 from corridor.inference.manifest import ModelManifest
 from corridor.reading import InputFileError, json_depth, read_regular_file
 
-__all__ = ["MANIFEST_NAME", "GraphSignature", "ModelPackage", "load_model_package"]
+__all__ = ["MANIFEST_NAME", "GraphSignature", "ModelPackage", "PackageMember",
+           "load_model_package"]
 
 MANIFEST_NAME = "manifest.json"
 
@@ -43,22 +50,66 @@ class GraphSignature:
     output_name: str
     output_shape: tuple[Dim, ...]
     opset: int
+    input_type: int = onnx.TensorProto.FLOAT
+    """ONNX element type of the input (``TensorProto.FLOAT`` is 1)."""
+    output_type: int = onnx.TensorProto.FLOAT
+    """ONNX element type of the output."""
+
+
+@dataclass(frozen=True, slots=True)
+class PackageMember:
+    """One verified ONNX file of a package: its name, path, bytes (hash checked) and graph."""
+
+    name: str
+    """``member-1``, ``member-2``, ... in the manifest's order."""
+    onnx_path: Path
+    onnx_bytes: bytes
+    sha256: str
+    signature: GraphSignature
 
 
 @dataclass(frozen=True, slots=True)
 class ModelPackage:
-    """A verified model package: its manifest, ONNX bytes (hash checked) and graph signature."""
+    """A verified model package: its manifest and its members (one, or a deep ensemble's).
+
+    ``onnx_path``, ``onnx_bytes`` and ``signature`` are the first member's.
+    """
 
     directory: Path
     manifest: ModelManifest
-    onnx_path: Path
-    onnx_bytes: bytes
-    signature: GraphSignature
+    members: tuple[PackageMember, ...]
+
+    def __post_init__(self) -> None:
+        files = tuple(m.onnx_file for m in self.manifest.members)
+        if tuple(m.onnx_path.name for m in self.members) != files:
+            raise ValueError(f"members: found {[m.onnx_path.name for m in self.members]}, "
+                             f"expected the manifest's {list(files)}")
+
+    @property
+    def onnx_path(self) -> Path:
+        """The first member's ONNX file."""
+        return self.members[0].onnx_path
+
+    @property
+    def onnx_bytes(self) -> bytes:
+        """The first member's ONNX bytes (the bytes hashed)."""
+        return self.members[0].onnx_bytes
+
+    @property
+    def signature(self) -> GraphSignature:
+        """The first member's graph signature."""
+        return self.members[0].signature
+
+    @property
+    def is_ensemble(self) -> bool:
+        """Whether the package holds more than one member."""
+        return len(self.members) > 1
 
     @property
     def sha256(self) -> str:
-        """SHA-256 of the ONNX file (equal to the manifest's, or the package would not load)."""
-        return self.manifest.sha256
+        """The model's SHA-256 in its identity: the ONNX file's for a single model, over the
+        members' for an ensemble (:attr:`ModelManifest.identity_sha256`)."""
+        return self.manifest.identity_sha256
 
 
 def _dims(value_info: onnx.ValueInfoProto) -> tuple[Dim, ...]:
@@ -88,7 +139,9 @@ def _signature(path: Path, data: bytes) -> GraphSignature:
         raise ModelPackageError(path, "graph outputs", [], "at least one output")
     opsets = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
     return GraphSignature(inputs[0].name, _dims(inputs[0]), graph.output[0].name,
-                          _dims(graph.output[0]), opsets[0] if opsets else 0)
+                          _dims(graph.output[0]), opsets[0] if opsets else 0,
+                          inputs[0].type.tensor_type.elem_type,
+                          graph.output[0].type.tensor_type.elem_type)
 
 
 def _check_dim(path: Path, what: str, found: Dim, expected: int) -> None:
@@ -116,6 +169,25 @@ def _check_signature(path: Path, manifest: ModelManifest, signature: GraphSignat
                    patch_kji[axis])
 
 
+def _check_agreement(path: Path, name: str, signature: GraphSignature,
+                     first: GraphSignature) -> None:
+    """A further member against the first: element types, and fixed dimensions that agree."""
+    for what, kind, expected_kind in (
+            ("input type", signature.input_type, first.input_type),
+            ("output type", signature.output_type, first.output_type)):
+        if kind != expected_kind:
+            raise ModelPackageError(
+                path, f"{name} {what}", onnx.TensorProto.DataType.Name(kind),
+                f"{onnx.TensorProto.DataType.Name(expected_kind)} as member-1's")
+    for what, shape, expected_shape in (
+            ("input shape", signature.input_shape, first.input_shape),
+            ("output shape", signature.output_shape, first.output_shape)):
+        for axis, (found, expected) in enumerate(zip(shape, expected_shape, strict=True)):
+            if isinstance(found, int) and isinstance(expected, int) and found != expected:
+                raise ModelPackageError(path, f"{name} {what} axis {axis}", found,
+                                        f"{expected} as member-1's")
+
+
 def _read_bounded(path: Path, limit: int, field: str, expected: str) -> bytes:
     """:func:`~corridor.reading.read_regular_file`, refused as a model package error."""
     try:
@@ -135,17 +207,19 @@ def load_model_package(directory: str | Path) -> ModelPackage:
     Returns
     -------
     ModelPackage
-        The package, with the ONNX bytes that were hashed (so the bytes run are the
-        bytes verified).
+        The package, with each member's ONNX bytes that were hashed (so the bytes run are
+        the bytes verified).
 
     Raises
     ------
     ModelPackageError
         The manifest or the ONNX file is missing, not a regular file, or larger than its
         limit (:data:`MAX_MANIFEST_BYTES`, :data:`MAX_ONNX_BYTES`); the manifest is not
-        UTF-8, nested deeper than :data:`MAX_JSON_DEPTH` or invalid; the ONNX file's SHA-256
+        UTF-8, nested deeper than :data:`MAX_JSON_DEPTH` or invalid; an ONNX file's SHA-256
         differs from the manifest's, or the graph's opset, input or output shapes
-        contradict the manifest.
+        contradict the manifest; a further member of an ensemble disagrees with the first
+        (element types, fixed dimensions).  An ensemble's refusals name the member
+        (``member-2 sha256``).
     """
     folder = Path(directory)
     manifest_path = folder / MANIFEST_NAME
@@ -169,13 +243,27 @@ def load_model_package(directory: str | Path) -> ModelPackage:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "manifest"
         raise ModelPackageError(manifest_path, where, error.get("input"), error["msg"]) from exc
-    onnx_path = folder / manifest.onnx_file
-    data = _read_bounded(onnx_path, MAX_ONNX_BYTES, "onnx_file",
-                         "the ONNX file the manifest names")
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != manifest.sha256:
-        raise ModelPackageError(onnx_path, "sha256", digest,
-                                f"{manifest.sha256} as the manifest pins it")
-    signature = _signature(onnx_path, data)
-    _check_signature(onnx_path, manifest, signature)
-    return ModelPackage(folder, manifest, onnx_path, data, signature)
+    members: list[PackageMember] = []
+    for number, pinned in enumerate(manifest.members, start=1):
+        name = f"member-{number}"
+        # a single model's refusals name the field alone, as they always have
+        prefix = f"{name} " if manifest.ensemble else ""
+        onnx_path = folder / pinned.onnx_file
+        data = _read_bounded(onnx_path, MAX_ONNX_BYTES, f"{prefix}onnx_file",
+                             "the ONNX file the manifest names")
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != pinned.sha256:
+            raise ModelPackageError(onnx_path, f"{prefix}sha256", digest,
+                                    f"{pinned.sha256} as the manifest pins it")
+        signature = _signature(onnx_path, data)
+        try:
+            _check_signature(onnx_path, manifest, signature)
+        except ModelPackageError as exc:
+            if not prefix:
+                raise
+            raise ModelPackageError(onnx_path, f"{prefix}{exc.field}", exc.found,
+                                    exc.expected) from exc
+        if members:
+            _check_agreement(onnx_path, name, signature, members[0].signature)
+        members.append(PackageMember(name, onnx_path, data, digest, signature))
+    return ModelPackage(folder, manifest, tuple(members))

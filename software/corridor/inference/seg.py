@@ -208,7 +208,7 @@ def segmentation_dataset(label_map: LabelMap, volume: Volume,
     algorithm = highdicom.AlgorithmIdentificationSequence(
         name=manifest.name, version=manifest.version,
         family=codes.cid7162.ArtificialIntelligence,
-        source="Corridor model package", parameters={"sha256": manifest.sha256})
+        source="Corridor model package", parameters={"sha256": manifest.identity_sha256})
     descriptions = [
         highdicom.seg.SegmentDescription(
             segment_number=entry.index, segment_label=entry.name,

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from corridor.inference.errors import ProviderUnavailableError
 from corridor.inference.package import ModelPackage
 
-__all__ = ["GPU_PROVIDERS", "Device", "ModelSession", "open_session"]
+__all__ = ["GPU_PROVIDERS", "Device", "ModelSession", "open_session", "open_sessions"]
 
 TENSORRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -66,6 +66,8 @@ class ModelSession:
     """The providers this ONNX Runtime build offers (not all of them may start)."""
     attempts: tuple[str, ...]
     """What was tried before this provider, and why it was not used."""
+    member: str = "member-1"
+    """The package member this session runs (:class:`~corridor.inference.package.PackageMember`)."""
 
     @property
     def provider_options(self) -> dict[str, str]:
@@ -119,10 +121,9 @@ def _provider_options(name: str) -> tuple[str, dict[str, Any]] | str:
     return name
 
 
-def _session(package: ModelPackage, providers: Sequence[str], *, quiet: bool,
+def _session(onnx_bytes: bytes, providers: Sequence[str], *, quiet: bool,
              threads: int | None) -> ort.InferenceSession:
-    return ort.InferenceSession(package.onnx_bytes, sess_options=_options(quiet=quiet,
-                                                                         threads=threads),
+    return ort.InferenceSession(onnx_bytes, sess_options=_options(quiet=quiet, threads=threads),
                                 providers=[_provider_options(p) for p in providers])
 
 
@@ -200,7 +201,7 @@ def open_session(package: ModelPackage, device: Device | str = Device.AUTO, *,
                 try:
                     # ONNX Runtime prints its own fallback ("EP Error ...") to stdout
                     with contextlib.redirect_stdout(printed):
-                        candidate = _session(package, [provider, CPU], quiet=True,
+                        candidate = _session(package.onnx_bytes, [provider, CPU], quiet=True,
                                              threads=threads)
                 except Exception as exc:  # a provider that fails to start is reported
                     attempts.append(f"{provider}: {type(exc).__name__}: {exc}")
@@ -220,7 +221,43 @@ def open_session(package: ModelPackage, device: Device | str = Device.AUTO, *,
                 wanted.value, [CPU], available,
                 "; ".join(attempts) or "this build has no GPU provider")
     if session is None:
-        session = _session(package, [CPU], quiet=False, threads=threads)
+        session = _session(package.onnx_bytes, [CPU], quiet=False, threads=threads)
     signature = package.signature
     return ModelSession(session, signature.input_name, signature.output_name, wanted,
                         session.get_providers()[0], available, tuple(attempts))
+
+
+def open_sessions(package: ModelPackage, device: Device | str = Device.AUTO, *,
+                  threads: int | None = None) -> tuple[ModelSession, ...]:
+    """One session per member of the package, all on one execution provider.
+
+    The first member's session is opened as :func:`open_session` opens it (the provider
+    chosen and verified); every further member's is opened on that provider and read back:
+    members of one ensemble never run on different providers.
+
+    Raises
+    ------
+    ProviderUnavailableError
+        ``cuda`` was requested and no GPU provider started, or a further member did not start
+        on the provider the first runs on.
+    """
+    first = open_session(package, device, threads=threads)
+    sessions = [first]
+    for member in package.members[1:]:
+        providers = [first.provider] if first.provider == CPU else [first.provider, CPU]
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):  # ONNX Runtime prints its own fallback
+            session = _session(member.onnx_bytes, providers, quiet=first.on_gpu,
+                               threads=threads)
+        active = session.get_providers()
+        if active[0] != first.provider:
+            raise ProviderUnavailableError(
+                first.provider, active, first.available,
+                f"{member.name} did not start on the provider member-1 runs on"
+                + (f": {_fallback_reason(printed.getvalue())}"
+                   if _fallback_reason(printed.getvalue()) else ""))
+        signature = member.signature
+        sessions.append(ModelSession(session, signature.input_name, signature.output_name,
+                                     first.requested, active[0], first.available,
+                                     first.attempts, member.name))
+    return tuple(sessions)

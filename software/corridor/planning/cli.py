@@ -175,8 +175,9 @@ def add_check_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "template's) SHA-256; 4 when either changed since planning (a stale plan, a safety "
         "refusal: re-plan); 2 bad input.")
     parser.add_argument("plan", type=Path, metavar="PLAN_DIR", help="folder with plan.json")
-    parser.add_argument("--label-map", type=Path, required=True, metavar="FILE",
-                        help="the label map the plan is about to be used with")
+    parser.add_argument("--label-map", type=Path, required=True, metavar="PATH",
+                        help="the label map or segmentation (file, or TotalSegmentator folder) "
+                        "the plan is about to be used with")
     parser.add_argument("--procedure", metavar="NAME|FILE",
                         help="the template the plan is about to be used with")
     parser.set_defaults(handler=_check)

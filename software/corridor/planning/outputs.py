@@ -22,10 +22,10 @@ from numpy.typing import NDArray
 
 from corridor.meshing.files import Frame, MeshFormat, write_surface
 from corridor.planning.errors import PlanningError, StalePlanError
+from corridor.planning.external import segmentation_sha256
 from corridor.planning.model import Plan, Trajectory, Verdict
 from corridor.planning.riskmap import RiskMap
 from corridor.planning.vectors import perpendicular_basis
-from corridor.provenance import sha256_file
 
 __all__ = ["IMPLANT_NAME", "PLAN_NAME", "RISK_MAP_NAME", "check_plan_current", "implant_surface",
            "risk_map_figure", "write_implant", "write_risk_map"]
@@ -104,6 +104,9 @@ def check_plan_current(plan_folder: Path, label_map: Path, procedure_sha256: str
                        ) -> dict[str, Any]:
     """Confirm a plan was made on this label map (and template): the plan's inputs' SHA-256.
 
+    ``label_map`` is a file, or a TotalSegmentator folder (its masks' digest, as planning
+    recorded it: :func:`~corridor.planning.external.segmentation_sha256`).
+
     A re-segmentation, a corrected label or an edited template gives new bytes, and the
     plan made before it must not be used.  Returns the plan document when current.
 
@@ -124,7 +127,11 @@ def check_plan_current(plan_folder: Path, label_map: Path, procedure_sha256: str
         raise PlanningError("plan", f"{path}: {type(exc).__name__}: {exc}",
                             "a plan.json written by corridor plan-trajectory") from exc
     differences = []
-    found = sha256_file(label_map)
+    try:
+        found = segmentation_sha256(label_map)
+    except OSError as exc:
+        raise PlanningError("--label-map", f"{label_map}: {exc.strerror or exc}",
+                            "a readable label map or segmentation folder") from exc
     if found != planned_map:
         differences.append(f"label map {label_map.name} has SHA-256 {found[:16]}..., the plan "
                            f"was made on {planned_map[:16]}...")

@@ -1,4 +1,5 @@
-"""Audit documents generated from the repository: model cards (and the design-history report)."""
+"""Audit documents generated from the repository: model cards (and the design-history report;
+the SBOM is :mod:`corridor_qms.sbom`)."""
 
 from corridor_qms.docs.modelcard import ModelCard, ModelCardError, Section, build_model_card
 

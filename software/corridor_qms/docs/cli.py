@@ -1,16 +1,24 @@
-"""``corridor docs model-card --model DIR [--validation RESULTS.json] [--results junit.xml]
+"""``corridor docs model-card``, ``corridor docs dhf`` and ``corridor docs sbom``.
+
+``corridor docs model-card --model DIR [--validation RESULTS.json] [--results junit.xml]
 --out DIR [--strict]``.
 
 Writes ``<model>-<version>.md`` and ``<model>-<version>.html`` (self-contained; the card's data
 embedded as JSON) into ``--out``.  Exit status: 0 written (the gaps are listed); 1 with
 ``--strict`` when the card has gaps (still written); 2 bad input, or validation results about
 another model (nothing written).
+
+``corridor docs sbom --out FILE``: the CycloneDX SBOM of the runtime closure
+(:mod:`corridor_qms.sbom`).  Exit status: 0 written; 1 when the trace check's SOUP or SBOM
+rules have findings (nothing written); 2 without a usable lock or pyproject.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +30,8 @@ from corridor_qms.docs.dhf import DHF_NAME, build_dhf_context, render_dhf
 from corridor_qms.docs.modelcard import build_model_card
 from corridor_qms.errors import QmsError
 from corridor_qms.records import WorkingTree, find_root, load_records
+from corridor_qms.records.project import LAYOUT, normalize_distribution
+from corridor_qms.sbom.closure import installed_environment, parse_lock, runtime_closure
 from corridor_qms.trace.index import build_index
 from corridor_qms.trace.results import load_results
 from corridor_qms.trace.rules import check
@@ -118,8 +128,62 @@ def _dhf(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_SBOM_RULES = ("SOUP-", "SBOM-")
+"""Findings of these rules make ``corridor docs sbom`` refuse: the SBOM would misstate a
+component or its provenance."""
+
+
+def _commit(root: Path) -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def _sbom(args: argparse.Namespace) -> int:
+    try:
+        # Imported here: the CycloneDX library is in the sbom extra, which the other
+        # documents do not need.
+        from corridor_qms.sbom.document import Device, SbomError, lock_date, render_sbom
+    except ImportError as exc:
+        print(f"corridor docs sbom: {exc} (install the sbom extra: pip install "
+              "'corridor[sbom]')", file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        root = find_root(Path.cwd()) if args.root is None else args.root
+        records = load_records(WorkingTree(root), root)
+        if records.lock_text is None:
+            raise SbomError(root / LAYOUT.lock, "not found (expected the locked versions, "
+                            "one 'name==version' a line)")
+        frozen = lock_date(root / LAYOUT.lock, records.lock_text)
+        device = Device(root / LAYOUT.pyproject, _commit(root))
+        findings = [f for f in check(build_index(records)) if f.rule.startswith(_SBOM_RULES)]
+    except (QmsError, OSError, ValueError) as exc:
+        print(f"corridor docs sbom: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if findings:
+        for finding in findings:
+            print(finding.format(), file=sys.stderr)
+        print(f"corridor docs sbom: {len(findings)} finding(s) about the SOUP records and the "
+              "runtime closure; nothing written", file=sys.stderr)
+        return EXIT_GAPS
+    soup = {normalize_distribution(s.record.package): s.record.id for s in records.soup}
+    closure = runtime_closure(records.dependencies, soup, parse_lock(records.lock_text),
+                              installed_environment())
+    text = render_sbom(device, closure, frozen=frozen, lock_sha256=hashlib.sha256(
+        records.lock_text.encode("utf-8")).hexdigest())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(args.out, text)
+    declared = sum(1 for c in closure.components.values() if c.soup_id is not None)
+    print(f"wrote {args.out} ({len(closure.components)} components: {declared} SOUP, "
+          f"{len(closure.components) - declared} transitive)")
+    return EXIT_OK
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``docs`` (with ``model-card``) to the ``corridor`` parser."""
+    """Add ``docs`` (with ``model-card``, ``dhf`` and ``sbom``) to the ``corridor`` parser."""
     docs = subparsers.add_parser("docs", help="audit documents generated from the repository")
     inner = docs.add_subparsers(title="documents", metavar="DOCUMENT", required=True)
     card = inner.add_parser("model-card", help="a model card of a model package",
@@ -146,3 +210,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     dhf.add_argument("--root", type=Path)
     dhf.add_argument("--draft", action="store_true")
     dhf.set_defaults(handler=_dhf)
+    sbom = inner.add_parser("sbom", help="the CycloneDX SBOM of the runtime dependencies",
+                            description="A CycloneDX 1.6 JSON SBOM of the device's runtime "
+                            "closure: the runtime dependencies of pyproject.toml and what they "
+                            "pull in, at the versions of requirements.lock, each a declared "
+                            "SOUP or a transitive dependency of one. Same inputs, same bytes. "
+                            "Exit 1 (nothing written) when the SOUP or SBOM rules of the trace "
+                            "check have findings; 2 when the lock or pyproject is unusable.")
+    sbom.add_argument("--out", type=Path, required=True, metavar="FILE")
+    sbom.add_argument("--root", type=Path, help="project root (default: found from here)")
+    sbom.set_defaults(handler=_sbom)

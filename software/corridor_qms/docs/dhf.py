@@ -6,7 +6,9 @@ and safety classification, the requirements, the architecture (software items, S
 installed versions), the risk-management report (matrix before and after control, every
 hazard with its controls and their verification status, residual risk), the verification
 report (every scenario with its result, by requirement), the traceability matrix, the
-validation report, the model card, known anomalies and the release notes (git history).
+validation report, the model card, known anomalies (the problem reports, with every field the
+FDA asks of an unresolved anomaly, and every scenario that did not pass) and the release notes
+(git history).
 Every ID links to its definition.  Dates come from the commit, never the clock, so the same
 repository state and results give the same bytes.
 """
@@ -25,7 +27,10 @@ from markupsafe import Markup, escape
 
 from corridor.provenance import sha256_file
 from corridor_qms.findings import Finding
+from corridor_qms.records.enum import ProblemStatus
+from corridor_qms.records.model import TRACE_ID
 from corridor_qms.trace.index import TraceIndex
+from corridor_qms.trace.results import Outcome
 
 __all__ = ["DHF_NAME", "build_dhf_context", "render_dhf"]
 
@@ -124,6 +129,49 @@ def _risk(index: TraceIndex) -> dict[str, Any]:
                                                   if not h["benefit_risk"]]}}
 
 
+def _anomalies(index: TraceIndex) -> dict[str, Any]:
+    """Known anomalies: the problem reports (unresolved ones with the FDA's fields, closed ones
+    with their resolution and verifying scenarios) and every scenario that did not pass."""
+    unresolved: list[dict[str, Any]] = []
+    closed: list[dict[str, Any]] = []
+    for pr_id, located in sorted(index.problems.items()):
+        report = located.record
+        found = f"{report.found.activity}, {report.found.date.isoformat()}"
+        if report.found.commit:
+            found += f", at {report.found.commit}"
+        scenarios = []
+        for scenario in index.verified_by.get(pr_id, []):
+            outcome = index.outcome(scenario)
+            scenarios.append({"name": scenario.name, "feature": str(scenario.path),
+                              "outcome": outcome.value if outcome is not None else "no-results"})
+        entry = {"id": pr_id, "title": report.title, "status": report.status.value,
+                 "description": report.description, "found": found,
+                 "root_cause": report.root_cause, "severity": report.severity,
+                 "software_items": [{"id": item, "class": index.software_items.get(item, "?")}
+                           for item in report.software_items],
+                 "hazards": list(report.hazards),
+                 "hazard_evaluation": report.hazard_evaluation,
+                 "deferral_rationale": report.deferral_rationale,
+                 "users_told": report.users_told, "resolution": report.resolution,
+                 "change": report.change, "scenarios": scenarios,
+                 "verification": index.verification(pr_id).value}
+        (closed if report.status is ProblemStatus.CLOSED else unresolved).append(entry)
+    not_passed = []
+    if index.outcomes is not None:
+        for scenario in index.records.scenarios:
+            outcome = index.outcome(scenario) or Outcome.NOT_RUN
+            if outcome is not Outcome.PASSED:
+                not_passed.append({"feature": str(scenario.path), "name": scenario.name,
+                                   "outcome": outcome.value,
+                                   "verifies": [t for t in dict.fromkeys(scenario.tag_names)
+                                                if TRACE_ID.fullmatch(t)]})
+    reviews = sorted(s.record.reviewed for s in index.records.soup)
+    return {"unresolved": unresolved, "closed": closed, "scenarios": not_passed,
+            "results": index.outcomes is not None,
+            "soup_reviewed": {"count": len(reviews),
+                              "oldest": reviews[0].isoformat() if reviews else None}}
+
+
 def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
                       draft: bool, results: Path | None, validation: dict[str, Any] | None,
                       validation_path: Path | None, model_card: dict[str, Any] | None
@@ -179,11 +227,6 @@ def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
         gaps.append("validation report: no validation results given (--validation)")
     if model_card is None:
         gaps.append("model card: no model package given (--model)")
-    gaps.append("known anomalies: no anomaly list record (failing or unrun scenarios are "
-                "listed instead)")
-    anomalies = [{"requirement": r["id"], "scenario": s["name"], "outcome": s["outcome"]}
-                 for r in requirements for s in r["scenarios"]
-                 if s["outcome"] not in ("passed", "no-results")]
     return {
         "draft": draft,
         "control": {"product": "Corridor", "version": _installed("corridor"),
@@ -200,13 +243,14 @@ def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
         "findings": [f.format() for f in findings],
         "validation": validation,
         "model_card": model_card,
-        "anomalies": anomalies,
+        "anomalies": _anomalies(index),
         "releases": releases,
         "gaps": gaps,
     }
 
 
-_ID = re.compile(r"\b(?:UN-\d{3}|SRS-[A-Z]{3}-\d{3}|HAZ-\d{3}|RC-\d{3}|SOUP-[A-Za-z0-9._-]+)\b")
+_ID = re.compile(r"\b(?:UN-\d{3}|SRS-[A-Z]{3}-\d{3}|HAZ-\d{3}|RC-\d{3}|PR-\d{3}"
+                 r"|SOUP-[A-Za-z0-9._-]+)\b")
 
 
 def render_dhf(context: dict[str, Any]) -> str:
@@ -214,6 +258,8 @@ def render_dhf(context: dict[str, Any]) -> str:
     to its definition."""
     defined = set(context["needs"]) | {r["id"] for r in context["requirements"]}
     defined |= {s["id"] for s in context["soup"]}
+    anomalies = context["anomalies"]
+    defined |= {p["id"] for p in (*anomalies["unresolved"], *anomalies["closed"])}
     hazard_of: dict[str, str] = {}
     for hazard in context["risk"]["hazards"]:
         defined.add(hazard["id"])

@@ -23,6 +23,7 @@ from corridor.inference.model import FlagCode
 from corridor.inference.package import ModelPackage
 from corridor.planning.uncertainty import VERDICT_UNCERTAIN
 from corridor_qms.errors import QmsError
+from corridor_qms.records.enum import ProblemStatus
 from corridor_qms.trace.index import TraceIndex
 
 __all__ = ["INTENDED_USE", "MODEL_SOFTWARE_ITEM", "ModelCard", "ModelCardError", "Section",
@@ -100,13 +101,46 @@ def _git(root: Path, *args: str) -> str | None:
     return done.stdout.strip() or None
 
 
+def _ensemble(package: ModelPackage) -> dict[str, Any]:
+    """Whether the package is a deep ensemble, its members, and how their disagreement is
+    reported (flat entries of the identity section)."""
+    members = [{"name": m.name, "onnx_file": m.onnx_path.name, "sha256": m.sha256}
+               for m in package.members]
+    if not package.is_ensemble:
+        return {"ensemble": "no: a single model", "members": members,
+                "epistemic_uncertainty": "not measured (a single model): run.json records the "
+                                         "mutual information as absent; the uncertainty "
+                                         "reported is the predictive entropy per voxel (and "
+                                         "the TTA variance when asked)"}
+    return {"ensemble": f"yes: a deep ensemble of {len(members)} members; its SHA-256 above "
+                        "is that of the members' SHA-256s in order, each followed by a line "
+                        "feed",
+            "members": members,
+            "ensemble_combination": "every member runs on every window of the same "
+                                    "preprocessed image; the ensemble's probabilities are the "
+                                    "mean of the members' calibrated probabilities (the "
+                                    "manifest's temperature); the label map is their most "
+                                    "probable class and the entropy map their entropy",
+            "epistemic_uncertainty": "mutual information H(mean) - mean(H(member)) in nats "
+                                     "(the members' disagreement), written as "
+                                     "mutual_information.nii.gz beside the entropy map, "
+                                     "summarised per label in run.json (mean and maximum) and "
+                                     "tinting the case report's 3-D view; each member's own "
+                                     "label map is a plausible alternative (member-1, ...) on "
+                                     "which planning measures its trajectory again, so a "
+                                     "verdict that differs between members raises "
+                                     f"{VERDICT_UNCERTAIN}"}
+
+
 def _identity(package: ModelPackage) -> Section:
     manifest = package.manifest
     signature = package.signature
     return Section("identity", "Model identity",
-                   ("model package manifest.json", "the ONNX file (SHA-256 verified on load)"),
+                   ("model package manifest.json",
+                    "the ONNX files (each SHA-256 verified on load)"),
                    {"name": manifest.name, "version": manifest.version,
                     "sha256": package.sha256, "onnx_file": manifest.onnx_file,
+                    **_ensemble(package),
                     "opset": signature.opset,
                     "input": f"{signature.input_name} {list(signature.input_shape)}",
                     "output": f"{signature.output_name} {list(signature.output_shape)} "
@@ -172,8 +206,8 @@ def _human(record: dict[str, Any], index: TraceIndex) -> Section:
     flags = [{"code": code.value, "meaning": (code.__doc__ or "").strip()} for code in FlagCode]
     flags.append({"code": VERDICT_UNCERTAIN, "meaning": "raised by planning when a clearance of "
                   "the planned trajectory is met on the segmentation and not under one of its "
-                  "plausible alternatives (each structure at probability 0.3 and 0.7), or the "
-                  "reverse"})
+                  "plausible alternatives (each structure at probability 0.3 and 0.7, and each "
+                  "member's label map of a deep ensemble), or the reverse"})
     gaps = [] if record.get("human_oversight") else [
         f"human oversight and degree of automation: not stated in {INTENDED_USE}"]
     return Section("human-oversight", "Degree of automation and human oversight",
@@ -240,13 +274,21 @@ def _limitations(index: TraceIndex) -> Section:
     hazards = [{"hazard": h.record.id, "title": h.record.title,
                 "hazardous_situation": h.record.hazardous_situation, "cause": h.record.cause.value}
                for h in _hazards(index)]
+    anomalies = [{"problem_report": p.record.id, "title": p.record.title,
+                  "status": p.record.status.value,
+                  "impact": p.record.hazard_evaluation or "not evaluated"}
+                 for _, p in sorted(index.problems.items())
+                 if MODEL_SOFTWARE_ITEM in p.record.software_items
+                 and p.record.status is not ProblemStatus.CLOSED]
     return Section("limitations", "Limitations, failure modes and uncertainty behaviour",
-                   ("hazard records of corridor.inference", "corridor.inference flag codes"),
+                   ("hazard records of corridor.inference", "corridor.inference flag codes",
+                    "problem reports of corridor.inference (open and deferred)"),
                    {"failure_modes": hazards,
+                    "known_anomalies": anomalies or "none open or deferred",
                     "uncertainty": "Every run writes a predictive-entropy map (and TTA variance "
-                                   "when asked) and flags: " + "; ".join(
-                                       f"{c.value}" for c in FlagCode)},
-                   ("known anomalies: no anomaly list record",))
+                                   "when asked; a deep ensemble's mutual information) and "
+                                   "flags: " + "; ".join(f"{c.value}" for c in FlagCode)},
+                   ())
 
 
 def _controls(index: TraceIndex) -> Section:

@@ -1,8 +1,10 @@
-"""Record models and their loading: requirements, needs, hazards, SOUP, scenarios."""
+"""Record models and their loading: requirements, needs, hazards, SOUP, problem reports,
+scenarios."""
 
 from corridor_qms.records.enum import (
     Acceptability,
     HazardCause,
+    ProblemStatus,
     RequirementStatus,
     RequirementType,
     RiskControlOption,
@@ -10,7 +12,9 @@ from corridor_qms.records.enum import (
 )
 from corridor_qms.records.io import Located
 from corridor_qms.records.model import (
+    Discovery,
     Hazard,
+    ProblemReport,
     Requirement,
     RiskControl,
     RiskLevel,
@@ -33,11 +37,14 @@ from corridor_qms.records.scenario import Scenario, Tag
 __all__ = [
     "LAYOUT",
     "Acceptability",
+    "Discovery",
     "GitRevision",
     "Hazard",
     "HazardCause",
     "Layout",
     "Located",
+    "ProblemReport",
+    "ProblemStatus",
     "RecordSet",
     "Requirement",
     "RequirementStatus",

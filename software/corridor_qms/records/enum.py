@@ -7,6 +7,7 @@ from enum import StrEnum
 __all__ = [
     "Acceptability",
     "HazardCause",
+    "ProblemStatus",
     "RequirementStatus",
     "RequirementType",
     "RiskControlOption",
@@ -87,3 +88,16 @@ class Acceptability(StrEnum):
 
     ACCEPTABLE = "acceptable"
     UNACCEPTABLE = "unacceptable"
+
+
+class ProblemStatus(StrEnum):
+    """Disposition of a problem report (IEC 62304 §9; FDA "unresolved software anomalies").
+
+    ``open``: reported, not yet resolved nor evaluated for release; ``deferred``: evaluated,
+    and a release may go ahead with it listed as a known anomaly (IEC 62304 §5.8.2, §5.8.3);
+    ``closed``: resolved by a change and verified (§9.7).
+    """
+
+    OPEN = "open"
+    DEFERRED = "deferred"
+    CLOSED = "closed"

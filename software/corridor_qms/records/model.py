@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,7 @@ from pydantic import (
 from corridor_qms.records.enum import (
     Acceptability,
     HazardCause,
+    ProblemStatus,
     RequirementStatus,
     RequirementType,
     RiskControlOption,
@@ -34,11 +35,14 @@ from corridor_qms.records.enum import (
 __all__ = [
     "HAZARD_ID",
     "NEED_ID",
+    "PR_ID",
     "RC_ID",
     "SOUP_ID",
     "SRS_ID",
     "TRACE_ID",
+    "Discovery",
     "Hazard",
+    "ProblemReport",
     "Requirement",
     "RiskControl",
     "RiskLevel",
@@ -58,7 +62,9 @@ RC_ID = re.compile(r"RC-\d{3}")
 """Risk control measure: ``RC-NNN``."""
 SOUP_ID = re.compile(r"SOUP-[A-Za-z0-9][A-Za-z0-9._-]*")
 """Software of unknown provenance: ``SOUP-<distribution name>``."""
-TRACE_ID = re.compile(r"(?:SRS-[A-Z]{2,5}|UN|HAZ|RC)-\d{3}")
+PR_ID = re.compile(r"PR-\d{3}")
+"""Problem report: ``PR-NNN``."""
+TRACE_ID = re.compile(r"(?:SRS-[A-Z]{2,5}|UN|HAZ|RC|PR)-\d{3}")
 """Any identifier a verification scenario tag may name (a subset is wanted)."""
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -69,6 +75,7 @@ SrsId = Annotated[str, StringConstraints(pattern=rf"^{SRS_ID.pattern}$")]
 NeedId = Annotated[str, StringConstraints(pattern=rf"^{NEED_ID.pattern}$")]
 HazardId = Annotated[str, StringConstraints(pattern=rf"^{HAZARD_ID.pattern}$")]
 RcId = Annotated[str, StringConstraints(pattern=rf"^{RC_ID.pattern}$")]
+PrId = Annotated[str, StringConstraints(pattern=rf"^{PR_ID.pattern}$")]
 SoupId = Annotated[str, StringConstraints(pattern=rf"^{SOUP_ID.pattern}$")]
 
 
@@ -217,3 +224,60 @@ class SoupItem(_Record):
     reviewed: date
     risk_assessment: Text
     justification: Text
+
+
+class Discovery(_Record):
+    """How and when a problem was found (IEC 62304 §9.1; FDA: "how it was found")."""
+
+    activity: Text
+    """The activity that found it: code review, verification, validation, field use, …"""
+    date: date
+    commit: Text | None = None
+    """The commit or version it was found in, when known."""
+
+
+class ProblemReport(_Record):
+    """A problem report (IEC 62304 §9), also the record of a known anomaly (§5.8.2, §5.8.3).
+
+    The fields are those the FDA lists for unresolved software anomalies (description, how
+    found, root cause if known, impact on safety and effectiveness, outcome, rationale for
+    deferral, what users are told) plus the resolution of a closed report.  Which of the
+    optional fields a report needs depends on its ``status``
+    (:attr:`REQUIRED_BY_STATUS`); the trace check reports one that is missing
+    (``PR-FIELD-MISSING``) rather than refusing the record, so that the rest of the report
+    is still checked and shown.  A closed report is verified by the scenarios tagged with
+    its ID.
+    """
+
+    REQUIRED_BY_STATUS: ClassVar[dict[ProblemStatus, tuple[str, ...]]] = {
+        ProblemStatus.OPEN: ("hazard_evaluation",),
+        ProblemStatus.DEFERRED: ("hazard_evaluation", "deferral_rationale", "users_told"),
+        ProblemStatus.CLOSED: ("hazard_evaluation", "resolution", "change"),
+    }
+    """The optional fields each status needs."""
+
+    id: PrId
+    title: Text
+    description: Text
+    found: Discovery
+    severity: Text
+    """A level of the risk plan's severity scale: the worst harm the problem could lead to."""
+    software_items: list[Text] = Field(min_length=1)
+    hazards: list[HazardId] = Field(default_factory=list)
+    hazard_evaluation: Text | None = None
+    """Impact on safety and effectiveness, with the hazards touched (or why none is)."""
+    root_cause: Text | None = None
+    status: ProblemStatus
+    deferral_rationale: Text | None = None
+    """Why a release may go ahead with the problem unresolved (``deferred``)."""
+    users_told: Text | None = None
+    """What users are told about it, and where (``deferred``)."""
+    resolution: Text | None = None
+    """How it was resolved (``closed``)."""
+    change: Text | None = None
+    """The change that resolved it: a commit or an issue (``closed``)."""
+
+    def missing_fields(self) -> tuple[str, ...]:
+        """The fields its status needs that it lacks, in the order of :attr:`REQUIRED_BY_STATUS`."""
+        return tuple(name for name in self.REQUIRED_BY_STATUS[self.status]
+                     if getattr(self, name) is None)

@@ -19,6 +19,7 @@ from corridor_qms.findings import Finding
 from corridor_qms.records.io import Located, load_record, load_yaml, validate_record
 from corridor_qms.records.model import (
     Hazard,
+    ProblemReport,
     Requirement,
     RiskPlan,
     SoftwareItem,
@@ -51,9 +52,11 @@ class Layout:
     soup: PurePosixPath = PurePosixPath("requirements_spec/soup")
     risk_plan: PurePosixPath = PurePosixPath("risk_management/risk_plan.yaml")
     hazards: PurePosixPath = PurePosixPath("risk_management/hazards")
+    problems: PurePosixPath = PurePosixPath("risk_management/problems")
     features: PurePosixPath = PurePosixPath("verification/features")
     link_reviews: PurePosixPath = PurePosixPath("verification/link_reviews.yaml")
     pyproject: PurePosixPath = PurePosixPath("pyproject.toml")
+    lock: PurePosixPath = PurePosixPath("requirements.lock")
 
 
 LAYOUT = Layout()
@@ -129,11 +132,14 @@ class RecordSet:
     requirements: list[Located[Requirement]] = field(default_factory=list)
     hazards: list[Located[Hazard]] = field(default_factory=list)
     soup: list[Located[SoupItem]] = field(default_factory=list)
+    problems: list[Located[ProblemReport]] = field(default_factory=list)
     risk_plan: Located[RiskPlan] | None = None
     scenarios: list[Scenario] = field(default_factory=list)
     link_reviews: dict[tuple[str, str], str] = field(default_factory=dict)
     link_review_lines: dict[tuple[str, str], int] = field(default_factory=dict)
     dependencies: dict[str, str] = field(default_factory=dict)
+    lock_text: str | None = None
+    """Text of ``requirements.lock`` (the locked versions), or ``None`` when there is none."""
     evidence_present: dict[str, bool] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
@@ -169,11 +175,13 @@ def _dependencies(text: str | None) -> dict[str, str]:
 def _load_many(
     source: Source,
     folder: PurePosixPath,
-    model: type[UserNeed] | type[Requirement] | type[Hazard] | type[SoupItem],
+    model: type[UserNeed] | type[Requirement] | type[Hazard] | type[SoupItem]
+    | type[ProblemReport],
     out: list[Located[UserNeed]]
     | list[Located[Requirement]]
     | list[Located[Hazard]]
-    | list[Located[SoupItem]],
+    | list[Located[SoupItem]]
+    | list[Located[ProblemReport]],
     findings: list[Finding],
 ) -> None:
     for rel in source.list(folder, ".yaml"):
@@ -294,6 +302,7 @@ def _load_records(source: Source, root: Path, layout: Layout) -> RecordSet:
     _load_many(source, layout.requirements, Requirement, records.requirements, findings)
     _load_many(source, layout.hazards, Hazard, records.hazards, findings)
     _load_many(source, layout.soup, SoupItem, records.soup, findings)
+    _load_many(source, layout.problems, ProblemReport, records.problems, findings)
     _load_software_items(source, layout.software_items, records)
     plan_text = source.read(layout.risk_plan)
     if plan_text is None:
@@ -312,6 +321,7 @@ def _load_records(source: Source, root: Path, layout: Layout) -> RecordSet:
         findings.extend(problems)
     _load_link_reviews(source, layout.link_reviews, records)
     records.dependencies = _dependencies(source.read(layout.pyproject))
+    records.lock_text = source.read(layout.lock)
     for located in records.requirements:
         for evidence in located.record.evidence:
             if evidence not in records.evidence_present:
@@ -355,7 +365,8 @@ def find_root(start: Path) -> Path:
 
 def iter_ids(records: RecordSet) -> Iterable[tuple[str, PurePosixPath, int]]:
     """Every defined identifier with its file and line."""
-    for group in (records.needs, records.requirements, records.hazards, records.soup):
+    for group in (records.needs, records.requirements, records.hazards, records.soup,
+                  records.problems):
         for located in group:
             yield located.record.id, located.path, located.line("id")
     for hazard in records.hazards:

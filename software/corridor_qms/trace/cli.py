@@ -2,7 +2,9 @@
 
 Registered as the ``trace`` entry point of the ``corridor.commands`` group.
 Exit status: 0 all rules hold, 1 findings, 2 bad input (a file, revision or ID
-that cannot be used).
+that cannot be used).  ``check`` fails on errors; ``--strict`` adds warnings;
+``--release`` (the release gate) fails on every finding, release-only ones
+included (an open problem report in a class C item).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from corridor_qms.errors import QmsError
-from corridor_qms.findings import Finding, Severity
+from corridor_qms.findings import Finding
 from corridor_qms.records.project import (
     GitRevision,
     WorkingTree,
@@ -42,8 +44,8 @@ def _index(args: argparse.Namespace) -> tuple[Path, TraceIndex]:
     return root, build_index(records, outcomes)
 
 
-def _failing(findings: list[Finding], strict: bool) -> list[Finding]:
-    return [f for f in findings if strict or f.severity is Severity.ERROR]
+def _failing(findings: list[Finding], *, strict: bool, release: bool) -> list[Finding]:
+    return [f for f in findings if f.severity.fails(strict=strict, release=release)]
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -51,10 +53,11 @@ def _check(args: argparse.Namespace) -> int:
     findings = check(index)
     for finding in findings:
         print(finding.format())
-    failing = _failing(findings, args.strict)
+    failing = _failing(findings, strict=args.strict, release=args.release)
     records = index.records
+    gate = " at the release gate" if args.release else ""
     print(
-        f"trace check: {len(failing)} failing finding(s) of {len(findings)}; "
+        f"trace check: {len(failing)} failing finding(s) of {len(findings)}{gate}; "
         f"{len(records.requirements)} requirements, {len(records.hazards)} hazards, "
         f"{len(index.controls)} risk controls, {len(records.scenarios)} scenarios"
         + (", with results" if index.outcomes is not None else ", without results"),
@@ -134,6 +137,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p = sub.add_parser("check", parents=[common, with_results],
                        help="exit 0 only when every trace rule holds")
     p.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    p.add_argument("--release", action="store_true",
+                   help="the release gate: every finding fails the check, warnings and "
+                   "release-only findings (an open problem in a class C item) included")
     p.set_defaults(handler=_guarded(_check))
 
     p = sub.add_parser("matrix", parents=[common, with_results],

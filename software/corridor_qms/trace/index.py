@@ -14,7 +14,13 @@ from pathlib import PurePosixPath
 
 from corridor_qms.records.enum import Acceptability
 from corridor_qms.records.io import Located
-from corridor_qms.records.model import TRACE_ID, Hazard, Requirement, RiskControl
+from corridor_qms.records.model import (
+    TRACE_ID,
+    Hazard,
+    ProblemReport,
+    Requirement,
+    RiskControl,
+)
 from corridor_qms.records.project import RecordSet, iter_ids
 from corridor_qms.records.scenario import Scenario
 from corridor_qms.trace.results import Outcome, worst
@@ -29,7 +35,7 @@ __all__ = [
     "is_trace_tag",
 ]
 
-_TRACE_PREFIXES = ("SRS-", "RC-", "HAZ-", "UN-")
+_TRACE_PREFIXES = ("SRS-", "RC-", "HAZ-", "UN-", "PR-")
 
 
 def is_trace_tag(tag: str) -> bool:
@@ -38,7 +44,7 @@ def is_trace_tag(tag: str) -> bool:
 
 
 class Verification(StrEnum):
-    """Verification state of a requirement or risk control."""
+    """Verification state of a requirement, risk control or closed problem report."""
 
     PASSED = "passed"
     """Every verifying scenario passed."""
@@ -77,6 +83,7 @@ class TraceIndex:
     requirements: dict[str, Located[Requirement]] = field(default_factory=dict)
     hazards: dict[str, Located[Hazard]] = field(default_factory=dict)
     controls: dict[str, ControlRef] = field(default_factory=dict)
+    problems: dict[str, Located[ProblemReport]] = field(default_factory=dict)
     needs: set[str] = field(default_factory=set)
     software_items: dict[str, str] = field(default_factory=dict)
     verified_by: dict[str, list[Scenario]] = field(default_factory=dict)
@@ -91,7 +98,8 @@ class TraceIndex:
         return self.outcomes.get(scenario.key, Outcome.NOT_RUN)
 
     def verification(self, item_id: str) -> Verification:
-        """Verification state of a requirement or risk control from its scenarios."""
+        """Verification state of a requirement, risk control or problem report from its
+        scenarios."""
         scenarios = self.verified_by.get(item_id, [])
         if not scenarios:
             located = self.requirements.get(item_id)
@@ -119,11 +127,14 @@ class TraceIndex:
         return plan.record.evaluate(hazard.severity, hazard.probability)
 
     def kind(self, item_id: str) -> str | None:
-        """``requirement``, ``need``, ``hazard`` or ``risk control`` for an existing ID."""
+        """``requirement``, ``need``, ``hazard``, ``risk control`` or ``problem report`` for an
+        existing ID."""
         if item_id in self.requirements:
             return "requirement"
         if item_id in self.controls:
             return "risk control"
+        if item_id in self.problems:
+            return "problem report"
         if item_id in self.hazards:
             return "hazard"
         if item_id in self.needs:
@@ -148,6 +159,7 @@ def build_index(records: RecordSet, outcomes: dict[str, Outcome] | None = None) 
     index.definitions = dict(definitions)
     index.requirements = {r.record.id: r for r in records.requirements}
     index.hazards = {h.record.id: h for h in records.hazards}
+    index.problems = {p.record.id: p for p in records.problems}
     index.needs = {n.record.id for n in records.needs}
     index.software_items = {
         s.record.id: s.record.safety_class.value for s in records.software_items

@@ -13,10 +13,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 from corridor_qms.findings import Finding, Severity
-from corridor_qms.records.enum import Acceptability, RiskControlOption
+from corridor_qms.records.enum import (
+    Acceptability,
+    ProblemStatus,
+    RiskControlOption,
+    SoftwareSafetyClass,
+)
 from corridor_qms.records.model import HAZARD_ID, NEED_ID, RC_ID, SRS_ID, TRACE_ID, RiskControl
 from corridor_qms.records.project import LAYOUT, normalize_distribution
+from corridor_qms.sbom.closure import installed_environment, parse_lock, runtime_closure
 from corridor_qms.trace.index import TraceIndex, Verification, current_stamp, is_trace_tag
 from corridor_qms.trace.results import Outcome
 
@@ -32,7 +40,7 @@ class Rule:
     description: str
 
 
-_E, _W = Severity.ERROR, Severity.WARNING
+_E, _W, _R = Severity.ERROR, Severity.WARNING, Severity.RELEASE
 
 CATALOGUE: dict[str, Rule] = {
     r.id: r
@@ -43,8 +51,8 @@ CATALOGUE: dict[str, Rule] = {
         Rule("ID-FORMAT", _E, "an identifier does not match its pattern"),
         Rule("ID-DUP", _E, "the same identifier (or scenario name in a feature) is defined twice"),
         Rule("ID-FILENAME", _E, "a record's file is not named after its identifier"),
-        Rule("LINK-ORPHANED", _E, "a tag, parent, control or implementing requirement names "
-             "an identifier or software item that does not exist"),
+        Rule("LINK-ORPHANED", _E, "a tag, parent, control, implementing requirement or problem "
+             "report names an identifier or software item that does not exist"),
         Rule("LINK-UNWANTED", _E, "a link points at the wrong kind of record"),
         Rule("LINK-SUSPECT", _E, "a linked requirement or risk control changed since the link "
              "was reviewed"),
@@ -63,7 +71,8 @@ CATALOGUE: dict[str, Rule] = {
         Rule("SCN-NO-RESULT", _E, "a scenario from the feature files has no result, or was "
              "skipped"),
         Rule("SCN-FAILED", _E, "a scenario failed or errored"),
-        Rule("HAZ-SCALE", _E, "a severity or probability is not on the plan's scale"),
+        Rule("HAZ-SCALE", _E, "a severity or probability (of a hazard or problem report) is "
+             "not on the plan's scale"),
         Rule("HAZ-UNCONTROLLED", _E, "a hazard's initial risk is unacceptable and it has no "
              "risk control"),
         Rule("HAZ-RESIDUAL-UNACCEPTABLE", _E, "a hazard's residual risk is unacceptable and it "
@@ -83,6 +92,24 @@ CATALOGUE: dict[str, Rule] = {
              "than one it rejects"),
         Rule("SOUP-UNDECLARED", _E, "a runtime dependency has no SOUP record"),
         Rule("SOUP-STALE", _E, "a SOUP record names no runtime dependency, or another version"),
+        Rule("SBOM-COMPONENT-UNDECLARED", _E, "a component of the runtime closure (the SBOM) "
+             "is neither a SOUP record's package nor pulled in by one (checked when "
+             "requirements.lock exists)"),
+        Rule("SBOM-COMPONENT-UNLOCKED", _E, "a component of the runtime closure has no exact "
+             "pin in requirements.lock"),
+        Rule("SBOM-ENVIRONMENT-MISMATCH", _W, "a component of the runtime closure is pinned but "
+             "not installed here, or installed at another version, so what it pulls in is "
+             "unknown or read from another version (a warning: it is about the environment "
+             "the check runs in, not the records)"),
+        Rule("SBOM-VERSION-OUTSIDE", _E, "a SOUP package's locked version is outside its SOUP "
+             "record's version range"),
+        Rule("PR-FIELD-MISSING", _E, "a problem report lacks a field its status needs (every "
+             "status: hazard_evaluation; deferred: deferral_rationale, users_told; closed: "
+             "resolution, change)"),
+        Rule("PR-CLOSED-UNVERIFIED", _E, "a closed problem report has no scenario tagged with "
+             "its ID, or (given results) one that did not pass"),
+        Rule("PR-OPEN-BLOCKS-RELEASE", _R, "an open problem report touches a class C software "
+             "item (fails only the release gate, --release)"),
     )
 }
 """Every rule the check can report."""
@@ -101,7 +128,8 @@ def _identity(index: TraceIndex) -> Iterator[Finding]:
             yield _f("ID-DUP", item_id, path, line,
                      f"{item_id} is already defined at {first_path}:{first_line}")
     records = index.records
-    for group in (records.needs, records.requirements, records.hazards, records.soup):
+    for group in (records.needs, records.requirements, records.hazards, records.soup,
+                  records.problems):
         for located in group:
             if located.path.stem != located.record.id:
                 yield _f("ID-FILENAME", located.record.id, located.path, located.line("id"),
@@ -171,23 +199,24 @@ def _scenarios(index: TraceIndex) -> Iterator[Finding]:
         trace_tags = [t for t in scenario.tags if is_trace_tag(t.name)]
         if not trace_tags:
             yield _f("SCN-UNTAGGED", scenario.key, scenario.path, scenario.line,
-                     "the scenario is tagged with no requirement or risk control "
-                     "(expected a tag such as @SRS-TRC-001 or @RC-001)")
+                     "the scenario is tagged with no requirement, risk control or problem "
+                     "report (expected a tag such as @SRS-TRC-001, @RC-001 or @PR-001)")
         for tag in trace_tags:
             name = tag.name
             if not TRACE_ID.fullmatch(name):
                 yield _f("ID-FORMAT", scenario.key, scenario.path, tag.line,
-                         f"tag @{name} is not a trace identifier (expected @SRS-<ITEM>-NNN or "
-                         "@RC-NNN)")
+                         f"tag @{name} is not a trace identifier (expected @SRS-<ITEM>-NNN, "
+                         "@RC-NNN or @PR-NNN)")
                 continue
             kind = index.kind(name)
             if kind is None:
                 yield _f("LINK-ORPHANED", scenario.key, scenario.path, tag.line,
-                         f"tag @{name} names no existing requirement or risk control")
-            elif kind not in ("requirement", "risk control"):
+                         f"tag @{name} names no existing requirement, risk control or problem "
+                         "report")
+            elif kind not in ("requirement", "risk control", "problem report"):
                 yield _f("LINK-UNWANTED", scenario.key, scenario.path, tag.line,
-                         f"tag @{name} names a {kind}; scenarios verify requirements and risk "
-                         "controls only")
+                         f"tag @{name} names a {kind}; scenarios verify requirements, risk "
+                         "controls and the resolution of problem reports only")
         outcome = index.outcome(scenario)
         if outcome in (Outcome.NOT_RUN, Outcome.SKIPPED):
             yield _f("SCN-NO-RESULT", scenario.key, scenario.path, scenario.line,
@@ -366,8 +395,128 @@ def _soup(index: TraceIndex) -> Iterator[Finding]:
                      f"{LAYOUT.pyproject}")
 
 
+def _sbom(index: TraceIndex) -> Iterator[Finding]:
+    """The SBOM's components against the SOUP records and the lock.
+
+    The one rule that reads more than the records: the packages each component requires come
+    from the installed distributions' metadata (:func:`installed_environment`), which is why
+    a component not installed, or installed at another version than the locked one, is a
+    finding (a warning: it is about this environment, which tox installs with the lock).
+    """
+    records = index.records
+    if records.lock_text is None:
+        return
+    lock = parse_lock(records.lock_text)
+    declared = {normalize_distribution(s.record.package): s for s in records.soup}
+    closure = runtime_closure(records.dependencies,
+                              {k: v.record.id for k, v in declared.items()}, lock,
+                              installed_environment())
+    for root in closure.undeclared_roots():
+        brings = [closure.components[k] for k in closure.reached_from(root.key)]
+        unsourced = [c.name for c in brings if not c.pulled_in_by and c.soup_id is None]
+        also = f" (with what it alone pulls in: {', '.join(unsourced)})" if unsourced else ""
+        yield _f("SBOM-COMPONENT-UNDECLARED", root.name, LAYOUT.pyproject, None,
+                 f"runtime component {root.name!r}{also} is neither a SOUP record's package nor "
+                 f"pulled in by one (expected a SOUP record in {LAYOUT.soup}/)")
+    for component in closure.components.values():
+        parents = [closure.components[k].name for k in component.required_by]
+        via = (f"required by {', '.join(parents)}" if parents
+               else f"declared in {LAYOUT.pyproject}")
+        if component.pin is None:
+            yield _f("SBOM-COMPONENT-UNLOCKED", component.name, LAYOUT.lock, None,
+                     f"runtime component {component.name!r} ({via}) has no exact pin in "
+                     f"{LAYOUT.lock} (expected a line '{component.name}==VERSION'; regenerate "
+                     "the lock)")
+        elif component.installed is None:
+            yield _f("SBOM-ENVIRONMENT-MISMATCH", component.name, LAYOUT.lock,
+                     component.pin.line,
+                     f"runtime component {component.name!r} ({via}) is pinned at "
+                     f"{component.pin.version} but not installed, so the packages it pulls in "
+                     "are unknown (install with the lock as constraints)")
+        elif component.installed.version != component.pin.version:
+            yield _f("SBOM-ENVIRONMENT-MISMATCH", component.name, LAYOUT.lock,
+                     component.pin.line,
+                     f"runtime component {component.name!r} is installed at "
+                     f"{component.installed.version}, expected {component.pin.version} as "
+                     "locked (the packages it pulls in are read from the installed one)")
+    for key, entry in sorted(declared.items()):
+        pin = lock.get(key)
+        if key not in records.dependencies or pin is None:
+            continue
+        try:
+            inside = SpecifierSet(entry.record.version).contains(pin.version, prereleases=True)
+        except InvalidSpecifier:
+            inside = False
+        if not inside:
+            yield _f("SBOM-VERSION-OUTSIDE", entry.record.id, entry.path, entry.line("version"),
+                     f"{entry.record.package} is locked at {pin.version} ({LAYOUT.lock}:"
+                     f"{pin.line}), outside the record's version range {entry.record.version!r}")
+
+
+_NEEDED_FOR = {
+    "hazard_evaluation": "its impact on safety and effectiveness, naming the hazards it "
+                         "touches or saying why it touches none",
+    "deferral_rationale": "why a release may go ahead with it unresolved",
+    "users_told": "what users are told about it, and where",
+    "resolution": "how it was resolved",
+    "change": "the change that resolved it (a commit or an issue)",
+}
+"""What each status-dependent field of a problem report holds, for the finding's message."""
+
+
+def _problems(index: TraceIndex) -> Iterator[Finding]:
+    plan = index.records.risk_plan
+    for pr_id, located in sorted(index.problems.items()):
+        report, path = located.record, located.path
+        status = report.status.value
+        for name in report.missing_fields():
+            yield _f("PR-FIELD-MISSING", pr_id, path, located.line("status"),
+                     f"field '{name}' is missing: a {status} problem report needs "
+                     f"{_NEEDED_FOR[name]}")
+        if plan is not None and plan.record.rank("severity", report.severity) is None:
+            levels = ", ".join(level.id for level in plan.record.severity)
+            yield _f("HAZ-SCALE", pr_id, path, located.line("severity"),
+                     f"severity {report.severity!r} is not on the plan's severity scale "
+                     f"(expected one of {levels})")
+        for item in report.software_items:
+            if item not in index.software_items:
+                yield _f("LINK-ORPHANED", pr_id, path, located.line("software_items"),
+                         f"software item {item!r} is not in {LAYOUT.software_items}")
+        for hazard in report.hazards:
+            if hazard not in index.hazards:
+                yield _f("LINK-ORPHANED", pr_id, path, located.line("hazards"),
+                         f"hazard {hazard} does not exist (expected a hazard in "
+                         f"{LAYOUT.hazards}/)")
+        class_c = [item for item in report.software_items
+                   if index.software_items.get(item) == SoftwareSafetyClass.C.value]
+        if report.status is ProblemStatus.OPEN and class_c:
+            yield _f("PR-OPEN-BLOCKS-RELEASE", pr_id, path, located.line("status"),
+                     f"open problem in class C software item(s) {', '.join(class_c)}: a release "
+                     "needs it closed (resolved and verified) or deferred (evaluated, with "
+                     "deferral_rationale and users_told)")
+        if report.status is ProblemStatus.CLOSED:
+            yield from _closed_verification(index, pr_id, path, located.line("status"))
+
+
+def _closed_verification(
+    index: TraceIndex, pr_id: str, path: PurePosixPath, line: int
+) -> Iterator[Finding]:
+    scenarios = index.verified_by.get(pr_id, [])
+    state = index.verification(pr_id)
+    if not scenarios:
+        yield _f("PR-CLOSED-UNVERIFIED", pr_id, path, line,
+                 f"closed, but no scenario in {LAYOUT.features}/ is tagged @{pr_id} (expected "
+                 "the scenario that shows the problem resolved)")
+    elif state in (Verification.FAILED, Verification.NOT_RUN):
+        bad = [f"{s.name} ({(index.outcome(s) or Outcome.NOT_RUN).value})" for s in scenarios
+               if index.outcome(s) is not Outcome.PASSED]
+        yield _f("PR-CLOSED-UNVERIFIED", pr_id, path, line,
+                 f"closed, but its verifying scenario(s) did not pass: {'; '.join(bad)}")
+
+
 RULES: tuple[_Check, ...] = (
     _identity, _requirements, _scenarios, _link_reviews, _risk_plan, _hazards, _soup,
+    _sbom, _problems,
 )
 """The checks, in the order they run."""
 

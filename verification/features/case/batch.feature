@@ -1,16 +1,26 @@
 Feature: Many planning cases from one CSV, on this machine or a Dask cluster
 
-  @SRS-JOB-004 @RC-046 @SRS-JOB-002
+  The pool scenario also plans the pelvis phantom's CT a second time, on the TotalSegmentator
+  folder written from its truth labels (the segmentation column), so that the plan on the
+  reference model's segmentation and the plan on a segmentation made elsewhere come from one
+  run of the model (SRS-SEG-006 states the tolerances and where they come from).
+
+  @SRS-JOB-004 @RC-046 @SRS-JOB-002 @SRS-SEG-006 @RC-073 @SRS-SEG-007 @RC-074
   Scenario: A process pool runs every case of the CSV and keeps a failed case's result beside the others
     Given a CSV of two cases: "P1-left", the pelvis phantom for a left acetabular screw, and "E1", a folder holding no DICOM image
+    And a case "P1-left-ts" added: the same CT and landmarks, with the TotalSegmentator folder of the phantom's truth labels in its segmentation column, relative to the CSV
     When corridor plan-batch is run on it with "--workers 2"
     Then it exits with status 1
-    And the ledger lists "P1-left" as "safe" with exit code 0 and "E1" as "input-error" with exit code 2
+    And the ledger lists three cases: "P1-left" and "P1-left-ts" safe with exit code 0, "E1" input-error with exit code 2
     And the case folder of "P1-left" is complete, its plan made on its own label map, and the ledger holds its case.json's SHA-256
+    And the case folder of "P1-left-ts" is complete and records the TotalSegmentator folder it was planned on, with no model run
+    And the reference model's bone and vessel boundaries in "P1-left" lie within 1.5 mm of the phantom's truth near both trajectories (95th percentile)
+    And the plans of "P1-left" and "P1-left-ts" agree: entry and tip within 3.0 mm, direction within 7.0 degrees
+    And the trajectories of "P1-left" and "P1-left-ts", each measured on the other's segmentation, meet every clearance
     And there is no case folder of "E1"
     And the audit log is intact with one record per case and one for the batch, whose counts match the ledger
     When corridor plan-batch is run on it again with "--resume"
-    Then the ledger lists "P1-left" as "safe" with exit code 0 and "E1" as "input-error" with exit code 2
+    Then the ledger lists three cases: "P1-left" and "P1-left-ts" safe with exit code 0, "E1" input-error with exit code 2
     And "P1-left" was not run again and "E1" was run again
     And the audit log is intact with one record per case and one for the batch, whose counts match the ledger
 
@@ -73,7 +83,7 @@ Feature: Many planning cases from one CSV, on this machine or a Dask cluster
     When its cases are read as written and again as a spreadsheet saves it, with a UTF-8 byte-order mark and CRLF line ends
     Then both readings give the same three cases with the same requests
 
-  @SRS-JOB-004 @RC-046
+  @SRS-JOB-004 @RC-046 @SRS-SEG-007 @RC-074
   Scenario Outline: A bad CSV is refused naming the row and column, and nothing runs
     Given a CSV of one case "E1", a folder holding no DICOM image
     And the CSV is changed: <change>
@@ -92,3 +102,7 @@ Feature: Many planning cases from one CSV, on this machine or a Dask cluster
       | the landmarks path set to a missing file   | column landmarks          |
       | a column named patient_name added          | unknown patient_name      |
       | the regularize column set to maybe         | column regularize         |
+      | the segmentation path set to a missing folder | column segmentation    |
+      | a class_map given without a segmentation   | column class_map          |
+      | a class_map holding a list beside a segmentation | column class_map    |
+      | a model given beside a segmentation        | column model              |

@@ -1,6 +1,6 @@
 Feature: The planning job, one case, end to end
 
-  @SRS-JOB-001 @SRS-JOB-002 @RC-043 @RC-044 @SRS-FND-002 @RC-048 @SRS-FND-003 @SRS-ING-019 @SRS-JOB-007 @RC-055 @SRS-JOB-008 @RC-060 @SRS-PLN-015 @RC-058 @SRS-PLN-020 @SRS-PLN-022 @SRS-PLN-023 @RC-076
+  @SRS-JOB-001 @SRS-JOB-002 @RC-043 @RC-044 @SRS-FND-002 @RC-048 @SRS-FND-003 @SRS-ING-019 @SRS-JOB-007 @RC-055 @SRS-JOB-008 @RC-060 @SRS-PLN-015 @RC-058 @SRS-PLN-020 @SRS-INF-021 @SRS-PLN-022 @SRS-PLN-023 @RC-076
   Scenario: corridor plan turns the pelvis phantom CT into a complete case folder with a safe plan
     Given the pelvis phantom written as DICOM with its landmarks
     And its folder also holds a scout series and a dose report, as a study export does
@@ -19,6 +19,7 @@ Feature: The planning job, one case, end to end
     And plan.json measures the trajectory again on the alternatives p>=0.3 and p>=0.7, the summary prints the margins, the report tabulates them, and verdict-uncertain is raised exactly when a margin changes sign
     And on this clean phantom no margin changes sign under either alternative, verdict-uncertain is not raised, and plan.json and the summary say the trajectory was chosen robust
     And in headless Chromium the report's 3-D view draws the scene with no script error
+    And the report's 3-D view tints bone and vessel by the model's entropy across their surfaces, as entropy.nii.gz read with nibabel gives it at every vertex, and its legend says so
     And run.json, meshes.json, plan.json, case.json and the audit record all name the software the build stamped
     And every file of the case folder is mode 0644 and every folder 0755
 

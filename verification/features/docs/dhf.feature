@@ -29,3 +29,13 @@ Feature: The design-history report
     When corridor docs dhf is run on it twice with "--draft"
     Then a PDF is written beside each report, byte for byte equal
     And the PDF's text holds every ID and section heading of the HTML and the word DRAFT
+
+  @SRS-DOC-006 @RC-081 @PR-003
+  Scenario: Known anomalies show every field of the problem reports as text, and each scenario that did not pass once
+    Given a copy of the minimal project with a deferred problem report whose every field holds markup, and a closed one verified by the greeting scenario
+    And the long-name scenario failing and tagged with both requirements, and a failing scenario tagged only with the risk control
+    When its scenarios are run by pytest and corridor docs dhf is run on it with "--draft" and their results
+    Then the known anomalies show the deferred report with every field as text and no element made of its markup
+    And the known anomalies show the closed report with its resolution, its change and its scenario passed
+    And the known anomalies list exactly the two failing scenarios, once each, with the IDs they verify
+    And the SOUP table shows the date the SOUP's anomaly list was reviewed

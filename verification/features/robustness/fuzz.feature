@@ -6,7 +6,10 @@ Feature: Damaged input, fed at random to the command that reads it, is refused c
   allocation and 30 s a run, and writes nothing unless it exits with a status that writes its
   result. Every example is new on each run (hypothesis); a defect the sweep found is kept as
   a named example. The DICOM and validation-study families have feature files of their own
-  (fuzz_dicom.feature, fuzz_validation.feature).
+  (fuzz_dicom.feature, fuzz_validation.feature). The families of segmentations made elsewhere
+  (a class map, a TotalSegmentator folder, a 3D Slicer segmentation, a DICOM SEG's segments)
+  also require every refusal to be one line on standard error; exit status 5 (a risk structure
+  not segmented) writes the plan, as 0, 3 and 4 do.
 
   @SRS-CLI-004 @SRS-INF-017 @RC-054
   Scenario: Damaged model manifests given to corridor model inspect
@@ -47,3 +50,23 @@ Feature: Damaged input, fed at random to the command that reads it, is refused c
   Scenario: Damaged batch CSVs given to corridor plan-batch
     Given valid batch CSVs and what corridor plan-batch needs beside them
     Then each of 60 damaged batch CSVs exits with one of 0 1 2 3, prints no traceback, stays within the bounds and writes nothing unless it exits with one of 0 1 3
+
+  @SRS-CLI-004 @SRS-SEG-008 @RC-075
+  Scenario: Damaged class maps given to corridor plan-trajectory beside a multi-label NIfTI
+    Given valid class maps and what corridor plan-trajectory needs beside them
+    Then each of 6 damaged class maps exits with one of 0 2 3 4 5, is refused in one line with no traceback, stays within the bounds and writes nothing unless it exits with one of 0 3 4 5
+
+  @SRS-CLI-004 @SRS-SEG-008 @RC-075
+  Scenario: TotalSegmentator folders with a damaged mask given to corridor plan-trajectory
+    Given valid TotalSegmentator folders and what corridor plan-trajectory needs beside them
+    Then each of 5 damaged TotalSegmentator folders exits with one of 0 2 3 4 5, is refused in one line with no traceback, stays within the bounds and writes nothing unless it exits with one of 0 3 4 5
+
+  @SRS-CLI-004 @SRS-SEG-008 @RC-075
+  Scenario: 3D Slicer segmentations with a damaged header given to corridor plan-trajectory
+    Given valid Slicer segmentations and what corridor plan-trajectory needs beside them
+    Then each of 5 damaged Slicer segmentations exits with one of 0 2 3 4 5, is refused in one line with no traceback, stays within the bounds and writes nothing unless it exits with one of 0 3 4 5
+
+  @SRS-CLI-004 @SRS-SEG-008 @RC-075
+  Scenario: DICOM SEGs with a damaged Segment Sequence given to corridor plan-trajectory
+    Given valid DICOM SEG segment sequences and what corridor plan-trajectory needs beside them
+    Then each of 4 damaged DICOM SEG segment sequences exits with one of 0 2 3 4 5, is refused in one line with no traceback, stays within the bounds and writes nothing unless it exits with one of 0 3 4 5

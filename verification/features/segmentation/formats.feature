@@ -20,6 +20,14 @@ Feature: Plans from a segmentation made elsewhere
       | ts-dicom-seg      | code    |
       | slicer-seg-nrrd   | name    |
 
+  @SRS-SEG-003 @RC-062
+  Scenario: With no landmarks file, the femoral heads are found on a TotalSegmentator folder's own femur labels and the plan is the plan with the true landmarks
+    Given the pelvis phantom's truth labels written as "ts-folder"
+    When corridor plan-trajectory plans the acetabular screw on the left on it with no landmarks file
+    Then it exits with status 0 and plan.json records both femoral heads as found, each within 0.5 mm of the phantom's (centre and radius)
+    And its plan and the plan with the phantom's landmarks given agree: entry and tip within 2.0 mm, direction within 5.0 degrees
+    And each of the two trajectories, measured with the other plan's landmarks, meets every clearance
+
   @SRS-SEG-002 @RC-062
   Scenario: Classes renumbered by another version are found by their names
     Given the pelvis phantom's truth labels written as a multi-label NIfTI numbered as no version numbers them, with its label table
@@ -79,3 +87,18 @@ Feature: Plans from a segmentation made elsewhere
     Given the pelvis phantom's truth labels written as a TotalSegmentator folder shifted by 0.6 mm along x
     When corridor plan is run on the phantom's CT with that segmentation for the acetabular screw on the left
     Then it exits with status 2 naming "shifted 0.60 mm" and both geometries, and writes no case folder
+
+  @SRS-PLN-011 @RC-035
+  Scenario Outline: corridor plan-check on a TotalSegmentator folder tells a changed mask from an unrelated one
+    Given the pelvis phantom's truth labels written as "ts-folder"
+    When corridor plan-trajectory plans the acetabular screw on the left on it
+    And a copy of the folder is changed: <change>
+    And corridor plan-check is run on the plan with the copy as its label map
+    Then plan-check finds the plan <outcome>
+
+    Examples:
+      | change                                                  | outcome                                     |
+      | nothing                                                 | current (exit 0)                            |
+      | a mask of a class the role table does not know is added | current (exit 0)                            |
+      | one voxel of the left iliac artery's mask is set        | stale (exit 4), naming the label map's hash |
+      | an empty mask of the left iliac vein is added           | stale (exit 4), naming the label map's hash |

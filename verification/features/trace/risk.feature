@@ -71,8 +71,8 @@ Feature: Hazards and risk controls
       | rule                   | item   |
       | RC-NEW-HAZARD-UNLINKED | RC-001 |
 
-  @SRS-TRC-008
-  Scenario: A hazard controlled only by information for safety is a warning that fails under --strict
+  @SRS-TRC-008 @SRS-TRC-018
+  Scenario: A hazard controlled only by information for safety is a warning that fails under --strict and at the release gate
     Given in "risk_management/hazards/HAZ-001.yaml" the text "option: protective-measure" is replaced by "option: information-for-safety"
     And the links to "RC-001" are reviewed
     When the trace check runs
@@ -81,4 +81,6 @@ Feature: Hazards and risk controls
       | rule        | item    |
       | RC-ONLY-IFS | HAZ-001 |
     When the trace check runs with "--strict"
+    Then the exit status is 1
+    When the trace check runs with "--release"
     Then the exit status is 1
