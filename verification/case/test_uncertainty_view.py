@@ -47,8 +47,8 @@ def context(tmp_path: Path) -> dict[str, Any]:
     return {"root": tmp_path}
 
 
-@given("a CT of a bone cylinder with a vessel at 30 mm, and a segment of 700 HU planted in the "
-       "bone 4 mm from the planned implant")
+@given("a CT of a bone cylinder with a vessel at 30 mm, and a ring of 700 HU planted in the bone "
+       "about the planned implant, 4 mm from it")
 def cylinder(context: dict[str, Any]) -> None:
     """:func:`verification.inference.helpers.cylinder_ct_with_segment`."""
     context.update(cylinder_ct_with_segment())
@@ -103,9 +103,10 @@ def tint_matches(context: dict[str, Any]) -> None:
 @then("the bone is tinted towards cyan beside the segment and keeps its own colour far from it")
 def tint_where(context: dict[str, Any]) -> None:
     """At least a tenth of the way to cyan at some vertex within 3 mm of the segment's voxels
-    (the segment lies inside the bone, reaching to 1 mm under its surface: 2 of the 5 samples
-    across the surface fall in it), and untinted (a share below 0.02) at every vertex more
-    than 10 mm from them."""
+    (the segment, a ring about the implant's axis, lies inside the bone, reaching to 2 mm under
+    its surface, where the samples across the surface reach it), and untinted (a share below
+    0.02) at every vertex more than 10 mm from them (most of the surface: the ring is 10 mm of
+    the cylinder's 100)."""
     positions, colours, _, _ = _surface(context, "bone")
     geometry = context["volume"].geometry
     segment = geometry.index_to_lps(np.argwhere(context["planted"]).astype(np.float64))
@@ -113,7 +114,7 @@ def tint_where(context: dict[str, Any]) -> None:
                       axis=1)
     near, far = distance <= 3.0, distance > 10.0
     assert near.any()
-    assert far.sum() > 0.8 * len(positions)
+    assert far.sum() > 0.7 * len(positions)
     rgb = np.asarray(context["scene"]["bone"]["colour"][:3])
     span = np.asarray(UNCERTAIN_RGB) - rgb  # the colour's way from the bone's to cyan
     shares = ((colours - rgb) @ span) / float(span @ span)

@@ -239,9 +239,14 @@ VESSEL_INTERVALS = [(150, 750), (150, 600)]
 def cylinder_ct_with_segment(gap_mm: float = 4.0, segment_hu: int = 700) -> dict[str, Any]:
     """The planning tests' analytic phantom (bone cylinder of radius 12 mm, vessel of radius
     3 mm at 30 mm; 1 mm voxels) as a CT: bone 1000 HU, vessel 300, background 0.  Planned
-    once on its labels for the trajectory; a segment (a capped cylinder along z, radius 2 mm,
-    10 mm long) is planted in the bone at mid-depth, on the side away from the vessel,
-    ``gap_mm`` from the implant's surface, at ``segment_hu``.
+    once on its labels for the trajectory; a segment is planted in the bone at mid-depth,
+    ``gap_mm`` from the implant's surface, at ``segment_hu``: a ring about the implant's axis
+    (inner radius the implant's plus ``gap_mm``, :data:`SEGMENT_RADIUS_MM` thick radially,
+    10 mm long), so that no line the template admits keeps clear of it (a line moved away from
+    one side comes nearer the other, and the bone ends before the ring's far side could be
+    cleared): where a member calls it vessel, the planner's robust choice (SRS-PLN-022,
+    verified in planning/uncertainty.feature) cannot avoid it and the disagreement must be
+    flagged.
 
     Returns ``hu``, ``labels``, ``document`` (the procedure), ``entry`` (the plan's),
     ``planted`` (the segment's voxels) and ``volume`` (the CT in memory).
@@ -255,15 +260,14 @@ def cylinder_ct_with_segment(gap_mm: float = 4.0, segment_hu: int = 700) -> dict
     assert first.trajectory is not None
     trajectory = first.trajectory
     middle = trajectory.entry + 0.5 * trajectory.length_mm * trajectory.direction
-    toward = np.array([-1.0, 0.0, 0.0])
-    toward -= (toward @ trajectory.direction) * trajectory.direction
-    toward /= np.linalg.norm(toward)
-    centre = middle + (trajectory.diameter_mm / 2 + gap_mm + SEGMENT_RADIUS_MM) * toward
-    segment = Cylinder(tuple(float(v) for v in centre),  # type: ignore[arg-type]
-                       (0.0, 0.0, 1.0), SEGMENT_RADIUS_MM, SEGMENT_HALF_LENGTH_MM)
+    inner = trajectory.diameter_mm / 2 + gap_mm
     geometry = label_map.geometry
     points = geometry.index_to_lps(np.indices(geometry.shape).reshape(3, -1).T)
-    planted = segment.inside(points).reshape(geometry.shape)
+    offset = points - middle
+    along = offset @ trajectory.direction
+    across = np.linalg.norm(offset - along[:, None] * trajectory.direction, axis=1)
+    planted = ((np.abs(along) <= SEGMENT_HALF_LENGTH_MM) & (across >= inner)
+               & (across <= inner + 2 * SEGMENT_RADIUS_MM)).reshape(geometry.shape)
     hu = np.choose(label_map.labels, [0, 1000, 300]).astype(np.int16)
     hu[planted] = segment_hu
     assert planted.sum() >= 100

@@ -239,8 +239,8 @@ def summarised(case: Case) -> None:
 
 # --- a verdict that differs between members -----------------------------------------------
 
-@given("a CT of a bone cylinder with a vessel at 30 mm, and a segment of 700 HU planted in the "
-       "bone 4 mm from the planned implant")
+@given("a CT of a bone cylinder with a vessel at 30 mm, and a ring of 700 HU planted in the bone "
+       "about the planned implant, 4 mm from it")
 def cylinder_ct(case: Case) -> None:
     """:func:`~verification.inference.helpers.cylinder_ct`."""
     case.arrays.update(cylinder_ct_with_segment())

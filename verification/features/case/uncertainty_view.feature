@@ -6,7 +6,7 @@ Feature: The case report shows the segmentation's uncertainty on the 3-D anatomy
 
   @SRS-INF-021 @RC-079
   Scenario: The 3-D view tints the surfaces by the ensemble's mutual information where its members disagree
-    Given a CT of a bone cylinder with a vessel at 30 mm, and a segment of 700 HU planted in the bone 4 mm from the planned implant
+    Given a CT of a bone cylinder with a vessel at 30 mm, and a ring of 700 HU planted in the bone about the planned implant, 4 mm from it
     And an ensemble of two per-voxel members that differ only in the highest vessel intensity, 750 and 600 HU
     When the ensemble segments the CT, its label map is meshed and planned on, and the case report is written, in process
     Then every vertex of the bone and the vessel in the report's 3-D view has the colour the mutual information computed here gives it across the surface

@@ -28,7 +28,7 @@ Feature: A deep ensemble reports its members' disagreement as mutual information
 
   @SRS-INF-020 @RC-079
   Scenario: A verdict that differs between the members is flagged verdict-uncertain naming the member
-    Given a CT of a bone cylinder with a vessel at 30 mm, and a segment of 700 HU planted in the bone 4 mm from the planned implant
+    Given a CT of a bone cylinder with a vessel at 30 mm, and a ring of 700 HU planted in the bone about the planned implant, 4 mm from it
     And an ensemble of two per-voxel members that differ only in the highest vessel intensity, 750 and 600 HU
     When the ensemble segments the CT in process and the plan is made on its label map with its alternatives
     Then member-1 and member-2 are each member's own most probable class computed here
