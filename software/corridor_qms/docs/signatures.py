@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import yaml
 from cryptography.exceptions import InvalidSignature
@@ -68,6 +69,7 @@ __all__ = [
     "SignatureError",
     "State",
     "Verdict",
+    "approval_page",
     "content_sha256",
     "fingerprint",
     "load_private_key",
@@ -514,3 +516,23 @@ def missing_approvals(verdicts: Iterable[Verdict]) -> list[Role]:
     approved = {v.signature.role for v in verdicts if v.state is State.VALID
                 and v.signature is not None and v.signature.meaning is Meaning.APPROVED}
     return [role for role in REQUIRED_APPROVALS if role not in approved]
+
+
+def approval_page(verdicts: list[Verdict], content: str) -> dict[str, Any]:
+    """The design-history report's approvals page as data: one row per record (signer, role,
+    meaning, time, fingerprint, ``VALID`` or ``INVALID`` with the reason), the content's
+    SHA-256, the count of invalid records and the roles still to approve."""
+    rows = []
+    for verdict in verdicts:
+        record = verdict.signature
+        verdict_word, _, reason = verdict.state.value.partition(": ")
+        rows.append({"file": verdict.path.name, "verdict": verdict_word, "reason": reason,
+                     "detail": verdict.detail,
+                     "signer": record.signer if record else "unreadable",
+                     "role": record.role.value if record else "",
+                     "meaning": record.meaning.value if record else "",
+                     "time": record.time if record else "",
+                     "fingerprint": record.fingerprint if record else ""})
+    return {"content_sha256": content, "rows": rows,
+            "invalid": sum(1 for v in verdicts if v.state is not State.VALID),
+            "missing": [role.value for role in missing_approvals(verdicts)]}
