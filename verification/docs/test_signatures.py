@@ -7,11 +7,12 @@ its role) are each invalid, with the reason; approvals missing fail the check; a
 signs with its passphrase from the environment; and the report shows each signature VALID or
 INVALID, the signer's name as text.
 
-Keys are generated here with ``cryptography`` (no private key is committed).  Oracles, none of
-them the code's own output: OpenSSH's ``ssh-keygen`` (``-l`` for fingerprints, ``-Y verify``
-for the SSHSIG signature over the record's fields, the bytes built here from the format the
-requirement states), GNU ``sha256sum`` for a folder's listing, ``hashlib`` for each record
-file of the design-history manifest, and Python's HTML parser for what a browser shows.
+Keys are generated here with ``cryptography`` (no private key is committed). Oracles, none of them
+the code's own output: OpenSSH's ``ssh-keygen`` (``-l`` for fingerprints, ``-Y verify`` for the
+SSHSIG signature over the record's fields, the bytes built here from the format the requirement
+states, and ``-Y sign``, whose deterministic Ed25519 signature must be the record's), GNU
+``sha256sum`` for a folder's listing, ``hashlib`` for each record file of the design-history
+manifest, and Python's HTML parser for what a browser shows.
 """
 
 from __future__ import annotations
@@ -307,6 +308,21 @@ def ssh_keygen_verifies(signing: Signing) -> None:
         forged = subprocess.run(command, input=_canonical({**record, "role": "other"}),
                                 capture_output=True, timeout=60)
         assert forged.returncode != 0
+
+
+@then("ssh-keygen -Y sign with the same key over the same fields makes each record's "
+      "signature byte for byte")
+def ssh_keygen_signs(signing: Signing) -> None:
+    """Ed25519 signatures are deterministic (RFC 8032), so OpenSSH's own SSHSIG of the fields
+    built here is the record's, armour included."""
+    for role, record in _records(signing).items():
+        message = signing.root / f"{role}.fields"
+        message.write_bytes(_canonical(record))
+        subprocess.run([_ssh_keygen(), "-Y", "sign", "-q", "-f", str(signing.keys[role]),
+                        "-n", NAMESPACE, str(message)], check=True, capture_output=True,
+                       timeout=60)
+        assert (signing.root / f"{role}.fields.sig").read_text(encoding="utf-8") == (
+            record["signature"])
 
 
 @then(parsers.parse('signing with the passphrase "{passphrase}" in the environment exits 2 '

@@ -14,6 +14,7 @@ Feature: Approvals of a release by electronic signature
     And each record's content SHA-256 is that of the folder's sha256sum listing computed here
     And each record's fingerprint is the one ssh-keygen -l prints for its key
     And ssh-keygen -Y verify accepts each record's signature over its fields as built here
+    And ssh-keygen -Y sign with the same key over the same fields makes each record's signature byte for byte
 
   @SRS-DOC-009 @RC-083
   Scenario: Content edited after signing is invalid, naming both digests
