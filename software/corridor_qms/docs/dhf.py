@@ -32,9 +32,12 @@ from corridor_qms.records.model import TRACE_ID
 from corridor_qms.trace.index import TraceIndex
 from corridor_qms.trace.results import Outcome
 
-__all__ = ["DHF_NAME", "build_dhf_context", "render_dhf"]
+__all__ = ["CONTENT_NAME", "DHF_NAME", "build_dhf_context", "content_manifest", "render_dhf"]
 
 DHF_NAME = "design-history.html"
+
+CONTENT_NAME = "design-history.sha256"
+"""The report's content manifest, written beside it: what a release's signatures sign."""
 
 _DOCUMENTS = ("requirements_spec/software_development_plan.md",
               "requirements_spec/safety_classification.md",
@@ -60,6 +63,28 @@ def _artefacts(root: Path, extra: list[Path]) -> list[dict[str, str]]:
     rows += [{"file": p.name, "sha256": sha256_file(p)}
              for p in extra]
     return rows
+
+
+def content_manifest(root: Path, results: Path | None, validation_path: Path | None) -> str:
+    """The report's content, in ``sha256sum`` form (``<sha256>  <file>`` lines): every artefact
+    of its document control (records, features, plans, results, validation, lock), plus
+    ``pyproject.toml`` and every file of the source below ``software/`` (caches and build
+    metadata left out).
+
+    The SHA-256 of these bytes is what a release's signatures sign.  Neither the commit nor the
+    date is in it, and the signatures live outside it (``traceability/signatures/``), so that
+    committing a signature does not change what was signed; a change to any record, result or
+    source file does.
+    """
+    extra = [p for p in (results, validation_path, root / LOCK) if p is not None and p.is_file()]
+    rows = _artefacts(root, extra)
+    sources = sorted(p for p in (root / "software").rglob("*") if p.is_file()
+                     and "__pycache__" not in p.parts and p.suffix != ".pyc"
+                     and not any(part.endswith(".egg-info") for part in p.parts))
+    for path in [root / "pyproject.toml", *sources]:
+        if path.is_file():
+            rows.append({"file": path.relative_to(root).as_posix(), "sha256": sha256_file(path)})
+    return "".join(f"{row['sha256']}  {row['file']}\n" for row in rows)
 
 
 LOCK = "requirements.lock"
@@ -174,10 +199,11 @@ def _anomalies(index: TraceIndex) -> dict[str, Any]:
 
 def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
                       draft: bool, results: Path | None, validation: dict[str, Any] | None,
-                      validation_path: Path | None, model_card: dict[str, Any] | None
-                      ) -> dict[str, Any]:
+                      validation_path: Path | None, model_card: dict[str, Any] | None,
+                      signatures: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything the report shows, as data (no clock, no environment beyond git and the
-    installed versions of the SOUP)."""
+    installed versions of the SOUP).  ``signatures`` is the approvals page
+    (:func:`corridor_qms.docs.signatures.approval_page`), ``None`` when none were given."""
     records = index.records
     requirements: list[dict[str, Any]] = []
     for req_id, located in sorted(index.requirements.items()):
@@ -227,6 +253,15 @@ def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
         gaps.append("validation report: no validation results given (--validation)")
     if model_card is None:
         gaps.append("model card: no model package given (--model)")
+    if signatures is None:
+        gaps.append("approvals: no signatures given (--signatures); this version is not "
+                    "approved")
+    else:
+        if signatures["invalid"]:
+            gaps.append(f"approvals: {signatures['invalid']} invalid signature(s)")
+        if signatures["missing"]:
+            gaps.append("approvals: no valid approval by "
+                        + ", ".join(signatures["missing"]))
     return {
         "draft": draft,
         "control": {"product": "Corridor", "version": _installed("corridor"),
@@ -246,6 +281,7 @@ def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
         "anomalies": _anomalies(index),
         "releases": releases,
         "gaps": gaps,
+        "signatures": signatures,
     }
 
 
