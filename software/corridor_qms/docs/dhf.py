@@ -197,6 +197,23 @@ def _anomalies(index: TraceIndex) -> dict[str, Any]:
                               "oldest": reviews[0].isoformat() if reviews else None}}
 
 
+def _change_plans(index: TraceIndex) -> list[dict[str, Any]]:
+    """The predetermined change control plans (section 9), each bound with the verification
+    state of the requirement that measures it."""
+    plans = []
+    for located in sorted(index.records.change_plans, key=lambda p: p.record.model):
+        plan = located.record
+        data = plan.model_dump(mode="json")
+        data["file"] = str(located.path)
+        data["bounds"] = [{"text": b.describe(), "measured_by": b.measured_by,
+                           "measured_on": b.measured_on,
+                           "verification": index.verification(b.measured_by).value
+                           if b.measured_by in index.requirements else "unverified"}
+                          for b in plan.protocol.performance_bounds]
+        plans.append(data)
+    return plans
+
+
 def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
                       draft: bool, results: Path | None, validation: dict[str, Any] | None,
                       validation_path: Path | None, model_card: dict[str, Any] | None,
@@ -278,6 +295,7 @@ def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
         "findings": [f.format() for f in findings],
         "validation": validation,
         "model_card": model_card,
+        "change_plans": _change_plans(index),
         "anomalies": _anomalies(index),
         "releases": releases,
         "gaps": gaps,

@@ -23,7 +23,9 @@ from corridor.inference.model import FlagCode
 from corridor.inference.package import ModelPackage
 from corridor.planning.uncertainty import VERDICT_UNCERTAIN
 from corridor_qms.errors import QmsError
+from corridor_qms.records.change_plan import ChangeControlPlan
 from corridor_qms.records.enum import ProblemStatus
+from corridor_qms.records.project import LAYOUT
 from corridor_qms.trace.index import TraceIndex
 
 __all__ = ["INTENDED_USE", "MODEL_SOFTWARE_ITEM", "ModelCard", "ModelCardError", "Section",
@@ -255,14 +257,42 @@ def _performance(package: ModelPackage, validation: dict[str, Any] | None,
                           "difference": comparison.get("difference"),
                           "ci95": comparison.get("ci95"), "p_value": comparison.get("p_value"),
                           "conclusion": item.get("conclusion")})
-    gaps = ["performance by subgroup (site, scanner, sex, age band): the validation results "
-            "hold no subgroup analysis"]
+    subgroups = _subgroup_rows(validation)
+    gaps = [] if subgroups else [
+        "performance by subgroup (site, scanner, sex, age band): the validation results hold "
+        "no subgroup analysis"]
     if not endpoints:
         gaps.append("the validation results hold no endpoint")
+    content: dict[str, Any] = {"validation": validation.get("study", {}).get("title"),
+                               "validation_inputs": validation.get("inputs"),
+                               "endpoints": endpoints}
+    if subgroups:
+        content["subgroup_performance"] = subgroups
     return Section("performance", "Performance with 95 % confidence intervals", sources,
-                   {"validation": validation.get("study", {}).get("title"),
-                    "validation_inputs": validation.get("inputs"), "endpoints": endpoints},
-                   tuple(gaps))
+                   content, tuple(gaps))
+
+
+def _subgroup_rows(validation: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per endpoint, subgroup level and modality (one row, without a figure, for a
+    level with too few cases), from the results' subgroup analyses."""
+    rows: list[dict[str, Any]] = []
+    for analysis in (validation.get("subgroups") or {}).get("analyses", []):
+        for group in analysis.get("groups", []):
+            common = {"endpoint": analysis.get("endpoint"),
+                      "subgroup": f"{analysis.get('subgroup')}: {group.get('group')}",
+                      "cases": group.get("cases"), "positive_cases": group.get("positive_cases"),
+                      "negative_cases": group.get("negative_cases")}
+            estimates = group.get("estimates") or []
+            if not estimates:
+                rows.append({**common, "modality": "all", "figure_of_merit":
+                             analysis.get("figure_of_merit"), "estimate": "not reported",
+                             "ci95": "not reported", "status": group.get("status")})
+            for item in estimates:
+                rows.append({**common, "modality": item.get("modality"),
+                             "figure_of_merit": analysis.get("figure_of_merit"),
+                             "estimate": item.get("estimate"), "ci95": item.get("ci95"),
+                             "status": group.get("status")})
+    return rows
 
 
 def _hazards(index: TraceIndex) -> list[Any]:
@@ -311,12 +341,56 @@ def _controls(index: TraceIndex) -> Section:
                    {"controls": rows}, tuple(gaps))
 
 
-def _deployment(record: dict[str, Any]) -> Section:
-    plan = record.get("monitoring_and_updates")
-    return Section("deployment", "Deployment, monitoring and updates", (str(INTENDED_USE),),
-                   {"monitoring_and_updates": plan},
-                   () if plan else (f"monitoring and update plan: not stated in "
-                                    f"{INTENDED_USE}",))
+def _change_plan(plan: ChangeControlPlan, index: TraceIndex) -> dict[str, Any]:
+    """The plan's parts as flat entries of the deployment section (tables in the cards)."""
+    monitoring = plan.monitoring
+    protocol = plan.protocol
+    update = plan.update_procedure
+    return {
+        "change_control_plan": plan.summary,
+        "monitoring_in_use": list(monitoring.watched),
+        "monitoring_review": monitoring.review_cadence,
+        "monitoring_triggers": list(monitoring.triggers),
+        "modifications_allowed": [{"id": m.id, "description": m.description,
+                                   "bounds": m.bounds} for m in plan.modifications],
+        "modifications_not_allowed": list(plan.not_allowed),
+        "protocol_data_management": protocol.data_management,
+        "protocol_retraining": protocol.retraining,
+        "protocol_verification_rerun": list(protocol.verification),
+        "performance_bounds": [
+            {"metric": b.metric.value, "label": b.label or "", "bound": b.bound.value,
+             "limit": b.limit, "measured_by": b.measured_by, "measured_on": b.measured_on,
+             "verification": index.verification(b.measured_by).value
+             if b.measured_by in index.requirements else "no such requirement"}
+            for b in protocol.performance_bounds],
+        "update_release": update.release,
+        "update_labelling": update.labelling,
+        "update_users_told": update.users_told,
+        "impact_assessment": plan.impact_assessment,
+    }
+
+
+def _deployment(record: dict[str, Any], package: ModelPackage, index: TraceIndex) -> Section:
+    monitoring = record.get("monitoring_and_updates")
+    name = package.manifest.name
+    located = next((p for p in index.records.change_plans if p.record.model == name), None)
+    content: dict[str, Any] = {"monitoring_and_updates": monitoring} if monitoring else {}
+    gaps: list[str] = []
+    sources = (str(INTENDED_USE), f"{LAYOUT.change_plans}/{name}.yaml (predetermined change "
+                                  "control plan)")
+    if located is None:
+        if not monitoring:
+            content["monitoring_and_updates"] = None
+        gaps.append(f"monitoring and update plan: no predetermined change control plan "
+                    f"({LAYOUT.change_plans}/{name}.yaml)")
+    else:
+        content.update(_change_plan(located.record, index))
+        if located.record.model_version != package.manifest.version:
+            gaps.append(f"the change control plan was written for version "
+                        f"{located.record.model_version}, the package is version "
+                        f"{package.manifest.version}")
+    return Section("deployment", "Deployment, monitoring and updates", sources, content,
+                   tuple(gaps))
 
 
 def _history(root: Path, package: ModelPackage) -> Section:
@@ -352,7 +426,7 @@ def build_model_card(package: ModelPackage, index: TraceIndex, root: Path, *,
     sections = (
         _identity(package), intended, _inputs(package, index), _human(record, index),
         _training(package), _performance(package, results, validation), _limitations(index),
-        _controls(index), _deployment(record), _history(root, package),
+        _controls(index), _deployment(record, package, index), _history(root, package),
     )
     commit = _git(root, "rev-parse", "HEAD")
     date = _git(root, "log", "-1", "--format=%cs")

@@ -1,6 +1,7 @@
 """Record models and their loading: requirements, needs, hazards, SOUP, problem reports,
 scenarios."""
 
+from corridor_qms.records.change_plan import ChangeControlPlan
 from corridor_qms.records.enum import (
     Acceptability,
     HazardCause,
@@ -37,6 +38,7 @@ from corridor_qms.records.scenario import Scenario, Tag
 __all__ = [
     "LAYOUT",
     "Acceptability",
+    "ChangeControlPlan",
     "Discovery",
     "GitRevision",
     "Hazard",

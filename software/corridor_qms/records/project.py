@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import re
 import subprocess
 import tomllib
@@ -16,6 +17,7 @@ import yaml
 
 from corridor_qms.errors import GitError, ProjectNotFoundError
 from corridor_qms.findings import Finding
+from corridor_qms.records.change_plan import ChangeControlPlan
 from corridor_qms.records.io import Located, load_record, load_yaml, validate_record
 from corridor_qms.records.model import (
     Hazard,
@@ -57,6 +59,9 @@ class Layout:
     link_reviews: PurePosixPath = PurePosixPath("verification/link_reviews.yaml")
     pyproject: PurePosixPath = PurePosixPath("pyproject.toml")
     lock: PurePosixPath = PurePosixPath("requirements.lock")
+    change_plans: PurePosixPath = PurePosixPath("requirements_spec/change_control_plans")
+    models: PurePosixPath = PurePosixPath("software/corridor/inference/models")
+    """The device's model packages (each a folder with a ``manifest.json``)."""
 
 
 LAYOUT = Layout()
@@ -141,6 +146,10 @@ class RecordSet:
     lock_text: str | None = None
     """Text of ``requirements.lock`` (the locked versions), or ``None`` when there is none."""
     evidence_present: dict[str, bool] = field(default_factory=dict)
+    change_plans: list[Located[ChangeControlPlan]] = field(default_factory=list)
+    """The predetermined change control plans, one per model package."""
+    model_packages: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Each model package of the device (manifest ``name``) with its output label names."""
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -320,6 +329,7 @@ def _load_records(source: Source, root: Path, layout: Layout) -> RecordSet:
         records.scenarios.extend(scenarios)
         findings.extend(problems)
     _load_link_reviews(source, layout.link_reviews, records)
+    _load_change_control(source, layout, records)
     records.dependencies = _dependencies(source.read(layout.pyproject))
     records.lock_text = source.read(layout.lock)
     for located in records.requirements:
@@ -328,6 +338,27 @@ def _load_records(source: Source, root: Path, layout: Layout) -> RecordSet:
                 present = source.read(PurePosixPath(evidence)) is not None
                 records.evidence_present[evidence] = present
     return records
+
+
+def _load_change_control(source: Source, layout: Layout, records: RecordSet) -> None:
+    """The change control plans, and the name and labels of each model package's manifest
+    (only what the plans are checked against; the package itself is verified on load)."""
+    for rel in source.list(layout.change_plans, ".yaml"):
+        located, problems = load_record(Path(rel), rel, ChangeControlPlan, source.read(rel))
+        records.findings.extend(problems)
+        if located is not None:
+            records.change_plans.append(located)
+    for rel in source.list(layout.models, "manifest.json"):
+        try:
+            manifest = json.loads(source.read(rel) or "")
+            name = manifest["name"]
+            labels = tuple(str(label["name"]) for label in manifest.get("labels", []))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            records.findings.append(Finding(rel, None, "RECORD-INVALID", rel.parent.name,
+                                            f"model manifest unreadable ({exc!r}); expected "
+                                            "JSON with a 'name' and 'labels' of {name}"))
+            continue
+        records.model_packages[str(name)] = labels
 
 
 def _is_root(folder: Path) -> bool:

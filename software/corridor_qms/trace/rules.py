@@ -108,6 +108,10 @@ CATALOGUE: dict[str, Rule] = {
              "resolution, change)"),
         Rule("PR-CLOSED-UNVERIFIED", _E, "a closed problem report has no scenario tagged with "
              "its ID, or (given results) one that did not pass"),
+        Rule("PCCP-MISSING", _E, "a model package of the device has no predetermined change "
+             "control plan"),
+        Rule("PCCP-BOUND-UNMEASURED", _E, "a performance bound of a change control plan names "
+             "a label its model does not output, or a requirement that no scenario verifies"),
         Rule("PR-OPEN-BLOCKS-RELEASE", _R, "an open problem report touches a class C software "
              "item (fails only the release gate, --release)"),
     )
@@ -514,9 +518,50 @@ def _closed_verification(
                  f"closed, but its verifying scenario(s) did not pass: {'; '.join(bad)}")
 
 
+def _change_plans(index: TraceIndex) -> Iterator[Finding]:
+    """Each model package has a plan; each plan names an existing package, requirements and
+    risk controls, and each of its bounds a label of that model and a verified requirement."""
+    records = index.records
+    planned = {p.record.model for p in records.change_plans}
+    for model in sorted(set(records.model_packages) - planned):
+        yield _f("PCCP-MISSING", model, LAYOUT.models / model / "manifest.json", None,
+                 f"model package {model!r} has no predetermined change control plan (expected "
+                 f"{LAYOUT.change_plans / model}.yaml)")
+    for located in records.change_plans:
+        plan, path = located.record, located.path
+        if path.stem != plan.model:
+            yield _f("ID-FILENAME", plan.model, path, located.line("model"),
+                     f"file is named {path.name!r}, expected '{plan.model}{path.suffix}'")
+        labels = records.model_packages.get(plan.model)
+        if labels is None:
+            yield _f("LINK-ORPHANED", plan.model, path, located.line("model"),
+                     f"model package {plan.model!r} does not exist (expected a folder with a "
+                     f"manifest.json in {LAYOUT.models}/)")
+        for field_name, known in (("requirements", index.requirements),
+                                  ("risk_controls", index.controls)):
+            for ref in getattr(plan, field_name):
+                if ref not in known:
+                    yield _f("LINK-ORPHANED", plan.model, path, located.line(field_name),
+                             f"{field_name.replace('_', ' ')}: {ref} does not exist")
+        for i, bound in enumerate(plan.protocol.performance_bounds):
+            line = located.line(f"protocol.performance_bounds.{i}")
+            if labels is not None and bound.label is not None and bound.label not in labels:
+                yield _f("PCCP-BOUND-UNMEASURED", plan.model, path, line,
+                         f"bound '{bound.describe()}': label {bound.label!r} is not an output "
+                         f"of {plan.model} (expected one of {', '.join(labels)})")
+            if bound.measured_by not in index.requirements:
+                yield _f("LINK-ORPHANED", plan.model, path, line,
+                         f"bound '{bound.describe()}': measured_by {bound.measured_by} does not "
+                         "exist")
+            elif not index.verified_by.get(bound.measured_by):
+                yield _f("PCCP-BOUND-UNMEASURED", plan.model, path, line,
+                         f"bound '{bound.describe()}': no scenario verifies "
+                         f"{bound.measured_by}, so nothing measures the bound")
+
+
 RULES: tuple[_Check, ...] = (
     _identity, _requirements, _scenarios, _link_reviews, _risk_plan, _hazards, _soup,
-    _sbom, _problems,
+    _sbom, _problems, _change_plans,
 )
 """The checks, in the order they run."""
 

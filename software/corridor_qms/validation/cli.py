@@ -423,6 +423,14 @@ def _study(args: argparse.Namespace) -> int:
               f"{comparison['difference']:+.4f} (95 % CI {comparison['ci95'][0]:.4f}, "
               f"{comparison['ci95'][1]:.4f}), one-sided p {item['p_value_one_sided']:.5f} -> "
               f"{item['conclusion']}")
+    for analysis in results["subgroups"]["analyses"]:
+        for group in analysis["groups"]:
+            shown = ("; ".join(f"{m['modality']} {_shown(m['estimate'], '.4f')} (95 % CI "
+                               f"{_shown(m['ci95'][0], '.4f')}, {_shown(m['ci95'][1], '.4f')})"
+                               for m in group["estimates"])
+                     if group["estimates"] else group["status"])
+            print(f"  {analysis['endpoint']} in {analysis['subgroup']} = {group['group']} "
+                  f"({group['cases']} cases, {group['positive_cases']} positive): {shown}")
     print(f"wrote {args.out / REPORT_NAME} and {args.out / RESULTS_NAME}")
     return EXIT_OK
 

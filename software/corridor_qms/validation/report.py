@@ -8,6 +8,9 @@ Obuchowski-Rockette analysis, and writes, all or nothing:
 * ``results.json``: the design, every endpoint's estimates, comparison, one-sided p-value and
   conclusion, the variance components, the DBM cross-check, the inputs' SHA-256 and the
   software versions (no clock time: the same inputs give the same bytes);
+* when the definition names ``subgroups`` (levels of a column of its case attribute table),
+  each endpoint's analysis again on the cases of each level, with the cases, positives and
+  negatives, or "too few cases" below ``subgroup_min_cases`` positive or negative cases;
 * ``report.html``: one self-contained page (figures embedded as PNG) with the design, ROC
   curves per modality (each reader and the pooled ratings), a forest plot of the differences
   against the margins, the tables and the method, every value escaped.
@@ -44,8 +47,10 @@ from corridor_qms.validation.study import (
     StudyDataError,
     StudyDefinition,
     finite_json,
+    load_case_attributes,
     load_definition,
     load_readings,
+    readings_from_arrays,
 )
 
 __all__ = ["REPORT_NAME", "RESULTS_NAME", "run_study", "write_study_report"]
@@ -94,6 +99,73 @@ def _endpoint(readings: Readings, endpoint: Any) -> dict[str, Any]:
     }
 
 
+def _subset(readings: Readings, cases: NDArray[np.bool_]) -> tuple[Readings, list[str]]:
+    """The readings of some cases, without the readers who read none of them (a split-plot
+    group may have no case in a subgroup), and the readers left out."""
+    ratings = readings.ratings[:, :, cases]
+    read: list[bool] = np.asarray(~np.isnan(ratings).all(axis=(0, 2)), dtype=bool).tolist()
+    dropped = [r for r, kept in zip(readings.readers, read, strict=True) if not kept]
+    subset = readings_from_arrays(ratings[:, np.asarray(read, dtype=bool)],
+                                  readings.truth[cases], modalities=readings.modalities,
+                                  readers=[r for r, kept in zip(readings.readers, read,
+                                                                strict=True) if kept],
+                                  source=readings.source,
+                                  partially_paired=readings.design is Design.PARTIALLY_PAIRED)
+    return subset, dropped
+
+
+def _subgroup_level(readings: Readings, endpoint: Any, cases: NDArray[np.bool_],
+                    minimum: int) -> dict[str, Any]:
+    """One endpoint on one subgroup level: the figure of merit per modality with its 95 % CI
+    and the difference, by the endpoint's own analysis on those cases; ``too few cases``
+    (no figure) below ``minimum`` positive or negative cases."""
+    positive = int(readings.truth[cases].sum())
+    negative = int(cases.sum()) - positive
+    row: dict[str, Any] = {"cases": int(cases.sum()), "positive_cases": positive,
+                           "negative_cases": negative, "estimates": None, "difference": None,
+                           "ci95": None, "readers": None, "status": "analysed"}
+    if positive < minimum or negative < minimum:
+        row["status"] = (f"too few cases: {positive} positive and {negative} negative, expected "
+                         f"at least {minimum} of each")
+        return row
+    try:
+        subset, dropped = _subset(readings, cases)
+        pair = subset.select([endpoint.test_modality, endpoint.reference_modality])
+        found = estimate(pair, FigureOfMerit(endpoint.figure_of_merit), Covariance.JACKKNIFE,
+                         threshold=endpoint.threshold)
+        result = or_analysis(found, pair.modalities, pair.readers, pair.groups)
+    except (AnalysisError, StudyDataError) as exc:
+        row["status"] = f"not analysable: {exc}"
+        return row
+    comparison = result.comparison(endpoint.test_modality, endpoint.reference_modality)
+    row.update(estimates=[m.to_json() for m in result.random_readers_random_cases.modalities],
+               difference=comparison.difference, ci95=list(comparison.ci95),
+               readers=len(pair.readers))
+    if dropped:
+        row["status"] = f"analysed without readers who read none of its cases: {', '.join(dropped)}"
+    return row
+
+
+def _subgroups(readings: Readings, definition: StudyDefinition,
+               levels: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """Every endpoint on every level of every subgroup of the definition."""
+    found = []
+    for subgroup in definition.subgroups:
+        of_case = levels[subgroup.attribute]
+        names = subgroup.groups or tuple(sorted(set(of_case.values())))
+        level_of = np.array([of_case[c] for c in readings.cases])
+        for endpoint in definition.endpoints:
+            rows = [{"group": name, **_subgroup_level(readings, endpoint, level_of == name,
+                                                      definition.subgroup_min_cases)}
+                    for name in names]
+            found.append({"subgroup": subgroup.name, "attribute": subgroup.attribute,
+                          "endpoint": endpoint.name,
+                          "figure_of_merit": endpoint.figure_of_merit,
+                          "test_modality": endpoint.test_modality,
+                          "reference_modality": endpoint.reference_modality, "groups": rows})
+    return found
+
+
 def run_study(definition_path: Path) -> tuple[dict[str, Any], Readings, StudyDefinition]:
     """Analyse every endpoint of a study definition.
 
@@ -121,6 +193,16 @@ def run_study(definition_path: Path) -> tuple[dict[str, Any], Readings, StudyDef
     assert definition.data is not None
     data = base / definition.data
     readings = load_readings(data, definition)
+    inputs = {"definition": {"file": definition_path.name, "sha256": sha256_file(definition_path)},
+              "protocol": {"file": definition.protocol, "sha256": sha256_file(protocol)},
+              "data": {"file": definition.data, "sha256": sha256_file(data)}}
+    subgroups: list[dict[str, Any]] = []
+    if definition.case_attributes is not None:
+        table = base / definition.case_attributes
+        levels = load_case_attributes(table, definition, readings.cases)
+        inputs["case_attributes"] = {"file": definition.case_attributes,
+                                     "sha256": sha256_file(table)}
+        subgroups = _subgroups(readings, definition, levels)
     results = {
         "format": "corridor-validation-results/1",
         "study": {"name": definition.name, "title": definition.title,
@@ -130,11 +212,10 @@ def run_study(definition_path: Path) -> tuple[dict[str, Any], Readings, StudyDef
                   "cases": len(readings.cases), "positive_cases": int(readings.truth.sum()),
                   "negative_cases": int((~readings.truth).sum()),
                   "rating_range": [definition.rating_min, definition.rating_max]},
-        "inputs": {"definition": {"file": definition_path.name,
-                                  "sha256": sha256_file(definition_path)},
-                   "protocol": {"file": definition.protocol, "sha256": sha256_file(protocol)},
-                   "data": {"file": definition.data, "sha256": sha256_file(data)}},
+        "inputs": inputs,
         "endpoints": [_endpoint(readings, e) for e in definition.endpoints],
+        "subgroups": {"min_cases_per_class": definition.subgroup_min_cases,
+                      "analyses": subgroups},
         "method": {
             "analysis": "Obuchowski-Rockette, random readers and random cases, Hillis (2007) "
                         "denominator degrees of freedom; DBM cross-check",

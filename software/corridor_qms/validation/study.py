@@ -29,11 +29,30 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from corridor.reading import InputFileError, read_regular_file, yaml_nested_beyond
 from corridor_qms.errors import QmsError
 
-__all__ = ["COLUMNS", "MAX_CSV_BYTES", "MAX_CSV_COLUMNS", "MAX_CSV_ROWS", "MAX_DEFINITION_BYTES",
-           "MAX_DEFINITION_DEPTH", "MAX_DESIGN_CELLS", "MAX_MODALITIES", "AnalysisError",
-           "DataFinding", "Design", "Readings", "StudyDataError", "StudyDefinition",
-           "finite_json", "load_definition", "load_readings", "read_csv_rows",
-           "readings_from_arrays"]
+__all__ = [
+    "COLUMNS",
+    "MAX_CSV_BYTES",
+    "MAX_CSV_COLUMNS",
+    "MAX_CSV_ROWS",
+    "MAX_DEFINITION_BYTES",
+    "MAX_DEFINITION_DEPTH",
+    "MAX_DESIGN_CELLS",
+    "MAX_MODALITIES",
+    "SUBGROUP_MIN_CASES",
+    "AnalysisError",
+    "DataFinding",
+    "Design",
+    "Readings",
+    "StudyDataError",
+    "StudyDefinition",
+    "Subgroup",
+    "finite_json",
+    "load_case_attributes",
+    "load_definition",
+    "load_readings",
+    "read_csv_rows",
+    "readings_from_arrays",
+]
 
 COLUMNS = ("reader", "modality", "case", "truth", "rating")
 """Columns of the long CSV (``treatment`` is accepted for ``modality``, as the
@@ -156,6 +175,23 @@ class Endpoint(_Strict):
         return self
 
 
+SUBGROUP_MIN_CASES = 10
+"""Fewest positive and fewest negative cases a subgroup needs for its figure of merit to be
+reported (a jackknife CI over fewer is not meaningful); a study may ask for more
+(``subgroup_min_cases``)."""
+
+
+class Subgroup(_Strict):
+    """An analysis by subgroup: the cases split by one column of the case attribute table.
+
+    ``groups`` lists the levels reported, in order; ``None`` reports every level found, sorted.
+    """
+
+    name: str = Field(min_length=1)
+    attribute: str = Field(min_length=1)
+    groups: tuple[str, ...] | None = Field(default=None, min_length=1)
+
+
 class StudyDefinition(_Strict):
     """The study: readers, cases, modalities, the rating scale and the endpoints."""
 
@@ -176,11 +212,22 @@ class StudyDefinition(_Strict):
     rating_min: float = Field(allow_inf_nan=False)
     rating_max: float = Field(allow_inf_nan=False)
     endpoints: tuple[Endpoint, ...] = ()
+    case_attributes: str | None = None
+    """Path of the case attribute table (CSV ``case,<attribute>,...``, one row per case),
+    relative to the definition file; needed by ``subgroups``."""
+    subgroups: tuple[Subgroup, ...] = ()
+    subgroup_min_cases: int = Field(default=SUBGROUP_MIN_CASES, ge=SUBGROUP_MIN_CASES)
+    """Fewest positive and fewest negative cases of a reported subgroup."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.rating_max <= self.rating_min:
             raise ValueError("rating_max must exceed rating_min")
+        if self.subgroups and self.case_attributes is None:
+            raise ValueError("subgroups need case_attributes (the CSV case,<attribute>,...)")
+        names = [s.name for s in self.subgroups]
+        if len(set(names)) != len(names):
+            raise ValueError("subgroup names must be unique")
         ids = [m.id for m in self.modalities]
         if len(set(ids)) != len(ids) or len(set(self.readers)) != len(self.readers):
             raise ValueError("reader and modality IDs must be unique")
@@ -436,6 +483,66 @@ def read_csv_rows(path: Path) -> list[dict[str, str]]:
     except csv.Error as exc:
         raise StudyDataError(source, [DataFinding(0, f"{type(exc).__name__}: {exc}")]) from exc
     return rows
+
+
+def load_case_attributes(path: Path, definition: StudyDefinition,
+                         cases: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The case attribute table: for each attribute the subgroups use, each case's level.
+
+    Raises
+    ------
+    StudyDataError
+        A table without a ``case`` column or an attribute a subgroup names, a case given twice,
+        an unknown case (not in the reader data), a case of the data without a row, an empty
+        level, or a level outside a subgroup's ``groups``; every problem with its row number.
+    """
+    source = str(path)
+    rows = read_csv_rows(path)
+    header = [h.strip() for h in (rows[0] if rows else {}) if isinstance(h, str)]
+    wanted = sorted({s.attribute for s in definition.subgroups})
+    missing = [c for c in ("case", *wanted) if c not in header]
+    if not rows or missing:
+        raise StudyDataError(source, [DataFinding(0, "no data rows" if not rows else
+                                                  f"missing column(s) {', '.join(missing)}; "
+                                                  "expected case and the attributes the "
+                                                  "subgroups name")])
+    findings: list[DataFinding] = []
+    known = set(cases)
+    levels: dict[str, dict[str, str]] = {a: {} for a in wanted}
+    first: dict[str, int] = {}
+    for number, row in enumerate(rows, start=1):
+        values = {k.strip(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+        case = values.get("case", "")
+        if case in first:
+            findings.append(DataFinding(number, f"case {case!r} given twice (first in row "
+                                                f"{first[case]})"))
+            continue
+        first[case] = number
+        if case not in known:
+            findings.append(DataFinding(number, f"unknown case {case!r} (not in the reader "
+                                                "data)"))
+            continue
+        for attribute in wanted:
+            if not values.get(attribute):
+                findings.append(DataFinding(number, f"empty {attribute}"))
+            else:
+                levels[attribute][case] = values[attribute]
+    for subgroup in definition.subgroups:
+        if subgroup.groups is None:
+            continue
+        for case, level in levels[subgroup.attribute].items():
+            if level not in subgroup.groups:
+                findings.append(DataFinding(first[case], f"{subgroup.attribute} {level!r} of "
+                                                         f"case {case!r} is not a group of "
+                                                         f"subgroup {subgroup.name} (expected "
+                                                         f"one of {', '.join(subgroup.groups)})"))
+    absent = [c for c in cases if c not in first]
+    if absent:
+        findings.append(DataFinding(0, f"{len(absent)} case(s) of the reader data without a "
+                                       f"row, e.g. {absent[0]!r}"))
+    if findings:
+        raise StudyDataError(source, findings)
+    return levels
 
 
 def finite_json(value: object) -> object:
