@@ -222,7 +222,8 @@ def subgroup_rows(case: Case) -> None:
             assert (row["estimate"], row["ci95"]) == (item["estimate"], item["ci95"])
             assert (row["cases"], row["positive_cases"], row["negative_cases"]) == (
                 group["cases"], group["positive_cases"], group["negative_cases"])
-            assert row["endpoint"] == "auc-superiority" and row["figure_of_merit"] == "auc"
+            assert row["endpoint"] == "auc-superiority"
+            assert row["figure_of_merit"] == "auc"
     assert len(rows) == 2 + 2 + 1
 
 

@@ -142,7 +142,8 @@ def too_few(case: Case) -> None:
     assert oblique["status"] == ("too few cases: 5 positive and 4 negative, expected at least 10 "
                                  "of each")
     assert oblique["estimates"] is None
-    assert oblique["difference"] is None and oblique["ci95"] is None
+    assert oblique["difference"] is None
+    assert oblique["ci95"] is None
     assert json.dumps(case.document["subgroups"]["min_cases_per_class"]) == "10"
 
 
