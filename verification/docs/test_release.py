@@ -307,16 +307,19 @@ def change_impact(release: Release, tag: str, req_id: str) -> None:
     assert _manifest(release.outs[-2])["previous_release"] == tag
 
 
-@when(parsers.parse('corridor release "{version_given}" is run without results or signatures'))
+@when(parsers.parse('its requirements.lock is deleted and corridor release "{version_given}" is '
+                    "run without results or signatures"))
 def release_bare(case: Case, release: Release, version_given: str) -> None:
     """No options but the root and the folder."""
+    (release.project / "requirements.lock").unlink()
     _release(case, release, version_given)
 
 
-@when(parsers.parse('a requirement is edited without committing and corridor release '
-                    '"{version_given}" is run with the results'))
+@when(parsers.parse('the lock is restored, a requirement is edited without committing, and '
+                    'corridor release "{version_given}" is run with the results'))
 def release_dirty(case: Case, release: Release, version_given: str) -> None:
     """A title edit (editorial, so no trace finding): only the tree is unclean."""
+    _git(release.project, "checkout", "--", "requirements.lock")
     path = release.project / "requirements_spec" / "srs" / "SRS-DEM-002.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace(
         "title: Greeting length limit", "title: Greeting length, limited"), encoding="utf-8")
@@ -344,13 +347,14 @@ def _lines(case: Case) -> list[str]:
     return [line.strip() for line in case.stderr.splitlines()]
 
 
-@then(parsers.parse('it lists "{rule}", "{no_results}" and "{no_signatures}" naming quality, '
-                    "engineering-lead and clinical"))
-def lists_reasons(case: Case, rule: str, no_results: str, no_signatures: str) -> None:
+@then(parsers.parse('it lists "{rule}", "{no_results}", "{no_lock}" and "{no_signatures}" naming '
+                    "quality, engineering-lead and clinical"))
+def lists_reasons(case: Case, rule: str, no_results: str, no_lock: str,
+                  no_signatures: str) -> None:
     """Each reason on a line of its own."""
     lines = _lines(case)
-    assert any(rule in line for line in lines), case.stderr
-    assert any(no_results in line for line in lines), case.stderr
+    for text in (rule, no_results, no_lock):
+        assert any(text in line for line in lines), (text, case.stderr)
     approval = [line for line in lines if no_signatures in line]
     assert len(approval) == 1, case.stderr
     for role in SIGNERS:

@@ -13,6 +13,7 @@ A release is refused, with every reason listed, when
 
 * ``VERSION`` is not the project's version (``[project] version`` of ``pyproject.toml``);
 * no test results are given (the verification status of a release must be evidence);
+* the project has no lock file (the SBOM lists the locked versions);
 * the trace check has findings at the release gate (every finding, warnings and
   release-only ones included: an open problem report in a class C item is one, named by its
   ``PR-`` ID);
@@ -249,6 +250,8 @@ def prepare_release(root: Path, version: str, *, results: Path | None = None,
         reasons.append(f"version: found {version} on the command line, the project's "
                        f"pyproject.toml says {found} (release the project's version)")
     records = load_records(WorkingTree(root), root)
+    if records.lock_text is None:
+        reasons.append(f"no {LAYOUT.lock}: the SBOM of a release lists the locked versions")
     if results is None:
         reasons.append("no test results (--results junit.xml): a release needs the "
                        "verification results of this commit")

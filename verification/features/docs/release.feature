@@ -21,11 +21,11 @@ Feature: A release in one command
   @SRS-DOC-016 @RC-088
   Scenario: An unready commit is refused with every reason and nothing written; a draft writes everything marked draft
     Given a committed copy of the minimal project with an open problem report PR-001 on a class C software item, and the results of its scenarios
-    When corridor release "9.9.9" is run without results or signatures
+    When its requirements.lock is deleted and corridor release "9.9.9" is run without results or signatures
     Then it exits 1 and the release folder does not exist
-    And it lists "PR-OPEN-BLOCKS-RELEASE  PR-001", "no test results" and "not approved: no signatures" naming quality, engineering-lead and clinical
+    And it lists "PR-OPEN-BLOCKS-RELEASE  PR-001", "no test results", "no requirements.lock" and "not approved: no signatures" naming quality, engineering-lead and clinical
     And it lists the version "9.9.9" given and the project's "0.0.0"
-    When a requirement is edited without committing and corridor release "0.0.0" is run with the results
+    When the lock is restored, a requirement is edited without committing, and corridor release "0.0.0" is run with the results
     Then it exits 1 and the release folder does not exist
     And it lists "PR-OPEN-BLOCKS-RELEASE  PR-001" and "working tree not clean"
     When corridor release "0.0.0" is run with the results and "--draft"
