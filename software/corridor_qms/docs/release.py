@@ -267,6 +267,8 @@ def prepare_release(root: Path, version: str, *, results: Path | None = None,
                                "a results.json of corridor validate study") from exc
     if model is None and (root / REFERENCE_MODEL).is_dir():
         model = root / REFERENCE_MODEL
+    if model is not None:
+        load_model_package(model)  # verified here, so a bad package is refused before anything
     manifest = content_manifest(root, results, validation)
     page = approvals(signatures, allowed_signers,
                      hashlib.sha256(manifest.encode("utf-8")).hexdigest())
