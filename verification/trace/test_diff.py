@@ -21,14 +21,23 @@ from verification.trace.helpers import Project
 scenarios("trace/diff.feature")
 
 
+_ENV = {"GIT_AUTHOR_NAME": "Verifier", "GIT_AUTHOR_EMAIL": "v@example.invalid",
+        "GIT_COMMITTER_NAME": "Verifier", "GIT_COMMITTER_EMAIL": "v@example.invalid"}
+
+
 @given("the project is committed to a new git repository")
 def git_commit(project: Project) -> None:
     """Make the project a git repository with one commit."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Verifier", "GIT_AUTHOR_EMAIL": "v@example.invalid",
-           "GIT_COMMITTER_NAME": "Verifier", "GIT_COMMITTER_EMAIL": "v@example.invalid"}
     for command in (["git", "init", "-q"], ["git", "add", "-A"],
                     ["git", "commit", "-q", "-m", "baseline"]):
-        subprocess.run(command, cwd=project.root, check=True, env=env)
+        subprocess.run(command, cwd=project.root, check=True, env={**os.environ, **_ENV})
+
+
+@given("the changes are committed")
+def git_commit_changes(project: Project) -> None:
+    """A second commit: the revision the diff compares against."""
+    for command in (["git", "add", "-A"], ["git", "commit", "-q", "-m", "changes"]):
+        subprocess.run(command, cwd=project.root, check=True, env={**os.environ, **_ENV})
 
 
 @then("standard output is exactly:")

@@ -78,3 +78,15 @@ def json_matrix(project: Project, out: str, datatable: list[list[str]]) -> None:
         ]
         assert got["verification"] == row["verification"]
         assert got["risk_controls"] == row["risk controls"].split()
+
+
+@then(parsers.parse('the JSON matrix in "{out}" lists the problem reports:'))
+def json_problems(project: Project, out: str, datatable: list[list[str]]) -> None:
+    """Exactly these reports, each with its status, items with class, hazards and whether it
+    blocks a release (as planted: open in the class C item)."""
+    matrix = json.loads((project.root / out / "traceability.json").read_text(encoding="utf-8"))
+    got = [(p["id"], p["status"], p["software_items"], p["hazards"],
+            "yes" if p["blocks_release"] else "no") for p in matrix["problems"]]
+    assert got == [(row["problem report"], row["status"], row["software items"].split(", "),
+                    row["hazards"].split(), row["blocks release"])
+                   for row in table_rows(datatable)]

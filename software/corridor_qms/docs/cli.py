@@ -33,9 +33,7 @@ import sys
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
-
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from typing import TypeVar
 
 from corridor.inference.package import load_model_package
 from corridor.staging import write_bytes_atomic, write_text_atomic
@@ -47,10 +45,9 @@ from corridor_qms.docs.dhf import (
     render_dhf,
 )
 from corridor_qms.docs.modelcard import build_model_card
+from corridor_qms.docs.outputs import approvals, dhf_pdf, model_card_files, sbom_text
 from corridor_qms.errors import QmsError
 from corridor_qms.records import WorkingTree, find_root, load_records
-from corridor_qms.records.project import LAYOUT, normalize_distribution
-from corridor_qms.sbom.closure import installed_environment, parse_lock, runtime_closure
 from corridor_qms.trace.index import build_index
 from corridor_qms.trace.results import load_results
 from corridor_qms.trace.rules import check
@@ -58,25 +55,6 @@ from corridor_qms.trace.rules import check
 __all__ = ["EXIT_GAPS", "EXIT_INPUT", "EXIT_OK", "add_parser"]
 
 EXIT_OK, EXIT_GAPS, EXIT_INPUT = 0, 1, 2
-
-
-def _environment() -> Environment:
-    return Environment(loader=PackageLoader("corridor_qms", "templates"), autoescape=True,
-                       undefined=StrictUndefined, keep_trailing_newline=True)
-
-
-def _markdown_text(value: object) -> object:
-    """Markdown is text: ``&``, ``<`` and ``>`` are escaped so markup shows as text when the
-    file is rendered; quotes stay readable."""
-    if isinstance(value, str):
-        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return value
-
-
-def _markdown_environment() -> Environment:
-    return Environment(loader=PackageLoader("corridor_qms", "templates"), autoescape=False,
-                       undefined=StrictUndefined, keep_trailing_newline=True,
-                       finalize=_markdown_text)
 
 
 def _model_card(args: argparse.Namespace) -> int:
@@ -90,32 +68,14 @@ def _model_card(args: argparse.Namespace) -> int:
     except (QmsError, OSError, ValueError) as exc:
         print(f"corridor docs model-card: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    environment = _environment()
-    document = card.to_json()
     stem = f"{card.model}-{card.version}"
     args.out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(args.out / f"{stem}.md",
-                      _markdown_environment().get_template("model_card.md.j2").render(
-                          card=document))
-    write_text_atomic(args.out / f"{stem}.html",
-                      environment.get_template("model_card.html.j2").render(
-                          card=document, card_json=document))
+    for name, text in model_card_files(card).items():
+        write_text_atomic(args.out / name, text)
     print(f"wrote {args.out / stem}.md and .html ({len(card.gaps)} gap(s))")
     for gap in card.gaps:
         print(f"  gap: {gap}")
     return EXIT_GAPS if args.strict and card.gaps else EXIT_OK
-
-
-def _approvals(args: argparse.Namespace, content: str) -> dict[str, Any] | None:
-    """The approvals page of ``--signatures`` against the report's content digest."""
-    if args.signatures is None:
-        return None
-    if args.allowed_signers is None:
-        raise ValueError("--signatures needs --allowed-signers (the keys allowed to sign)")
-    # Imported here: cryptography is in the signing extra.
-    from corridor_qms.docs.signatures import AllowedSigners, approval_page, verify
-    allowed = AllowedSigners.from_file(args.allowed_signers)
-    return approval_page(verify(args.signatures, content, allowed), content)
 
 
 def _dhf(args: argparse.Namespace) -> int:
@@ -142,26 +102,27 @@ def _dhf(args: argparse.Namespace) -> int:
         return EXIT_GAPS
     manifest = content_manifest(root, args.results, args.validation)
     try:
-        approvals = _approvals(args, hashlib.sha256(manifest.encode("utf-8")).hexdigest())
-    except (QmsError, OSError, ImportError) as exc:
+        signed = approvals(args.signatures, args.allowed_signers,
+                           hashlib.sha256(manifest.encode("utf-8")).hexdigest())
+    except (QmsError, OSError, ValueError, ImportError) as exc:
         print(f"corridor docs dhf: {exc}", file=sys.stderr)
         return EXIT_INPUT
     context = build_dhf_context(root, index, findings, draft=args.draft, results=args.results,
                                 validation=validation, validation_path=args.validation,
-                                model_card=card, signatures=approvals)
+                                model_card=card, signatures=signed)
     html = render_dhf(context)
     args.out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(args.out / CONTENT_NAME, manifest)
     write_text_atomic(args.out / DHF_NAME, html)
     print(f"wrote {args.out / DHF_NAME}" + (" (DRAFT)" if args.draft else ""))
     try:
-        from weasyprint import HTML  # optional: needs system libraries (pango)
+        pdf_bytes = dhf_pdf(html, args.out)
     except (ImportError, OSError) as exc:
         print(f"  no PDF: WeasyPrint is not usable here ({type(exc).__name__}); "
               "tox -e dhf installs it")
     else:
         pdf = args.out / DHF_NAME.replace(".html", ".pdf")
-        write_bytes_atomic(pdf, HTML(string=html, base_url=str(args.out)).write_pdf())
+        write_bytes_atomic(pdf, pdf_bytes)
         print(f"wrote {pdf}")
     return EXIT_OK
 
@@ -182,41 +143,27 @@ def _commit(root: Path) -> str | None:
 
 def _sbom(args: argparse.Namespace) -> int:
     try:
-        # Imported here: the CycloneDX library is in the sbom extra, which the other
-        # documents do not need.
-        from corridor_qms.sbom.document import Device, SbomError, lock_date, render_sbom
+        root = find_root(Path.cwd()) if args.root is None else args.root
+        records = load_records(WorkingTree(root), root)
+        findings = [f for f in check(build_index(records)) if f.rule.startswith(_SBOM_RULES)]
+        text = None if findings else sbom_text(root, records, _commit(root))
     except ImportError as exc:
         print(f"corridor docs sbom: {exc} (install the sbom extra: pip install "
               "'corridor[sbom]')", file=sys.stderr)
         return EXIT_INPUT
-    try:
-        root = find_root(Path.cwd()) if args.root is None else args.root
-        records = load_records(WorkingTree(root), root)
-        if records.lock_text is None:
-            raise SbomError(root / LAYOUT.lock, "not found (expected the locked versions, "
-                            "one 'name==version' a line)")
-        frozen = lock_date(root / LAYOUT.lock, records.lock_text)
-        device = Device(root / LAYOUT.pyproject, _commit(root))
-        findings = [f for f in check(build_index(records)) if f.rule.startswith(_SBOM_RULES)]
     except (QmsError, OSError, ValueError) as exc:
         print(f"corridor docs sbom: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    if findings:
+    if text is None:
         for finding in findings:
             print(finding.format(), file=sys.stderr)
         print(f"corridor docs sbom: {len(findings)} finding(s) about the SOUP records and the "
               "runtime closure; nothing written", file=sys.stderr)
         return EXIT_GAPS
-    soup = {normalize_distribution(s.record.package): s.record.id for s in records.soup}
-    closure = runtime_closure(records.dependencies, soup, parse_lock(records.lock_text),
-                              installed_environment())
-    text = render_sbom(device, closure, frozen=frozen, lock_sha256=hashlib.sha256(
-        records.lock_text.encode("utf-8")).hexdigest())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(args.out, text)
-    declared = sum(1 for c in closure.components.values() if c.soup_id is not None)
-    print(f"wrote {args.out} ({len(closure.components)} components: {declared} SOUP, "
-          f"{len(closure.components) - declared} transitive)")
+    components = json.loads(text).get("components", [])
+    print(f"wrote {args.out} ({len(components)} components)")
     return EXIT_OK
 
 

@@ -1,8 +1,8 @@
 """Change-impact analysis between a git revision and the working tree (IEC 62304 §7.4).
 
-For a release, the question is: which requirements, hazards and risk controls
-changed since the last one, and which verification scenarios and hazards does
-that put in doubt?
+For a release, the question is: which requirements, hazards, risk controls and
+problem reports changed (or were closed) since the last one, and which verification
+scenarios and hazards does that put in doubt?
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from corridor_qms.records.enum import ProblemStatus
 from corridor_qms.trace.index import TraceIndex
-from corridor_qms.trace.stamps import stamp
+from corridor_qms.trace.stamps import fingerprint, stamp
 
 __all__ = ["Change", "ChangeKind", "Impact", "diff"]
 
@@ -25,6 +26,8 @@ class ChangeKind(StrEnum):
     """Its normative content (the stamp) changed."""
     EDITED = "edited"
     """Only editorial fields (title, rationale, status) changed."""
+    CLOSED = "closed"
+    """A problem report's status became closed (other fields may have changed with it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,20 @@ def _signatures(index: TraceIndex) -> dict[str, dict[str, tuple[str, str]]]:
                    for i, h in index.hazards.items()},
         "risk control": {i: (stamp(c.control), c.control.model_dump_json())
                          for i, c in index.controls.items()},
+        # A problem report over every field but its title, as a hazard is stamped.
+        "problem report": {i: (fingerprint({k: v for k, v in p.record.model_dump(
+            mode="json").items() if k != "title"}), p.record.model_dump_json())
+            for i, p in index.problems.items()},
     }
+
+
+def _closed(change: Change, before: TraceIndex, after: TraceIndex) -> Change:
+    """A changed problem report whose status became closed is listed as closed."""
+    if (change.kind == "problem report" and change.change is ChangeKind.CHANGED
+            and after.problems[change.item].record.status is ProblemStatus.CLOSED
+            and before.problems[change.item].record.status is not ProblemStatus.CLOSED):
+        return Change(change.item, change.kind, ChangeKind.CLOSED)
+    return change
 
 
 def diff(before: TraceIndex, after: TraceIndex) -> Impact:
@@ -96,14 +112,17 @@ def diff(before: TraceIndex, after: TraceIndex) -> Impact:
     Returns
     -------
     Impact
-        Added, removed, changed and edited items; the scenarios that verify a
-        changed (or removed) requirement or control; the hazards whose controls
-        or implementing requirements changed.
+        Added, removed, changed and edited items (requirements, risk controls,
+        hazards and problem reports; a problem report closed since is listed as
+        closed); the scenarios that verify a changed (or removed) requirement,
+        control or problem report; the hazards whose controls or implementing
+        requirements changed.
     """
     impact = Impact()
     old, new = _signatures(before), _signatures(after)
-    for kind in ("requirement", "risk control", "hazard"):
-        impact.changes.extend(_compare(old[kind], new[kind], kind))
+    for kind in ("requirement", "risk control", "hazard", "problem report"):
+        impact.changes.extend(_closed(c, before, after)
+                              for c in _compare(old[kind], new[kind], kind))
     normative = {c.item for c in impact.changes
                  if c.change in (ChangeKind.CHANGED, ChangeKind.REMOVED)}
     for item_id in sorted(normative):

@@ -1,4 +1,6 @@
-"""The traceability matrix: requirement ↔ hazard/control ↔ scenario ↔ result.
+"""The traceability matrix: requirement ↔ hazard/control ↔ scenario ↔ result, and the problem
+reports with what they touch and what verifies them (HTML and JSON; the CSV is one row per
+requirement and scenario).
 
 One data model (:class:`Matrix`) is built from the trace index and rendered as
 JSON, CSV or HTML.  Output is deterministic: the same records, results and
@@ -23,7 +25,7 @@ from corridor.staging import write_text_atomic
 from corridor_qms.findings import Finding
 from corridor_qms.trace.index import TraceIndex, Verification
 
-__all__ = ["Format", "Matrix", "Provenance", "build_matrix", "render", "write_matrix"]
+__all__ = ["Format", "Matrix", "ProblemRow", "Provenance", "build_matrix", "render", "write_matrix"]
 
 
 class Format(StrEnum):
@@ -101,6 +103,25 @@ class HazardRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ProblemRow:
+    """One problem report: its state, what it touches and what verifies its resolution."""
+
+    id: str
+    title: str
+    status: str
+    severity: str
+    source: str
+    line: int
+    software_items: list[str]
+    """Each item with its safety class, ``demo.core (C)``."""
+    hazards: list[str]
+    scenarios: list[ScenarioCell]
+    verification: str
+    blocks_release: bool
+    """Whether the trace check found it blocking a release (open in a class C item)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Matrix:
     """The whole matrix: rows, coverage figures, findings and provenance."""
 
@@ -109,6 +130,7 @@ class Matrix:
     requirements: list[RequirementRow]
     hazards: list[HazardRow]
     findings: list[dict[str, str]] = field(default_factory=list)
+    problems: list[ProblemRow] = field(default_factory=list)
 
 
 def _git_commit(root: Path) -> str:
@@ -208,12 +230,28 @@ def build_matrix(
         "scenarios": str(len(index.records.scenarios)),
         "findings": str(len(findings)),
     }
+    blocking = {f.item for f in findings if f.rule == "PR-OPEN-BLOCKS-RELEASE"}
+    problems = [
+        ProblemRow(
+            pr_id, located.record.title, located.record.status.value, located.record.severity,
+            str(located.path), located.line("id"),
+            [f"{item} ({index.software_items.get(item, '?')})"
+             for item in located.record.software_items],
+            list(located.record.hazards),
+            [ScenarioCell(s.key, s.name, str(s.path), s.line,
+                          (index.outcome(s) or "no-results") if index.outcomes is not None
+                          else "no-results")
+             for s in sorted(index.verified_by.get(pr_id, []), key=lambda s: s.key)],
+            index.verification(pr_id).value, pr_id in blocking)
+        for pr_id, located in sorted(index.problems.items())
+    ]
     digest = hashlib.sha256(results.read_bytes()).hexdigest() if results else "none"
     provenance = Provenance(tool, _git_commit(index.records.root),
                             results.name if results else "none", digest)
     return Matrix(provenance, coverage, requirements, hazard_rows,
                   [{"rule": f.rule, "item": f.item, "where": f"{f.path}:{f.line or ''}",
-                    "severity": f.severity.value, "message": f.message} for f in findings])
+                    "severity": f.severity.value, "message": f.message} for f in findings],
+                  problems)
 
 
 def _to_json(matrix: Matrix) -> str:

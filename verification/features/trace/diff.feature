@@ -44,3 +44,50 @@ Feature: Change-impact analysis
     When I run "corridor trace diff --root {root} no-such-revision"
     Then the exit status is 2
     And standard error is one line naming "no-such-revision"
+
+  @SRS-TRC-022
+  Scenario: Problem reports added, changed and closed since the revision are listed
+    Given the file "risk_management/problems/PR-001.yaml" contains:
+      """
+      id: PR-001
+      title: Greeting cut at 63 characters
+      description: A 64-character name loses its last character.
+      found: {activity: verification, date: 2026-11-29}
+      severity: minor
+      software_items: [demo.greeter]
+      hazard_evaluation: None; the name is shown in full elsewhere.
+      status: open
+      """
+    And the file "risk_management/problems/PR-002.yaml" contains:
+      """
+      id: PR-002
+      title: Greeting misspelt
+      description: The greeting read 'helo'.
+      found: {activity: verification, date: 2026-11-29}
+      severity: negligible
+      software_items: [demo.greeter]
+      hazard_evaluation: None; the greeting is text only.
+      status: open
+      """
+    And the changes are committed
+    And in "risk_management/problems/PR-001.yaml" the text "status: open" is replaced by "status: closed\nresolution: The limit counts characters, not bytes.\nchange: commit 89abcde"
+    And in "risk_management/problems/PR-002.yaml" the text "severity: negligible" is replaced by "severity: minor"
+    And the file "risk_management/problems/PR-003.yaml" contains:
+      """
+      id: PR-003
+      title: Greeting in the wrong language
+      description: The greeting ignores the locale.
+      found: {activity: code review, date: 2026-11-30}
+      severity: negligible
+      software_items: [demo.greeter]
+      hazard_evaluation: None; the greeting is text only.
+      status: open
+      """
+    When I run "corridor trace diff --root {root} HEAD"
+    Then the exit status is 0
+    And standard output is exactly:
+      """
+      CLOSED   PR-001  problem report
+      CHANGED  PR-002  problem report
+      ADDED    PR-003  problem report
+      """
