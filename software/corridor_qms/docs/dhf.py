@@ -68,8 +68,9 @@ def _artefacts(root: Path, extra: list[Path]) -> list[dict[str, str]]:
 def content_manifest(root: Path, results: Path | None, validation_path: Path | None) -> str:
     """The report's content, in ``sha256sum`` form (``<sha256>  <file>`` lines): every artefact
     of its document control (records, features, plans, results, validation, lock), plus
-    ``pyproject.toml`` and every file of the source below ``software/`` (caches and build
-    metadata left out).
+    ``pyproject.toml`` and every file of the source below ``software/`` (caches, build
+    metadata and, in a git checkout, the files git ignores, such as the build stamp a reinstall
+    rewrites, left out).
 
     The SHA-256 of these bytes is what a release's signatures sign.  Neither the commit nor the
     date is in it, and the signatures live outside it (``traceability/signatures/``), so that
@@ -78,9 +79,13 @@ def content_manifest(root: Path, results: Path | None, validation_path: Path | N
     """
     extra = [p for p in (results, validation_path, root / LOCK) if p is not None and p.is_file()]
     rows = _artefacts(root, extra)
+    ignored = _git(root, "ls-files", "--others", "--ignored", "--exclude-standard", "--",
+                   "software")
+    built = {root / name for name in (ignored.splitlines() if ignored else [])}
     sources = sorted(p for p in (root / "software").rglob("*") if p.is_file()
                      and "__pycache__" not in p.parts and p.suffix != ".pyc"
-                     and not any(part.endswith(".egg-info") for part in p.parts))
+                     and not any(part.endswith(".egg-info") for part in p.parts)
+                     and p not in built)
     for path in [root / "pyproject.toml", *sources]:
         if path.is_file():
             rows.append({"file": path.relative_to(root).as_posix(), "sha256": sha256_file(path)})
