@@ -436,7 +436,7 @@ def plan_rendered(case: Case) -> None:
     tags = [tag for tag, _ in tree.starts]
     for tag in ("table", "thead", "tbody", "ul"):
         assert tags.count(tag) == 1, (tag, tags)
-    assert tags.count("th") == 2 and tags.count("td") == 4 and tags.count("li") == 2, tags
+    assert [tags.count(tag) for tag in ("th", "td", "li")] == [2, 4, 2], tags
     assert tags.index("thead") < tags.index("th") < tags.index("tbody") < tags.index("td")
     assert ("a", {"href": "https://www.iso.org/standard/38421.html"}) in tree.starts
     headings = [tag for tag in tags if re.fullmatch(r"h[1-6]", tag)]

@@ -33,7 +33,8 @@ from corridor_qms.records.model import TRACE_ID
 from corridor_qms.trace.index import TraceIndex
 from corridor_qms.trace.results import Outcome
 
-__all__ = ["CONTENT_NAME", "DHF_NAME", "DOCUMENT_ID", "build_dhf_context", "content_manifest", "render_dhf"]
+__all__ = ["CONTENT_NAME", "DHF_NAME", "DOCUMENT_ID", "build_dhf_context", "content_manifest",
+           "render_dhf"]
 
 DHF_NAME = "design-history.html"
 
