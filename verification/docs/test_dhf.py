@@ -15,10 +15,13 @@ would see as elements and text, and pypdf's text extraction for the PDF.
 
 from __future__ import annotations
 
+import hashlib
 import html.parser
 import re
 import shlex
 import shutil
+import subprocess
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -363,3 +366,196 @@ def soup_reviewed(case: Case) -> None:
     row = next(row for row in section.rows if row and row[0] == "SOUP-PyYAML")
     assert "https://github.com/yaml/pyyaml/issues" in row[8], row
     assert "2026-11-25" in row[8], row
+
+
+PLAN = """# Software development plan
+
+## Scope and <b>deliverables</b>
+
+| ID | deliverable |
+| --- | --- |
+| SRS-DEM-001 | the greeting, controlled by RC-001 |
+| SRS-DEM-002 | the length limit |
+
+- first point, for HAZ-001
+- second point, see [the standard](https://www.iso.org/standard/38421.html)
+
+<script>alert(1)</script><img src=x onerror=alert(2)>
+"""
+"""A plan planted as ``requirements_spec/software_development_plan.md``: a heading (with
+markup), a table naming IDs, a list, a link and raw HTML (the oracle of what is rendered)."""
+
+RISK_PLAN = "# Risk management plan\n\nSeverity and probability scales are in risk_plan.yaml.\n"
+"""A second plan, ``risk_management/risk_management_plan.md``: its title in the contents."""
+
+_GIT = ("git", "-c", "user.name=Corridor test", "-c", "user.email=test@corridor.invalid")
+
+
+@given("a copy of the minimal project as a git repository, with plans holding a heading, a "
+       "table, a list, a link and raw HTML")
+def planted_plans(case: Case) -> None:
+    """The plans of :data:`PLAN` and :data:`RISK_PLAN`, committed in a new repository."""
+    project = _minimal(case)
+    (project / "requirements_spec" / "software_development_plan.md").write_text(PLAN)
+    (project / "risk_management" / "risk_management_plan.md").write_text(RISK_PLAN)
+    for args in (("init", "-q"), ("add", "-A"), ("commit", "-q", "-m", "plans")):
+        subprocess.run([*_GIT, *args], cwd=project, check=True, capture_output=True)
+
+
+class _Tree(html.parser.HTMLParser):
+    """Start tags with their attributes, and the text, of an HTML fragment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.starts: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.starts.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _plan(case: Case) -> _Tree:
+    """The report's rendering of the development plan (up to the next plan)."""
+    report = _report(case)
+    fragment = report[report.index('id="doc-1"'):report.index('id="doc-2"')]
+    tree = _Tree()
+    tree.feed(fragment[fragment.index(">") + 1:])
+    return tree
+
+
+@then("the plan shows its table with a header row, its list and its link as elements, and its "
+      "heading below the report's sections")
+def plan_rendered(case: Case) -> None:
+    """Elements as Python's HTML parser sees them, against :data:`PLAN`."""
+    report = _report(case)
+    assert '<h3 id="doc-1">2.1 Software development plan</h3>' in report
+    tree = _plan(case)
+    tags = [tag for tag, _ in tree.starts]
+    for tag in ("table", "thead", "tbody", "ul"):
+        assert tags.count(tag) == 1, (tag, tags)
+    assert [tags.count(tag) for tag in ("th", "td", "li")] == [2, 4, 2], tags
+    assert tags.index("thead") < tags.index("th") < tags.index("tbody") < tags.index("td")
+    assert ("a", {"href": "https://www.iso.org/standard/38421.html"}) in tree.starts
+    headings = [tag for tag in tags if re.fullmatch(r"h[1-6]", tag)]
+    assert headings == ["h5"], headings  # "##" below the report's h1, h2 and the plan's h3
+    assert "Scope and <b>deliverables</b>" in "".join(tree.text)
+    assert "Severity and probability scales" in report  # the second plan, rendered too
+
+
+@then("the plan's raw HTML is shown as text and makes no element, and the IDs in its text and "
+      "table link to their definitions")
+def plan_escaped(case: Case) -> None:
+    """No script, img or b element; each planted ID a link to its definition."""
+    tree = _plan(case)
+    tags = {tag for tag, _ in tree.starts}
+    assert not {"script", "img", "b", "pre"} & tags, tags
+    text = "".join(tree.text)
+    assert "<script>alert(1)</script><img src=x onerror=alert(2)>" in text
+    links = [attrs.get("href") for tag, attrs in tree.starts if tag == "a"]
+    for item in ("SRS-DEM-001", "SRS-DEM-002", "RC-001", "HAZ-001"):
+        assert f"#{item}" in links, (item, links)
+        assert f'id="{item}"' in _report(case)
+
+
+def _pdf_pages(case: Case) -> list[str]:
+    """pypdf's text of each page of the written PDF."""
+    from pypdf import PdfReader
+
+    assert case.status == 0, case.stderr
+    return [page.extract_text() for page in
+            PdfReader(case.outs[-1] / "design-history.pdf").pages]
+
+
+@then("no line of the PDF's text is a Markdown table row")
+def no_markdown_rows(case: Case) -> None:
+    """No ``|---`` and no line that starts and ends with ``|``; the table's cells are there."""
+    lines = [line.strip() for page in _pdf_pages(case) for line in page.splitlines()]
+    assert not [line for line in lines if re.search(r"\|\s*:?-{3}", line)
+                or (len(line) > 1 and line.startswith("|") and line.endswith("|"))]
+    assert any("SRS-DEM-001" in line and "the greeting, controlled by RC-001" in line
+               for line in lines), lines
+
+
+@then("each page number in the PDF's contents is the page whose text begins a line with that "
+      "heading")
+def contents_pages(case: Case) -> None:
+    """The contents' entries (title, dot leader, page) against the pages pypdf finds them on."""
+    pages = _pdf_pages(case)
+    contents = next(i for i, text in enumerate(pages) if "Contents" in text.splitlines())
+    entries = [(found["title"], int(found["page"])) for found in (
+        re.fullmatch(r"(?P<title>.+?)\s*\.{3,}\s*(?P<page>\d+)", line.strip())
+        for line in pages[contents].splitlines()) if found]
+    report = _report(case)
+    nav = report[report.index('<nav class="contents"'):report.index("</nav>")]
+    assert len(entries) == nav.count("<li>") >= 15, entries
+    for title, page in entries:
+        found = next(i for i, text in enumerate(pages) if i > contents
+                     and any(line.strip().startswith(title) for line in text.splitlines()))
+        assert page == found + 1, (title, page, found + 1)
+
+
+def _version() -> str:
+    """The version the repository declares (pyproject.toml), read without the code."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        return str(tomllib.load(file)["project"]["version"])
+
+
+def _commit(case: Case) -> str:
+    assert case.project is not None
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=case.project, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+@then('page 1 holds the product, version, commit and DRAFT, and every page\'s footer holds the '
+      'document ID, version, commit and "page N of M"')
+def title_and_footer(case: Case) -> None:
+    """The version from pyproject.toml, the commit from git in the copy, the page count from
+    pypdf."""
+    pages = _pdf_pages(case)
+    version, commit = _version(), _commit(case)
+    title = pages[0]
+    assert "Corridor design history file" in title
+    for word in (version, commit, "DRAFT", "CORRIDOR-DHF"):
+        assert word in title, (word, title)
+    footer = f"CORRIDOR-DHF version {version} commit {commit[:12]}"
+    for number, text in enumerate(pages, start=1):
+        assert footer in text, (number, text)
+        assert f"page {number} of {len(pages)}" in text, (number, text)
+
+
+@then("every trace ID the HTML defines is found unbroken in the PDF's text")
+def ids_unbroken(case: Case) -> None:
+    """No whitespace or line joining: an ID wrapped at its hyphen would not be found."""
+    ids = set(re.findall(r'id="((?:UN|SRS|HAZ|RC|PR|SOUP)-[A-Za-z0-9._-]+)"', _report(case)))
+    assert {"UN-001", "SRS-DEM-001", "SRS-DEM-002", "HAZ-001", "RC-001", "SOUP-PyYAML"} <= ids
+    text = "\n".join(_pdf_pages(case))
+    assert not [item for item in ids if item not in text]
+
+
+@then("the title page rendered as an image is not blank, and the digests of the source artefacts "
+      "are in appendix A, not on pages 1 to 3")
+def title_image_and_digests(case: Case) -> None:
+    """PDFium rasterises page 1; the digests are hashlib's of the planted plans."""
+    import pypdfium2
+
+    assert case.project is not None
+    document = pypdfium2.PdfDocument(case.outs[-1] / "design-history.pdf")
+    try:
+        image = document[0].render(scale=0.5).to_pil().convert("L")
+    finally:
+        document.close()
+    dark = sum(image.histogram()[:128])
+    assert dark > 0.002 * image.width * image.height, dark  # text, not a blank page
+    pages = _pdf_pages(case)
+    digests = [hashlib.sha256((case.project / name).read_bytes()).hexdigest() for name in
+               ("requirements_spec/software_development_plan.md",
+                "risk_management/risk_management_plan.md")]
+    appendix = next(i for i, text in enumerate(pages)
+                    if "Appendix A SHA-256 of the source artefacts" in text.splitlines())
+    assert appendix >= 3
+    for digest in digests:
+        assert not any(digest in text for text in pages[:3])
+        assert digest in "".join(pages[appendix:]).replace("\n", "")

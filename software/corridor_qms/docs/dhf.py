@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections import Counter
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, metadata, version
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,20 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from corridor.provenance import sha256_file
+from corridor_qms.docs.markdown import render_markdown
 from corridor_qms.findings import Finding
 from corridor_qms.records.enum import ProblemStatus
 from corridor_qms.records.model import TRACE_ID
 from corridor_qms.trace.index import TraceIndex
 from corridor_qms.trace.results import Outcome
 
-__all__ = ["CONTENT_NAME", "DHF_NAME", "build_dhf_context", "content_manifest", "render_dhf"]
+__all__ = ["CONTENT_NAME", "DHF_NAME", "DOCUMENT_ID", "build_dhf_context", "content_manifest",
+           "render_dhf"]
 
 DHF_NAME = "design-history.html"
+
+DOCUMENT_ID = "CORRIDOR-DHF"
+"""The report's document ID, on its title page and in every page's header and footer."""
 
 CONTENT_NAME = "design-history.sha256"
 """The report's content manifest, written beside it: what a release's signatures sign."""
@@ -113,6 +118,28 @@ def _installed(package: str) -> str | None:
         return version(package)
     except PackageNotFoundError:
         return None
+
+
+def _summary() -> str | None:
+    """The product's one-line description (the installed distribution's ``Summary``)."""
+    try:
+        return metadata("corridor")["Summary"]
+    except (PackageNotFoundError, KeyError):
+        return None
+
+
+_TITLE = re.compile(r"\A\s*# +(?P<title>[^\n]*?)[ #]*(?:\n|\Z)")
+"""A document's leading ATX level-1 heading: its title, shown as the report's own heading."""
+
+
+def _document(root: Path, name: str) -> dict[str, str]:
+    """A plan's path, title (its leading ``# `` heading, else its path) and the Markdown after
+    the title."""
+    text = (root / name).read_text(encoding="utf-8")
+    found = _TITLE.match(text)
+    if found is None or not found["title"]:
+        return {"file": name, "title": name, "text": text}
+    return {"file": name, "title": found["title"], "text": text[found.end():]}
 
 
 def _risk(index: TraceIndex) -> dict[str, Any]:
@@ -252,8 +279,7 @@ def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
     items = [{"id": s.record.id, "class": s.record.safety_class.value,
               "description": s.record.description}
              for s in records.software_items]
-    documents = [{"file": name, "text": (root / name).read_text(encoding="utf-8")}
-                 for name in _DOCUMENTS if (root / name).is_file()]
+    documents = [_document(root, name) for name in _DOCUMENTS if (root / name).is_file()]
     log = _git(root, "log", "--format=%h%x09%cs%x09%s", "-n", "200")
     releases = [dict(zip(("commit", "date", "subject"), line.split("\t", 2), strict=False))
                 for line in (log.splitlines() if log else [])]
@@ -284,10 +310,12 @@ def build_dhf_context(root: Path, index: TraceIndex, findings: list[Finding], *,
         if signatures["missing"]:
             gaps.append("approvals: no valid approval by "
                         + ", ".join(signatures["missing"]))
+    commit = _git(root, "rev-parse", "HEAD")
     return {
         "draft": draft,
         "control": {"product": "Corridor", "version": _installed("corridor"),
-                    "commit": _git(root, "rev-parse", "HEAD"),
+                    "document": DOCUMENT_ID, "summary": _summary(),
+                    "commit": commit, "short_commit": commit[:12] if commit else None,
                     "date": _git(root, "log", "-1", "--format=%cs"),
                     "results": None if results is None else results.name,
                     "artefacts": _artefacts(root, extra)},
@@ -312,9 +340,14 @@ _ID = re.compile(r"\b(?:UN-\d{3}|SRS-[A-Z]{3}-\d{3}|HAZ-\d{3}|RC-\d{3}|PR-\d{3}"
                  r"|SOUP-[A-Za-z0-9._-]+)\b")
 
 
+_DOCUMENT_DEMOTE = 3
+"""A plan's ``#`` heading becomes ``h4``: below the report's title (h1), its sections (h2) and
+the document's own entry (h3)."""
+
+
 def render_dhf(context: dict[str, Any]) -> str:
     """The report's HTML: every value escaped, then every ID the report defines made a link
-    to its definition."""
+    to its definition; the plans rendered from their Markdown."""
     defined = set(context["needs"]) | {r["id"] for r in context["requirements"]}
     defined |= {s["id"] for s in context["soup"]}
     anomalies = context["anomalies"]
@@ -326,10 +359,15 @@ def render_dhf(context: dict[str, Any]) -> str:
             defined.add(control["id"])
             hazard_of[control["id"]] = hazard["id"]
 
+    def link_escaped(text: str) -> str:
+        return _ID.sub(lambda m: (f'<a href="#{m.group(0)}">{m.group(0)}</a>'
+                                  if m.group(0) in defined else m.group(0)), text)
+
     def link(value: object) -> Markup:
-        text = str(escape(value))
-        return Markup(_ID.sub(lambda m: (f'<a href="#{m.group(0)}">{m.group(0)}</a>'
-                                         if m.group(0) in defined else m.group(0)), text))
+        return Markup(link_escaped(str(escape(value))))
+
+    def markdown(source: str) -> Markup:
+        return render_markdown(source, link_ids=link_escaped, demote=_DOCUMENT_DEMOTE)
 
     def hazards_of(controls: str) -> str:
         return ", ".join(dict.fromkeys(hazard_of[c] for c in controls.split() if c in hazard_of))
@@ -338,4 +376,5 @@ def render_dhf(context: dict[str, Any]) -> str:
                               undefined=StrictUndefined, keep_trailing_newline=True)
     environment.filters["link"] = link
     environment.filters["hazards_of"] = hazards_of
+    environment.filters["markdown"] = markdown
     return environment.get_template("dhf.html.j2").render(d=context)

@@ -39,3 +39,20 @@ Feature: The design-history report
     And the known anomalies show the closed report with its resolution, its change and its scenario passed
     And the known anomalies list exactly the two failing scenarios, once each, with the IDs they verify
     And the SOUP table shows the date the SOUP's anomaly list was reviewed
+
+  @SRS-DOC-011 @RC-084
+  Scenario: The plans are rendered from their Markdown, their HTML shown as text
+    Given a copy of the minimal project as a git repository, with plans holding a heading, a table, a list, a link and raw HTML
+    When corridor docs dhf is run on it with "--draft"
+    Then the plan shows its table with a header row, its list and its link as elements, and its heading below the report's sections
+    And the plan's raw HTML is shown as text and makes no element, and the IDs in its text and table link to their definitions
+    And no line of the PDF's text is a Markdown table row
+
+  @SRS-DOC-012 @RC-085
+  Scenario: The PDF opens with a title page and page-numbered contents, and every page names its document, version and commit
+    Given a copy of the minimal project as a git repository, with plans holding a heading, a table, a list, a link and raw HTML
+    When corridor docs dhf is run on it with "--draft"
+    Then each page number in the PDF's contents is the page whose text begins a line with that heading
+    And page 1 holds the product, version, commit and DRAFT, and every page's footer holds the document ID, version, commit and "page N of M"
+    And every trace ID the HTML defines is found unbroken in the PDF's text
+    And the title page rendered as an image is not blank, and the digests of the source artefacts are in appendix A, not on pages 1 to 3
