@@ -327,11 +327,15 @@ def _fit_general(design: _Design) -> _Fit:
     """
     from scipy import optimize
 
-    fits = [optimize.minimize(lambda theta: _solve(design, theta).deviance,
-                              np.full(len(_COMPONENTS), math.sqrt(ratio)), method="L-BFGS-B",
-                              bounds=[(0.0, None)] * len(_COMPONENTS),
-                              options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 500})
-            for ratio in _STARTS]
+    # Far from the maximum the penalised residual can round to <= 0 (deviance inf); the
+    # finite-difference gradient there is nan, the line search backs off, and a start that
+    # cannot recover reports no convergence, which _reached accounts for.
+    with np.errstate(invalid="ignore"):
+        fits = [optimize.minimize(lambda theta: _solve(design, theta).deviance,
+                                  np.full(len(_COMPONENTS), math.sqrt(ratio)), method="L-BFGS-B",
+                                  bounds=[(0.0, None)] * len(_COMPONENTS),
+                                  options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 500})
+                for ratio in _STARTS]
     top = min(fits, key=lambda fit: float(fit.fun))
     solution = _solve(design, np.asarray(top.x, dtype=np.float64), covariance=True)
     converged = (math.isfinite(solution.deviance)
