@@ -380,8 +380,8 @@ def _continuous(args: argparse.Namespace) -> int:
         print(f"corridor validate continuous: {exc}", file=sys.stderr)
         return EXIT_DATA
     document = {"source": data.source, "readers": len(data.readers), "cases": len(data.cases),
-                "method": "linear mixed model, REML (statsmodels): value ~ modality, crossed "
-                          "random reader, case, reader:modality and case:modality; normal "
+                "method": "linear mixed model, REML: value ~ modality, crossed random reader, "
+                          "case, reader:modality, case:modality and reader:case; normal "
                           "(large-sample) tests", **result.to_json()}
     if args.json:
         _print_json(document)
