@@ -1,6 +1,6 @@
 Feature: Continuous planning endpoints by a mixed model
 
-  @SRS-VAL-014 @PR-002
+  @SRS-VAL-014 @PR-002 @PR-004
   Scenario: On balanced data the mixed model gives the closed-form contrast, SE and components
     Given balanced simulated angular errors of random readers and cases in modalities "aided" and "unaided"
     Then for each whose ANOVA component estimates are all positive the mixed model's difference equals the difference of the modality means, its SE the ANOVA closed form and each variance component its ANOVA estimate, within 1e-9
