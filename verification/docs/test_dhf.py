@@ -364,8 +364,10 @@ def soup_reviewed(case: Case) -> None:
     """The fixture's SOUP-PyYAML record says reviewed: 2026-11-25."""
     section = _section(case, "architecture", "risk")
     row = next(row for row in section.rows if row and row[0] == "SOUP-PyYAML")
-    assert "https://github.com/yaml/pyyaml/issues" in row[8], row
-    assert "2026-11-25" in row[8], row
+    assert row[5] == "2026-11-25", row
+    anomaly_list = next(row for row in section.rows if row and row[0] == "anomaly list")
+    assert "https://github.com/yaml/pyyaml/issues" in anomaly_list[1], anomaly_list
+    assert "reviewed 2026-11-25" in anomaly_list[1], anomaly_list
 
 
 PLAN = """# Software development plan
