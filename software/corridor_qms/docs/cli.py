@@ -28,7 +28,6 @@ import getpass
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from datetime import UTC, datetime
 from enum import Enum
@@ -44,6 +43,7 @@ from corridor_qms.docs.dhf import (
     content_manifest,
     render_dhf,
 )
+from corridor_qms.docs.gitinfo import git
 from corridor_qms.docs.modelcard import build_model_card
 from corridor_qms.docs.outputs import approvals, dhf_pdf, model_card_files, sbom_text
 from corridor_qms.errors import QmsError
@@ -133,12 +133,7 @@ component or its provenance."""
 
 
 def _commit(root: Path) -> str | None:
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                              text=True, check=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None
+    return git(root, "rev-parse", "HEAD") or None
 
 
 def _sbom(args: argparse.Namespace) -> int:

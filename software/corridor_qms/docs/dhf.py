@@ -16,7 +16,6 @@ repository state and results give the same bytes.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections import Counter
 from importlib.metadata import PackageNotFoundError, metadata, version
 from pathlib import Path
@@ -26,6 +25,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from corridor.provenance import sha256_file
+from corridor_qms.docs.gitinfo import git
 from corridor_qms.docs.markdown import render_markdown
 from corridor_qms.findings import Finding
 from corridor_qms.records.enum import ProblemStatus
@@ -51,12 +51,8 @@ _DOCUMENTS = ("requirements_spec/software_development_plan.md",
 
 
 def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              check=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None
+    """:func:`~corridor_qms.docs.gitinfo.git`, ``None`` also when git printed nothing."""
+    return git(root, *args) or None
 
 
 def _artefacts(root: Path, extra: list[Path]) -> list[dict[str, str]]:

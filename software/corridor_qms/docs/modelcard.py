@@ -12,7 +12,6 @@ boilerplate.  Validation results that name another model hash than the package's
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import yaml
 from corridor.inference.model import FlagCode
 from corridor.inference.package import ModelPackage
 from corridor.planning.uncertainty import VERDICT_UNCERTAIN
+from corridor_qms.docs.gitinfo import git
 from corridor_qms.errors import QmsError
 from corridor_qms.records.change_plan import ChangeControlPlan
 from corridor_qms.records.enum import ProblemStatus
@@ -95,12 +95,8 @@ class ModelCard:
 
 
 def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              check=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None
+    """:func:`~corridor_qms.docs.gitinfo.git`, ``None`` also when git printed nothing."""
+    return git(root, *args) or None
 
 
 def _ensemble(package: ModelPackage) -> dict[str, Any]:

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import tomllib
 from dataclasses import dataclass
 from importlib.metadata import version as installed_version
@@ -53,6 +52,7 @@ from corridor_qms.docs.dhf import (
     content_manifest,
     render_dhf,
 )
+from corridor_qms.docs.gitinfo import git
 from corridor_qms.docs.modelcard import build_model_card
 from corridor_qms.docs.outputs import approvals, dhf_pdf, model_card_files, sbom_text
 from corridor_qms.errors import QmsError
@@ -111,15 +111,6 @@ class ReleaseError(QmsError, ValueError):
         super().__init__(f"{field}: found {found}, expected {expected}")
 
 
-def _git(root: Path, *args: str) -> str | None:
-    """``git ARGS`` in ``root``; its output stripped, ``None`` when git fails."""
-    try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              check=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip()
-
 
 def project_version(root: Path) -> str:
     """``[project] version`` of the project's ``pyproject.toml``.
@@ -143,7 +134,7 @@ def project_version(root: Path) -> str:
 def previous_release(root: Path) -> str | None:
     """The most recent release tag (``v*`` or ``release-*``) reachable from ``HEAD`` that does
     not point at ``HEAD`` itself; ``None`` when there is none (a first release)."""
-    tags = _git(root, "for-each-ref", "--merged", "HEAD", "--no-contains", "HEAD",
+    tags = git(root, "for-each-ref", "--merged", "HEAD", "--no-contains", "HEAD",
                 "--sort=-creatordate", "--format=%(refname:short)", *TAG_PATTERNS)
     return tags.splitlines()[0] if tags else None
 
@@ -273,12 +264,12 @@ def prepare_release(root: Path, version: str, *, results: Path | None = None,
     page = approvals(signatures, allowed_signers,
                      hashlib.sha256(manifest.encode("utf-8")).hexdigest())
     reasons += _signature_reasons(page)
-    commit = _git(root, "rev-parse", "--verify", "HEAD")
+    commit = git(root, "rev-parse", "--verify", "HEAD")
     if not commit:
         reasons.append("not a git checkout with a commit: a release is built from a commit")
         commit = None
     else:
-        dirty = _git(root, "status", "--porcelain")
+        dirty = git(root, "status", "--porcelain")
         if dirty is None or dirty:
             changed = dirty.splitlines() if dirty else []
             reasons.append(f"working tree not clean ({len(changed)} path(s) changed or "
@@ -286,12 +277,12 @@ def prepare_release(root: Path, version: str, *, results: Path | None = None,
                            + "): a release is built from a commit; commit or ignore them")
     if previous is None and commit is not None:
         previous = previous_release(root)
-    if previous is not None and not _git(root, "rev-parse", "--verify", "--quiet",
+    if previous is not None and not git(root, "rev-parse", "--verify", "--quiet",
                                          f"{previous}^{{commit}}"):
         raise ReleaseError("--previous", repr(previous), "a git revision of this repository")
     return Release(
         root=root, version=version, draft=draft, reasons=reasons, commit=commit,
-        commit_date=_git(root, "log", "-1", "--format=%cI") if commit else None,
+        commit_date=git(root, "log", "-1", "--format=%cI") if commit else None,
         index=index, findings=findings, results=results, validation=validation, model=model,
         signatures=signatures, manifest=manifest, approvals=page, previous=previous)
 
@@ -307,7 +298,7 @@ def _change_impact(release: Release) -> str:
         return f"{head}\nfirst release: no previous release\n"
     before = build_index(load_records(GitRevision(release.root, release.previous), release.root))
     impact = diff(before, release.index)
-    commit = _git(release.root, "rev-parse", f"{release.previous}^{{commit}}")
+    commit = git(release.root, "rev-parse", f"{release.previous}^{{commit}}")
     lines = [f"{head} {release.previous} (commit {commit})",
              f"{len(impact.changes)} change(s), {len(impact.suspect_scenarios)} suspect "
              f"scenario(s), {len(impact.affected_hazards)} affected hazard(s)",
