@@ -34,6 +34,7 @@ from corridor_qms.study import (
     StudyStore,
 )
 from corridor_qms.study.cli import TOKENS
+from verification.command_run import run_corridor
 from verification.study.helpers import QUESTIONS, Study
 
 scenarios("study/store.feature")
@@ -207,6 +208,11 @@ def byte_changed(study: Study) -> None:
     assert not check.ok
     assert check.first_broken == f"event {sequence}"
     assert [b.where for b in check.breaks] == [f"event {sequence}"]
+    study.opened().close()
+    study.store = None
+    done = run_corridor(["study", "verify", str(study.folder)])
+    assert done.status == 1
+    assert f"event {sequence}: the record was changed" in done.stdout
 
 
 @then("the answers are refused before the study is locked")
