@@ -216,6 +216,19 @@ def byte_changed(study: Study) -> None:
     assert f"event {sequence}: the record was changed" in done.stdout
 
 
+@then("after the stored schedule.json is changed, verification names schedule.json")
+def schedule_changed(study: Study) -> None:
+    path = study.folder / "schedule.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    first, second = document["items"][1], document["items"][2]
+    first["position"], second["position"] = second["position"], first["position"]
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with StudyStore.open(study.folder) as store:
+        check = store.verify()
+    assert [b.where for b in check.breaks][-1] == "schedule.json"
+    assert "changed after creation" in str(check.breaks[-1])
+
+
 @then("the answers are refused before the study is locked")
 def hidden_before_lock(study: Study) -> None:
     with pytest.raises(StudyNotLockedError, match="once the study is locked"):

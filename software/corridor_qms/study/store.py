@@ -15,6 +15,12 @@ the same folder) are serialised, never interleaved.  The chain cannot show its o
 off; the receipt (sequence and hash) a reader gets back is the evidence that an answer was
 taken.
 
+The folder keeps the absolute path of the definition's folder, from which the case folders
+are found (:meth:`StudyStore.case_folder`).  :meth:`StudyStore.create` takes the definition's
+*path* (not the loaded definition): its bytes are copied as the pre-registered protocol and
+hashed into the ``created`` event, with ``schedule.json``'s; :meth:`StudyStore.verify` checks
+both.
+
 Tokens: each reader and the coordinator get a random token (``secrets.token_urlsafe(32)``, 256
 bits); only its SHA-256 is stored.  A plain hash suffices for such high-entropy random secrets
 (no dictionary to try; a salt or a slow hash protects low-entropy passwords).  Look-ups compare
@@ -610,6 +616,10 @@ class StudyStore:
                 or not 0 <= reading_ms <= MAX_READING_MS:
             raise AnswerRefusedError(Refusal.INVALID, key, f"reading_ms: found {reading_ms!r}, "
                                      f"expected an integer from 0 to {MAX_READING_MS}")
+        if not isinstance(answers, Mapping):
+            raise AnswerRefusedError(Refusal.INVALID, key, f"answers: found "
+                                     f"{type(answers).__name__}, expected a mapping of question "
+                                     "IDs to answers")
         questions = {q.id: q for q in self.definition.questions}
         unknown = sorted(set(answers) - set(questions))
         if unknown:
@@ -738,12 +748,21 @@ class StudyStore:
         return result
 
     def verify(self) -> ChainCheck:
-        """Check the chain of events (each event's hash, sequence and link); a break names the
-        event (``event N``)."""
+        """Check the chain of events (each event's hash, sequence and link; a break names the
+        event, ``event N``) and that ``definition.yaml`` and ``schedule.json`` are the files
+        the ``created`` event hashed (a break names the file)."""
         with self._lock:
             rows = self._db.execute("SELECT record FROM events ORDER BY sequence").fetchall()
         check = verify_records((r[0].encode("utf-8") for r in rows), unit="event")
-        return ChainCheck(check.count, check.head, check.breaks)
+        breaks = list(check.breaks)
+        created = json.loads(rows[0][0]) if rows else {}
+        for name, key in ((DEFINITION, "definition_sha256"), (SCHEDULE_JSON, "schedule_sha256")):
+            path = self.folder / name
+            found = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+            if found != created.get(key):
+                breaks.append(AuditBreak(name, f"SHA-256 {found}, expected {created.get(key)} "
+                                               "(the created event's): changed after creation"))
+        return ChainCheck(check.count, check.head, tuple(breaks))
 
 
 def _canonical(record: Mapping[str, Any]) -> str:

@@ -30,6 +30,7 @@ Feature: Readers answer into a store that keeps every answer, hides what they mu
     Then the answers hold both revisions, the latest marked, each with its own time and event
     And the chain of events verifies
     And after one byte of the first answer's event is changed in study.sqlite, verification names that event
+    And after the stored schedule.json is changed, verification names schedule.json
 
   @SRS-STU-007 @RC-093
   Scenario: A locked study refuses answers and hides nothing once locked, and nothing before
