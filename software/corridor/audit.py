@@ -24,14 +24,15 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 __all__ = ["ANCHOR_KEY", "GENESIS", "MAX_RECORD_BYTES", "AuditAnchor", "AuditBreak", "AuditSlot",
-           "Expectation", "LogCheck", "append_record", "reserved_record", "verify_log"]
+           "Expectation", "LogCheck", "append_record", "record_digest", "reserved_record",
+           "verify_log", "verify_records"]
 
 GENESIS = "0" * 64
 """``previous_sha256`` of the first record."""
@@ -43,7 +44,9 @@ MAX_RECORD_BYTES = 1 << 20
 """The longest line read as one record (a record is a few kilobytes)."""
 
 
-def _digest(record: dict[str, Any]) -> str:
+def record_digest(record: dict[str, Any]) -> str:
+    """The SHA-256 (hex) of ``record``'s canonical JSON (sorted keys, no spaces, ASCII) without
+    its ``record_sha256`` field: what ``record_sha256`` must hold."""
     body = {k: v for k, v in record.items() if k != "record_sha256"}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
@@ -101,7 +104,7 @@ class AuditSlot:
             raise RuntimeError("an audit slot holds one record")
         record = {**fields, "sequence": self.anchor.sequence,
                   "previous_sha256": self.anchor.previous_sha256}
-        record["record_sha256"] = _digest(record)
+        record["record_sha256"] = record_digest(record)
         self._stream.seek(0, os.SEEK_END)
         self._stream.write(json.dumps(record, sort_keys=True) + "\n")
         self._stream.flush()
@@ -213,6 +216,13 @@ def verify_log(path: Path, expected: Sequence[Expectation] = ()) -> LogCheck:
     OSError
         The log cannot be read or is not a regular file.
     """
+    return verify_records(_lines(path), expected)
+
+
+def verify_records(lines: Iterable[bytes], expected: Sequence[Expectation] = (), *,
+                   unit: str = "line") -> LogCheck:
+    """:func:`verify_log` over records given one per item of ``lines`` (a log's lines, or the
+    rows of a store holding the same records); breaks name ``unit`` and its 1-based number."""
     breaks: list[AuditBreak] = []
     wanted: dict[int, list[Expectation]] = {}
     for item in expected:
@@ -220,7 +230,7 @@ def verify_log(path: Path, expected: Sequence[Expectation] = ()) -> LogCheck:
     previous = GENESIS
     count, long_line = 0, False
     head: tuple[int, str] | None = None
-    for number, line in enumerate(_lines(path), start=1):
+    for number, line in enumerate(lines, start=1):
         if long_line:  # the rest of a line longer than a record can be
             long_line = not line.endswith(b"\n")
             continue
@@ -233,17 +243,17 @@ def verify_log(path: Path, expected: Sequence[Expectation] = ()) -> LogCheck:
             if not isinstance(record, dict):
                 raise ValueError(record)
         except ValueError:
-            breaks.append(AuditBreak(f"line {number}", "not a JSON record"))
+            breaks.append(AuditBreak(f"{unit} {number}", "not a JSON record"))
             continue
-        if record.get("record_sha256") != _digest(record):
-            breaks.append(AuditBreak(f"line {number}",
+        if record.get("record_sha256") != record_digest(record):
+            breaks.append(AuditBreak(f"{unit} {number}",
                                      "the record was changed (its hash does not match)"))
         if record.get("sequence") != count:
-            breaks.append(AuditBreak(f"line {number}",
+            breaks.append(AuditBreak(f"{unit} {number}",
                                      f"sequence {record.get('sequence')}, expected {count} "
                                      "(a record removed or moved)"))
         if record.get("previous_sha256") != previous:
-            breaks.append(AuditBreak(f"line {number}", "it does not follow the record before "
+            breaks.append(AuditBreak(f"{unit} {number}", "it does not follow the record before "
                                                        "it (a record removed, inserted or moved)"))
         previous = str(record.get("record_sha256"))
         head = (count, previous)

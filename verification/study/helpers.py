@@ -1,0 +1,95 @@
+"""Helpers of the reader-study scenarios: a small study written into a scenario's folder, a
+fake clock, and a seeded model of readers' ratings with a known modality effect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+"""When the fake clock starts."""
+
+QUESTIONS: list[dict[str, Any]] = [
+    {"id": "acceptable", "text": "Is the trajectory acceptable?", "kind": "likert", "min": 1,
+     "max": 5, "labels": ["no", "rather not", "unsure", "rather yes", "yes"]},
+    {"id": "confidence", "text": "How confident are you?", "kind": "scale"},
+    {"id": "modify", "text": "Would you modify the plan?", "kind": "binary"},
+    {"id": "comment", "text": "Comments", "kind": "text", "required": False},
+]
+
+
+@dataclass
+class FakeClock:
+    """A clock that stands still until moved (aware UTC)."""
+
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward."""
+        self.now += timedelta(**delta)
+
+
+def study_document(*, readers: int = 3, cases: int = 6, training: int = 1, seed: int = 7,
+                   washout_days: int = 28, sessions: int | None = None,
+                   modalities: int = 2) -> dict[str, Any]:
+    """A reader study definition: ``cases`` study cases (half positive) and ``training``
+    training cases, ``modalities`` modalities (``aided`` first, blinded labels)."""
+    ids = ["aided", "unaided", "third", "fourth"][:modalities]
+    document: dict[str, Any] = {
+        "name": "demo-study", "title": "Demo reader study", "protocol": "protocol.md",
+        "seed": seed, "washout_days": washout_days,
+        "readers": [f"reader-{i + 1}" for i in range(readers)],
+        "modalities": [{"id": m, "description": f"reading {m}", "label": f"Reading {chr(65 + i)}",
+                        "shows_plan": i == 0} for i, m in enumerate(ids)],
+        "cases": ([{"id": f"train-{i + 1}", "alias": f"Training {i + 1}",
+                    "folder": f"cases/train-{i + 1}", "truth": 1, "training": True}
+                   for i in range(training)]
+                  + [{"id": f"case-{i + 1:02d}", "alias": f"Case {chr(65 + i)}",
+                      "folder": f"cases/case-{i + 1:02d}", "truth": i % 2}
+                     for i in range(cases)]),
+        "questions": QUESTIONS, "rating_question": "acceptable",
+        "endpoints": [{"name": "acceptability", "figure_of_merit": "auc",
+                       "test": "superiority", "test_modality": "aided",
+                       "reference_modality": "unaided"}] if modalities >= 2 else [],
+    }
+    if sessions is not None:
+        document["sessions"] = sessions
+    return document
+
+
+def write_study(folder: Path, document: dict[str, Any]) -> Path:
+    """Write the definition, its protocol and empty case folders; return the definition."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "protocol.md").write_text("# Protocol\n\nPre-registered.\n", encoding="utf-8")
+    for case in document["cases"]:
+        (folder / case["folder"]).mkdir(parents=True, exist_ok=True)
+    path = folder / "study.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@dataclass
+class RatingModel:
+    """Readers' Likert ratings from a binormal-like model with a known modality effect: the
+    latent score is ``truth * separation[modality] + reader bias + noise``, cut into 1..5."""
+
+    seed: int
+    separation: dict[str, float] = field(default_factory=lambda: {"aided": 2.5,
+                                                                    "unaided": 0.8})
+
+    def answers(self, reader: str, case_truth: int, modality: str,
+                draw: int) -> dict[str, object]:
+        """The answers of one reading (deterministic in its arguments)."""
+        rng = np.random.default_rng([self.seed, int(reader.rsplit("-", 1)[1]), draw])
+        latent = case_truth * self.separation.get(modality, 1.0) + rng.normal(0.0, 1.0)
+        rating = int(np.clip(np.round(latent + 2.0), 1, 5))
+        return {"acceptable": rating, "confidence": float(rng.integers(0, 101)),
+                "modify": int(rating < 3), "comment": ""}
