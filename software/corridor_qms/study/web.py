@@ -63,7 +63,7 @@ import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from ipaddress import ip_address
 from pathlib import Path
@@ -74,7 +74,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from corridor_qms.study.definition import Question, QuestionKind, StudyDefinition
-from corridor_qms.study.store import Clock, StudyStore, WorkItem
+from corridor_qms.study.store import (
+    AnswerRefusedError,
+    Clock,
+    Refusal,
+    SessionState,
+    SessionStatus,
+    StudyStore,
+    WorkItem,
+)
 
 __all__ = ["COOKIE", "CSP", "add_serve_arguments", "create_app", "is_loopback", "serve"]
 
@@ -194,14 +202,22 @@ class _Study:
 
     def __init__(self, folder: Path, clock: Clock | None) -> None:
         self.folder = folder
-        self.store = StudyStore.open(folder, clock)
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.store = StudyStore.open(folder, self.clock)
         self.definition: StudyDefinition = self.store.definition
         self.sessions: dict[str, _Session] = {}
 
-    def case_folder(self, item: WorkItem) -> Path:
-        """The case folder of ``item``, as the definition names it (relative to the study)."""
-        case = next(c for c in self.definition.cases if c.alias == item.case_alias)
-        return self.store.case_folder(case.id)
+    def state(self, reader: str, item: WorkItem) -> SessionState:
+        """The reader's state in ``item``'s session."""
+        return self.store.session_state(reader, item.session)
+
+    def images(self, reader: str, item: WorkItem) -> list[tuple[str, bytes]]:
+        """The images the item's reading page shows (name, PNG bytes): the report's slices
+        when its modality shows the plan, else the CT images of ``ct/``."""
+        folder = self.store.case_folder(reader, item.key)
+        if item.shows_plan:
+            return list(_report_slices(folder / "report.html"))
+        return [(p.stem, p.read_bytes()) for p in _ct_images(folder)]
 
 
 def _when(value: datetime | None) -> str:
@@ -285,7 +301,7 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
 
     def next_item(reader: str) -> WorkItem | None:
         for item in study.store.worklist(reader):
-            if not item.answered and study.store.session_state(reader, item.session).is_open:
+            if not item.answered and study.state(reader, item).status is not SessionStatus.WAITING:
                 return item
         return None
 
@@ -338,7 +354,7 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
         for number in sorted({i.session for i in items}):
             own = [i for i in items if i.session == number]
             sessions.append({
-                "number": number, "items": own,
+                "number": number, "entries": own,
                 "state": study.store.session_state(session.reader, number),
                 "done": sum(i.answered for i in own),
                 "left": sum(not i.answered for i in own)})
@@ -350,22 +366,17 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
     def reading_page(session: _Session, item: WorkItem, status: int = 200,
                      error: str | None = None) -> Response:
         assert session.reader is not None
-        state = study.store.session_state(session.reader, item.session)
-        if not state.is_open:
-            return page("waiting.html.j2", 409 if state.opens_at else 200,
-                        reader=session.reader, item=item, state=state)
-        modality = next(m for m in study.definition.modalities if m.label == item.modality_label)
-        folder = study.case_folder(item)
-        if modality.shows_plan:
-            slices = [alt for alt, _ in _report_slices(folder / "report.html")]
-            plan = _plan_summary(folder / "plan" / "plan.json")
-        else:
-            slices = [p.stem for p in _ct_images(folder)]
-            plan = None
+        state = study.state(session.reader, item)
+        if state.status is SessionStatus.WAITING:
+            return page("waiting.html.j2", status, reader=session.reader, item=item,
+                        state=state)
+        slices = [name for name, _ in study.images(session.reader, item)]
+        plan = (_plan_summary(study.store.case_folder(session.reader, item.key) / "plan"
+                              / "plan.json") if item.shows_plan else None)
         total = len(study.store.worklist(session.reader))
         session.served[item.key] = time.monotonic()
         return page("read.html.j2", status, reader=session.reader, item=item,
-                    slices=slices, plan=plan, shows_plan=modality.shows_plan,
+                    slices=slices, plan=plan, shows_plan=item.shows_plan,
                     questions=study.definition.questions, error=error, total=total)
 
     @app.get("/read/{key}")
@@ -386,18 +397,12 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
         if session is None or session.reader is None:
             return not_found()
         item = own_item(session.reader, key)
-        if item is None or not study.store.session_state(session.reader, item.session).is_open:
+        if item is None or study.state(session.reader, item).status is SessionStatus.WAITING:
             return not_found()
-        modality = next(m for m in study.definition.modalities if m.label == item.modality_label)
-        folder = study.case_folder(item)
-        images: list[bytes]
-        if modality.shows_plan:
-            images = [png for _, png in _report_slices(folder / "report.html")]
-        else:
-            images = [p.read_bytes() for p in _ct_images(folder)]
+        images = study.images(session.reader, item)
         if not 0 <= number < len(images):
             return not_found()
-        return Response(images[number], media_type="image/png")
+        return Response(images[number][1], media_type="image/png")
 
     @app.post("/read/{key}")
     async def _answer(key: str, request: Request) -> Response:
@@ -431,8 +436,9 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
         reading_ms = round(1000 * (time.monotonic() - served))
         try:
             study.store.record_answer(session.reader, item.key, answers, reading_ms)
-        except (ValueError, PermissionError) as exc:
-            return reading_page(session, item, 400, str(exc))
+        except AnswerRefusedError as exc:
+            status = 400 if exc.reason is Refusal.INVALID else 409
+            return reading_page(session, item, status, str(exc))
         session.served.pop(item.key, None)
         upcoming = next_item(session.reader)
         return RedirectResponse(f"/read/{upcoming.key}" if upcoming else "/worklist",
@@ -447,8 +453,9 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
             return page("message.html.j2", 403, heading="Coordinator only",
                         message="This page is for the study coordinator.",
                         reader=session.reader)
-        return page("coordinator.html.j2", reader=None, signed_in=True, progress=study.store.progress(),
-                    locked=study.store.is_locked, now=study.store.now())
+        return page("coordinator.html.j2", reader=None, signed_in=True,
+                    progress=study.store.progress(), locked=study.store.locked,
+                    now=study.clock())
 
     return app
 
