@@ -353,14 +353,19 @@ class StudyStore:
         StudyDataError
             The definition is invalid.
         StudyFolderError
-            The protocol the definition names is missing, or the schedule is not this
-            definition's.
+            The protocol or a case folder the definition names is missing, or the schedule
+            is not this definition's.
         """
         clock = clock or _now
         definition = load_definition(definition_path)
         protocol = definition_path.parent / definition.protocol
         if not protocol.is_file():
             raise StudyFolderError(protocol, "no file", "the protocol the definition names")
+        missing = [c.folder for c in definition.cases
+                   if not (definition_path.parent / c.folder).is_dir()]
+        if missing:
+            raise StudyFolderError(definition_path.parent / missing[0], "no folder",
+                                   "the case folder the definition names (relative to it)")
         if schedule.study != definition.name or schedule.seed != definition.seed:
             raise StudyFolderError(folder, f"a schedule of study {schedule.study!r} seed "
                                    f"{schedule.seed}", f"the schedule of {definition.name!r}")
@@ -472,6 +477,12 @@ class StudyStore:
     def schedule(self) -> Schedule:
         """The stored schedule (``schedule.json``)."""
         return Schedule.from_json(json.loads((self.folder / SCHEDULE_JSON).read_text("utf-8")))
+
+    @property
+    def protocol_path(self) -> str:
+        """The copied protocol's path inside the study folder."""
+        with self._lock:
+            return self._meta("protocol")
 
     def reader_for_token(self, token: str) -> str | None:
         """The reader whose token this is, or ``None`` (constant time over the stored
