@@ -89,7 +89,7 @@ def write_case_folder(folder: Path, number: int, verdict: str) -> None:
 
 
 @dataclass
-class Study:
+class WebStudy:
     """A study made for a scenario: folders, tokens, the fake clock and the document."""
 
     source: Path
@@ -104,10 +104,13 @@ class Study:
         return {c["alias"]: c["truth"] for c in self.document["cases"]}
 
 
-def make_study(root: Path, **options: Any) -> Study:
-    """Write a definition (:func:`study_document` with ``options``) and minimal case folders
-    under ``root/source`` and create the study in ``root/study``."""
+def make_study(root: Path, first_alias: str | None = None, **options: Any) -> WebStudy:
+    """Write a definition (:func:`study_document` with ``options``; the first study case's
+    alias replaced by ``first_alias`` if given) and minimal case folders under
+    ``root/source``, and create the study in ``root/study``."""
     document = study_document(**options)
+    if first_alias is not None:
+        next(c for c in document["cases"] if not c.get("training"))["alias"] = first_alias
     source = root / "source"
     definition = write_study(source, document)
     for number, case in enumerate(document["cases"], start=1):
@@ -116,7 +119,7 @@ def make_study(root: Path, **options: Any) -> Study:
     clock = FakeClock()
     schedule = build_schedule(load_definition(definition))
     tokens = StudyStore.create(root / "study", definition, schedule, clock)
-    return Study(source, root / "study", tokens, clock, document)
+    return WebStudy(source, root / "study", tokens, clock, document)
 
 
 def free_port() -> int:
@@ -127,7 +130,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(study: Study) -> Iterator[str]:
+def served(study: WebStudy) -> Iterator[str]:
     """The study's application served by uvicorn in a thread; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(create_app(study.folder, study.clock), host="127.0.0.1", port=port,
@@ -147,33 +150,28 @@ def served(study: Study) -> Iterator[str]:
         thread.join(10)
 
 
-SERVE_SCRIPT = """
-import argparse, sys
-from pathlib import Path
-from corridor_qms.study.web import serve
-sys.exit(serve(argparse.Namespace(study_dir=Path(sys.argv[1]), host="127.0.0.1",
-                                  port=int(sys.argv[2]))))
-"""
 
 
 @contextlib.contextmanager
-def server_process(study: Study, port: int) -> Iterator[subprocess.Popen[str]]:
-    """``serve`` of the study in a subprocess (the system clock); waits until it answers."""
+def server_process(study: WebStudy, port: int) -> Iterator[subprocess.Popen[str]]:
+    """``corridor study serve`` of the study in a subprocess (the system clock); waits until
+    it answers."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "software"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    process = subprocess.Popen([sys.executable, "-c", SERVE_SCRIPT, str(study.folder),
-                                str(port)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "corridor.cli", "study", "serve",
+                                str(study.folder), "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     try:
         while True:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
                 break
-            except OSError:
+            except OSError as exc:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the study server process did not start: "
-                                       + (process.stderr.read() if process.stderr else ""))
+                                       + (process.stderr.read() if process.stderr else "")
+                                       ) from exc
                 time.sleep(0.05)
         yield process
     finally:

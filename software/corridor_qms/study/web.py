@@ -80,11 +80,12 @@ from corridor_qms.study.store import (
     Refusal,
     SessionState,
     SessionStatus,
+    StudyError,
     StudyStore,
     WorkItem,
 )
 
-__all__ = ["COOKIE", "CSP", "add_serve_arguments", "create_app", "is_loopback", "serve"]
+__all__ = ["COOKIE", "CSP", "create_app", "is_loopback", "serve"]
 
 _log = logging.getLogger(__name__)
 
@@ -460,17 +461,9 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
     return app
 
 
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``corridor study serve``."""
-    parser.add_argument("study_dir", type=Path, metavar="STUDY_DIR",
-                        help="the study folder written by `corridor study create`")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1, this machine only)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-
-
 def serve(args: argparse.Namespace) -> int:
-    """``corridor study serve``: run the reading application until interrupted.
+    """``corridor study serve STUDY_DIR [--host H] [--port P]`` (``args.study``,
+    ``args.host``, ``args.port``): run the reading application until interrupted.
 
     Returns
     -------
@@ -479,12 +472,12 @@ def serve(args: argparse.Namespace) -> int:
     """
     import uvicorn
 
-    study_dir: Path = args.study_dir
+    study_dir: Path = args.study
     host: str = args.host
     try:
         app = create_app(study_dir)
-    except (OSError, ValueError) as exc:
-        print(f"corridor study serve: {study_dir}: {exc}", file=sys.stderr)
+    except (StudyError, ValueError) as exc:
+        print(f"corridor study serve: {exc}", file=sys.stderr)
         return 2
     if not is_loopback(host):
         print(f"warning: listening on {host}, reachable from other machines; readers' tokens "
