@@ -93,3 +93,32 @@ class RatingModel:
         rating = int(np.clip(np.round(latent + 2.0), 1, 5))
         return {"acceptable": rating, "confidence": float(rng.integers(0, 101)),
                 "modify": int(rating < 3), "comment": ""}
+
+
+@dataclass
+class Study:
+    """What one scenario built and what happened."""
+
+    root: Path
+    clock: FakeClock = field(default_factory=FakeClock)
+    document: dict[str, Any] = field(default_factory=dict)
+    definition: Path = Path()
+    tokens: dict[str, str] = field(default_factory=dict)
+    store: Any = None
+    status: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    given: dict[str, Any] = field(default_factory=dict)
+    """What the scenario's readers answered, by (reader, item key): a list of revisions."""
+    refusal: Exception | None = None
+    receipts: list[Any] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        """The study folder."""
+        return self.root / "study"
+
+    def opened(self) -> Any:
+        """The open store (a :class:`corridor_qms.study.StudyStore`)."""
+        assert self.store is not None, "no study was created"
+        return self.store

@@ -222,6 +222,7 @@ class StudyDefinition(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        problems: list[str] = []
         for what, ids in (("reader", self.readers),
                           ("modality", [m.id for m in self.modalities]),
                           ("case", [c.id for c in self.cases]),
@@ -230,37 +231,39 @@ class StudyDefinition(_Strict):
                           ("question", [q.id for q in self.questions])):
             twice = sorted({i for i in ids if list(ids).count(i) > 1})
             if twice:
-                raise ValueError(f"{what} {twice[0]!r} given twice; expected unique {what}s")
+                problems.append(f"{what} {twice[0]!r} given twice; expected unique {what}s")
         for reader in self.readers:
             if not _matches(reader):
-                raise ValueError(f"reader {reader!r}: expected letters, digits, '.', '_' or "
-                                 "'-' (at most 64)")
+                problems.append(f"reader {reader!r}: expected letters, digits, '.', '_' or "
+                                "'-' (at most 64)")
         if self.blinded:
             names = {m.id.casefold() for m in self.modalities}
             shown = [m.label for m in self.modalities if m.label.casefold() in names]
             if shown:
-                raise ValueError(f"modality label {shown[0]!r} is a modality ID; expected "
-                                 "labels that do not name the modality in a blinded study")
+                problems.append(f"modality label {shown[0]!r} is a modality ID; expected "
+                                "labels that do not name the modality in a blinded study")
         questions = {q.id: q for q in self.questions}
         rating = questions.get(self.rating_question)
         if rating is None:
-            raise ValueError(f"rating_question {self.rating_question!r} is not a question; "
-                             f"expected one of {', '.join(questions)}")
-        if rating.kind is QuestionKind.TEXT or not rating.required:
-            raise ValueError(f"rating_question {self.rating_question!r}: expected a required "
-                             "likert, scale or binary question")
+            problems.append(f"rating_question {self.rating_question!r} is not a question; "
+                            f"expected one of {', '.join(questions)}")
+        elif rating.kind is QuestionKind.TEXT or not rating.required:
+            problems.append(f"rating_question {self.rating_question!r}: found a "
+                            f"{'' if rating.required else 'optional '}{rating.kind.value} "
+                            "question, expected a required likert, scale or binary question")
         ids = [m.id for m in self.modalities]
         for endpoint in self.endpoints:
             for modality in (endpoint.test_modality, endpoint.reference_modality):
                 if modality not in ids:
-                    raise ValueError(f"endpoint {endpoint.name}: unknown modality {modality!r};"
-                                     f" expected one of {', '.join(ids)}")
+                    problems.append(f"endpoint {endpoint.name}: unknown modality {modality!r};"
+                                    f" expected one of {', '.join(ids)}")
         if self.sessions is not None and self.sessions not in (1, len(self.modalities)):
-            raise ValueError(f"sessions: found {self.sessions}, expected 1 or "
-                             f"{len(self.modalities)} (one per modality)")
-        study = [c for c in self.cases if not c.training]
-        if not study:
-            raise ValueError("every case is a training case; expected study cases")
+            problems.append(f"sessions: found {self.sessions}, expected 1 or "
+                            f"{len(self.modalities)} (one per modality)")
+        if all(c.training for c in self.cases):
+            problems.append("every case is a training case; expected study cases")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
