@@ -415,6 +415,8 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
         item = own_item(session.reader, key)
         if item is None:
             return not_found()
+        if study.state(session.reader, item).status is SessionStatus.WAITING:
+            return reading_page(session, item, 409)
         form = await form_of(request)
         if form is None:
             return reading_page(session, item, 413, "The answer is too long.")
