@@ -21,6 +21,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from corridor_qms.study import (
     StudyStore,
 )
 from corridor_qms.study.cli import TOKENS
+from verification.command_run import run_corridor
 from verification.study.helpers import QUESTIONS, Study
 
 scenarios("study/store.feature")
@@ -207,6 +209,11 @@ def byte_changed(study: Study) -> None:
     assert not check.ok
     assert check.first_broken == f"event {sequence}"
     assert [b.where for b in check.breaks] == [f"event {sequence}"]
+    study.opened().close()
+    study.store = None
+    done = run_corridor(["study", "verify", str(study.folder)])
+    assert done.status == 1
+    assert f"event {sequence}: the record was changed" in done.stdout
 
 
 @then("the answers are refused before the study is locked")
@@ -277,3 +284,42 @@ def none_lost(study: Study) -> None:
         assert store.verify().ok
         answered = {w.key for w in store.worklist("reader-1") if w.answered}
         assert {r[0] for r in study.receipts} <= answered
+
+
+@when("reader-1 and reader-2 answer their session 1 items at the same time, each through "
+      "their own connection")
+def concurrent(study: Study) -> None:
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def answer(reader: str) -> None:
+        try:
+            with StudyStore.open(study.folder, study.clock) as store:
+                items = [w for w in store.worklist(reader) if w.session == 1]
+                barrier.wait(timeout=30)
+                for n, item in enumerate(items):
+                    receipt = store.record_answer(reader, item.key,
+                                                  {**ANSWER, "acceptable": 1 + n % 5}, n)
+                    study.receipts.append((reader, receipt))
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=answer, args=(r,)) for r in ("reader-1", "reader-2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+
+
+@then("every answer of both is in the store once, and the chain verifies")
+def no_clash(study: Study) -> None:
+    records = [r for r in _events(study.folder) if r["event"] == "answer"]
+    assert len(records) == len(study.receipts) == 2 * 7
+    assert sorted(r["sequence"] for r in records) == list(range(2, 16))
+    by_sequence = {r["sequence"]: r for r in records}
+    for reader, receipt in study.receipts:
+        record = by_sequence[receipt.sequence]
+        assert (record["reader"], record["item"], record["record_sha256"]) == \
+            (reader, receipt.item, receipt.record_sha256)
+    assert study.opened().verify().ok

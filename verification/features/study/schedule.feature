@@ -9,7 +9,7 @@ Feature: A reader study's definition and its pre-registered reading schedule
     And training cases come first in session 1 and nowhere else
     And the same definition gives the same schedule, and another seed another one
 
-  @SRS-STU-002 @RC-094
+  @SRS-STU-002 @SRS-STU-004 @RC-094 @RC-095
   Scenario: The created study stores its schedule and reads it back exactly
     Given a study of 3 readers, 6 cases, 1 training case and 2 modalities
     When corridor study create is run on it

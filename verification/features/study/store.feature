@@ -44,3 +44,9 @@ Feature: Readers answer into a store that keeps every answer, hides what they mu
     Given a created study of 3 readers, 6 cases, 1 training case and 2 modalities on a fake clock
     When a separate process answering reader-1's items is killed with SIGKILL after 5 acknowledged answers
     Then every acknowledged answer is in the store with its sequence and hash, and the chain verifies
+
+  @SRS-STU-006 @RC-092
+  Scenario: Two readers answering at once through two connections do not clash
+    Given a created study of 3 readers, 6 cases, 1 training case and 2 modalities on a fake clock
+    When reader-1 and reader-2 answer their session 1 items at the same time, each through their own connection
+    Then every answer of both is in the store once, and the chain verifies
