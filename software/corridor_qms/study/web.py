@@ -1,0 +1,491 @@
+"""The reading web application: ``corridor study serve STUDY_DIR [--host H --port P]``.
+
+A small FastAPI application over one study's :class:`~corridor_qms.study.store.StudyStore`,
+served by uvicorn.  Readers sign in with their personal token (a form, never a URL), see
+their own worklist in the stored order, read each case and answer its questions; the
+coordinator sees each reader's progress, never an answer (answers leave the study only by
+``corridor study export`` after ``corridor study lock``).
+
+Security, in one place (RC-096, RC-097):
+
+- **Sign-in.** The token is posted in a form body and checked by the store in constant time
+  (:meth:`StudyStore.reader_for_token`, :meth:`StudyStore.is_coordinator`); it is never put
+  in a URL, a page, a cookie or a log line.  The server answers with a cookie holding a
+  fresh random session id (``secrets.token_urlsafe(32)``; ``HttpOnly``,
+  ``SameSite=Strict``, ``Path=/``), mapped in memory to the reader; a restart signs everyone
+  out (sessions are not stored).  ``SameSite=Strict`` keeps other sites from posting answers
+  in the reader's name.
+- **Isolation.** Every item is looked up in the signed-in reader's own worklist; an item of
+  another reader and an item that does not exist get the same 404, so guessing keys tells
+  nothing.  Pages show the case alias and the modality's label (``Reading A``), never the case
+  ID, the truth, a blinded modality's ID or description, or another reader's answers.  The
+  coordinator page refuses readers (403).
+- **Pages.** Jinja2 with autoescape and ``StrictUndefined``; no script at all; every response
+  carries a Content-Security-Policy that allows only this server's own style sheet and
+  images (``default-src 'none'``), ``X-Content-Type-Options: nosniff``,
+  ``Referrer-Policy: no-referrer``, ``Cache-Control: no-store`` and no framing.
+- **Durability** (RC-098, RC-099).  An answer is acknowledged (the redirect to the next item)
+  only after :meth:`StudyStore.record_answer` has committed its transaction.  Every request
+  that touches the store runs on the event loop's one thread (the handlers are ``async`` and
+  call the store directly), so concurrent readers' answers are serialised, each a short
+  SQLite transaction.
+
+What a reading page shows (the design's modality, from the case folder that ``corridor
+plan`` wrote):
+
+- ``shows_plan: true`` (e.g. "CT with the AI plan"): the case report's slices with the
+  segmentation and the planned implant (the ``<img>`` slices of ``report.html``, served as PNG
+  files) and the plan's verdict, implant and clearances from ``plan/plan.json``.  The
+  report's WebGL 3-D view is not shown: it needs the report's inline script, and these pages
+  run none.  The report's patient fields are never shown (only the alias).
+- ``shows_plan: false`` (e.g. "CT only: the reader plans the trajectory"): the CT slices
+  without any plan, the PNG files in the case folder's ``ct/`` (a plan's case folder holds no
+  CT image without overlays, so the coordinator exports them from the CT into ``ct/``).  A
+  case folder without them shows a line saying so instead.
+
+Reading time per case is measured by the server, from serving the reading page to receiving
+its answer (``time.monotonic``, so the injected study clock does not touch it); nothing is
+posted by the browser.  An answer to a page served before a restart is refused with the page
+served again, so that no reading time is made up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import html.parser
+import json
+import logging
+import secrets
+import sys
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from corridor_qms.study.definition import Question, QuestionKind, StudyDefinition
+from corridor_qms.study.store import (
+    AnswerRefusedError,
+    Clock,
+    Refusal,
+    SessionState,
+    SessionStatus,
+    StudyError,
+    StudyStore,
+    WorkItem,
+)
+
+__all__ = ["COOKIE", "CSP", "create_app", "is_loopback", "serve"]
+
+_log = logging.getLogger(__name__)
+
+COOKIE = "corridor_study_session"
+"""Name of the session cookie (a random server-side session id, never the token)."""
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+"""Content-Security-Policy of every response: this server's own style sheet and images only,
+no script, no external resource, forms posted only here, never framed."""
+
+_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+"""Headers added to every response."""
+
+MAX_FORM_BYTES = 64_000
+"""Largest answer form accepted (bytes); the longest free text is 10,000 characters."""
+
+
+@dataclass(frozen=True)
+class _Session:
+    """Who a session cookie belongs to: a reader's ID, or the coordinator (``reader=None``)."""
+
+    reader: str | None
+    served: dict[str, float] = field(default_factory=dict, compare=False)
+    """Item key -> ``time.monotonic()`` when its reading page was last served."""
+
+
+class _ReportSlices(html.parser.HTMLParser):
+    """The slice images of a case report: each ``<img>`` whose alt text ends in "slice" and
+    whose source is an inline PNG (``data:image/png;base64,...``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slices: list[tuple[str, bytes]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "img":
+            return
+        found = dict(attrs)
+        alt, src = found.get("alt") or "", found.get("src") or ""
+        prefix = "data:image/png;base64,"
+        if alt.endswith("slice") and src.startswith(prefix):
+            try:
+                self.slices.append((alt, base64.b64decode(src[len(prefix):], validate=True)))
+            except binascii.Error:
+                return
+
+
+@lru_cache(maxsize=64)
+def _report_slices(report: Path) -> tuple[tuple[str, bytes], ...]:
+    """The slice images of ``report`` (alt text, PNG bytes), in the report's order."""
+    if not report.is_file():
+        return ()
+    parser = _ReportSlices()
+    parser.feed(report.read_text(encoding="utf-8"))
+    return tuple(parser.slices)
+
+
+def _plan_summary(plan_json: Path) -> dict[str, Any] | None:
+    """The plan's verdict, implant and clearances from ``plan/plan.json`` (None if absent)."""
+    if not plan_json.is_file():
+        return None
+    document = json.loads(plan_json.read_text(encoding="utf-8"))
+    trajectory = document.get("trajectory") or {}
+    return {
+        "procedure": str(document.get("procedure", "")),
+        "side": str(document.get("side", "")),
+        "verdict": str(document.get("verdict", "")),
+        "length_mm": trajectory.get("length_mm"),
+        "diameter_mm": trajectory.get("diameter_mm"),
+        "clearances": [
+            {"structure": str(c.get("structure", "")),
+             "clearance_mm": c.get("clearance_mm"), "required_mm": c.get("required_mm"),
+             "met": bool(c.get("met"))}
+            for c in document.get("clearances", [])],
+    }
+
+
+def _ct_images(folder: Path) -> list[Path]:
+    """The CT slice images of a case folder (``ct/*.png``, sorted by name)."""
+    ct = folder / "ct"
+    return sorted(ct.glob("*.png")) if ct.is_dir() else []
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this machine (``localhost`` or a loopback address)."""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _form_value(question: Question, raw: str) -> object:
+    """A posted form field as the store expects it: likert and binary as int, scale as a
+    number, text as it is; a value that is not a number is passed on as text so that the
+    store's check names it."""
+    if question.kind is QuestionKind.TEXT:
+        return raw
+    try:
+        return int(raw) if question.kind is not QuestionKind.SCALE else float(raw)
+    except ValueError:
+        return raw
+
+
+class _Study:
+    """The store and definition behind the application, with the signed-in sessions."""
+
+    def __init__(self, folder: Path, clock: Clock | None) -> None:
+        self.folder = folder
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.store = StudyStore.open(folder, self.clock)
+        self.definition: StudyDefinition = self.store.definition
+        self.sessions: dict[str, _Session] = {}
+
+    def state(self, reader: str, item: WorkItem) -> SessionState:
+        """The reader's state in ``item``'s session."""
+        return self.store.session_state(reader, item.session)
+
+    def images(self, reader: str, item: WorkItem) -> list[tuple[str, bytes]]:
+        """The images the item's reading page shows (name, PNG bytes): the report's slices
+        when its modality shows the plan, else the CT images of ``ct/``."""
+        folder = self.store.case_folder(reader, item.key)
+        if item.shows_plan:
+            return list(_report_slices(folder / "report.html"))
+        return [(p.stem, p.read_bytes()) for p in _ct_images(folder)]
+
+
+def _when(value: datetime | None) -> str:
+    """A time as readers see it (UTC, to the minute)."""
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _environment() -> Environment:
+    environment = Environment(loader=PackageLoader("corridor_qms", "templates/study"),
+                              autoescape=True, undefined=StrictUndefined)
+    environment.filters["when"] = _when
+    return environment
+
+
+_CSS = """
+body{font:15px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:0 1em;color:#222}
+header{display:flex;justify-content:space-between;align-items:center;border-bottom:1px solid #ccc}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
+.slices{display:flex;flex-wrap:wrap;gap:.5em}.slices figure{margin:0}
+.slices img{width:320px;height:auto;background:#000}
+fieldset{margin:.6em 0;border:1px solid #bbb}.error{color:#a00;font-weight:600}
+.waiting{background:#fff6d6;padding:.5em}.done{color:#080}button{font-size:1em;padding:.3em 1em}
+"""
+
+
+def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
+    """The reading application of the study in ``study_dir``.
+
+    Parameters
+    ----------
+    study_dir
+        A folder written by ``corridor study create``.
+    clock
+        Returns the current time as an aware UTC datetime (default: the system clock);
+        tests inject one to move past a washout.
+
+    Returns
+    -------
+    FastAPI
+        The application (no documentation routes); run it with uvicorn.
+    """
+    study = _Study(Path(study_dir), clock)
+    templates = _environment()
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.study = study
+
+    @app.middleware("http")
+    async def _security_headers(request: Request,
+                                call_next: Callable[[Request], Awaitable[Response]]
+                                ) -> Response:
+        response = await call_next(request)
+        for name, value in _HEADERS.items():
+            response.headers[name] = value
+        return response
+
+    def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        values.setdefault("signed_in", values.get("reader") is not None)
+        text = templates.get_template(name).render(title=study.definition.title, **values)
+        return HTMLResponse(text, status_code=status)
+
+    def session_of(request: Request) -> _Session | None:
+        sid = request.cookies.get(COOKIE)
+        return None if sid is None else study.sessions.get(sid)
+
+    async def form_of(request: Request) -> dict[str, str] | None:
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            return None
+        pairs = urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return dict(pairs)
+
+    def signed_out() -> Response:
+        return RedirectResponse("/", status_code=303)
+
+    def not_found() -> HTMLResponse:
+        return page("message.html.j2", 404, heading="Not in your worklist",
+                    message="There is no such item in your worklist.", reader=None)
+
+    def own_item(reader: str, key: str) -> WorkItem | None:
+        return next((i for i in study.store.worklist(reader) if i.key == key), None)
+
+    def next_item(reader: str) -> WorkItem | None:
+        for item in study.store.worklist(reader):
+            if not item.answered and study.state(reader, item).status is not SessionStatus.WAITING:
+                return item
+        return None
+
+    @app.get("/static/study.css")
+    async def _css() -> Response:
+        return Response(_CSS, media_type="text/css")
+
+    @app.get("/", response_class=HTMLResponse)
+    async def _home(request: Request) -> Response:
+        session = session_of(request)
+        if session is None:
+            return page("signin.html.j2", error=None, reader=None)
+        return RedirectResponse("/worklist" if session.reader else "/coordinator",
+                                status_code=303)
+
+    @app.post("/signin")
+    async def _signin(request: Request) -> Response:
+        form = await form_of(request) or {}
+        token = form.get("token", "").strip()
+        reader = study.store.reader_for_token(token) if token else None
+        coordinator = reader is None and bool(token) and study.store.is_coordinator(token)
+        if reader is None and not coordinator:
+            _log.info("sign-in refused: token not recognised")
+            return page("signin.html.j2", 401, error="This token is not recognised.",
+                        reader=None)
+        sid = secrets.token_urlsafe(32)
+        study.sessions[sid] = _Session(reader)
+        response = RedirectResponse("/worklist" if reader else "/coordinator", status_code=303)
+        response.set_cookie(COOKIE, sid, httponly=True, samesite="strict", path="/")
+        return response
+
+    @app.post("/signout")
+    async def _signout(request: Request) -> Response:
+        sid = request.cookies.get(COOKIE)
+        if sid is not None:
+            study.sessions.pop(sid, None)
+        response = signed_out()
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @app.get("/worklist")
+    async def _worklist(request: Request) -> Response:
+        session = session_of(request)
+        if session is None:
+            return signed_out()
+        if session.reader is None:
+            return RedirectResponse("/coordinator", status_code=303)
+        items = study.store.worklist(session.reader)
+        sessions = []
+        for number in sorted({i.session for i in items}):
+            own = [i for i in items if i.session == number]
+            sessions.append({
+                "number": number, "entries": own,
+                "state": study.store.session_state(session.reader, number),
+                "done": sum(i.answered for i in own),
+                "left": sum(not i.answered for i in own)})
+        upcoming = next_item(session.reader)
+        return page("worklist.html.j2", reader=session.reader, sessions=sessions,
+                    next=upcoming, done=sum(i.answered for i in items),
+                    left=sum(not i.answered for i in items))
+
+    def reading_page(session: _Session, item: WorkItem, status: int = 200,
+                     error: str | None = None) -> Response:
+        assert session.reader is not None
+        state = study.state(session.reader, item)
+        if state.status is SessionStatus.WAITING:
+            return page("waiting.html.j2", status, reader=session.reader, item=item,
+                        state=state)
+        slices = [name for name, _ in study.images(session.reader, item)]
+        plan = (_plan_summary(study.store.case_folder(session.reader, item.key) / "plan"
+                              / "plan.json") if item.shows_plan else None)
+        total = len(study.store.worklist(session.reader))
+        session.served[item.key] = time.monotonic()
+        return page("read.html.j2", status, reader=session.reader, item=item,
+                    slices=slices, plan=plan, shows_plan=item.shows_plan,
+                    questions=study.definition.questions, error=error, total=total)
+
+    @app.get("/read/{key}")
+    async def _read(key: str, request: Request) -> Response:
+        session = session_of(request)
+        if session is None:
+            return signed_out()
+        if session.reader is None:
+            return not_found()
+        item = own_item(session.reader, key)
+        if item is None:
+            return not_found()
+        return reading_page(session, item)
+
+    @app.get("/read/{key}/image/{number}")
+    async def _image(key: str, number: int, request: Request) -> Response:
+        session = session_of(request)
+        if session is None or session.reader is None:
+            return not_found()
+        item = own_item(session.reader, key)
+        if item is None or study.state(session.reader, item).status is SessionStatus.WAITING:
+            return not_found()
+        images = study.images(session.reader, item)
+        if not 0 <= number < len(images):
+            return not_found()
+        return Response(images[number][1], media_type="image/png")
+
+    @app.post("/read/{key}")
+    async def _answer(key: str, request: Request) -> Response:
+        session = session_of(request)
+        if session is None:
+            return signed_out()
+        if session.reader is None:
+            return not_found()
+        item = own_item(session.reader, key)
+        if item is None:
+            return not_found()
+        if study.state(session.reader, item).status is SessionStatus.WAITING:
+            return reading_page(session, item, 409)
+        form = await form_of(request)
+        if form is None:
+            return reading_page(session, item, 413, "The answer is too long.")
+        served = session.served.get(item.key)
+        if served is None:
+            return reading_page(session, item, 409, "This page was opened before the server "
+                                "restarted, so its reading time is unknown; please answer "
+                                "again.")
+        answers: dict[str, object] = {}
+        for question in study.definition.questions:
+            raw = form.get(question.id)
+            if raw is None or (raw == "" and question.kind is not QuestionKind.TEXT):
+                if question.required:
+                    return reading_page(session, item, 400,
+                                        f"Please answer: {question.text}")
+                continue
+            if raw == "" and not question.required:
+                continue
+            answers[question.id] = _form_value(question, raw)
+        reading_ms = round(1000 * (time.monotonic() - served))
+        try:
+            study.store.record_answer(session.reader, item.key, answers, reading_ms)
+        except AnswerRefusedError as exc:
+            status = 400 if exc.reason is Refusal.INVALID else 409
+            return reading_page(session, item, status, str(exc))
+        session.served.pop(item.key, None)
+        upcoming = next_item(session.reader)
+        return RedirectResponse(f"/read/{upcoming.key}" if upcoming else "/worklist",
+                                status_code=303)
+
+    @app.get("/coordinator")
+    async def _coordinator(request: Request) -> Response:
+        session = session_of(request)
+        if session is None:
+            return signed_out()
+        if session.reader is not None:
+            return page("message.html.j2", 403, heading="Coordinator only",
+                        message="This page is for the study coordinator.",
+                        reader=session.reader)
+        return page("coordinator.html.j2", reader=None, signed_in=True,
+                    progress=study.store.progress(), locked=study.store.locked,
+                    now=study.clock())
+
+    return app
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``corridor study serve STUDY_DIR [--host H] [--port P]`` (``args.study``,
+    ``args.host``, ``args.port``): run the reading application until interrupted.
+
+    Returns
+    -------
+    int
+        0 after a clean shutdown; 2 when the folder is not a study (one line saying why).
+    """
+    import uvicorn
+
+    study_dir: Path = args.study
+    host: str = args.host
+    try:
+        app = create_app(study_dir)
+    except (StudyError, ValueError) as exc:
+        print(f"corridor study serve: {exc}", file=sys.stderr)
+        return 2
+    if not is_loopback(host):
+        print(f"warning: listening on {host}, reachable from other machines; readers' tokens "
+              "travel unencrypted over plain HTTP unless a TLS proxy is in front",
+              file=sys.stderr)
+    print(f"serving {study_dir} at http://{host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    uvicorn.run(app, host=host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
