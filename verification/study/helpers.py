@@ -3,13 +3,22 @@ fake clock, and a seeded model of readers' ratings with a known modality effect.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydicom
 import yaml
+
+from corridor_phantoms.phantom import make_phantom
+from corridor_phantoms.writer import write_series
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 """When the fake clock starts."""
@@ -37,6 +46,50 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
+CT_SHAPE = (33, 33, 17)
+CT_SPACING_MM = (6.0, 6.0, 6.0)
+"""The scenarios' CT: a pelvis phantom on a coarse isotropic grid (198 x 198 x 102 mm), so
+that ingesting and rendering it takes a fraction of a second."""
+
+
+@lru_cache(maxsize=4)
+def _phantom_series(seed: int) -> Path:
+    """A pelvis phantom's DICOM series (written once per process and seed)."""
+    out = Path(tempfile.mkdtemp(prefix="corridor-study-ct-")) / "pelvis"
+    write_series(make_phantom("pelvis", shape=CT_SHAPE, spacing=CT_SPACING_MM, seed=seed), out)
+    return out / "dicom"
+
+
+def write_ct(folder: Path, seed: int = 0) -> Path:
+    """Copy the scenarios' CT series (phantom ``seed``) into ``folder``; return it."""
+    shutil.copytree(_phantom_series(seed), folder)
+    return folder
+
+
+def series_sha256(folder: Path) -> str:
+    """The SHA-256 ``case.json`` records of a series (``inputs.dicom_sha256``), computed here
+    from its files: SHA-256 (hex) over each file's SHA-256 (hex), in slice order (position
+    along the slice normal, pydicom's reading)."""
+    keyed = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            header = pydicom.dcmread(path, stop_before_pixels=True)
+            row, column = (np.array(header.ImageOrientationPatient[:3], dtype=float),
+                           np.array(header.ImageOrientationPatient[3:], dtype=float))
+            along = float(np.cross(row, column) @ np.array(header.ImagePositionPatient,
+                                                           dtype=float))
+            keyed.append((along, hashlib.sha256(path.read_bytes()).hexdigest()))
+    return hashlib.sha256("".join(d for _, d in sorted(keyed)).encode("ascii")).hexdigest()
+
+
+def write_case_record(folder: Path, dicom_sha256: str) -> None:
+    """A ``case.json`` naming the planned series as ``corridor plan`` records it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "case.json").write_text(json.dumps(
+        {"format": "corridor-case/1", "inputs": {"dicom_sha256": dicom_sha256}}),
+        encoding="utf-8")
+
+
 def study_document(*, readers: int = 3, cases: int = 6, training: int = 1, seed: int = 7,
                    washout_days: int = 28, sessions: int | None = None,
                    modalities: int = 2) -> dict[str, Any]:
@@ -50,10 +103,12 @@ def study_document(*, readers: int = 3, cases: int = 6, training: int = 1, seed:
         "modalities": [{"id": m, "description": f"reading {m}", "label": f"Reading {chr(65 + i)}",
                         "shows_plan": i == 0} for i, m in enumerate(ids)],
         "cases": ([{"id": f"train-{i + 1}", "alias": f"Training {i + 1}",
-                    "folder": f"cases/train-{i + 1}", "truth": 1, "training": True}
+                    "folder": f"cases/train-{i + 1}", "truth": 1, "training": True,
+                    "ct": "ct-series"}
                    for i in range(training)]
                   + [{"id": f"case-{i + 1:02d}", "alias": f"Case {chr(65 + i)}",
-                      "folder": f"cases/case-{i + 1:02d}", "truth": i % 2}
+                      "folder": f"cases/case-{i + 1:02d}", "truth": i % 2,
+                      "ct": "ct-series"}
                      for i in range(cases)]),
         "questions": QUESTIONS, "rating_question": "acceptable",
         "endpoints": [{"name": "acceptability", "figure_of_merit": "auc",
@@ -66,11 +121,19 @@ def study_document(*, readers: int = 3, cases: int = 6, training: int = 1, seed:
 
 
 def write_study(folder: Path, document: dict[str, Any]) -> Path:
-    """Write the definition, its protocol and empty case folders; return the definition."""
+    """Write the definition, its protocol, the CT series its cases name (the scenarios' CT)
+    and case folders holding only a case record naming that series; return the
+    definition."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "protocol.md").write_text("# Protocol\n\nPre-registered.\n", encoding="utf-8")
+    digests: dict[str, str] = {}
+    for ct in sorted({c["ct"] for c in document["cases"] if c.get("ct")}):
+        digests[ct] = series_sha256(write_ct(folder / ct))
     for case in document["cases"]:
-        (folder / case["folder"]).mkdir(parents=True, exist_ok=True)
+        for name in {case["folder"], *case.get("folders", {}).values()}:
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            if case.get("ct"):
+                write_case_record(folder / name, digests[case["ct"]])
     path = folder / "study.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path

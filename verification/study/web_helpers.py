@@ -11,9 +11,11 @@ that a scenario knows what the page must show:
   patient line the reading page must never show (:data:`PATIENT_MARK`);
 - ``plan/plan.json``: the fields of a plan's JSON the page shows (procedure, side, verdict,
   trajectory length and diameter, clearances), with a verdict the scenario picks;
-- ``ct/axial.png``, ``ct/coronal.png``: the CT-only images.
+- ``case.json`` (from :func:`~verification.study.helpers.write_study`): the planned series'
+  SHA-256, that of the scenarios' phantom CT, whose slices ``corridor study create`` renders
+  for the CT-only readings.
 
-Each image is a small grey PNG whose grey level encodes the case and the view, so that an
+Each report image is a small grey PNG whose grey level encodes the case and the view, so that an
 image served can be traced to the file it came from.
 """
 
@@ -54,7 +56,7 @@ PATIENT_MARK = "PATIENT-NAME-MUST-NOT-SHOW"
 """The patient line of each minimal report: no reading page may hold it."""
 
 SLICES = ("axial slice", "coronal slice", "sagittal slice")
-CT_VIEWS = ("axial", "coronal")
+CT_VIEWS = ("axial", "coronal", "sagittal")
 
 
 def png(grey: int, size: int = 8) -> bytes:
@@ -71,7 +73,6 @@ def png(grey: int, size: int = 8) -> bytes:
 def write_case_folder(folder: Path, number: int, verdict: str) -> None:
     """The minimal case folder of case ``number`` (see the module's docstring)."""
     (folder / "plan").mkdir(parents=True, exist_ok=True)
-    (folder / "ct").mkdir(exist_ok=True)
     images = "\n".join(
         f'<figure><img alt="{alt}" src="data:image/png;base64,'
         f'{base64.b64encode(png(10 * number + i)).decode()}"></figure>'
@@ -84,8 +85,6 @@ def write_case_folder(folder: Path, number: int, verdict: str) -> None:
             "clearances": [{"structure": "iliac-vessels", "clearance_mm": 12.5,
                             "required_mm": 10.0, "met": True}]}
     (folder / "plan" / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
-    for i, view in enumerate(CT_VIEWS):
-        (folder / "ct" / f"{view}.png").write_bytes(png(100 + 10 * number + i))
 
 
 @dataclass

@@ -63,7 +63,7 @@ from corridor.provenance import (
 from corridor.staging import staged_folder
 
 __all__ = ["CASE_RECORD", "CASE_RECORD_FORMAT", "STAGES", "CaseOutcome", "CaseRecord",
-           "CaseRequest", "audit_header", "run_case", "verify_case_folder"]
+           "CaseRequest", "audit_header", "dicom_digest", "run_case", "verify_case_folder"]
 
 STAGES = ("ingest", "inference", "meshing", "planning", "outputs")
 """The stages, in order, as progress and the audit record name them."""
@@ -201,7 +201,7 @@ def verify_case_folder(folder: Path) -> dict[str, Any] | None:
     return record if record.get("outputs") == files else None
 
 
-def _dicom_digest(volume: Volume) -> str:
+def dicom_digest(volume: Volume) -> str:
     """One SHA-256 for the series: over the files' SHA-256s in slice order."""
     return sha256_bytes("".join(s.sha256 for s in volume.sources).encode("ascii"))
 
@@ -306,7 +306,7 @@ def run_case(request: CaseRequest, progress: Callable[[str], Any] | None = None)
         with staged_folder(request.out) as staging:
             with stage("ingest"):
                 volume = ingest(request.dicom, request.series, regularize=request.regularize).volume
-                dicom_sha256 = _dicom_digest(volume)
+                dicom_sha256 = dicom_digest(volume)
                 regularization = (volume.regularization.to_json()
                                   if volume.regularization is not None else None)
                 audit["inputs"] = _inputs_json(len(volume.sources), dicom_sha256, regularization)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import base64
 import io
 import math
+import struct
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,12 +50,15 @@ from corridor.planning import Landmark, LandmarkSource, PlanResult, Verdict
 from corridor.planning.outputs import implant_surface
 
 __all__ = ["REPORT_NAME", "UNCERTAINTY_FULL_NATS", "UNCERTAINTY_REACH_MM", "UNCERTAINTY_SAMPLES",
-           "UNCERTAIN_REGION_MM", "UNCERTAIN_REGION_NATS", "UNCERTAIN_RGB", "review_flags",
-           "scene_objects", "surface_uncertainty", "uncertain_region", "write_case_report"]
+           "UNCERTAIN_REGION_MM", "UNCERTAIN_REGION_NATS", "UNCERTAIN_RGB", "WINDOW_HU",
+           "ct_slices", "review_flags", "scene_objects", "surface_uncertainty",
+           "uncertain_region", "write_case_report"]
 
 REPORT_NAME = "report.html"
 FIELD_MM = 180.0
 """Side of the square field each slice shows (mm)."""
+WINDOW_HU = (-200.0, 1000.0)
+"""The slices' window (HU shown black, HU shown white): bone and contrast-filled vessels."""
 MAX_TRIANGLES = 20_000
 """Surfaces are decimated to about this many triangles for the 3-D view."""
 UNCERTAIN_NATS = 0.5
@@ -102,15 +107,66 @@ def _png(figure: Figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _slice(volume: Volume, result: InferenceResult | LabelMap, centre: NDArray[np.float64],
-           right: NDArray[np.float64], down: NDArray[np.float64], step: float
-           ) -> tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.float64]]:
+def _slice_points(volume: Volume, centre: NDArray[np.float64], right: NDArray[np.float64],
+                  down: NDArray[np.float64], step: float) -> tuple[int, NDArray[np.float64]]:
+    """The side (pixels) of a slice and the voxel indices (3 x n*n) of its pixels' centres."""
     n = int(FIELD_MM / step)
     offsets = (np.arange(n) - n / 2) * step
     points = (centre + offsets[None, :, None] * right + offsets[:, None, None] * down)
-    index = volume.geometry.lps_to_index(points.reshape(-1, 3)).T
+    return n, volume.geometry.lps_to_index(points.reshape(-1, 3)).T
+
+
+def _slice_hu(volume: Volume, n: int, index: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The CT's HU at ``index`` (trilinear; -1000 outside the volume), as an n x n slice."""
     hu = ndimage.map_coordinates(np.asarray(volume.hu, dtype=np.float32), index, order=1,
-                                 mode="constant", cval=-1000.0).reshape(n, n)
+                                 mode="constant", cval=-1000.0)
+    return np.asarray(hu, dtype=np.float64).reshape(n, n)
+
+
+def ct_slices(volume: Volume) -> dict[str, bytes]:
+    """The CT alone, as the report's slices show it: axial, coronal and sagittal PNG images.
+
+    Each plane is sampled as the report's (:data:`FIELD_MM` square, the same pixel step and
+    radiological orientation, row 0 at the top) through the volume's centre (the report's
+    centre without a plan: a point of the CT, never of a plan) and windowed as the report's
+    (:data:`WINDOW_HU`, linear from black to white).  No overlay, no text, no metadata: 8-bit
+    grey PNG files, one grey level per 1/255 of the window.
+
+    Returns
+    -------
+    dict
+        ``{"axial": PNG bytes, "coronal": ..., "sagittal": ...}``.
+    """
+    shape = np.asarray(volume.hu.shape, dtype=np.float64)
+    centre = volume.geometry.index_to_lps((shape - 1) / 2)
+    step = max(0.5, min(volume.geometry.spacing))
+    low, high = WINDOW_HU
+    images = {}
+    for name, (right, down, _labels) in _PLANES.items():
+        hu = _slice_hu(volume, *_slice_points(volume, centre, right, down, step))
+        grey = np.round(np.clip((hu - low) / (high - low), 0.0, 1.0) * 255).astype(np.uint8)
+        images[name] = _grey_png(grey)
+    return images
+
+
+def _grey_png(grey: NDArray[np.uint8]) -> bytes:
+    """An 8-bit grey PNG of ``grey`` (row 0 at the top), with no text chunk."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    rows, columns = grey.shape
+    scanlines = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(grey))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", columns, rows, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(scanlines, 6)) + chunk(b"IEND", b""))
+
+
+def _slice(volume: Volume, result: InferenceResult | LabelMap, centre: NDArray[np.float64],
+           right: NDArray[np.float64], down: NDArray[np.float64], step: float
+           ) -> tuple[NDArray[np.float64], NDArray[np.uint8], NDArray[np.float64]]:
+    n, index = _slice_points(volume, centre, right, down, step)
+    hu = _slice_hu(volume, n, index)
     label_map = result if isinstance(result, LabelMap) else result.label_map
     labels = ndimage.map_coordinates(label_map.labels, index, order=0, mode="constant",
                                      cval=0).reshape(n, n)
@@ -146,7 +202,7 @@ def _slice_figure(name: str, volume: Volume, result: InferenceResult | LabelMap,
     figure = Figure(figsize=(4.2, 4.4))
     axes = figure.add_subplot(1, 1, 1)
     extent = (-FIELD_MM / 2, FIELD_MM / 2, FIELD_MM / 2, -FIELD_MM / 2)
-    axes.imshow(hu, cmap="gray", vmin=-200, vmax=1000, extent=extent)
+    axes.imshow(hu, cmap="gray", vmin=WINDOW_HU[0], vmax=WINDOW_HU[1], extent=extent)
     names = (result if isinstance(result, LabelMap) else result.label_map).names
     colours = {"bone": (1.0, 0.85, 0.3, 0.28), "vessel": (0.95, 0.1, 0.1, 0.65)}
     for value, label_name in enumerate(names):

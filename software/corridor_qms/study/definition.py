@@ -183,17 +183,34 @@ class Modality(_Strict):
 
 
 class Case(_Strict):
-    """One case: its folder (a ``corridor plan`` case folder, or one holding a CT report and
-    alternative plans, relative to the definition), the alias readers see, its truth."""
+    """One case: its folder (a ``corridor plan`` case folder, relative to the definition), or a
+    folder per modality (plan A vs plan B), its CT series, the alias readers see, its truth."""
 
     id: str = Field(pattern=_ID)
     alias: str = Field(min_length=1, max_length=80)
     """What readers see; must not identify the patient."""
     folder: str = Field(min_length=1)
+    """The case folder of every modality not named in :attr:`folders`."""
+    folders: dict[str, str] = Field(default_factory=dict)
+    """``{modality ID: case folder}``: the plan each modality shows (e.g. plan A's folder for
+    one modality, plan B's for the other); never shown to readers."""
+    ct: str | None = Field(default=None, min_length=1)
+    """The case's CT series (a DICOM folder, relative to the definition), required when a
+    modality shows no plan: ``corridor study create`` renders its slices for those readings,
+    after checking that it is the series the case folders were planned on."""
     truth: Literal[0, 1]
     """The reference standard for the MRMC endpoints (1 = positive)."""
     training: bool = False
     """Training cases are read first in session 1 and never analysed."""
+
+    def folder_for(self, modality: str) -> str:
+        """The case folder a reading in ``modality`` shows."""
+        return self.folders.get(modality, self.folder)
+
+    @property
+    def all_folders(self) -> tuple[str, ...]:
+        """Every case folder of the case (each once, the default first)."""
+        return tuple(dict.fromkeys((self.folder, *self.folders.values())))
 
 
 class StudyDefinition(_Strict):
@@ -260,6 +277,17 @@ class StudyDefinition(_Strict):
         if self.sessions is not None and self.sessions not in (1, len(self.modalities)):
             problems.append(f"sessions: found {self.sessions}, expected 1 or "
                             f"{len(self.modalities)} (one per modality)")
+        for case in self.cases:
+            wrong = sorted(set(case.folders) - set(ids))
+            if wrong:
+                problems.append(f"case {case.id}: folders names modality {wrong[0]!r}; "
+                                f"expected one of {', '.join(ids)}")
+        ct_only = [m.id for m in self.modalities if not m.shows_plan]
+        if ct_only:
+            without = [c.id for c in self.cases if c.ct is None]
+            if without:
+                problems.append(f"case {without[0]}: no ct; expected the case's CT series (a "
+                                f"DICOM folder) since modality {ct_only[0]} shows no plan")
         if all(c.training for c in self.cases):
             problems.append("every case is a training case; expected study cases")
         if problems:

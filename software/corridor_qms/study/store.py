@@ -49,8 +49,20 @@ from pathlib import Path
 from typing import Any
 
 from corridor.audit import GENESIS, AuditBreak, record_digest, verify_records
-from corridor.staging import check_output_folder, staged_folder, write_text_atomic
+from corridor.staging import (
+    check_output_folder,
+    staged_folder,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from corridor_qms.errors import QmsError
+from corridor_qms.study.ct import (
+    CASES_FOLDER,
+    CT_FOLDER,
+    CT_VIEWS,
+    CaseSeriesError,
+    render_case_cts,
+)
 from corridor_qms.study.definition import StudyDefinition, load_definition
 from corridor_qms.study.schedule import Schedule
 
@@ -129,7 +141,8 @@ class Refusal(StrEnum):
     """No such item in the reader's worklist (another reader's item, or none at all: the
     two are not told apart, so that a reader learns nothing about others' items)."""
     SESSION_CLOSED = "session-closed"
-    """The item's session is not open yet (previous session unfinished, or washout)."""
+    """The item's session is not open yet (previous session unfinished, or washout), or it
+    is closed to edits (an item of a later session has been answered)."""
     LOCKED = "locked"
     """The study is locked."""
     INVALID = "invalid"
@@ -367,8 +380,8 @@ class StudyStore:
         protocol = definition_path.parent / definition.protocol
         if not protocol.is_file():
             raise StudyFolderError(protocol, "no file", "the protocol the definition names")
-        missing = [c.folder for c in definition.cases
-                   if not (definition_path.parent / c.folder).is_dir()]
+        missing = [f for c in definition.cases for f in c.all_folders
+                   if not (definition_path.parent / f).is_dir()]
         if missing:
             raise StudyFolderError(definition_path.parent / missing[0], "no folder",
                                    "the case folder the definition names (relative to it)")
@@ -376,6 +389,10 @@ class StudyStore:
             raise StudyFolderError(folder, f"a schedule of study {schedule.study!r} seed "
                                    f"{schedule.seed}", f"the schedule of {definition.name!r}")
         check_output_folder(folder)
+        try:
+            cts = render_case_cts(definition, definition_path.parent)
+        except CaseSeriesError as exc:
+            raise StudyFolderError(exc.path, exc.found, exc.expected) from exc
         tokens = {reader: secrets.token_urlsafe(32) for reader in definition.readers}
         tokens["coordinator"] = secrets.token_urlsafe(32)
         with staged_folder(folder) as staging:
@@ -385,6 +402,11 @@ class StudyStore:
             write_text_atomic(staging / SCHEDULE_JSON,
                               json.dumps(schedule.to_json(), indent=1, sort_keys=True) + "\n")
             write_text_atomic(staging / SCHEDULE_CSV, schedule.to_csv())
+            for case_id, views in cts.items():
+                (staging / CASES_FOLDER / case_id / CT_FOLDER).mkdir(parents=True)
+                for view, data in views.items():
+                    write_bytes_atomic(staging / CASES_FOLDER / case_id / CT_FOLDER
+                                       / f"{view}.png", data)
             db = sqlite3.connect(staging / DATABASE)
             try:
                 db.executescript(_SCHEMA)
@@ -581,7 +603,39 @@ class StudyStore:
             raise AnswerRefusedError(Refusal.NOT_YOURS, key, f"no such item in reader "
                                      f"{reader}'s worklist")
         source = Path(self._meta("source"))
-        return source / self.definition.case(item[3]).folder
+        return source / self.definition.case(item[3]).folder_for(item[4])
+
+    def ct_images(self, reader: str, key: str) -> list[tuple[str, bytes]]:
+        """The CT-only images of the reader's item ``key`` (view, PNG bytes), rendered by
+        :meth:`create` from the case's CT; ``[]`` when the case names no CT.
+
+        Raises
+        ------
+        AnswerRefusedError
+            Not an item of this reader (:attr:`Refusal.NOT_YOURS`).
+        """
+        item = self._items.get(key)
+        if item is None or item[0] != reader:
+            raise AnswerRefusedError(Refusal.NOT_YOURS, key, f"no such item in reader "
+                                     f"{reader}'s worklist")
+        folder = self.folder / CASES_FOLDER / item[3] / CT_FOLDER
+        return [(view, (folder / f"{view}.png").read_bytes()) for view in CT_VIEWS
+                if (folder / f"{view}.png").is_file()]
+
+    def closed_by(self, reader: str, key: str) -> int | None:
+        """The later session whose answering closed the item's session to edits, or ``None``.
+
+        Once a reader has answered an item of a later session, the answers of earlier
+        sessions are final: an edit then could carry what the other modality showed back into
+        an earlier reading (order bias, RC-101).
+        """
+        item = self._items.get(key)
+        if item is None or item[0] != reader:
+            return None
+        with self._lock:
+            answered = {e["item"] for e in self._answer_events() if e["reader"] == reader}
+        later = [self._items[k][1] for k in answered if self._items[k][1] > item[1]]
+        return min(later) if later else None
 
     def _meta(self, key: str) -> str:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -677,6 +731,13 @@ class StudyStore:
                 events = self._answer_events()
                 state = self._sessions(reader, self._first_answers(events), now)[item[1] - 1]
                 earlier = sum(1 for e in events if e["item"] == item_key)
+                later = sorted({self._items[e["item"]][1] for e in events
+                                if e["reader"] == reader and self._items[e["item"]][1] > item[1]})
+                if earlier and later:
+                    raise AnswerRefusedError(
+                        Refusal.SESSION_CLOSED, item_key,
+                        f"session {item[1]} is closed to edits: session {later[0]} has been "
+                        f"answered, so session {item[1]}'s answers are final")
                 if state.status is SessionStatus.WAITING:
                     when = (f"it opens at {_iso(state.opens_at)} (washout of "
                             f"{self.definition.washout_days} days)" if state.opens_at

@@ -39,9 +39,13 @@ plan`` wrote):
   report's WebGL 3-D view is not shown: it needs the report's inline script, and these pages
   run none.  The report's patient fields are never shown (only the alias).
 - ``shows_plan: false`` (e.g. "CT only: the reader plans the trajectory"): the CT slices
-  without any plan, the PNG files in the case folder's ``ct/`` (a plan's case folder holds no
-  CT image without overlays, so the coordinator exports them from the CT into ``ct/``).  A
-  case folder without them shows a line saying so instead.
+  without any plan, rendered by ``corridor study create`` from the case's CT series into the
+  study folder's ``cases/<case ID>/ct/`` (:mod:`corridor_qms.study.ct`).
+
+A case may give a folder per modality (plan A vs plan B): each reading shows its modality's
+folder's plan; no page names a folder.  Once a reader has answered an item of a later
+session, the earlier sessions' answered items are shown without the answer form, saying that
+they are closed to edits (RC-101); the store refuses such an edit in any case.
 
 Reading time per case is measured by the server, from serving the reading page to receiving
 its answer (``time.monotonic``, so the injected study clock does not touch it); nothing is
@@ -170,12 +174,6 @@ def _plan_summary(plan_json: Path) -> dict[str, Any] | None:
     }
 
 
-def _ct_images(folder: Path) -> list[Path]:
-    """The CT slice images of a case folder (``ct/*.png``, sorted by name)."""
-    ct = folder / "ct"
-    return sorted(ct.glob("*.png")) if ct.is_dir() else []
-
-
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names only this machine (``localhost`` or a loopback address)."""
     if host == "localhost":
@@ -214,11 +212,11 @@ class _Study:
 
     def images(self, reader: str, item: WorkItem) -> list[tuple[str, bytes]]:
         """The images the item's reading page shows (name, PNG bytes): the report's slices
-        when its modality shows the plan, else the CT images of ``ct/``."""
-        folder = self.store.case_folder(reader, item.key)
+        when its modality shows the plan, else the CT-only images rendered at creation."""
         if item.shows_plan:
+            folder = self.store.case_folder(reader, item.key)
             return list(_report_slices(folder / "report.html"))
-        return [(p.stem, p.read_bytes()) for p in _ct_images(folder)]
+        return self.store.ct_images(reader, item.key)
 
 
 def _when(value: datetime | None) -> str:
@@ -375,10 +373,12 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
         plan = (_plan_summary(study.store.case_folder(session.reader, item.key) / "plan"
                               / "plan.json") if item.shows_plan else None)
         total = len(study.store.worklist(session.reader))
+        closed = study.store.closed_by(session.reader, item.key) if item.answered else None
         session.served[item.key] = time.monotonic()
         return page("read.html.j2", status, reader=session.reader, item=item,
                     slices=slices, plan=plan, shows_plan=item.shows_plan,
-                    questions=study.definition.questions, error=error, total=total)
+                    questions=study.definition.questions, error=error, total=total,
+                    closed=closed)
 
     @app.get("/read/{key}")
     async def _read(key: str, request: Request) -> Response:
