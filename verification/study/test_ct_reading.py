@@ -55,7 +55,7 @@ FIELD_MM = 180.0
 PLANES = {
     "axial": (np.array([1.0, 0, 0]), np.array([0, 1.0, 0])),
     "coronal": (np.array([1.0, 0, 0]), np.array([0, 0, -1.0])),
-    "sagittal": (np.array([0, -1.0, 0]), np.array([0, 0, -1.0])),
+    "sagittal": (np.array([0, 1.0, 0]), np.array([0, 0, -1.0])),
 }
 """Radiological views in LPS: (direction of increasing column, of increasing row)."""
 

@@ -97,7 +97,7 @@ UNCERTAIN_REGION_MM = 20.0
 _PLANES = {
     "axial": (np.array([1.0, 0, 0]), np.array([0, 1.0, 0]), ("R", "L", "A", "P")),
     "coronal": (np.array([1.0, 0, 0]), np.array([0, 0, -1.0]), ("R", "L", "S", "I")),
-    "sagittal": (np.array([0, -1.0, 0]), np.array([0, 0, -1.0]), ("A", "P", "S", "I")),
+    "sagittal": (np.array([0, 1.0, 0]), np.array([0, 0, -1.0]), ("A", "P", "S", "I")),
 }
 
 
