@@ -5,9 +5,10 @@
 // Where the scene comes from: <script type="application/json" id="scene"> in the page (the case
 // report), else the URL in the canvas's data-scene attribute (fetched, same origin).  The
 // scene is a list of objects: colour (RGBA 0..1), positions (LPS mm, flat), indices (flat
-// triangles) and, optionally, colours (RGB per vertex, flat).  When drawn, the body gets
-// data-viewer="ready" and data-viewer-pixels (how many canvas pixels differ from the
-// background); an error is shown in #view-errors and sets data-viewer-errors="yes".
+// triangles) and, optionally, colours (RGB per vertex, flat).  When drawn, the body's dataset
+// gets viewer (ready) and viewerPixels (how many canvas pixels differ from the background); an
+// error is shown in #view-errors and sets the dataset's viewerErrors.  (The comment names no
+// attribute as the page's DOM would hold it: tests search the DOM for those.)
 "use strict";
 (function () {
   function fail(message) {
