@@ -75,14 +75,22 @@ def _folder_of(view: View, alias: str) -> str:
                      if c["alias"] == alias)).name
 
 
-@given("a study of 3 readers whose case reports embed a planted scene, served over HTTP past "
-       "session 2's washout")
+@given("a study of 3 readers whose case reports embed a planted scene, reader-1 past session "
+       "2's washout, served over HTTP")
 def served_study(view: View) -> None:
+    """Reader-1 answers session 1 through the store, then the clock passes the washout: both
+    of reader-1's sessions are open, so no 404 below is the washout's."""
     view.study = make_study(view.root, training=0)
-    view.study.clock.advance(days=29)  # both sessions open: a 404 is never the washout's
+    with StudyStore.open(view.study.folder, view.study.clock) as store:
+        for item in store.worklist("reader-1"):
+            if item.session == 1:
+                store.record_answer("reader-1", item.key, {
+                    "acceptable": 3, "confidence": 50.0, "modify": 0, "comment": "read"}, 1000)
+    view.study.clock.advance(days=29)
     view.base = view.stack.enter_context(served(view.study))
-    with StudyStore.open(view.study.folder) as store:
+    with StudyStore.open(view.study.folder, view.study.clock) as store:
         view.items = {r: store.worklist(r) for r in ("reader-1", "reader-2")}
+        assert {store.session_state("reader-1", n).status.value for n in (1, 2)} == {"done", "open"}
 
 
 @when("reader-1 requests the scene of each of their items, of each of reader-2's items and of a "
