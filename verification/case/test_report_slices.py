@@ -98,7 +98,8 @@ def _bright_side(image: NDArray[np.uint8]) -> tuple[str, str]:
     assert rows.size > 0, "no cube in the slice"
     row, column = rows.mean(), columns.mean()
     middle_row, middle_column = (image.shape[0] - 1) / 2, (image.shape[1] - 1) / 2
-    assert abs(column - middle_column) > 5 and abs(row - middle_row) > 5, (row, column)
+    assert abs(column - middle_column) > 5, (row, column)
+    assert abs(row - middle_row) > 5, (row, column)
     return ("right" if column > middle_column else "left",
             "above" if row < middle_row else "below")
 

@@ -155,7 +155,8 @@ def study_served(reading: Reading) -> None:
     assert reading.study.document["modalities"][0]["shows_plan"] is True
     reading.base = reading.stack.enter_context(served(reading.study))
     driver = reading.stack.enter_context(playwright.sync_playwright())
-    reading.browser = driver.chromium.launch(executable_path=_chromium(), headless=True)
+    reading.browser = driver.chromium.launch(executable_path=_chromium(), headless=True, args=[
+        "--use-angle=swiftshader", "--enable-unsafe-swiftshader"])  # WebGL for the 3-D view
     reading.stack.callback(reading.browser.close)
 
 

@@ -9,6 +9,10 @@ that a scenario knows what the page must show:
 - ``report.html``: three ``<img alt="axial slice|coronal slice|sagittal slice"
   src="data:image/png;base64,...">`` elements, as the case report writes its slices, plus a
   patient line the reading page must never show (:data:`PATIENT_MARK`);
+- in ``report.html`` too, the 3-D view's scene as the report embeds it (``<script
+  type="application/json" id="scene">``, :func:`planted_scene`): a translucent tetrahedron
+  with per-vertex colours and an opaque green triangle across it, each named with the patient
+  mark and the case folder's name (what the served scene must drop);
 - ``plan/plan.json``: the fields of a plan's JSON the page shows (procedure, side, verdict,
   trajectory length and diameter, clearances), with a verdict the scenario picks;
 - ``case.json`` (from :func:`~verification.study.helpers.write_study`): the planned series'
@@ -70,6 +74,21 @@ def png(grey: int, size: int = 8) -> bytes:
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
+def planted_scene(case: str) -> list[dict[str, Any]]:
+    """The 3-D scene of case folder ``case``'s minimal report: a tetrahedron (4 vertices, LPS
+    mm, 40 mm edges along the axes) tinted per vertex, and a triangle inside its extent; the
+    names and ``uncertainty_max`` carry what the served scene must not (the patient mark, the
+    folder's name, which is the case ID)."""
+    return [
+        {"name": f"bone of {PATIENT_MARK} {case}", "colour": [0.93, 0.88, 0.75, 0.55],
+         "positions": [0, 0, 0, 40, 0, 0, 0, 40, 0, 0, 0, 40],
+         "indices": [0, 2, 1, 0, 1, 3, 0, 3, 2, 1, 2, 3],
+         "colours": [0.93, 0.88, 0.75, 0.0, 1.0, 1.0, 0.93, 0.88, 0.75, 0.5, 0.9, 0.9],
+         "uncertainty_max": 0.25},
+        {"name": f"implant {case}", "colour": [0.2, 0.85, 0.3, 1.0],
+         "positions": [5, 5, 5, 30, 5, 5, 5, 30, 5], "indices": [0, 1, 2]}]
+
+
 def write_case_folder(folder: Path, number: int, verdict: str) -> None:
     """The minimal case folder of case ``number`` (see the module's docstring)."""
     (folder / "plan").mkdir(parents=True, exist_ok=True)
@@ -79,6 +98,8 @@ def write_case_folder(folder: Path, number: int, verdict: str) -> None:
         for i, alt in enumerate(SLICES))
     (folder / "report.html").write_text(
         f"<!doctype html><html><body><p>Patient: {PATIENT_MARK}</p>\n{images}\n"
+        '<script type="application/json" id="scene">'
+        f"{json.dumps(planted_scene(folder.name))}</script>\n"
         "</body></html>\n", encoding="utf-8")
     plan = {"procedure": "acetabular-screw", "side": "left", "verdict": verdict,
             "trajectory": {"length_mm": 40.0 + number, "diameter_mm": 6.5},

@@ -4,12 +4,13 @@ One self-contained file (``report.html``): axial, coronal and sagittal slices th
 planned implant (or the volume's centre), resampled in patient LPS planes and drawn in
 radiological orientation with their L/R/A/P/S/I labels, showing the CT, the segmentation, the
 regions where the model was uncertain (entropy contour) and the implant; a WebGL view of the
-meshes and the implant written in the page itself (no library, no network), the surfaces
-tinted by the segmentation's uncertainty (:func:`surface_uncertainty`: a deep ensemble's mutual
-information, a single model's entropy), a deep ensemble's disagreement near the implant drawn
-as a region (:func:`uncertain_region`), with a marker wherever a clearance could flip under a
-plausible alternative of the segmentation; the clearance table, the margins under each
-alternative, the verdict and the review flags.
+meshes and the implant written in the page itself (``templates/viewer.js`` inlined: no
+library, no network), the surfaces tinted by the segmentation's uncertainty
+(:func:`surface_uncertainty`: a deep ensemble's mutual information, a single model's entropy),
+a deep ensemble's disagreement near the implant drawn as a region (:func:`uncertain_region`),
+with a marker wherever a clearance could flip under a plausible alternative of the
+segmentation; the clearance table, the margins under each alternative, the verdict and the
+review flags.
 Every value is escaped (Jinja2 autoescape); the patient fields are shown only there.
 """
 
@@ -21,6 +22,7 @@ import math
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +52,14 @@ from corridor.planning import Landmark, LandmarkSource, PlanResult, Verdict
 from corridor.planning.outputs import implant_surface
 
 __all__ = ["REPORT_NAME", "UNCERTAINTY_FULL_NATS", "UNCERTAINTY_REACH_MM", "UNCERTAINTY_SAMPLES",
-           "UNCERTAIN_REGION_MM", "UNCERTAIN_REGION_NATS", "UNCERTAIN_RGB", "WINDOW_HU",
-           "ct_slices", "review_flags", "scene_objects", "surface_uncertainty",
+           "UNCERTAIN_REGION_MM", "UNCERTAIN_REGION_NATS", "UNCERTAIN_RGB", "VIEWER_SCRIPT",
+           "WINDOW_HU", "ct_slices", "review_flags", "scene_objects", "surface_uncertainty",
            "uncertain_region", "write_case_report"]
 
 REPORT_NAME = "report.html"
+VIEWER_SCRIPT = "templates/viewer.js"
+"""The 3-D view's JavaScript, in the ``corridor.case`` package: inlined in the report (one
+self-contained file) and served by the reader-study application as ``/static/viewer.js``."""
 FIELD_MM = 180.0
 """Side of the square field each slice shows (mm)."""
 WINDOW_HU = (-200.0, 1000.0)
@@ -535,5 +540,6 @@ def write_case_report(path: Path, *, volume: Volume, inferred: InferenceResult |
         uncertainty=uncertainty,
         model=identity.to_json(), flags=flags,
         patient=_patient(volume), series=volume.series_instance_uid,
+        viewer=files("corridor.case").joinpath(VIEWER_SCRIPT).read_text("utf-8"),
         absent=[f"{entry['name']} {entry['tag']}: {entry['written']}" for entry in absent])
     path.write_text(html, encoding="utf-8")

@@ -20,9 +20,10 @@ Security, in one place (RC-096, RC-097):
   nothing.  Pages show the case alias and the modality's label (``Reading A``), never the case
   ID, the truth, a blinded modality's ID or description, or another reader's answers.  The
   coordinator page refuses readers (403).
-- **Pages.** Jinja2 with autoescape and ``StrictUndefined``; no script at all; every response
-  carries a Content-Security-Policy that allows only this server's own style sheet and
-  images (``default-src 'none'``), ``X-Content-Type-Options: nosniff``,
+- **Pages.** Jinja2 with autoescape and ``StrictUndefined``; no inline script: the one script,
+  the case report's 3-D viewer, is served as ``/static/viewer.js``; every response carries a
+  Content-Security-Policy that allows only this server's own style sheet, images, script and
+  fetches (``default-src 'none'``), ``X-Content-Type-Options: nosniff``,
   ``Referrer-Policy: no-referrer``, ``Cache-Control: no-store`` and no framing.
 - **Durability** (RC-098, RC-099).  An answer is acknowledged (the redirect to the next item)
   only after :meth:`StudyStore.record_answer` has committed its transaction.  Every request
@@ -35,12 +36,17 @@ plan`` wrote):
 
 - ``shows_plan: true`` (e.g. "CT with the AI plan"): the case report's slices with the
   segmentation and the planned implant (the ``<img>`` slices of ``report.html``, served as PNG
-  files) and the plan's verdict, implant and clearances from ``plan/plan.json``.  The
-  report's WebGL 3-D view is not shown: it needs the report's inline script, and these pages
-  run none.  The report's patient fields are never shown (only the alias).
+  files) and the plan's verdict, implant and clearances from ``plan/plan.json``, and the
+  report's WebGL 3-D view: the report's own viewer (``corridor/case/templates/viewer.js``,
+  the script the report inlines) draws the scene the report embeds, served as
+  ``/item/{key}/scene.json`` with only each object's colours, positions and triangles (the
+  object names, free text from segmentation and planning, are dropped; RC-102).  The
+  report's patient fields are never shown (only the alias).
 - ``shows_plan: false`` (e.g. "CT only: the reader plans the trajectory"): the CT slices
   without any plan, rendered by ``corridor study create`` from the case's CT series into the
-  study folder's ``cases/<case ID>/ct/`` (:mod:`corridor_qms.study.ct`).
+  study folder's ``cases/<case ID>/ct/`` (:mod:`corridor_qms.study.ct`).  No 3-D view: its
+  surfaces are the AI's segmentation, so the item's scene is 404, as for an item that is not
+  the reader's.
 
 A case may give a folder per modality (plan A vs plan B): each reading shows its modality's
 folder's plan; no page names a folder.  Once a reader has answered an item of a later
@@ -69,6 +75,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from importlib.resources import files
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
@@ -89,17 +96,27 @@ from corridor_qms.study.store import (
     WorkItem,
 )
 
-__all__ = ["COOKIE", "CSP", "create_app", "is_loopback", "serve"]
+__all__ = ["COOKIE", "CSP", "SCENE_KEYS", "VIEWER_SCRIPT", "create_app", "is_loopback", "serve"]
 
 _log = logging.getLogger(__name__)
 
 COOKIE = "corridor_study_session"
 """Name of the session cookie (a random server-side session id, never the token)."""
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
-"""Content-Security-Policy of every response: this server's own style sheet and images only,
-no script, no external resource, forms posted only here, never framed."""
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+"""Content-Security-Policy of every response: this server's own style sheet, images, script
+(the 3-D viewer, a file: no inline script runs) and fetches (the scene) only, no external
+resource, forms posted only here, never framed."""
+
+VIEWER_SCRIPT = ("corridor.case", "templates/viewer.js")
+"""The case report's 3-D viewer (package, resource), served as ``/static/viewer.js``: the
+same file the report inlines (``corridor.case.report.VIEWER_SCRIPT``), read as package data so
+that the server imports none of the report's libraries."""
+
+SCENE_KEYS = ("colour", "positions", "indices", "colours")
+"""What a scene object keeps when served (RGBA, LPS mm flat, triangles flat, RGB per vertex):
+what the viewer draws, and nothing that names anything."""
 
 _HEADERS = {
     "Content-Security-Policy": CSP,
@@ -142,6 +159,71 @@ class _ReportSlices(html.parser.HTMLParser):
                 self.slices.append((alt, base64.b64decode(src[len(prefix):], validate=True)))
             except binascii.Error:
                 return
+
+
+class _ReportScene(html.parser.HTMLParser):
+    """The text of a case report's ``<script type="application/json" id="scene">``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = False
+        self.text: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        self.inside = (tag == "script" and found.get("id") == "scene"
+                       and found.get("type") == "application/json" and self.text is None)
+        if self.inside:
+            self.text = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        self.inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside and self.text is not None:
+            self.text += data
+
+
+def _scene_object(shown: object) -> dict[str, Any] | None:
+    """One scene object as served: only :data:`SCENE_KEYS`, each a list of numbers (None if
+    the object lacks its colour, positions or triangles)."""
+    if not isinstance(shown, dict):
+        return None
+    kept = {key: shown[key] for key in SCENE_KEYS if key in shown}
+    numbers = all(isinstance(value, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        for value in kept.values())
+    return kept if numbers and {"colour", "positions", "indices"} <= kept.keys() else None
+
+
+@lru_cache(maxsize=64)
+def _report_scene(report: Path) -> bytes | None:
+    """The 3-D view's scene embedded in ``report`` as served (JSON: a list of objects with only
+    :data:`SCENE_KEYS`), or None when the report holds none or an object is malformed."""
+    if not report.is_file():
+        return None
+    parser = _ReportScene()
+    parser.feed(report.read_text(encoding="utf-8"))
+    if parser.text is None:
+        return None
+    try:
+        scene = json.loads(parser.text)
+    except ValueError:
+        _log.warning("report.html: its scene is not JSON")
+        return None
+    objects = [_scene_object(o) for o in scene] if isinstance(scene, list) else [None]
+    if not objects or any(o is None for o in objects):
+        _log.warning("report.html: its scene is not a list of objects with colour, positions "
+                     "and indices")
+        return None
+    return json.dumps(objects, separators=(",", ":")).encode("utf-8")
+
+
+@lru_cache(maxsize=1)
+def _viewer_script() -> str:
+    """The 3-D viewer's JavaScript (:data:`VIEWER_SCRIPT`)."""
+    package, name = VIEWER_SCRIPT
+    return files(package).joinpath(name).read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=64)
@@ -218,6 +300,13 @@ class _Study:
             return list(_report_slices(folder / "report.html"))
         return self.store.ct_images(reader, item.key)
 
+    def scene(self, reader: str, item: WorkItem) -> bytes | None:
+        """The item's 3-D scene as served (:func:`_report_scene`) when its modality shows the
+        plan; None for a CT-only modality (its surfaces would be the AI's segmentation)."""
+        if not item.shows_plan:
+            return None
+        return _report_scene(self.store.case_folder(reader, item.key) / "report.html")
+
 
 def _when(value: datetime | None) -> str:
     """A time as readers see it (UTC, to the minute)."""
@@ -238,6 +327,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;tex
 .slices{display:flex;flex-wrap:wrap;gap:.5em}.slices figure{margin:0}
 .slices img{width:320px;height:auto;background:#000}
 fieldset{margin:.6em 0;border:1px solid #bbb}.error{color:#a00;font-weight:600}
+#view{width:100%;max-width:896px;height:auto;background:#10151f;cursor:grab}
 .waiting{background:#fff6d6;padding:.5em}.done{color:#080}button{font-size:1em;padding:.3em 1em}
 """
 
@@ -308,6 +398,10 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
     async def _css() -> Response:
         return Response(_CSS, media_type="text/css")
 
+    @app.get("/static/viewer.js")
+    async def _viewer() -> Response:
+        return Response(_viewer_script(), media_type="text/javascript")
+
     @app.get("/", response_class=HTMLResponse)
     async def _home(request: Request) -> Response:
         session = session_of(request)
@@ -375,8 +469,9 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
         total = len(study.store.worklist(session.reader))
         closed = study.store.closed_by(session.reader, item.key) if item.answered else None
         session.served[item.key] = time.monotonic()
+        scene = study.scene(session.reader, item) is not None
         return page("read.html.j2", status, reader=session.reader, item=item,
-                    slices=slices, plan=plan, shows_plan=item.shows_plan,
+                    slices=slices, plan=plan, shows_plan=item.shows_plan, scene=scene,
                     questions=study.definition.questions, error=error, total=total,
                     closed=closed)
 
@@ -404,6 +499,19 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
         if not 0 <= number < len(images):
             return not_found()
         return Response(images[number][1], media_type="image/png")
+
+    @app.get("/item/{key}/scene.json")
+    async def _scene(key: str, request: Request) -> Response:
+        session = session_of(request)
+        if session is None or session.reader is None:
+            return not_found()
+        item = own_item(session.reader, key)
+        if item is None or study.state(session.reader, item).status is SessionStatus.WAITING:
+            return not_found()
+        scene = study.scene(session.reader, item)
+        if scene is None:
+            return not_found()
+        return Response(scene, media_type="application/json")
 
     @app.post("/read/{key}")
     async def _answer(key: str, request: Request) -> Response:

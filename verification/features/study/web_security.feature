@@ -30,11 +30,11 @@ Feature: The reading web application keeps readers apart and loses no acknowledg
     Then the coordinator page shows reader-2 with 1 done and 5 left in session 1 and no answer
 
   @SRS-STU-016 @RC-097
-  Scenario: Pages are escaped, run no script and carry a strict Content-Security-Policy
+  Scenario: Pages are escaped, run no inline script and carry a strict Content-Security-Policy
     Given a study of 3 readers whose first case's alias is markup, served over HTTP
     When reader-1 signs in and opens each page of their first item
     Then every response carries the Content-Security-Policy and the other security headers
-    And the alias's markup is shown as text, and no page holds a script or a reference to another origin
+    And the alias's markup is shown as text, and no page holds an inline script or a reference to another origin
 
   @SRS-STU-015 @RC-099
   Scenario: Two readers answering at once both have every answer stored
