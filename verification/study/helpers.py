@@ -185,3 +185,14 @@ class Study:
         """The open store (a :class:`corridor_qms.study.StudyStore`)."""
         assert self.store is not None, "no study was created"
         return self.store
+
+
+PLANES = {
+    "axial": (np.array([1.0, 0, 0]), np.array([0, 1.0, 0])),
+    "coronal": (np.array([1.0, 0, 0]), np.array([0, 0, -1.0])),
+    "sagittal": (np.array([0, 1.0, 0]), np.array([0, 0, -1.0])),
+}
+"""Radiological views in LPS, as the tests state them (direction of increasing column, of
+increasing row): axial and coronal seen from the feet and the front (the patient's left on
+the right), sagittal from the patient's left (anterior on the left), superior and anterior
+up."""

@@ -31,6 +31,7 @@ from corridor_qms.study.definition import load_definition
 from corridor_qms.study.schedule import build_schedule
 from corridor_qms.study.store import AnswerRefusedError, Refusal, StudyStore
 from verification.study.helpers import (
+    PLANES,
     FakeClock,
     Study,
     study_document,
@@ -52,12 +53,6 @@ WINDOW = (-200.0, 1000.0)
 """The case report's window (its slices' documented grey scale)."""
 FIELD_MM = 180.0
 """The side of the case report's slices (mm)."""
-PLANES = {
-    "axial": (np.array([1.0, 0, 0]), np.array([0, 1.0, 0])),
-    "coronal": (np.array([1.0, 0, 0]), np.array([0, 0, -1.0])),
-    "sagittal": (np.array([0, 1.0, 0]), np.array([0, 0, -1.0])),
-}
-"""Radiological views in LPS: (direction of increasing column, of increasing row)."""
 
 
 def _series(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,

@@ -21,13 +21,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
 from corridor_qms.study.store import StudyStore
 from corridor_qms.study.web import CSP
 from verification.command_run import run_corridor
-from verification.study.helpers import START, RatingModel
+from verification.study.helpers import PLANES, START, RatingModel
 from verification.study.web_helpers import (
     CT_VIEWS,
     PATIENT_MARK,
@@ -65,6 +66,7 @@ class Met:
     alias: str
     label: str
     images: list[str]
+    edges: list[list[str]]
     verdict: bool
     answers: dict[str, object]
 
@@ -121,6 +123,10 @@ def _read_session(reading: Reading, reader: str, session: int, shot: bool = Fals
         answers = reading.model.answers(reader, study.truth[alias], labels[label], draw)
         met = Met(reader, session, alias, label,
                   page.eval_on_selector_all(".slices img", "els => els.map(e => e.alt)"),
+                  page.eval_on_selector_all(
+                      ".slices figure",
+                      "els => els.map(f => ['left', 'right', 'top', 'bottom'].map("
+                      "s => f.querySelector('.edge.' + s)).filter(e => e).map(e => e.innerText))"),
                   page.locator("text=verdict").count() > 0, answers)
         reading.met.append(met)
         reading.bodies.append(page.content())
@@ -175,17 +181,32 @@ def order_1(reading: Reading) -> None:
         assert len(met) == 6
 
 
+def _letter(direction: np.ndarray) -> str:
+    """The patient direction an LPS unit vector points to (L, R, P, A, S or I)."""
+    axis = int(np.argmax(np.abs(direction)))
+    return ("LR", "PA", "SI")[axis][0 if direction[axis] > 0 else 1]
+
+
+EDGES = [[_letter(-right), _letter(right), _letter(-down), _letter(down)]
+         for right, down in PLANES.values()]
+"""Each CT-only image's edge labels (left, right, top, bottom), from the planes the CT-only
+images are verified to be (study/ct_reading.feature): the direction each plane runs to there."""
+
+
 @then("the plan modality's pages showed the report's slices and the plan's verdict, the other "
-      "modality's pages the ct images and no verdict, and none the patient line")
+      "modality's pages the ct images, each edge labelled with the patient direction its plane "
+      "runs to there, and no verdict, and none the patient line")
 def content(reading: Reading) -> None:
     document = reading.study.document  # type: ignore[union-attr]
     plan_label = next(m["label"] for m in document["modalities"] if m["shows_plan"])
     for met in reading.met:
         if met.label == plan_label:
             assert met.images == list(SLICES)
+            assert met.edges == [[], [], []]  # the report's slices carry their own labels
             assert met.verdict
         else:
             assert met.images == list(CT_VIEWS)
+            assert met.edges == EDGES, met.edges
             assert not met.verdict
     assert {m.label for m in reading.met} == {m["label"] for m in document["modalities"]}
     assert not any(PATIENT_MARK in body for body in reading.bodies)

@@ -51,10 +51,24 @@ from corridor.meshing.extract import extract_surface
 from corridor.planning import Landmark, LandmarkSource, PlanResult, Verdict
 from corridor.planning.outputs import implant_surface
 
-__all__ = ["REPORT_NAME", "UNCERTAINTY_FULL_NATS", "UNCERTAINTY_REACH_MM", "UNCERTAINTY_SAMPLES",
-           "UNCERTAIN_REGION_MM", "UNCERTAIN_REGION_NATS", "UNCERTAIN_RGB", "VIEWER_SCRIPT",
-           "WINDOW_HU", "ct_slices", "review_flags", "scene_objects", "surface_uncertainty",
-           "uncertain_region", "write_case_report"]
+__all__ = [
+    "PLANE_EDGES",
+    "REPORT_NAME",
+    "UNCERTAINTY_FULL_NATS",
+    "UNCERTAINTY_REACH_MM",
+    "UNCERTAINTY_SAMPLES",
+    "UNCERTAIN_REGION_MM",
+    "UNCERTAIN_REGION_NATS",
+    "UNCERTAIN_RGB",
+    "VIEWER_SCRIPT",
+    "WINDOW_HU",
+    "ct_slices",
+    "review_flags",
+    "scene_objects",
+    "surface_uncertainty",
+    "uncertain_region",
+    "write_case_report",
+]
 
 REPORT_NAME = "report.html"
 VIEWER_SCRIPT = "templates/viewer.js"
@@ -104,6 +118,9 @@ _PLANES = {
     "coronal": (np.array([1.0, 0, 0]), np.array([0, 0, -1.0]), ("R", "L", "S", "I")),
     "sagittal": (np.array([0, 1.0, 0]), np.array([0, 0, -1.0]), ("A", "P", "S", "I")),
 }
+PLANE_EDGES = {name: labels for name, (_right, _down, labels) in _PLANES.items()}
+"""The patient direction at each edge of each slice (left, right, top, bottom): what the
+report prints there, and what a page showing :func:`ct_slices` images must print."""
 
 
 def _png(figure: Figure) -> str:

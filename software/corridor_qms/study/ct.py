@@ -24,13 +24,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from corridor.case.job import CASE_RECORD, dicom_digest
-from corridor.case.report import ct_slices
+from corridor.case.report import PLANE_EDGES, ct_slices
 from corridor.errors import InputError
 from corridor.ingest.api import ingest
 from corridor_qms.errors import QmsError
 from corridor_qms.study.definition import StudyDefinition
 
-__all__ = ["CASES_FOLDER", "CT_FOLDER", "CT_VIEWS", "CaseSeriesError", "render_case_cts"]
+__all__ = ["CASES_FOLDER", "CT_EDGES", "CT_FOLDER", "CT_VIEWS", "CaseSeriesError",
+           "render_case_cts"]
 
 CASES_FOLDER = "cases"
 """The study folder's sub-folder of per-case files."""
@@ -38,6 +39,9 @@ CT_FOLDER = "ct"
 """Each case's sub-folder of CT-only images."""
 CT_VIEWS = ("axial", "coronal", "sagittal")
 """The CT-only images, in the order the reading page shows them."""
+CT_EDGES = {view: PLANE_EDGES[view] for view in CT_VIEWS}
+"""The patient direction at each edge (left, right, top, bottom) of each CT-only image, as the
+case report labels its slices."""
 
 
 class CaseSeriesError(QmsError, ValueError):

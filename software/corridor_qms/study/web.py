@@ -84,6 +84,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from corridor_qms.study.ct import CT_EDGES
 from corridor_qms.study.definition import Question, QuestionKind, StudyDefinition
 from corridor_qms.study.store import (
     AnswerRefusedError,
@@ -325,7 +326,11 @@ body{font:15px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:0
 header{display:flex;justify-content:space-between;align-items:center;border-bottom:1px solid #ccc}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
 .slices{display:flex;flex-wrap:wrap;gap:.5em}.slices figure{margin:0}
-.slices img{width:320px;height:auto;background:#000}
+.slices img{width:320px;height:auto;background:#000;display:block}
+.frame{position:relative}
+.edge{position:absolute;color:#ff0;font-weight:700;text-shadow:0 0 3px #000}
+.edge.left{left:4px;top:47%}.edge.right{right:4px;top:47%}
+.edge.top{top:2px;left:48%}.edge.bottom{bottom:2px;left:48%}
 fieldset{margin:.6em 0;border:1px solid #bbb}.error{color:#a00;font-weight:600}
 #view{width:100%;max-width:896px;height:auto;background:#10151f;cursor:grab}
 .waiting{background:#fff6d6;padding:.5em}.done{color:#080}button{font-size:1em;padding:.3em 1em}
@@ -463,7 +468,8 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
         if state.status is SessionStatus.WAITING:
             return page("waiting.html.j2", status, reader=session.reader, item=item,
                         state=state)
-        slices = [name for name, _ in study.images(session.reader, item)]
+        slices = [{"alt": name, "edges": None if item.shows_plan else CT_EDGES.get(name)}
+                  for name, _ in study.images(session.reader, item)]
         plan = (_plan_summary(study.store.case_folder(session.reader, item.key) / "plan"
                               / "plan.json") if item.shows_plan else None)
         total = len(study.store.worklist(session.reader))
