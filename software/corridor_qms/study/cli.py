@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from pathlib import Path
 
@@ -46,26 +45,13 @@ def _fail(command: str, exc: BaseException) -> int:
     return ExitStatus.INPUT_ERROR
 
 
-def _write_tokens(path: Path, tokens: dict[str, str]) -> None:
-    text = ("# Reader study tokens: give each reader their own line's token, the coordinator\n"
-            "# theirs. Shown nowhere else and stored only as SHA-256: keep this file out of\n"
-            "# version control and delete it once handed out.\n"
-            + "".join(f"{who}\t{token}\n" for who, token in tokens.items()))
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-        stream.write(text)
-        stream.flush()
-        os.fsync(stream.fileno())
-
-
 def _create(args: argparse.Namespace) -> int:
     try:
         definition = load_definition(args.definition)
         schedule = build_schedule(definition)
-        tokens = StudyStore.create(args.out, args.definition, schedule)
+        StudyStore.create(args.out, args.definition, schedule, tokens_file=TOKENS)
     except (StudyDataError, StudyError, OutputFolderError) as exc:
         return _fail("create", exc)
-    _write_tokens(args.out / TOKENS, tokens)
     if definition.washout_warning:
         print(f"corridor study create: warning: {definition.washout_warning}", file=sys.stderr)
     print(f"created study {definition.name} in {args.out}: {len(definition.readers)} readers, "

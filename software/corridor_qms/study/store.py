@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import shutil
 import sqlite3
@@ -86,6 +87,7 @@ __all__ = [
     "StudyStore",
     "WorkItem",
     "digest_token",
+    "write_tokens",
 ]
 
 DATABASE = "study.sqlite"
@@ -322,6 +324,21 @@ CREATE TABLE events (sequence INTEGER PRIMARY KEY, record TEXT NOT NULL);
 """
 
 
+
+def write_tokens(path: Path, tokens: Mapping[str, str]) -> None:
+    """Write the plain tokens to a new file ``path`` readable by its owner only (0600), one
+    ``who<TAB>token`` line each under a header saying how to hand them out."""
+    text = ("# Reader study tokens: give each reader their own line's token, the coordinator\n"
+            "# theirs. Shown nowhere else and stored only as SHA-256: keep this file out of\n"
+            "# version control and delete it once handed out.\n"
+            + "".join(f"{who}\t{token}\n" for who, token in tokens.items()))
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        stream.write(text)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
 class StudyStore:
     """A study folder's store (see the module's docstring).
 
@@ -345,7 +362,7 @@ class StudyStore:
 
     @classmethod
     def create(cls, folder: Path, definition_path: Path, schedule: Schedule,
-               clock: Clock | None = None) -> dict[str, str]:
+               clock: Clock | None = None, tokens_file: str | None = None) -> dict[str, str]:
         """Create the study folder: store, definition, protocol, schedule; return the tokens.
 
         Parameters
@@ -358,6 +375,10 @@ class StudyStore:
             The schedule (:func:`~corridor_qms.study.schedule.build_schedule`).
         clock
             The time of the ``created`` event (default: now).
+        tokens_file
+            When given, the name of a file (mode 0600) in the study folder that the plain
+            tokens are written to, inside the staged folder, so that the study appears with
+            its tokens or not at all (:func:`write_tokens`).
 
         Returns
         -------
@@ -434,6 +455,8 @@ class StudyStore:
                 db.commit()
             finally:
                 db.close()
+            if tokens_file is not None:
+                write_tokens(staging / tokens_file, tokens)
         return tokens
 
     @classmethod
@@ -590,6 +613,16 @@ class StudyStore:
                                   key in answered))
         return items
 
+    def _own(self, reader: str, key: str) -> tuple[str, int, int, str, str, bool]:
+        """The reader's item ``key`` (reader, session, position, case ID, modality ID,
+        training); refused as not theirs when it is another reader's or does not exist (the
+        two are not told apart)."""
+        item = self._items.get(key)
+        if item is None or item[0] != reader:
+            raise AnswerRefusedError(Refusal.NOT_YOURS, key, f"no such item in reader "
+                                     f"{reader}'s worklist")
+        return item
+
     def case_folder(self, reader: str, key: str) -> Path:
         """The case folder of the reader's item ``key`` (for the reading page to show).
 
@@ -598,10 +631,7 @@ class StudyStore:
         AnswerRefusedError
             Not an item of this reader (:attr:`Refusal.NOT_YOURS`).
         """
-        item = self._items.get(key)
-        if item is None or item[0] != reader:
-            raise AnswerRefusedError(Refusal.NOT_YOURS, key, f"no such item in reader "
-                                     f"{reader}'s worklist")
+        item = self._own(reader, key)
         source = Path(self._meta("source"))
         return source / self.definition.case(item[3]).folder_for(item[4])
 
@@ -614,10 +644,7 @@ class StudyStore:
         AnswerRefusedError
             Not an item of this reader (:attr:`Refusal.NOT_YOURS`).
         """
-        item = self._items.get(key)
-        if item is None or item[0] != reader:
-            raise AnswerRefusedError(Refusal.NOT_YOURS, key, f"no such item in reader "
-                                     f"{reader}'s worklist")
+        item = self._own(reader, key)
         folder = self.folder / CASES_FOLDER / item[3] / CT_FOLDER
         return [(view, (folder / f"{view}.png").read_bytes()) for view in CT_VIEWS
                 if (folder / f"{view}.png").is_file()]
@@ -716,10 +743,7 @@ class StudyStore:
             (``opens_at`` says when it opens, when known); an answer is missing or invalid.
             Nothing is written.
         """
-        item = self._items.get(item_key)
-        if item is None or item[0] != reader:
-            raise AnswerRefusedError(Refusal.NOT_YOURS, item_key,
-                                     f"no such item in reader {reader}'s worklist")
+        item = self._own(reader, item_key)
         checked = self._checked(item_key, answers, reading_ms)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")

@@ -493,28 +493,33 @@ def create_app(study_dir: Path, clock: Clock | None = None) -> FastAPI:
             return not_found()
         return reading_page(session, item)
 
-    @app.get("/read/{key}/image/{number}")
-    async def _image(key: str, number: int, request: Request) -> Response:
+    def open_item(request: Request, key: str) -> tuple[str, WorkItem] | None:
+        """The signed-in reader and their item ``key`` when its session is open; None for
+        anyone else, another reader's or an unknown key, or a session still waiting."""
         session = session_of(request)
         if session is None or session.reader is None:
-            return not_found()
+            return None
         item = own_item(session.reader, key)
         if item is None or study.state(session.reader, item).status is SessionStatus.WAITING:
+            return None
+        return session.reader, item
+
+    @app.get("/read/{key}/image/{number}")
+    async def _image(key: str, number: int, request: Request) -> Response:
+        opened = open_item(request, key)
+        if opened is None:
             return not_found()
-        images = study.images(session.reader, item)
+        images = study.images(*opened)
         if not 0 <= number < len(images):
             return not_found()
         return Response(images[number][1], media_type="image/png")
 
     @app.get("/item/{key}/scene.json")
     async def _scene(key: str, request: Request) -> Response:
-        session = session_of(request)
-        if session is None or session.reader is None:
+        opened = open_item(request, key)
+        if opened is None:
             return not_found()
-        item = own_item(session.reader, key)
-        if item is None or study.state(session.reader, item).status is SessionStatus.WAITING:
-            return not_found()
-        scene = study.scene(session.reader, item)
+        scene = study.scene(*opened)
         if scene is None:
             return not_found()
         return Response(scene, media_type="application/json")
