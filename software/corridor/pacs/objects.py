@@ -51,6 +51,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from corridor.case.job import CASE_RECORD, dicom_digest, verify_case_folder
 from corridor.images import read_label_map
 from corridor.ingest.api import ingest
+from corridor.ingest.model import Volume
 from corridor.meshing.files import MeshFormat, read_back
 from corridor.pacs.errors import ResultObjectError
 from corridor.pacs.report_pdf import render_plan_pdf
@@ -351,13 +352,13 @@ def _sr_content(context: _Context) -> hd.sr.ContainerContentItem:
     for clearance in plan["clearances"]:
         group = hd.sr.ContainerContentItem(_code("CLEARANCE", "Clearance"),
                                            relationship_type=hd.sr.RelationshipTypeValues.CONTAINS)
-        group.ContentSequence = [
+        group.ContentSequence = hd.sr.ContentSequence([
             _text("STRUCTURE", "Risk structure", str(clearance["structure"])),
             _mm(codes.DCM.Distance, clearance["clearance_mm"]),
             _mm(_code("GUARANTEED-MIN", "Guaranteed minimum clearance"),
                 clearance["guaranteed_min_mm"]),
             _mm(_code("REQUIRED", "Required clearance"), clearance["required_mm"]),
-            _text("MET", "Requirement met", "yes" if clearance["met"] else "no")]
+            _text("MET", "Requirement met", "yes" if clearance["met"] else "no")])
         items.append(group)
     items += [_text("REVIEW-FLAG", "Review flag", f"{flag['code']}: {flag['message']}")
               for flag in case.get("flags") or ()]
@@ -372,7 +373,7 @@ def _sr_content(context: _Context) -> hd.sr.ContainerContentItem:
                     f"commit {software.get('commit') or 'not recorded'}"
                     f"{', dirty' if software.get('dirty') else ''})")]
     root = hd.sr.ContainerContentItem(_code("PLAN", "Corridor surgical plan"))
-    root.ContentSequence = items
+    root.ContentSequence = hd.sr.ContentSequence(items)
     return root
 
 
@@ -441,9 +442,10 @@ def _stl_object(context: _Context, stl: bytes) -> ResultObject:
     return _part10(dataset, kind)
 
 
-def _pdf_bytes(folder: Path, context: _Context) -> bytes:
-    """The PDF report, the CT read again from its files (symbolic links in a temporary folder:
-    ingest reads a folder)."""
+def _planned_volume(folder: Path, context: _Context) -> Volume:
+    """The CT read again from the given files (as symbolic links in a temporary folder: ingest
+    reads a folder), checked to be the files the case was planned on (``case.json``'s
+    ``inputs.dicom_sha256``: the files' SHA-256 in slice order)."""
     regularize = context.case.get("inputs", {}).get("regularization") is not None
     with tempfile.TemporaryDirectory(prefix="corridor-pacs-") as scratch:
         for number, header in enumerate(context.ct):
@@ -456,6 +458,11 @@ def _pdf_bytes(folder: Path, context: _Context) -> bytes:
         raise ResultObjectError("inputs.dicom_sha256", recorded,
                                 f"{dicom_digest(volume)}, the given CT files' (the case was "
                                 "planned on other files)", where=folder / CASE_RECORD)
+    return volume
+
+
+def _pdf_bytes(folder: Path, context: _Context, volume: Volume) -> bytes:
+    """The PDF report, with the case's label map and bone surface."""
     label_map = read_label_map(folder / _LABELS)
     bone = read_back(folder / _BONE, MeshFormat.STL)
     return render_plan_pdf(plan=context.plan, case=context.case, volume=volume,
@@ -491,6 +498,8 @@ def build_result_objects(case_folder: Path, ct_files: Sequence[Path], *, key: st
         unreadable or not one series of one study; or the case was not planned on them (the
         SEG references another series, the frame of reference differs from ``plan.json``'s,
         or the files' SHA-256 differ from the case's).
+    corridor.ingest.errors.IngestError
+        The CT files cannot be read as a volume (as ``corridor plan`` would refuse them).
     """
     if not key:
         raise ResultObjectError("key", key, "a non-empty key (the UIDs are made from it)")
@@ -514,9 +523,10 @@ def build_result_objects(case_folder: Path, ct_files: Sequence[Path], *, key: st
                                 "the date and time the segmentation was made",
                                 where=case_folder / _SEG)
     context = _Context(ct, record, plan, key, date, time)
+    volume = _planned_volume(case_folder, context)
     seg_object = _seg_object(seg, context)
     objects = [seg_object, _sr_object(context, seg_object.dataset()),
-               _pdf_object(context, _pdf_bytes(case_folder, context))]
+               _pdf_object(context, _pdf_bytes(case_folder, context, volume))]
     if plan.get("verdict") == "safe" and (case_folder / _IMPLANT).is_file():
         objects.append(_stl_object(context, (case_folder / _IMPLANT).read_bytes()))
     return tuple(objects)

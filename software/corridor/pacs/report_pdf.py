@@ -25,7 +25,6 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
-from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 from numpy.typing import NDArray
 
 from corridor.case.report import PLANE_EDGES, decimate_surface, draw_slice
@@ -113,8 +112,8 @@ def _still_page(bone: tuple[NDArray[np.float64], NDArray[np.int64]],
     axes: Any = figure.add_subplot(1, 1, 1, projection="3d")
     points, triangles = decimate_surface(*bone, max_triangles=STILL_TRIANGLES)
     if len(triangles):
-        axes.add_collection3d(Poly3DCollection(points[triangles], facecolor=(0.93, 0.88, 0.75),
-                                               edgecolor="none", alpha=0.35))
+        axes.plot_trisurf(points[:, 0], points[:, 1], points[:, 2], triangles=triangles,
+                          color=(0.93, 0.88, 0.75), linewidth=0, alpha=0.35, shade=True)
     ends = (np.array([implant["entry_lps_mm"], implant["tip_lps_mm"]], dtype=np.float64)
             if implant is not None else np.empty((0, 3)))
     if len(ends):
@@ -168,10 +167,10 @@ def render_plan_pdf(*, plan: Mapping[str, Any], case: Mapping[str, Any], volume:
         shape = np.asarray(volume.geometry.shape, dtype=np.float64)
         centre = volume.geometry.index_to_lps((shape - 1) / 2)
     buffer = io.BytesIO()
-    with rc_context({"pdf.fonttype": 42, "pdf.compression": 6}):
-        with PdfPages(buffer, metadata=PDF_METADATA) as pages:
-            for figure in (_summary_page(plan, case),
-                           _slices_page(volume, label_map, centre, implant, safe),
-                           _still_page(bone, implant, safe)):
-                pages.savefig(figure)
+    with (rc_context({"pdf.fonttype": 42, "pdf.compression": 6}),
+          PdfPages(buffer, metadata=PDF_METADATA) as pages):
+        for figure in (_summary_page(plan, case),
+                       _slices_page(volume, label_map, centre, implant, safe),
+                       _still_page(bone, implant, safe)):
+            pages.savefig(figure)
     return buffer.getvalue()
