@@ -63,6 +63,8 @@ __all__ = [
     "VIEWER_SCRIPT",
     "WINDOW_HU",
     "ct_slices",
+    "decimate_surface",
+    "draw_slice",
     "review_flags",
     "scene_objects",
     "surface_uncertainty",
@@ -216,13 +218,30 @@ def _spheres(axes: Any, centre: NDArray[np.float64], right: NDArray[np.float64],
 
 
 def _slice_figure(name: str, volume: Volume, result: InferenceResult | LabelMap,
-                  centre: NDArray[np.float64], implant: dict[str, Any] | None,
+                  centre: NDArray[np.float64], implant: Mapping[str, Any] | None,
                   safe: bool, spheres: Sequence[Landmark] = (), title: str | None = None) -> str:
+    figure = Figure(figsize=(4.2, 4.4))
+    draw_slice(figure.add_subplot(1, 1, 1), name, volume, result, centre, implant, safe,
+               spheres, title)
+    return _png(figure)
+
+
+def draw_slice(axes: Any, name: str, volume: Volume, result: InferenceResult | LabelMap,
+               centre: NDArray[np.float64], implant: Mapping[str, Any] | None, safe: bool,
+               spheres: Sequence[Landmark] = (), title: str | None = None) -> None:
+    """Draw one of the report's slices on ``axes`` (a Matplotlib ``Axes``).
+
+    The plane ``name`` (``axial``, ``coronal`` or ``sagittal``) through ``centre`` (LPS mm),
+    :data:`FIELD_MM` square in radiological orientation with its :data:`PLANE_EDGES` labels:
+    the CT (:data:`WINDOW_HU`), the segmentation's bone and vessel labels, the entropy contour
+    (an :class:`~corridor.inference.model.InferenceResult` only), the implant from
+    ``implant["entry_lps_mm"]`` to ``implant["tip_lps_mm"]`` (green when ``safe``, else
+    orange) and the found ``spheres``.  The report's slices and the PDF report's are drawn by
+    this one function.
+    """
     right, down, (left_label, right_label, top_label, bottom_label) = _PLANES[name]
     step = max(0.5, min(volume.geometry.spacing))
     hu, labels, entropy = _slice(volume, result, centre, right, down, step)
-    figure = Figure(figsize=(4.2, 4.4))
-    axes = figure.add_subplot(1, 1, 1)
     extent = (-FIELD_MM / 2, FIELD_MM / 2, FIELD_MM / 2, -FIELD_MM / 2)
     axes.imshow(hu, cmap="gray", vmin=WINDOW_HU[0], vmax=WINDOW_HU[1], extent=extent)
     names = (result if isinstance(result, LabelMap) else result.label_map).names
@@ -251,12 +270,14 @@ def _slice_figure(name: str, volume: Volume, result: InferenceResult | LabelMap,
                    "nats)", fontsize=8)
     axes.set_xticks([])
     axes.set_yticks([])
-    return _png(figure)
 
 
-def _decimated(points: NDArray[np.float64], triangles: NDArray[np.int64]
-               ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    if len(triangles) <= MAX_TRIANGLES:
+def decimate_surface(points: NDArray[np.float64], triangles: NDArray[np.int64],
+                     max_triangles: int = MAX_TRIANGLES,
+                     ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """The surface decimated to about ``max_triangles`` triangles (VTK quadric decimation);
+    unchanged when it has no more (points LPS mm, triangles as vertex indices)."""
+    if len(triangles) <= max_triangles:
         return points, triangles
     polydata = vtkPolyData()
     vtk_points = vtkPoints()
@@ -269,7 +290,7 @@ def _decimated(points: NDArray[np.float64], triangles: NDArray[np.int64]
     polydata.SetPolys(cells)
     decimate = vtkQuadricDecimation()
     decimate.SetInputData(polydata)
-    decimate.SetTargetReduction(1.0 - MAX_TRIANGLES / len(triangles))
+    decimate.SetTargetReduction(1.0 - max_triangles / len(triangles))
     decimate.Update()
     output = decimate.GetOutput()
     reduced = vtk_to_numpy(output.GetPolys().GetConnectivityArray()).reshape(-1, 3)
@@ -366,7 +387,7 @@ def scene_objects(meshed: Sequence[MeshedLabel],
     colours = {"bone": [0.93, 0.88, 0.75, 0.55], "vessel": [0.85, 0.15, 0.15, 1.0]}
     objects = []
     for item in meshed:
-        points, triangles = _decimated(item.surface.points, item.surface.triangles)
+        points, triangles = decimate_surface(item.surface.points, item.surface.triangles)
         points = np.round(points, 2)
         colour = colours.get(item.surface.name, [0.6, 0.6, 0.8, 0.6])
         shown: dict[str, Any] = {"name": item.surface.name, "colour": colour,
@@ -434,7 +455,7 @@ def uncertain_region(uncertainty: ScalarMap, entry: Sequence[float], tip: Sequen
     cropped = ImageGeometry(affine, (int(mask.shape[0]), int(mask.shape[1]), int(mask.shape[2])),
                             geometry.frame_of_reference_uid)
     points, triangles = extract_surface(mask, cropped)
-    return _decimated(points, triangles)
+    return decimate_surface(points, triangles)
 
 
 def _markers(flips: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
