@@ -1,10 +1,16 @@
 """Install the system packages the verification suite needs, or stop with one line naming them.
 
-Run by tox before the tests (``commands_pre``).  The suite needs a headless Chromium to open
-the case report (its WebGL 3-D view) and OpenSSH's ``ssh-keygen``, the independent verifier of
-the release signatures.  Where one is missing and this is a Debian machine with root, it is
-installed from Debian's packages (``apt-get install``); otherwise the run stops here with one
-line saying what to install, rather than failing later in a scenario.
+Run by tox before the tests (``commands_pre``).  The suite needs a headless Chromium to open the
+case report (its WebGL 3-D view), OpenSSH's ``ssh-keygen``, the independent verifier of the
+release signatures, a real PACS for the hospital integration (Orthanc and its DICOMweb plugin,
+which the PACS tests start on free loopback ports; a system Orthanc service the package may
+start is not used), DCMTK's ``storescu``, the independent DICOM sender of those tests, and
+dicom3tools' ``dciodvfy``, the independent checker of the DICOM objects Corridor writes.  A need
+is met by any one of its candidates: a bare name is looked up on PATH, an absolute path
+(Orthanc's ``/usr/sbin``, off many users' PATH; the plugin's shared library) must be a file this
+user can read.  Where one is missing and this is a Debian machine with root, it is installed
+from Debian's packages (``apt-get install``); otherwise the run stops here with one line saying
+what to install, rather than failing later in a scenario.
 """
 
 from __future__ import annotations
@@ -17,14 +23,28 @@ import sys
 NEEDS = (
     ("Chromium", ("chromium", "chromium-browser", "google-chrome"), "chromium"),
     ("ssh-keygen", ("ssh-keygen",), "openssh-client"),
+    ("Orthanc", ("Orthanc", "/usr/sbin/Orthanc"), "orthanc"),
+    ("Orthanc's DICOMweb plugin", ("/usr/share/orthanc/plugins/libOrthancDicomWeb.so",),
+     "orthanc-dicomweb"),
+    ("storescu", ("storescu",), "dcmtk"),
+    ("dciodvfy", ("dciodvfy",), "dicom3tools"),
 )
-"""What the suite needs: a name, the executables that provide it (the first found is used) and
-the Debian package that installs them."""
+"""What the suite needs: a name, the executables or files that provide it (bare names on PATH,
+absolute paths as they are; the first found is used) and the Debian package that installs
+them."""
+
+
+def _found(candidate: str) -> bool:
+    """Whether ``candidate`` is there: a bare name on PATH, an absolute path a readable file."""
+    if os.path.isabs(candidate):
+        return os.path.isfile(candidate) and os.access(candidate, os.R_OK)
+    return shutil.which(candidate) is not None
+
 
 def _missing() -> list[tuple[str, str]]:
-    """``(name, Debian package)`` of each need none of whose executables is on PATH."""
-    return [(name, package) for name, executables, package in NEEDS
-            if not any(shutil.which(e) for e in executables)]
+    """``(name, Debian package)`` of each need none of whose candidates is found."""
+    return [(name, package) for name, candidates, package in NEEDS
+            if not any(_found(c) for c in candidates)]
 
 
 def main() -> int:
@@ -50,7 +70,7 @@ def main() -> int:
     still = _missing()
     if still:
         print(f"verification needs {' and '.join(n for n, _ in still)}: {wanted} installed but "
-              "not found on PATH", file=sys.stderr)
+              "not found", file=sys.stderr)
         return 1
     return 0
 
