@@ -13,19 +13,15 @@ the SOP Class UIDs as PS3.4 lists them (written here); the PDF's text as pypdf e
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
-from pypdf import PdfReader
 
 import corridor
 from corridor.case.job import CaseRequest, run_case
@@ -33,7 +29,14 @@ from corridor.pacs.errors import ResultObjectError
 from corridor.pacs.objects import ResultObject, build_result_objects
 from corridor.planning import Side, Verdict
 from corridor_phantoms import make_phantom, write_series
-from verification.pacs.helpers import dciodvfy_errors
+from verification.pacs.helpers import (
+    check_pdf_shows_plan,
+    check_sr_holds_plan,
+    check_stl_holds,
+    dciodvfy_errors,
+    sr_items,
+    sr_meaning,
+)
 
 KEY = "1.2.3.4/study-input-sha256"
 """The UIDs' key, as the service makes it (study UID / input SHA-256)."""
@@ -115,24 +118,6 @@ def kind(request: pytest.FixtureRequest) -> str:
     return value
 
 
-def _items(dataset: Dataset) -> Iterator[Dataset]:
-    """Every content item of an SR, depth first."""
-    for item in dataset.get("ContentSequence", []):
-        yield item
-        yield from _items(item)
-
-
-def _meaning(item: Dataset) -> str:
-    return str(item.ConceptNameCodeSequence[0].CodeMeaning)
-
-
-def _pdf_text(safe: Planned) -> tuple[str, bytes]:
-    dataset = safe.of("pdf")
-    document = bytes(dataset.EncapsulatedDocument)[:int(dataset.EncapsulatedDocumentLength)]
-    reader = PdfReader(io.BytesIO(document))
-    return "\n".join(page.extract_text() for page in reader.pages), document
-
-
 def test_safe_plan_gives_seg_sr_pdf_stl_of_the_standard_classes(safe: Planned) -> None:
     """In that order, each of its standard SOP class, each in its own new series."""
     assert [o.kind for o in safe.objects] == ["seg", "sr", "pdf", "stl"]
@@ -180,40 +165,8 @@ def test_each_object_names_the_model(safe: Planned, kind: str) -> None:
 
 def test_sr_holds_the_trajectory_and_clearances_of_plan_json(safe: Planned) -> None:
     """Entry and tip as float32 SCOORD3D points in the CT's frame; each clearance's values."""
-    plan, sr, frame = safe.plan, safe.of("sr"), safe.ct.FrameOfReferenceUID
-    points = {_meaning(item): item for item in _items(sr) if item.ValueType == "SCOORD3D"}
-    for meaning, key in (("Trajectory entry point", "entry_lps_mm"),
-                         ("Trajectory tip point", "tip_lps_mm")):
-        item = points[meaning]
-        assert item.GraphicType == "POINT"
-        assert item.ReferencedFrameOfReferenceUID == frame
-        found = np.asarray(item.GraphicData, dtype=np.float32)
-        expected = np.asarray(plan["trajectory"][key], dtype=np.float32)
-        assert np.array_equal(found, expected), (meaning, found, expected)
-    texts = {_meaning(item): str(item.TextValue) for item in _items(sr)
-             if item.ValueType == "TEXT"}
-    assert texts["Plan verdict"] == plan["verdict"] == "safe"
-    assert texts["Procedure template"] == plan["procedure"]
-    assert texts["Side"] == plan["side"]
-    groups = [item for item in _items(sr)
-              if item.ValueType == "CONTAINER" and _meaning(item) == "Clearance"]
-    held = {}
-    for group in groups:
-        children = {_meaning(child): child for child in group.ContentSequence}
-        numbers = {name: float(child.MeasuredValueSequence[0].NumericValue)
-                   for name, child in children.items() if child.ValueType == "NUM"}
-        units = {child.MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue
-                 for child in children.values() if child.ValueType == "NUM"}
-        assert units == {"mm"}
-        held[str(children["Risk structure"].TextValue)] = (
-            numbers, str(children["Requirement met"].TextValue))
-    assert sorted(held) == sorted(c["structure"] for c in plan["clearances"])
-    for clearance in plan["clearances"]:
-        numbers, met = held[clearance["structure"]]
-        assert numbers["Guaranteed minimum clearance"] == clearance["guaranteed_min_mm"]
-        assert numbers["Required clearance"] == clearance["required_mm"]
-        assert numbers["Distance"] == clearance["clearance_mm"]
-        assert met == ("yes" if clearance["met"] else "no")
+    assert safe.plan["verdict"] == "safe"
+    check_sr_holds_plan(safe.of("sr"), safe.plan, safe.ct.FrameOfReferenceUID)
 
 
 def test_sr_evidence_is_the_ct_series_and_the_seg(safe: Planned) -> None:
@@ -232,33 +185,12 @@ def test_sr_evidence_is_the_ct_series_and_the_seg(safe: Planned) -> None:
 def test_pdf_shows_the_plan_and_no_patient(safe: Planned) -> None:
     """Verdict, procedure, each clearance (structure and values); not the patient's name or
     ID, in its text or its bytes."""
-    text, document = _pdf_text(safe)
-    plan = safe.plan
-    assert f"Verdict: {plan['verdict']}" in text
-    assert plan["procedure"] in text
-    for clearance in plan["clearances"]:
-        row = (f"{clearance['structure']} {clearance['clearance_mm']:.2f} "
-               f"{clearance['guaranteed_min_mm']:.2f} {clearance['required_mm']:.2f}")
-        assert row in text, row
-    ct = safe.ct
-    identifiers = [str(ct.PatientID), str(ct.PatientName),
-                   *(part for part in str(ct.PatientName).split("^") if part)]
-    assert all(identifiers)
-    for value in identifiers:
-        assert value not in text, value
-        assert value.encode() not in document, value
+    check_pdf_shows_plan(safe.of("pdf"), safe.plan, safe.ct)
 
 
 def test_stl_object_holds_implant_stl(safe: Planned) -> None:
     """The encapsulated document, less its pad to even length, is implant.stl's bytes."""
-    dataset = safe.of("stl")
-    implant = (safe.case / "plan" / "implant.stl").read_bytes()
-    held = bytes(dataset.EncapsulatedDocument)
-    assert len(held) % 2 == 0
-    assert int(dataset.EncapsulatedDocumentLength) == len(implant)
-    assert held[:len(implant)] == implant
-    assert held[len(implant):] in (b"", b"\x00")
-    assert dataset.MIMETypeOfEncapsulatedDocument == "model/stl"
+    check_stl_holds(safe.of("stl"), (safe.case / "plan" / "implant.stl").read_bytes())
 
 
 def test_unsafe_plan_gives_no_stl(unsafe: Planned, tmp_path: Path) -> None:
@@ -268,7 +200,7 @@ def test_unsafe_plan_gives_no_stl(unsafe: Planned, tmp_path: Path) -> None:
     assert plan["verdict"] == Verdict.NO_SAFE_TRAJECTORY.value
     assert not (unsafe.case / "plan" / "implant.stl").exists()
     assert [o.kind for o in unsafe.objects] == ["seg", "sr", "pdf"]
-    texts = {_meaning(item): str(item.TextValue) for item in _items(unsafe.of("sr"))
+    texts = {sr_meaning(item): str(item.TextValue) for item in sr_items(unsafe.of("sr"))
              if item.ValueType == "TEXT"}
     assert texts["Plan verdict"] == plan["verdict"]
     for item in unsafe.objects:

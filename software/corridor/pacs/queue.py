@@ -165,7 +165,9 @@ class JobQueue:
                 "INSERT OR IGNORE INTO jobs (study_uid, signature, state, received_unix, "
                 "updated_unix) VALUES (?, ?, 'received', ?, ?)",
                 (study_uid, signature, now, now))
-            return self._get(db, cursor.lastrowid) if cursor.rowcount else None
+            if not cursor.rowcount or cursor.lastrowid is None:
+                return None
+            return self._get(db, cursor.lastrowid)
 
     def known(self, study_uid: str, signature: str) -> bool:
         """Whether this study was received with this signature."""
@@ -187,7 +189,8 @@ class JobQueue:
     def resume(self, max_attempts: int) -> list[Job]:
         """Put every job left running by a service that stopped back to received; one that
         has been taken ``max_attempts`` times fails (a study that stops the service every
-        time it is taken must not stop it forever)."""
+        time it is taken must not stop it forever).  Jobs waiting to be retried are due at
+        once: a service is restarted when what failed them has been put right."""
         now = time.time()
         with self._transaction() as db:
             ids = [r["id"] for r in db.execute("SELECT id FROM jobs WHERE state = 'running'")]
@@ -198,6 +201,7 @@ class JobQueue:
             db.execute("UPDATE jobs SET state = 'received', not_before_unix = 0, "
                        "reason = 'resumed: the service stopped during the job', "
                        "updated_unix = ? WHERE state = 'running'", (now,))
+            db.execute("UPDATE jobs SET not_before_unix = 0 WHERE state = 'received'")
             return [self._get(db, i) for i in ids]
 
     def record_input(self, job_id: int, study_uid: str, input_sha256: str) -> int | None:
@@ -212,9 +216,10 @@ class JobQueue:
         """Mark the job done with what it stored; its input is now planned (the key)."""
         now = time.time()
         with self._transaction() as db:
-            if job.input_sha256 is not None and "duplicate_of" not in result:
+            digest = self._get(db, job.id).input_sha256
+            if digest is not None and "duplicate_of" not in result:
                 db.execute("INSERT OR IGNORE INTO planned (study_uid, input_sha256, job_id) "
-                           "VALUES (?, ?, ?)", (job.study_uid, job.input_sha256, job.id))
+                           "VALUES (?, ?, ?)", (job.study_uid, digest, job.id))
             db.execute("UPDATE jobs SET state = 'done', reason = NULL, retryable = 0, "
                        "result = ?, updated_unix = ? WHERE id = ?",
                        (json.dumps(dict(result), sort_keys=True), now, job.id))

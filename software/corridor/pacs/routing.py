@@ -10,7 +10,7 @@ A routing file (YAML) written by the site::
       - name: hip-fracture
         when: {StudyDescription: "(?i)hip|femur"}
         procedure: femoral-neck-screw
-        side: {from: RequestedProcedureDescription, left: "(?i)\\bleft\\b", right: "(?i)\\bright\\b"}
+        side: {from: RequestedProcedureDescription, left: "(?i)left", right: "(?i)right"}
       - name: pelvis
         when: {BodyPartExamined: "(?i)pelvis"}
         procedure: acetabular-screw
@@ -54,15 +54,15 @@ class SeriesLike(Protocol):
     """What routing reads of a series found in the PACS."""
 
     @property
-    def series_uid(self) -> str: ...  # noqa: D102
+    def series_uid(self) -> str: ...
     @property
-    def modality(self) -> str | None: ...  # noqa: D102
+    def modality(self) -> str | None: ...
     @property
-    def description(self) -> str | None: ...  # noqa: D102
+    def description(self) -> str | None: ...
     @property
-    def number(self) -> int | None: ...  # noqa: D102
+    def number(self) -> int | None: ...
     @property
-    def instances(self) -> int: ...  # noqa: D102
+    def instances(self) -> int: ...
 
 
 def _regex(value: str) -> str:

@@ -213,6 +213,7 @@ class PlanningService:
                                                  work / "ct"))
         if not files:
             raise PacsError(f"series {series.series_uid}: the PACS returned no instance",
+                            host=self.options.pacs_name, operation="retrieve a series",
                             retryable=True)
         digest = input_digest(files)
         record["input_sha256"] = digest
@@ -259,7 +260,8 @@ class PlanningService:
         absent = [o.kind for o in objects if o.sop_instance_uid not in found]
         if absent:
             raise PacsError(f"stored, but not found in study {job.study_uid}: "
-                            + ", ".join(absent), retryable=True)
+                            + ", ".join(absent), host=self.options.pacs_name,
+                            operation="find the stored objects", retryable=True)
         return [o.kind for o in missing]
 
     def _failed(self, job: Job, record: dict[str, Any], reason: str, *,
@@ -271,8 +273,9 @@ class PlanningService:
         record.update(outcome="retry" if again else "failed", reason=reason,
                       retryable=retryable, outputs=[])
         self._audit(record)
-        self.say(f"job {job.id}: failed ({'retryable, tried again in '
-                 f'{self.options.retry_after_s:g} s' if again else 'not retried'}): {reason}")
+        when = (f"retryable, tried again in {self.options.retry_after_s:g} s" if again
+                else "retryable, no attempt left" if retryable else "not retryable")
+        self.say(f"job {job.id}: failed ({when}): {reason}")
         return failed
 
     def _audit(self, record: dict[str, Any]) -> None:
