@@ -18,10 +18,17 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pypdf import PdfReader
 
-__all__ = ["DCIODVFY", "check_pdf_shows_plan", "check_sr_holds_plan", "check_stl_holds",
-           "dciodvfy_errors", "dciodvfy_lines", "pdf_text", "sr_items", "sr_meaning"]
+__all__ = ["DCIODVFY", "PROXIMAL_FEMUR", "check_pdf_shows_plan", "check_sr_holds_plan",
+           "check_stl_holds", "dciodvfy_errors", "dciodvfy_lines", "pdf_text", "sr_items",
+           "sr_meaning"]
 
 DCIODVFY = "dciodvfy"
+
+PROXIMAL_FEMUR: dict[str, Any] = {"shape": (112, 112, 90), "spacing": (1.25, 1.25, 2.0)}
+"""``make_phantom("femur", **PROXIMAL_FEMUR)``: the femur phantom's grid cropped to 140 x 140 x
+180 mm around the proximal femur, which holds the whole femoral head and neck (the plan is safe,
+as on the full grid) while the model runs on a third of the voxels (3 s instead of 10 s on two
+cores), so that the service's scenarios plan many studies within the suite's time."""
 
 
 def dciodvfy_lines(path: Path) -> list[str]:

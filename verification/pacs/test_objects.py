@@ -30,6 +30,7 @@ from corridor.pacs.objects import ResultObject, build_result_objects
 from corridor.planning import Side, Verdict
 from corridor_phantoms import make_phantom, write_series
 from verification.pacs.helpers import (
+    PROXIMAL_FEMUR,
     check_pdf_shows_plan,
     check_sr_holds_plan,
     check_stl_holds,
@@ -82,7 +83,8 @@ def _plan(dicom: Path, out: Path, procedure: str) -> Path:
 @pytest.fixture(scope="module")
 def series(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[Path, ...]]:
     """The femur phantom's CT series (read only): its folder and its files."""
-    written = write_series(make_phantom("femur"), tmp_path_factory.mktemp("femur"))
+    written = write_series(make_phantom("femur", **PROXIMAL_FEMUR),
+                           tmp_path_factory.mktemp("femur"))
     dicom = written.out_dir / "dicom"
     return dicom, tuple(sorted(dicom.glob("*.dcm")))
 

@@ -187,7 +187,7 @@ class PlanningService:
             record.update(json.loads((results / "job.json").read_text(encoding="utf-8")))
             stored = self._store(job, objects)
         except PacsError as exc:
-            return self._failed(job, record, f"PACS: {exc}", retryable=exc.retryable)
+            return self._failed(job, record, str(exc), retryable=exc.retryable)
         except CorridorError as exc:
             return self._failed(job, record, str(exc), retryable=False)
         except Exception as exc:  # a defect: this study fails, the service goes on
