@@ -14,6 +14,7 @@ for free ports, and :meth:`Orthanc.restart` keeps them, so data persists across 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import signal
@@ -95,6 +96,13 @@ class OrthancStartError(RuntimeError):
         tail = "\n".join(text.splitlines()[-LOG_TAIL_LINES:])
         super().__init__(f"Orthanc {reason}; expected GET /system to answer within "
                          f"{START_TIMEOUT_S:g} s; the end of its log {log}:\n{tail}")
+
+
+DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
+"""The environment of ``storescu`` and Orthanc (both DICOM ends are DCMTK's): DCMTK leaves
+Nagle's algorithm on unless ``TCP_NODELAY=1``, and each C-STORE then waits for the peer's
+delayed acknowledgement, about 90 ms a file (80 s for the 900 files of ten studies, 0.2 s per
+90 files with it)."""
 
 
 def find_orthanc() -> tuple[Path, Path]:
@@ -234,7 +242,7 @@ class Orthanc:
         with self.log.open("ab") as log:
             self._process = subprocess.Popen(
                 [str(self.executable), str(config)], cwd=self.folder, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=DCMTK_ENV)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -294,7 +302,7 @@ class Orthanc:
         command = ["storescu", "-aet", SENDER_AET, "-aec", ORTHANC_AET,
                    "127.0.0.1", str(self.dicom_port), *files]
         done = subprocess.run(command, capture_output=True, text=True, check=False,
-                              timeout=120)
+                              timeout=120, env=DCMTK_ENV)
         if done.returncode != 0 or "E:" in done.stderr:
             raise RuntimeError(f"storescu: exit status {done.returncode}, expected 0 and no "
                                f"error; its output:\n{done.stdout}{done.stderr}")
