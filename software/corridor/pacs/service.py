@@ -37,7 +37,7 @@ import traceback
 import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -217,7 +217,6 @@ class PlanningService:
                             retryable=True)
         digest = input_digest(files)
         record["input_sha256"] = digest
-        job = replace(job, input_sha256=digest)
         duplicate_of = self.queue.record_input(job.id, job.study_uid, digest)
         if duplicate_of is not None:
             record.update(outcome="duplicate", duplicate_of=duplicate_of, outputs=[])
